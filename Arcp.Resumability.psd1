@@ -1,0 +1,27 @@
+@{
+    RootModule           = 'Arcp.Resumability.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5d0f3c4e-8a3b-4c4f-9a5e-2f1b7c6d9e01'
+    Author               = 'Arcp.Resumability contributors'
+    CompanyName          = 'Arcp.Resumability'
+    Copyright            = '(c) Arcp.Resumability contributors. MIT licence.'
+    Description          = 'Crash-proof, resumable multi-step jobs for PowerShell over ARCP (Agent Runtime Control Protocol): durable checkpoints after every step, resume at the step after the last checkpoint.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    CmdletsToExport      = @(
+        'Start-ArcpJob'
+        'Resume-ArcpJob'
+        'Get-ArcpJob'
+        'Get-ArcpCheckpoint'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('ARCP', 'Resumability', 'Checkpoint', 'Durable', 'Jobs', 'Workflow', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            LicenseUri = 'https://opensource.org/licenses/MIT'
+            ProjectUri = 'https://github.com/arcp-resumability/Arcp.Resumability'
+        }
+    }
+}
