@@ -1,0 +1,86 @@
+using Arcp.Resumability.Runtime;
+using Arcp.Resumability.Store;
+using Arcp.Resumability.Store.Sqlite;
+using Arcp.Resumability.Transports;
+
+namespace Arcp.Resumability.Client;
+
+/// <summary>
+/// The embedded default: an in-process runtime over a SQLite store, reached through an in-memory
+/// transport pair, so the client speaks the same protocol it would to a remote runtime.
+/// </summary>
+public sealed class EmbeddedArcp : IAsyncDisposable
+{
+    private readonly IArcpStore store;
+    private readonly CancellationTokenSource runtimeStop;
+    private readonly Task serving;
+
+    private EmbeddedArcp(IArcpStore store, ArcpClient client, Task serving, CancellationTokenSource runtimeStop)
+    {
+        this.store = store;
+        Client = client;
+        this.serving = serving;
+        this.runtimeStop = runtimeStop;
+    }
+
+    public ArcpClient Client { get; }
+
+    public string StoreLocation => store.Location;
+
+    /// <summary>Opens the SQLite store at <paramref name="storePath"/> and a session on a runtime over it.</summary>
+    public static async Task<EmbeddedArcp> OpenAsync(string storePath, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken)
+    {
+        var store = await SqliteArcpStore.OpenAsync(storePath, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await OpenAsync(store, runtimeOptions, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Serves <paramref name="store"/> in process; the returned object owns and disposes it.</summary>
+    public static async Task<EmbeddedArcp> OpenAsync(IArcpStore store, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var runtime = new ArcpRuntime(store, (runtimeOptions ?? new RuntimeOptions()) with { AllowAnonymous = true });
+        var (clientEnd, serverEnd) = InMemoryTransport.CreatePair();
+        var stop = new CancellationTokenSource();
+        var serving = Task.Run(() => runtime.ServeAsync(serverEnd, stop.Token), CancellationToken.None);
+        try
+        {
+            var client = await ArcpClient.ConnectAsync(clientEnd, new ClientOptions(), cancellationToken).ConfigureAwait(false);
+            return new EmbeddedArcp(store, client, serving, stop);
+        }
+        catch
+        {
+            clientEnd.Close();
+            await stop.CancelAsync().ConfigureAwait(false);
+            await serving.ConfigureAwait(false);
+            stop.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await Client.CloseAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is Protocol.ArcpException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The runtime releases the session's leases when the connection ends, close or no close.
+        }
+
+        await Client.DisposeAsync().ConfigureAwait(false);
+        await serving.ConfigureAwait(false);
+        await runtimeStop.CancelAsync().ConfigureAwait(false);
+        runtimeStop.Dispose();
+        await store.DisposeAsync().ConfigureAwait(false);
+    }
+}

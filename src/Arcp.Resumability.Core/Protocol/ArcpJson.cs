@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Arcp.Resumability.Protocol;
+
+/// <summary>
+/// The one set of JSON rules for everything that crosses the wire or lands in a store. Keeping a
+/// single writer configuration is what makes stored JSON, step idempotency keys and replays
+/// byte-for-byte stable across processes.
+/// </summary>
+public static class ArcpJson
+{
+    /// <summary>Deep enough for real step outputs; deeper documents are rejected rather than truncated.</summary>
+    public const int MaxDepth = 128;
+
+    public static JsonSerializerOptions Options { get; } = CreateOptions();
+
+    private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    public static JsonElement ToElement<T>(T value) => JsonSerializer.SerializeToElement(value, Options);
+
+    public static T Deserialize<T>(JsonElement element) =>
+        element.Deserialize<T>(Options) ?? throw new JsonException($"Expected a {typeof(T).Name}, found null.");
+
+    /// <summary>Canonical text of a JSON value ("null" for a missing value).</summary>
+    public static string ToText(JsonNode? node) => node is null ? "null" : node.ToJsonString(Options);
+
+    /// <summary>Parses JSON text into a node; malformed or too-deep text throws <see cref="JsonException"/>.</summary>
+    public static JsonNode? ParseNode(string text) => JsonNode.Parse(text, NodeOptions, DocumentOptions);
+
+    public static JsonNode? ToNode(JsonElement element) =>
+        element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? null : JsonNode.Parse(element.GetRawText(), NodeOptions, DocumentOptions);
+
+    /// <summary>Lower-case hex SHA-256 of the given UTF-8 parts, each followed by a zero byte so parts cannot run together.</summary>
+    public static string Sha256Hex(params string[] parts)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> zero = [0];
+        foreach (var part in parts)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(part));
+            hash.AppendData(zero);
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    /// <summary>RFC 3339 UTC timestamp with millisecond precision, as every envelope carries.</summary>
+    public static string FormatTimestamp(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    public static bool TryParseTimestamp(string? text, out DateTimeOffset value)
+    {
+        // RFC 3339 requires a date, a 'T' (any case) and a zone; DateTimeOffset.TryParse alone is far more lenient.
+        value = default;
+        if (text is null || text.Length < 20 || (text[10] != 'T' && text[10] != 't'))
+        {
+            return false;
+        }
+
+        var last = text[^1];
+        var hasZone = last is 'Z' or 'z' || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
+        return hasZone && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value);
+    }
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            MaxDepth = MaxDepth,
+            WriteIndented = false,
+        };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+}

@@ -1,0 +1,72 @@
+namespace Arcp.Resumability.Protocol;
+
+/// <summary>Message type names used by this implementation (RFC 0001 §6.2 plus our namespaced extension).</summary>
+public static class MessageTypes
+{
+    public const string SessionOpen = "session.open";
+    public const string SessionAccepted = "session.accepted";
+    public const string SessionRejected = "session.rejected";
+    public const string SessionClose = "session.close";
+
+    public const string Ping = "ping";
+    public const string Pong = "pong";
+    public const string Ack = "ack";
+    public const string Nack = "nack";
+    public const string Resume = "resume";
+
+    public const string WorkflowStart = "workflow.start";
+    public const string JobAccepted = "job.accepted";
+    public const string JobStarted = "job.started";
+    public const string JobProgress = "job.progress";
+    public const string JobHeartbeat = "job.heartbeat";
+    public const string JobCheckpoint = "job.checkpoint";
+    public const string JobCompleted = "job.completed";
+    public const string JobFailed = "job.failed";
+    public const string JobCancelled = "job.cancelled";
+
+    public const string Log = "log";
+    public const string EventEmit = "event.emit";
+
+    /// <summary>The extension this runtime advertises in <c>capabilities.extensions</c>.</summary>
+    public const string ResumabilityExtension = "arcpx.resumability.v1";
+
+    /// <summary>Asks whether a step outcome is recorded under an idempotency key (the re-issue check of §6.4).</summary>
+    public const string StepLookup = "arcpx.resumability.step_lookup.v1";
+
+    /// <summary>Answer to <see cref="StepLookup"/>.</summary>
+    public const string StepOutcome = "arcpx.resumability.step_outcome.v1";
+
+    /// <summary>Lists the caller's jobs; the protocol has no query message, so operators' views go through this.</summary>
+    public const string JobQuery = "arcpx.resumability.job_query.v1";
+
+    /// <summary>Answer to <see cref="JobQuery"/>.</summary>
+    public const string JobList = "arcpx.resumability.job_list.v1";
+
+    /// <summary>Lists a job's checkpoints in step order.</summary>
+    public const string CheckpointQuery = "arcpx.resumability.checkpoint_query.v1";
+
+    /// <summary>Answer to <see cref="CheckpointQuery"/>.</summary>
+    public const string CheckpointList = "arcpx.resumability.checkpoint_list.v1";
+
+    /// <summary>The <c>event.emit</c> payload type that closes a resume replay (the RFC leaves the marker open).</summary>
+    public const string ReplayCompleteEvent = "resume.replay_complete";
+
+    /// <summary>Job events a job's owning session emits and the runtime persists into the job's canonical stream.</summary>
+    public static bool IsOwnerEmittedJobEvent(string type) => type is JobProgress or JobHeartbeat or JobCheckpoint or JobCompleted or JobFailed or JobCancelled or Log;
+
+    public static bool IsTerminalJobEvent(string type) => type is JobCompleted or JobFailed or JobCancelled;
+
+    private static readonly string[] CorePrefixes =
+    [
+        "session.", "job.", "workflow.", "tool.", "stream.", "human.", "permission.", "lease.", "subscribe", "artifact.", "agent.", "checkpoint.", "trace.",
+    ];
+
+    private static readonly HashSet<string> CoreBareTypes = new(StringComparer.Ordinal)
+    {
+        Ping, Pong, Ack, Nack, "cancel", "cancel.accepted", "cancel.refused", "interrupt", Resume, "backpressure", "unsubscribe", EventEmit, Log, "metric",
+    };
+
+    /// <summary>True for types in the core namespace (§21.3 answers those with UNIMPLEMENTED rather than dropping them).</summary>
+    public static bool IsCoreType(string type) =>
+        CoreBareTypes.Contains(type) || CorePrefixes.Any(p => type.StartsWith(p, StringComparison.Ordinal));
+}

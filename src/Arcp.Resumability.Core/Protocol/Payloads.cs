@@ -1,0 +1,143 @@
+using System.Text.Json.Nodes;
+
+namespace Arcp.Resumability.Protocol;
+
+// Wire payloads. Property names map to snake_case through ArcpJson.Options.
+
+/// <summary>§8.2 credential block.</summary>
+public sealed record AuthBlock(string Scheme, string? Token = null);
+
+/// <summary>§8.2 attested client identity.</summary>
+public sealed record ClientIdentity(string Kind, string Version, string? Fingerprint = null, string? Principal = null);
+
+/// <summary>§8.3 runtime identity.</summary>
+public sealed record RuntimeIdentity(string Kind, string Version, string? Fingerprint = null, string? TrustLevel = null);
+
+public sealed record SessionOpenPayload(AuthBlock Auth, ClientIdentity? Client = null, JsonObject? Capabilities = null);
+
+public sealed record SessionAcceptedPayload(string SessionId, RuntimeIdentity Runtime, JsonObject Capabilities);
+
+/// <summary>§6.3: acknowledges (or, as <c>nack</c>, refuses) the message named by <c>ack_for</c>.</summary>
+public sealed record AckPayload(string AckFor)
+{
+    /// <summary>Set when an owner-emitted event repeated an idempotency key: the prior outcome, nothing re-recorded.</summary>
+    public bool? Duplicate { get; init; }
+
+    public string? MessageId { get; init; }
+
+    public string? CheckpointId { get; init; }
+}
+
+public sealed record NackPayload(string? AckFor, string Code, string Message)
+{
+    public bool? Retryable { get; init; }
+
+    public JsonObject? Details { get; init; }
+
+    public ArcpError ToError() => new(Code, Message) { Retryable = Retryable ?? ErrorCodes.IsRetryableByDefault(Code), Details = Details };
+
+    public static NackPayload From(string? ackFor, ArcpError error) =>
+        new(ackFor, error.Code, error.Message) { Retryable = error.IsRetryable, Details = error.Details };
+}
+
+public sealed record WorkflowStartPayload(string Workflow, JsonNode? Inputs = null)
+{
+    /// <summary>Operator-facing job name (not in the RFC's open workflow schema, which §26 leaves to future work).</summary>
+    public string? Name { get; init; }
+}
+
+public sealed record JobAcceptedPayload(string State, string Workflow)
+{
+    public string? Name { get; init; }
+
+    /// <summary>True when a repeated logical <c>workflow.start</c> returned the job created earlier (§6.4).</summary>
+    public bool? Existing { get; init; }
+}
+
+public sealed record JobStartedPayload(string Workflow)
+{
+    public string? Name { get; init; }
+}
+
+/// <summary>§10.1 progress; the step fields say which step of the job it reports on.</summary>
+public sealed record JobProgressPayload(double Percent, string Message)
+{
+    public string? Step { get; init; }
+
+    public int? StepIndex { get; init; }
+
+    public int? StepCount { get; init; }
+}
+
+public sealed record JobHeartbeatPayload(long Sequence, long DeadlineMs, string State);
+
+/// <summary>A <c>job.checkpoint</c>: <c>label</c> is the step name and the snapshot holds the step's output.</summary>
+public sealed record JobCheckpointPayload(string CheckpointId, string Label, CheckpointSnapshot Snapshot);
+
+public sealed record CheckpointSnapshot(string Step, int StepIndex, int StepCount, JsonNode? Output);
+
+public sealed record JobCompletedPayload(JsonNode? Result);
+
+public sealed record ResumePayload
+{
+    public string? AfterMessageId { get; init; }
+
+    public string? CheckpointId { get; init; }
+
+    public bool? IncludeOpenStreams { get; init; }
+}
+
+/// <summary>§13.3-style synthetic event; we use it for the end-of-replay marker too.</summary>
+public sealed record EventEmitPayload(string Type, JsonObject? Data = null);
+
+/// <summary>Data of the <c>resume.replay_complete</c> marker that ends a resume replay.</summary>
+public sealed record ReplayComplete(JobSummary Job, int Replayed, string? LastMessageId, CheckpointSummary? Checkpoint, JsonNode? Inputs);
+
+public sealed record StepLookupPayload(string IdempotencyKey);
+
+public sealed record StepOutcomePayload(bool Recorded, CheckpointSummary? Checkpoint = null);
+
+public sealed record JobQueryPayload
+{
+    public string? JobId { get; init; }
+
+    public IReadOnlyList<string>? States { get; init; }
+}
+
+public sealed record JobListPayload(IReadOnlyList<JobSummary> Jobs);
+
+public sealed record CheckpointQueryPayload
+{
+    public string? CheckpointId { get; init; }
+}
+
+public sealed record CheckpointListPayload(IReadOnlyList<CheckpointSummary> Checkpoints);
+
+/// <summary>
+/// A job as the runtime reports it. <c>State</c> is the §10.2 state; <c>Interrupted</c> is true when
+/// a non-terminal job has no live owner (its process died or its lease lapsed), so anyone may resume it.
+/// </summary>
+public sealed record JobSummary(string JobId, string Workflow, string State, bool Interrupted, string CreatedAt, string UpdatedAt)
+{
+    public string? Name { get; init; }
+
+    public string? LastCheckpointId { get; init; }
+
+    public string? LastMessageId { get; init; }
+
+    public JsonNode? Result { get; init; }
+
+    public ArcpError? Error { get; init; }
+
+    public string? IdempotencyKey { get; init; }
+
+    public JobOwner? Owner { get; init; }
+}
+
+/// <summary>Who drives a job: the session and the process behind it, and until when the lease holds.</summary>
+public sealed record JobOwner(string SessionId, string Host, int ProcessId, string LeaseExpiresAt);
+
+public sealed record CheckpointSummary(string CheckpointId, string JobId, string Step, int StepIndex, string MessageId, string IdempotencyKey, string CreatedAt)
+{
+    public JsonNode? Output { get; init; }
+}

@@ -1,0 +1,31 @@
+using Arcp.Resumability.Protocol;
+
+namespace Arcp.Resumability.Runtime;
+
+public sealed record RuntimeOptions
+{
+    public RuntimeIdentity Identity { get; init; } = new("arcp-resumability", typeof(RuntimeOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", TrustLevel: "trusted");
+
+    /// <summary>Bearer tokens and the principal each one authenticates.</summary>
+    public IReadOnlyDictionary<string, string> BearerTokens { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Whether <c>auth.scheme: none</c> is accepted (only with <c>capabilities.anonymous: true</c>, §8.2).</summary>
+    public bool AllowAnonymous { get; init; }
+
+    /// <summary>The principal anonymous sessions act as; the embedded runtime uses the local user.</summary>
+    public string AnonymousPrincipal { get; init; } = "local:" + Environment.UserName;
+
+    /// <summary>How long a job's owner may stay silent before anyone may take the job over.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Advertised as <c>heartbeat_interval_seconds</c>; owners heartbeat at least this often.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long <c>(principal, idempotency_key)</c> outcomes are kept (§6.4 asks for at least the lease horizon).</summary>
+    public TimeSpan IdempotencyHorizon { get; init; } = TimeSpan.FromDays(30);
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Receives diagnostics such as messages dropped before a session was accepted.</summary>
+    public Action<string>? Diagnostics { get; init; }
+}

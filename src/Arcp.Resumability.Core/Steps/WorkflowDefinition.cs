@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+
+namespace Arcp.Resumability.Steps;
+
+/// <summary>A step body: receives the previous step's output (the job input for the first step) and returns its own.</summary>
+public delegate ValueTask<JsonNode?> StepBody(StepContext context, CancellationToken cancellationToken);
+
+public sealed record StepDefinition(string Name, StepBody Body);
+
+/// <summary>An ordered list of uniquely named steps.</summary>
+public sealed record WorkflowDefinition
+{
+    public WorkflowDefinition(string name, IReadOnlyList<StepDefinition> steps)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException("A workflow needs a name.", nameof(name));
+        }
+
+        ArgumentNullException.ThrowIfNull(steps);
+        if (steps.Count == 0)
+        {
+            throw new ArgumentException($"Workflow '{name}' has no steps.", nameof(steps));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var step in steps)
+        {
+            if (string.IsNullOrWhiteSpace(step.Name))
+            {
+                throw new ArgumentException($"Workflow '{name}' has a step without a name.", nameof(steps));
+            }
+
+            if (!seen.Add(step.Name))
+            {
+                // Checkpoints are labelled by step name; two steps with one name could not be told apart on resume.
+                throw new ArgumentException($"Workflow '{name}' has two steps named '{step.Name}'.", nameof(steps));
+            }
+        }
+
+        Name = name;
+        Steps = steps;
+    }
+
+    public string Name { get; }
+
+    public IReadOnlyList<StepDefinition> Steps { get; }
+
+    public int IndexOf(string step)
+    {
+        for (var i = 0; i < Steps.Count; i++)
+        {
+            if (string.Equals(Steps[i].Name, step, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+/// <summary>What a step body knows about itself.</summary>
+public sealed record StepContext(string JobId, string Workflow, string Step, int StepIndex, int StepCount, JsonNode? Input, string IdempotencyKey);

@@ -1,0 +1,62 @@
+namespace Arcp.Resumability.Store;
+
+/// <summary>
+/// The runtime's persistence contract: an append-only event log, jobs, checkpoints and the
+/// idempotency ledger. Writes happen in transactions that serialise against every other writer of
+/// the same store, so read-decide-write sequences inside one transaction are atomic.
+/// </summary>
+public interface IArcpStore : IAsyncDisposable
+{
+    /// <summary>Where the data lives, for messages (a file path or a redacted connection string).</summary>
+    string Location { get; }
+
+    ValueTask<IStoreTransaction> BeginAsync(CommitDurability durability, CancellationToken cancellationToken);
+
+    Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken);
+
+    /// <summary>A job's checkpoints in the order they were recorded.</summary>
+    Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken);
+
+    Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken);
+
+    Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken);
+
+    Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken);
+
+    /// <summary>The job's canonical stream after <paramref name="afterSequence"/>, in order.</summary>
+    Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken);
+
+    /// <summary>Outbound envelopes that answered <paramref name="correlationId"/>, in order (to re-answer a retransmitted id).</summary>
+    Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken);
+}
+
+public interface IStoreTransaction : IAsyncDisposable
+{
+    /// <summary>Appends an event; false when an event with that message id is already logged.</summary>
+    Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken);
+
+    Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken);
+
+    Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken);
+
+    Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken);
+
+    Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken);
+
+    Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken);
+
+    Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken);
+
+    Task InsertLedgerEntryAsync(LedgerEntry entry, CancellationToken cancellationToken);
+
+    Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken);
+
+    Task CloseSessionAsync(string sessionId, DateTimeOffset closedAt, CancellationToken cancellationToken);
+
+    /// <summary>Jobs whose lease the session holds (to release them when it closes).</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken);
+
+    Task CommitAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,221 @@
+using Microsoft.Data.Sqlite;
+using static Arcp.Resumability.Store.Sqlite.SqliteValues;
+
+namespace Arcp.Resumability.Store.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. Writers take the database lock up front
+/// (<c>BEGIN IMMEDIATE</c>) and wait out other processes' locks via the busy timeout, so callers
+/// never see "database is locked"; a process killed at any instant leaves the last committed state.
+/// </summary>
+public sealed class SqliteArcpStore : IArcpStore
+{
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
+    private readonly SqliteConnection connection;
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private CommitDurability currentDurability = CommitDurability.Durable;
+
+    private SqliteArcpStore(SqliteConnection connection, string location)
+    {
+        this.connection = connection;
+        Location = location;
+    }
+
+    public string Location { get; }
+
+    /// <summary>Opens (creating if needed) the store at <paramref name="path"/> and brings its schema up to date.</summary>
+    public static Task<SqliteArcpStore> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        cancellationToken.ThrowIfCancellationRequested();
+        SqliteNativeLibrary.EnsureResolvable();
+        var fullPath = Path.GetFullPath(path);
+        if (Directory.Exists(fullPath))
+        {
+            throw new StoreException(StoreErrorKind.Unavailable, $"The store path '{fullPath}' is a folder; give the path of a database file (for example '{Path.Combine(fullPath, "arcp.db")}').");
+        }
+
+        var folder = Path.GetDirectoryName(fullPath);
+        SqliteConnection? connection = null;
+        try
+        {
+            if (!string.IsNullOrEmpty(folder))
+            {
+                Directory.CreateDirectory(folder);
+            }
+
+            connection = new SqliteConnection(new SqliteConnectionStringBuilder
+            {
+                DataSource = fullPath,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Pooling = false,
+                DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+            }.ToString());
+            connection.Open();
+            Pragma(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
+            Pragma(connection, "PRAGMA journal_mode = WAL;");
+            Pragma(connection, "PRAGMA synchronous = FULL;");
+            Pragma(connection, "PRAGMA foreign_keys = ON;");
+            SqliteSchema.Migrate(connection, fullPath);
+            return Task.FromResult(new SqliteArcpStore(connection, fullPath));
+        }
+        catch (SqliteException ex)
+        {
+            connection?.Dispose();
+            var kind = ex.SqliteErrorCode is 11 or 26 ? StoreErrorKind.Corrupt : StoreErrorKind.Unavailable; // SQLITE_CORRUPT, SQLITE_NOTADB
+            throw new StoreException(kind, $"Cannot open the store '{fullPath}': {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            connection?.Dispose();
+            throw new StoreException(StoreErrorKind.Unavailable, $"Cannot open the store '{fullPath}': {ex.Message}", ex);
+        }
+        catch
+        {
+            connection?.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask<IStoreTransaction> BeginAsync(CommitDurability durability, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (durability != currentDurability)
+            {
+                // Only the commits that must survive power loss pay for an fsync; WAL keeps commit order, so a
+                // durable commit also makes every earlier process-safe one durable.
+                Pragma(connection, durability == CommitDurability.Durable ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
+                currentDurability = durability;
+            }
+
+            return new SqliteStoreTransaction(connection, connection.BeginTransaction(deferred: false), gate);
+        }
+        catch
+        {
+            gate.Release();
+            throw;
+        }
+    }
+
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
+        ReadAsync(c => SqliteStoreTransaction.QueryJob(c, null, jobId), cancellationToken);
+
+    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<JobRecord>>(
+            c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = $"SELECT {JobColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;";
+                Add(command, "$principal", principal);
+                return ReadAll(command, ReadJob);
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<CheckpointRecord>>(
+            c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid;";
+                Add(command, "$job_id", jobId);
+                return ReadAll(command, ReadCheckpoint);
+            },
+            cancellationToken);
+
+    public Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken) =>
+        ReadAsync(
+            c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND checkpoint_id = $checkpoint_id;";
+                Add(command, "$job_id", jobId);
+                Add(command, "$checkpoint_id", checkpointId);
+                return ReadAll(command, ReadCheckpoint).FirstOrDefault();
+            },
+            cancellationToken);
+
+    public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
+        ReadAsync(c => SqliteStoreTransaction.QueryCheckpointByKey(c, null, jobId, idempotencyKey), cancellationToken);
+
+    public Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
+        ReadAsync(
+            c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = $"SELECT {EventColumns} FROM events WHERE message_id = $message_id;";
+                Add(command, "$message_id", messageId);
+                return ReadAll(command, ReadEvent).FirstOrDefault();
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<StoredEvent>>(
+            c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = $"SELECT {EventColumns} FROM events WHERE job_id = $job_id AND sequence > $after ORDER BY sequence;";
+                Add(command, "$job_id", jobId);
+                Add(command, "$after", afterSequence);
+                return ReadAll(command, ReadEvent);
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<StoredEvent>>(
+            c =>
+            {
+                using var command = c.CreateCommand();
+                command.CommandText = $"SELECT {EventColumns} FROM events WHERE correlation_id = $correlation_id AND direction = 'out' ORDER BY sequence;";
+                Add(command, "$correlation_id", correlationId);
+                return ReadAll(command, ReadEvent);
+            },
+            cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+            gate.Dispose();
+        }
+    }
+
+    internal static List<T> ReadAll<T>(SqliteCommand command, Func<SqliteDataReader, T> read)
+    {
+        using var reader = command.ExecuteReader();
+        var items = new List<T>();
+        while (reader.Read())
+        {
+            items.Add(read(reader));
+        }
+
+        return items;
+    }
+
+    private static void Pragma(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return read(connection);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+}

@@ -1,0 +1,196 @@
+using Microsoft.Data.Sqlite;
+using static Arcp.Resumability.Store.Sqlite.SqliteValues;
+
+namespace Arcp.Resumability.Store.Sqlite;
+
+/// <summary>A write transaction holding the store's connection until it is committed or disposed.</summary>
+internal sealed class SqliteStoreTransaction(SqliteConnection connection, SqliteTransaction transaction, SemaphoreSlim gate) : IStoreTransaction
+{
+    private const int SqliteConstraintUnique = 2067;
+    private const int SqliteConstraintPrimaryKey = 1555;
+    private bool released;
+
+    public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
+    {
+        using var command = Command(
+            "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope) " +
+            "VALUES ($message_id, $type, $direction, $session_id, $job_id, $correlation_id, $created_at, $envelope);");
+        Add(command, "$message_id", draft.MessageId);
+        Add(command, "$type", draft.Type);
+        Add(command, "$direction", draft.Direction == EventDirection.Inbound ? "in" : "out");
+        Add(command, "$session_id", draft.SessionId);
+        Add(command, "$job_id", draft.JobId);
+        Add(command, "$correlation_id", draft.CorrelationId);
+        Add(command, "$created_at", Time(draft.CreatedAt));
+        Add(command, "$envelope", draft.Envelope);
+        try
+        {
+            command.ExecuteNonQuery();
+            return Task.FromResult(true);
+        }
+        catch (SqliteException ex) when (ex.SqliteExtendedErrorCode is SqliteConstraintUnique or SqliteConstraintPrimaryKey)
+        {
+            return Task.FromResult(false);
+        }
+    }
+
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) => Task.FromResult(QueryJob(connection, transaction, jobId));
+
+    public Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        using var command = Command(
+            $"INSERT INTO jobs ({JobColumns}) VALUES ($job_id, $principal, $workflow, $name, $state, $inputs, $idempotency_key, $result, $error, " +
+            "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at);");
+        BindJob(command, job);
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        using var command = Command(
+            "UPDATE jobs SET name = $name, state = $state, result = $result, error = $error, last_checkpoint_id = $last_checkpoint_id, " +
+            "last_message_id = $last_message_id, updated_at = $updated_at, lease_session_id = $lease_session_id, lease_host = $lease_host, " +
+            "lease_process_id = $lease_process_id, lease_process_started = $lease_process_started, lease_expires_at = $lease_expires_at " +
+            "WHERE job_id = $job_id AND principal = $principal AND workflow = $workflow AND inputs = $inputs AND created_at = $created_at " +
+            "AND idempotency_key IS $idempotency_key;");
+        BindJob(command, job);
+        if (command.ExecuteNonQuery() != 1)
+        {
+            throw new StoreException(StoreErrorKind.Corrupt, $"Job '{job.JobId}' changed identity or vanished during an update.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
+        Task.FromResult(QueryCheckpointByKey(connection, transaction, jobId, idempotencyKey));
+
+    public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
+    {
+        using var command = Command(
+            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output);");
+        Add(command, "$checkpoint_id", checkpoint.CheckpointId);
+        Add(command, "$job_id", checkpoint.JobId);
+        Add(command, "$step_index", checkpoint.StepIndex);
+        Add(command, "$step", checkpoint.Step);
+        Add(command, "$message_id", checkpoint.MessageId);
+        Add(command, "$idempotency_key", checkpoint.IdempotencyKey);
+        Add(command, "$created_at", Time(checkpoint.CreatedAt));
+        Add(command, "$output", checkpoint.Output);
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        using var command = Command(
+            "SELECT principal, idempotency_key, request_hash, outcome, created_at, expires_at FROM idempotency_ledger " +
+            "WHERE principal = $principal AND idempotency_key = $key;");
+        Add(command, "$principal", principal);
+        Add(command, "$key", idempotencyKey);
+        var entry = SqliteArcpStore.ReadAll(
+            command,
+            r => new LedgerEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseTime(r.GetString(4)), r.IsDBNull(5) ? null : ParseTime(r.GetString(5))))
+            .FirstOrDefault();
+        return Task.FromResult(entry);
+    }
+
+    public Task InsertLedgerEntryAsync(LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        using var command = Command(
+            "INSERT INTO idempotency_ledger (principal, idempotency_key, request_hash, outcome, created_at, expires_at) " +
+            "VALUES ($principal, $key, $hash, $outcome, $created_at, $expires_at);");
+        Add(command, "$principal", entry.Principal);
+        Add(command, "$key", entry.IdempotencyKey);
+        Add(command, "$hash", entry.RequestHash);
+        Add(command, "$outcome", entry.Outcome);
+        Add(command, "$created_at", Time(entry.CreatedAt));
+        Add(command, "$expires_at", entry.ExpiresAt is null ? null : Time(entry.ExpiresAt.Value));
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        using var command = Command(
+            "INSERT INTO sessions (session_id, principal, client_kind, host, process_id, opened_at) VALUES ($id, $principal, $kind, $host, $pid, $opened);");
+        Add(command, "$id", session.SessionId);
+        Add(command, "$principal", session.Principal);
+        Add(command, "$kind", session.ClientKind);
+        Add(command, "$host", session.Host);
+        Add(command, "$pid", session.ProcessId);
+        Add(command, "$opened", Time(session.OpenedAt));
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task CloseSessionAsync(string sessionId, DateTimeOffset closedAt, CancellationToken cancellationToken)
+    {
+        using var command = Command("UPDATE sessions SET closed_at = $closed WHERE session_id = $id;");
+        Add(command, "$id", sessionId);
+        Add(command, "$closed", Time(closedAt));
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        using var command = Command($"SELECT {JobColumns} FROM jobs WHERE lease_session_id = $session;");
+        Add(command, "$session", sessionId);
+        return Task.FromResult<IReadOnlyList<JobRecord>>(SqliteArcpStore.ReadAll(command, ReadJob));
+    }
+
+    public Task CommitAsync(CancellationToken cancellationToken)
+    {
+        transaction.Commit();
+        Release();
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (!released)
+        {
+            // Not committed: everything written in this transaction is discarded.
+            transaction.Rollback();
+            Release();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    internal static JobRecord? QueryJob(SqliteConnection connection, SqliteTransaction? transaction, string jobId)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {JobColumns} FROM jobs WHERE job_id = $job_id;";
+        Add(command, "$job_id", jobId);
+        return SqliteArcpStore.ReadAll(command, ReadJob).FirstOrDefault();
+    }
+
+    internal static CheckpointRecord? QueryCheckpointByKey(SqliteConnection connection, SqliteTransaction? transaction, string jobId, string key)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND idempotency_key = $key;";
+        Add(command, "$job_id", jobId);
+        Add(command, "$key", key);
+        return SqliteArcpStore.ReadAll(command, ReadCheckpoint).FirstOrDefault();
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private void Release()
+    {
+        released = true;
+        transaction.Dispose();
+        gate.Release();
+    }
+}

@@ -1,0 +1,73 @@
+namespace Arcp.Resumability.Store;
+
+/// <summary>
+/// One envelope in the append-only event log. <see cref="JobId"/> is set only for envelopes that
+/// belong to a job's canonical stream (what a resume replays); <see cref="Envelope"/> is the exact
+/// text that was sent, so replays are byte-identical.
+/// </summary>
+public sealed record StoredEvent(long Sequence, string MessageId, string Type, EventDirection Direction, string? SessionId, string? JobId, string? CorrelationId, DateTimeOffset CreatedAt, string Envelope);
+
+public enum EventDirection
+{
+    /// <summary>Received by the runtime.</summary>
+    Inbound,
+
+    /// <summary>Sent by the runtime.</summary>
+    Outbound,
+}
+
+/// <summary>An event to append; the store assigns the sequence.</summary>
+public sealed record EventDraft(string MessageId, string Type, EventDirection Direction, string? SessionId, string? JobId, string? CorrelationId, DateTimeOffset CreatedAt, string Envelope);
+
+/// <summary>The durable state of a job. <see cref="State"/> holds an RFC 0001 §10.2 state name.</summary>
+public sealed record JobRecord
+{
+    public required string JobId { get; init; }
+
+    public required string Principal { get; init; }
+
+    public required string Workflow { get; init; }
+
+    public string? Name { get; init; }
+
+    public required string State { get; init; }
+
+    /// <summary>Canonical JSON of the job's input.</summary>
+    public required string Inputs { get; init; }
+
+    public string? IdempotencyKey { get; init; }
+
+    public string? Result { get; init; }
+
+    public string? Error { get; init; }
+
+    public string? LastCheckpointId { get; init; }
+
+    public string? LastMessageId { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    public JobLease? Lease { get; init; }
+}
+
+/// <summary>Ownership of a running job: the driving session, its process, and the lease's expiry.</summary>
+public sealed record JobLease(string SessionId, string Host, int ProcessId, DateTimeOffset ProcessStartedAt, DateTimeOffset ExpiresAt);
+
+public sealed record CheckpointRecord(string CheckpointId, string JobId, int StepIndex, string Step, string MessageId, string IdempotencyKey, DateTimeOffset CreatedAt, string Output);
+
+/// <summary>A logical command's recorded outcome under <c>(principal, idempotency_key)</c> (§6.4).</summary>
+public sealed record LedgerEntry(string Principal, string IdempotencyKey, string RequestHash, string Outcome, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt);
+
+public sealed record SessionRecord(string SessionId, string Principal, string? ClientKind, string Host, int ProcessId, DateTimeOffset OpenedAt);
+
+/// <summary>How hard a commit must push data to disk.</summary>
+public enum CommitDurability
+{
+    /// <summary>Survives process death at once and power loss from the next durable commit on (log order is kept).</summary>
+    ProcessSafe,
+
+    /// <summary>On stable storage before the commit returns; used for checkpoints, job creation and terminal events.</summary>
+    Durable,
+}
