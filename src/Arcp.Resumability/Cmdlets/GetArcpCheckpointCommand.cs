@@ -1,0 +1,35 @@
+using System.Management.Automation;
+
+namespace Arcp.Resumability.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Gets a job's checkpoints in step order, with each step's recorded output.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "ArcpCheckpoint")]
+[OutputType(typeof(ArcpCheckpoint))]
+public sealed class GetArcpCheckpointCommand : ArcpCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string JobId { get; set; } = string.Empty;
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? CheckpointId { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var store = ResolvedStore;
+        try
+        {
+            foreach (var checkpoint in Run(store, (client, ct) => client.QueryCheckpointsAsync(JobId, CheckpointId, ct)))
+            {
+                WriteObject(new ArcpCheckpoint(checkpoint, store));
+            }
+        }
+        catch (Exception ex) when (IsReportable(ex))
+        {
+            WriteArcpError(ex, JobId);
+        }
+    }
+}

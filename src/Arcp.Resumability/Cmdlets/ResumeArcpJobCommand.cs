@@ -1,0 +1,87 @@
+using System.Collections;
+using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.PowerShell.Scripting;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Steps;
+
+namespace Arcp.Resumability.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Resumes an interrupted job at the step after its last (or a chosen) checkpoint.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Resume, "ArcpJob", DefaultParameterSetName = RecordedSet)]
+[OutputType(typeof(ArcpJob))]
+public sealed class ResumeArcpJobCommand : ArcpCmdlet
+{
+    private const string RecordedSet = "Recorded";
+    private const string WorkflowSet = "Workflow";
+    private const string StepSet = "Step";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string JobId { get; set; } = string.Empty;
+
+    /// <summary>Replay only messages after this one (a checkpoint's MessageId binds here).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("MessageId")]
+    [ValidateNotNullOrEmpty]
+    public string? AfterMessageId { get; set; }
+
+    /// <summary>Continue after this checkpoint instead of the latest one.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? CheckpointId { get; set; }
+
+    /// <summary>The workflow to run; defaults to the built-in workflow the job was started with.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = WorkflowSet)]
+    [ValidateNotNullOrEmpty]
+    public string Workflow { get; set; } = string.Empty;
+
+    /// <summary>The same inline steps the job was started with.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = StepSet)]
+    [ValidateNotNull]
+    public IDictionary Step { get; set; } = new Hashtable();
+
+    [Parameter]
+    public ScriptBlock? OnCheckpoint { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var store = ResolvedStore;
+        try
+        {
+            var workflow = ParameterSetName switch
+            {
+                StepSet => WorkflowLoader.FromSteps(Step),
+                WorkflowSet => WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath),
+                _ => RecordedWorkflow(store),
+            };
+            var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {JobId}", OnCheckpoint, store);
+            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher);
+            var result = Run(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct));
+            observer.Complete();
+            if (result.ResumedAfterStep is { } after)
+            {
+                WriteVerbose($"Job {JobId} resumed after step '{after}'.");
+            }
+
+            JobOutput.Write(this, store, result);
+        }
+        catch (Exception ex) when (IsReportable(ex))
+        {
+            WriteArcpError(ex, JobId);
+        }
+    }
+
+    private ScriptWorkflow RecordedWorkflow(string store)
+    {
+        var job = FetchJob(store, JobId);
+        if (job.Workflow == WorkflowLoader.InlineWorkflowName)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"Job {JobId} was started with inline -Step script blocks; pass the same -Step to resume it.");
+        }
+
+        return WorkflowLoader.Load(job.Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+    }
+}

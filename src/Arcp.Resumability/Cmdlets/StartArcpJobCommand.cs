@@ -1,0 +1,105 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text.Json.Nodes;
+using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.PowerShell.Scripting;
+using Arcp.Resumability.PowerShell.Serialization;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Steps;
+
+namespace Arcp.Resumability.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Starts a crash-proof job: runs its steps in this session, checkpointing after each one.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "ArcpJob", DefaultParameterSetName = WorkflowSet)]
+[OutputType(typeof(ArcpJob))]
+public sealed class StartArcpJobCommand : ArcpCmdlet
+{
+    private const string WorkflowSet = "Workflow";
+    private const string StepSet = "Step";
+
+    /// <summary>A built-in workflow name (research) or the path of a workflow .ps1 file.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = WorkflowSet)]
+    [ValidateNotNullOrEmpty]
+    public string Workflow { get; set; } = string.Empty;
+
+    /// <summary>The steps inline: an ordered dictionary of step name to script block.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = StepSet)]
+    [ValidateNotNull]
+    public IDictionary Step { get; set; } = new Hashtable();
+
+    /// <summary>The job's input, handed to the first step. Piped objects start one job each.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public object? InputObject { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <summary>Logical idempotency key: the same key and input return the existing job instead of a new one.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>Runs after each checkpoint is durable, with the ArcpCheckpoint as $_.</summary>
+    [Parameter]
+    public ScriptBlock? OnCheckpoint { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var store = ResolvedStore;
+        try
+        {
+            var workflow = ParameterSetName == StepSet ? WorkflowLoader.FromSteps(Step) : WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+            JsonNode? input;
+            try
+            {
+                input = PowerShellJson.ToJsonNode(InputObject);
+            }
+            catch (JsonConversionException ex)
+            {
+                throw new ArcpException(ArcpError.Create(ErrorCodes.InvalidArgument, $"-InputObject cannot be recorded: {ex.Message}"), ex);
+            }
+
+            var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store);
+            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher);
+            var result = Run(store, (client, ct) => new StepRunner(client).StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
+            observer.Complete();
+            JobOutput.Write(this, store, result);
+        }
+        catch (Exception ex) when (IsReportable(ex))
+        {
+            WriteArcpError(ex, (object?)Name ?? Workflow);
+        }
+    }
+}
+
+/// <summary>How Start- and Resume-ArcpJob report a finished run.</summary>
+internal static class JobOutput
+{
+    public static void Write(ArcpCmdlet cmdlet, string store, JobRunResult result)
+    {
+        var job = cmdlet.FetchJob(store, result.JobId);
+        if (result.AlreadyTerminal)
+        {
+            cmdlet.WriteWarning($"Job {result.JobId} is already {job.State}; nothing is left to run.");
+        }
+        else if (result.ExistingJob)
+        {
+            cmdlet.WriteVerbose($"Idempotency key matched existing job {result.JobId}.");
+        }
+
+        if (result.StepsRun.Count > 0 || result.StepsReused.Count > 0)
+        {
+            cmdlet.WriteVerbose($"Job {result.JobId}: ran [{string.Join(", ", result.StepsRun)}], reused recorded [{string.Join(", ", result.StepsReused)}].");
+        }
+
+        if (job.State == ArcpJobState.Failed && !result.AlreadyTerminal && result.Error is { } error)
+        {
+            cmdlet.WriteError(ArcpErrors.Record(error, null, job));
+        }
+
+        cmdlet.WriteObject(job);
+    }
+}

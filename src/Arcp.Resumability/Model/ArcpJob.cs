@@ -1,0 +1,140 @@
+using System.Text.Json.Nodes;
+using Arcp.Resumability.PowerShell.Serialization;
+using Arcp.Resumability.Protocol;
+
+namespace Arcp.Resumability.PowerShell;
+
+/// <summary>Operator-facing job states: §10.2 states, plus Interrupted for a running job nobody drives any more.</summary>
+public enum ArcpJobState
+{
+    Running,
+    Interrupted,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>A job as stored by the runtime; pipes into Resume-ArcpJob and Get-ArcpCheckpoint.</summary>
+public sealed class ArcpJob
+{
+    internal ArcpJob(JobSummary summary, string store)
+    {
+        JobId = summary.JobId;
+        Name = summary.Name;
+        Workflow = summary.Workflow;
+        State = ToState(summary);
+        LastCheckpointId = summary.LastCheckpointId;
+        LastMessageId = summary.LastMessageId;
+        Result = summary.Result is null ? null : PowerShellJson.FromJsonNode(summary.Result);
+        Error = summary.Error is null ? null : new ArcpErrorInfo(summary.Error);
+        CreatedAt = Timestamp(summary.CreatedAt);
+        UpdatedAt = Timestamp(summary.UpdatedAt);
+        IdempotencyKey = summary.IdempotencyKey;
+        Owner = summary.Owner is { } owner ? $"{owner.Host}/{owner.ProcessId}" : null;
+        Store = store;
+    }
+
+    public string JobId { get; }
+
+    public string? Name { get; }
+
+    public string Workflow { get; }
+
+    public ArcpJobState State { get; }
+
+    public string? LastCheckpointId { get; }
+
+    public string? LastMessageId { get; }
+
+    /// <summary>The last step's output once the job completed.</summary>
+    public object? Result { get; }
+
+    public ArcpErrorInfo? Error { get; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public DateTimeOffset UpdatedAt { get; }
+
+    public string? IdempotencyKey { get; }
+
+    /// <summary>host/process of the live owner of a running job; empty when nobody drives it.</summary>
+    public string? Owner { get; }
+
+    /// <summary>The store the job lives in, so piping a job on keeps using the same store.</summary>
+    public string Store { get; }
+
+    public override string ToString() => $"{JobId} ({Workflow}, {State})";
+
+    internal static DateTimeOffset Timestamp(string text) =>
+        ArcpJson.TryParseTimestamp(text, out var value) ? value : throw new FormatException($"'{text}' is not an RFC 3339 timestamp.");
+
+    private static ArcpJobState ToState(JobSummary summary) => summary.State switch
+    {
+        "completed" => ArcpJobState.Completed,
+        "failed" => ArcpJobState.Failed,
+        "cancelled" => ArcpJobState.Cancelled,
+        _ when summary.Interrupted => ArcpJobState.Interrupted,
+        _ => ArcpJobState.Running,
+    };
+}
+
+/// <summary>A recorded ARCP error (RFC 0001 §18).</summary>
+public sealed class ArcpErrorInfo
+{
+    internal ArcpErrorInfo(ArcpError error)
+    {
+        Code = error.Code;
+        Message = error.Message;
+        Retryable = error.IsRetryable;
+        Details = error.Details is null ? null : PowerShellJson.FromJsonNode(error.Details);
+    }
+
+    public string Code { get; }
+
+    public string Message { get; }
+
+    public bool Retryable { get; }
+
+    public object? Details { get; }
+
+    public override string ToString() => $"{Code}: {Message}";
+}
+
+/// <summary>A durable checkpoint: the recorded output of one step.</summary>
+public sealed class ArcpCheckpoint
+{
+    internal ArcpCheckpoint(CheckpointSummary summary, string store)
+    {
+        JobId = summary.JobId;
+        CheckpointId = summary.CheckpointId;
+        Step = summary.Step;
+        StepIndex = summary.StepIndex;
+        MessageId = summary.MessageId;
+        IdempotencyKey = summary.IdempotencyKey;
+        CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
+        Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output) : null;
+        Store = store;
+    }
+
+    public string JobId { get; }
+
+    public string CheckpointId { get; }
+
+    /// <summary>The step name (the checkpoint's label).</summary>
+    public string Step { get; }
+
+    public int StepIndex { get; }
+
+    /// <summary>Id of the job.checkpoint envelope; binds to Resume-ArcpJob -AfterMessageId.</summary>
+    public string MessageId { get; }
+
+    public string IdempotencyKey { get; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public object? Output { get; }
+
+    public string Store { get; }
+
+    public override string ToString() => $"{CheckpointId} ({Step})";
+}
