@@ -341,8 +341,9 @@ try {
         'demo' {
             $demo = Join-Path $Root 'examples/resumability/demo.ps1'
             if (-not (Test-Path -LiteralPath $demo -PathType Leaf)) { throw 'examples/resumability/demo.ps1 not found' }
+            Invoke-BuildTask
             $global:LASTEXITCODE = 0
-            & $demo
+            & $demo -ModulePath (Join-Path $Root 'out/Arcp.Resumability/Arcp.Resumability.psd1')
             if ($LASTEXITCODE -ne 0) { Write-Host "demo.ps1 exited with code $LASTEXITCODE"; exit $LASTEXITCODE }
         }
         'bench' {
