@@ -434,7 +434,7 @@ internal static partial class PowerShellJson
             // as a Local DateTime. DateTime cannot carry a foreign offset, and the next step compares and formats
             // dates in the machine's zone, so Local is the least surprising of the lossy choices.
             if (RoundTripDateShape().IsMatch(text)
-                && DateTime.TryParseExact(text, "yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFFK", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var date))
+                && DateTime.TryParseExact(text, "yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFFK", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var date))
             {
                 return date;
             }
