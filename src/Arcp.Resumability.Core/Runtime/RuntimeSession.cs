@@ -350,14 +350,24 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         long afterSequence = 0;
         if (request.AfterMessageId is { } afterId)
         {
-            var after = await store.FindEventAsync(afterId, cancellationToken).ConfigureAwait(false)
-                ?? throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterId}' is not in the event log.", new JsonObject { ["after_message_id"] = afterId });
-            if (after.JobId != jobId)
+            var after = await store.FindEventAsync(afterId, cancellationToken).ConfigureAwait(false);
+            if (after is null)
+            {
+                // Once retention purged part of the job's stream, a missing message may be one of those: replay
+                // what is left and report DATA_LOSS below (§19) instead of refusing.
+                if (job!.PurgedThroughSequence == 0)
+                {
+                    throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterId}' is not in the event log.", new JsonObject { ["after_message_id"] = afterId });
+                }
+            }
+            else if (after.JobId != jobId)
             {
                 throw ArcpException.Of(ErrorCodes.InvalidArgument, $"Message '{afterId}' is not part of job '{jobId}'s event stream.", new JsonObject { ["after_message_id"] = afterId });
             }
-
-            afterSequence = after.Sequence;
+            else
+            {
+                afterSequence = after.Sequence;
+            }
         }
 
         CheckpointRecord? anchor;
@@ -408,6 +418,18 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         if (frames is null || claimed is null)
         {
             return;
+        }
+
+        if (afterSequence < job!.PurgedThroughSequence)
+        {
+            // §19: part of what the client asked to replay fell to retention. Say so before replaying the rest;
+            // the checkpoints outlive event retention, so the client can usually carry on (its decision).
+            var lost = ArcpError.Create(
+                ErrorCodes.DataLoss,
+                $"Events of job '{jobId}' up to sequence {job.PurgedThroughSequence} were purged by retention; the replay starts at {(replay.Count == 0 ? "the end of the stream" : $"message '{replay[0].MessageId}'")}.",
+                new JsonObject { ["job_id"] = jobId, ["purged_through_sequence"] = job.PurgedThroughSequence, ["oldest_retained_message_id"] = replay.Count == 0 ? null : replay[0].MessageId })
+                with { Retryable = false };
+            await PersistAndSendAsync([Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.DataLossEvent, JsonSerializer.SerializeToNode(lost, ArcpJson.Options)!.AsObject()), jobId)], cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var replayed in replay)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using Microsoft.Data.Sqlite;
 
 namespace Arcp.Resumability.Store.Sqlite;
@@ -12,7 +11,7 @@ internal static class SqliteSchema
 {
     private const string ResourcePrefix = "Arcp.Resumability.Store.Sqlite.Migrations.";
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = LoadMigrations();
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = MigrationScripts.Load(ResourcePrefix);
 
     public static int LatestVersion => Migrations[^1].Version;
 
@@ -23,9 +22,7 @@ internal static class SqliteSchema
         var current = CurrentVersion(connection, transaction);
         if (current > LatestVersion)
         {
-            throw new StoreException(
-                StoreErrorKind.SchemaTooNew,
-                $"The store '{location}' has schema version {current}, newer than the {LatestVersion} this module understands. Use a newer Arcp.Resumability; the store was not changed.");
+            throw MigrationScripts.TooNew(location, current, LatestVersion);
         }
 
         foreach (var (version, name, sql) in Migrations.Where(m => m.Version > current))
@@ -57,30 +54,5 @@ internal static class SqliteSchema
         command.Transaction = transaction;
         command.CommandText = sql;
         command.ExecuteNonQuery();
-    }
-
-    private static List<(int Version, string Name, string Sql)> LoadMigrations()
-    {
-        var assembly = Assembly.GetExecutingAssembly();
-        var migrations = new List<(int, string, string)>();
-        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
-        {
-            var name = resource[ResourcePrefix.Length..^".sql".Length];
-            var version = int.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var reader = new StreamReader(stream);
-            migrations.Add((version, name, reader.ReadToEnd()));
-        }
-
-        migrations.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-        for (var i = 0; i < migrations.Count; i++)
-        {
-            if (migrations[i].Item1 != i + 1)
-            {
-                throw new InvalidOperationException($"Migration scripts must be numbered 1..n without gaps; found {migrations[i].Item2}.");
-            }
-        }
-
-        return migrations;
     }
 }
