@@ -4,11 +4,11 @@ using static Arcp.Resumability.Store.Postgres.PostgresValues;
 namespace Arcp.Resumability.Store.Postgres;
 
 /// <summary>
-/// A store shared by many processes and machines: one PostgreSQL database (or schema, through
-/// <c>Search Path</c>). Every transaction has its own pooled connection; job rows are locked while a
+/// A store shared by many processes and machines: one PostgreSQL database, or one schema of it named
+/// first in <c>Search Path</c> (created on first open). Every transaction has its own pooled connection; job rows are locked while a
 /// transaction decides about them, which is what makes lease claims and fencing atomic across processes.
 /// </summary>
-public sealed class PostgresArcpStore : IArcpStore
+public sealed partial class PostgresArcpStore : IArcpStore
 {
     private readonly NpgsqlDataSource dataSource;
 
@@ -41,7 +41,7 @@ public sealed class PostgresArcpStore : IArcpStore
         {
             await GuardAsync(location, async () =>
             {
-                await PostgresSchema.MigrateAsync(dataSource, location, cancellationToken).ConfigureAwait(false);
+                await PostgresSchema.MigrateAsync(dataSource, location, HomeSchema(builder), cancellationToken).ConfigureAwait(false);
                 return true;
             }).ConfigureAwait(false);
             return new PostgresArcpStore(dataSource, location);
@@ -61,6 +61,13 @@ public sealed class PostgresArcpStore : IArcpStore
         var text = $"postgresql://{user}{builder.Host}:{builder.Port}/{Uri.EscapeDataString(builder.Database ?? string.Empty)}";
         return string.IsNullOrEmpty(builder.SearchPath) ? text : $"{text}?search_path={Uri.EscapeDataString(builder.SearchPath)}";
     }
+
+    // Only a plain identifier is created: it reads the same in CREATE SCHEMA as in the search path (both fold case).
+    private static string? HomeSchema(NpgsqlConnectionStringBuilder builder) =>
+        builder.SearchPath?.Split(',')[0].Trim() is { Length: > 0 } first && PlainIdentifier().IsMatch(first) && first != "public" ? first : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,62}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex PlainIdentifier();
 
     public async ValueTask<IStoreTransaction> BeginAsync(CommitDurability durability, CancellationToken cancellationToken) =>
         await GuardAsync<IStoreTransaction>(Location, async () =>

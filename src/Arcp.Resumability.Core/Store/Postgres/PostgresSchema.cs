@@ -16,7 +16,8 @@ internal static class PostgresSchema
 
     public static int LatestVersion => Migrations[^1].Version;
 
-    public static async Task MigrateAsync(NpgsqlDataSource dataSource, string location, CancellationToken cancellationToken)
+    /// <param name="homeSchema">The first schema of the connection's search path, created when missing, so one database can hold several stores.</param>
+    public static async Task MigrateAsync(NpgsqlDataSource dataSource, string location, string? homeSchema, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -25,6 +26,12 @@ internal static class PostgresSchema
             await using (transaction.ConfigureAwait(false))
             {
                 await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLockKey});", cancellationToken).ConfigureAwait(false);
+                if (homeSchema is not null && !await SchemaExistsAsync(connection, transaction, homeSchema, cancellationToken).ConfigureAwait(false))
+                {
+                    // Checked first: CREATE SCHEMA IF NOT EXISTS would still demand the CREATE privilege on the database.
+                    await ExecuteAsync(connection, transaction, $"CREATE SCHEMA {homeSchema};", cancellationToken).ConfigureAwait(false);
+                }
+
                 await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL);", cancellationToken).ConfigureAwait(false);
                 var current = await CurrentVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 if (current > LatestVersion)
@@ -50,6 +57,13 @@ internal static class PostgresSchema
     {
         await using var command = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version;", connection, transaction);
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<bool> SchemaExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT to_regnamespace(@schema) IS NOT NULL;", connection, transaction);
+        PostgresValues.Text(command, "schema", schema);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)

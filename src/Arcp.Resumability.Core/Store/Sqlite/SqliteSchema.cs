@@ -17,6 +17,13 @@ internal static class SqliteSchema
 
     public static void Migrate(SqliteConnection connection, string location)
     {
+        // Most opens find the schema current: check with a read, which never waits for writers in WAL mode,
+        // instead of taking the write lock that every other process's writes would queue behind.
+        if (IsCurrent(connection))
+        {
+            return;
+        }
+
         using var transaction = connection.BeginTransaction(deferred: false);
         Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);");
         var current = CurrentVersion(connection, transaction);
@@ -46,6 +53,13 @@ internal static class SqliteSchema
         command.Transaction = transaction;
         command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version;";
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static bool IsCurrent(SqliteConnection connection)
+    {
+        using var exists = connection.CreateCommand();
+        exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';";
+        return Convert.ToInt32(exists.ExecuteScalar(), CultureInfo.InvariantCulture) == 1 && CurrentVersion(connection, null) == LatestVersion;
     }
 
     private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
