@@ -62,14 +62,14 @@ Describe 'A SQLite store shared by processes' {
         $sync = New-SyncFolder 'race'
         $logs = 1..2 | ForEach-Object { Join-Path $Temp "race-$_.log" }
         $racers = @($logs | ForEach-Object {
-            Start-Worker 'race' $store @{ ARCP_TEST_STEP_LOG = $_; ARCP_TEST_SLOW_STEP = 'two'; ARCP_TEST_SLOW_MS = '800' } @('-JobIds', ($ids -join ','), '-Sync', $sync)
+            Start-Worker 'race' $store @{ ARCP_TEST_STEP_LOG = $_; ARCP_TEST_SLOW_STEP = 'two' } @('-JobIds', ($ids -join ','), '-Sync', $sync)
         })
         $pids = @($racers | ForEach-Object { $_.Process.Id })
         Wait-Until { @(Get-ChildItem -LiteralPath $sync -Filter 'ready-*').Count -eq 2 } -What 'both racers to load the module'
 
         foreach ($round in 1..10) {
             $null = New-Item -ItemType File -Path (Join-Path $sync "go-$round")
-            Wait-Until { @($pids | Where-Object { Test-Path (Join-Path $sync "done-$_-$round") }).Count -eq 2 } -What "round $round"
+            Wait-Until { @($pids | Where-Object { Test-Path (Join-Path $sync "done-$round-$_") }).Count -eq 2 } -What "round $round"
         }
         $results = @($racers | ForEach-Object { Receive-Worker $_ })
 
@@ -131,10 +131,11 @@ Describe 'A PostgreSQL store shared by a fleet' {
         $rescueLog = Join-Path $Temp 'rescue.log'
         $sync = New-SyncFolder 'rescue'
         # Another "machine": the pid check cannot prove the killed process gone, so only lease expiry frees the job.
-        $hold = Start-Worker 'hold' $store @{ ARCP_HOST_ID = 'fleet-host-b'; ARCP_LEASE_SECONDS = '3'; ARCP_TEST_STEP_LOG = $holdLog; ARCP_TEST_SLOW_STEP = 'two'; ARCP_TEST_SLOW_MS = '600000' }
+        # (6 s rather than 3: the rescuer must still find the lease live on a loaded machine.)
+        $hold = Start-Worker 'hold' $store @{ ARCP_HOST_ID = 'fleet-host-b'; ARCP_LEASE_SECONDS = '6'; ARCP_TEST_STEP_LOG = $holdLog; ARCP_TEST_SLOW_STEP = 'two'; ARCP_TEST_SLOW_MS = '600000' }
         Wait-Until { (Test-Path $holdLog) -and ((Get-Content $holdLog) -match ' two ') } -What 'the worker to enter step two'
         $jobId = (@(Get-Content $holdLog)[0] -split ' ')[0]
-        $rescue = Start-Worker 'rescue' $store @{ ARCP_LEASE_SECONDS = '3'; ARCP_TEST_STEP_LOG = $rescueLog } @('-JobIds', $jobId, '-Sync', $sync)
+        $rescue = Start-Worker 'rescue' $store @{ ARCP_LEASE_SECONDS = '6'; ARCP_TEST_STEP_LOG = $rescueLog } @('-JobIds', $jobId, '-Sync', $sync)
         Wait-Until { @(Get-ChildItem -LiteralPath $sync -Filter 'ready-*').Count -eq 1 } -What 'the rescuer to load the module'
 
         $hold.Process.Kill($true)
@@ -147,7 +148,7 @@ Describe 'A PostgreSQL store shared by a fleet' {
         $results[0].error | Should -BeLike 'ABORTED,*'
         $results[0].message | Should -Match "is being driven by process $($hold.Process.Id) on 'fleet-host-b'"
         $results[1].state | Should -Be 'Completed'
-        $results[1].waitedSeconds | Should -BeLessThan 15
+        $results[1].waitedSeconds | Should -BeLessThan 20
         @(Get-ArcpCheckpoint -JobId $jobId -Store $store).Step | Should -Be @('one', 'two', 'three')
         Get-StepRun $rescueLog | Should -Be @("$jobId two", "$jobId three")
     }

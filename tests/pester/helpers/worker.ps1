@@ -4,7 +4,8 @@
       create  start -Count jobs that crash (throw) right after step one's checkpoint: interrupted jobs
       start   start -Count jobs and run them to the end
       drain   Get-ArcpJob -State Interrupted | Resume-ArcpJob, skipping jobs another worker holds
-      race    for each id in -JobIds: wait for <Sync>/go-<n>, resume that job, report, touch <Sync>/done-<pid>-<n>
+      race    for each id in -JobIds: wait for <Sync>/go-<n>, resume that job, report, touch <Sync>/done-<n>-<pid>;
+              the process that drives the job holds it in step two until the other one has reported
       hold    start one job and run it (the test kills this process inside a slow step)
       rescue  wait for <Sync>/go, then resume -JobIds once without and once with -Wait
 #>
@@ -30,8 +31,11 @@ function Wait-File([string]$Path) {
     while (-not (Test-Path -LiteralPath $Path)) { Start-Sleep -Milliseconds 10 }
 }
 
-# Tells the test this process has loaded the module and is waiting for its cue.
-if ($Sync) { $null = New-Item -ItemType File -Path (Join-Path $Sync "ready-$PID") }
+# Tells the test this process is warm (module loaded, store opened once) and waiting for its cue.
+if ($Sync) {
+    Get-ArcpJob -Store $Store | Out-Null
+    $null = New-Item -ItemType File -Path (Join-Path $Sync "ready-$PID")
+}
 
 switch ($Mode) {
     'create' {
@@ -69,6 +73,8 @@ switch ($Mode) {
         foreach ($id in $JobIds -split ',') {
             $round++
             Wait-File (Join-Path $Sync "go-$round")
+            # Only the process refused with ABORTED can have reported this round while the winner is in step two.
+            $env:ARCP_TEST_WAIT_FOR = Join-Path $Sync "done-$round-*"
             $failure = $null
             Resume-ArcpJob -JobId $id -Workflow $workflow -Store $Store -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
             Out-Result @{
@@ -77,7 +83,7 @@ switch ($Mode) {
                 error   = if ($failure) { $failure[0].FullyQualifiedErrorId } else { $null }
                 message = if ($failure) { "$($failure[0])" } else { $null }
             }
-            $null = New-Item -ItemType File -Path (Join-Path $Sync "done-$PID-$round")
+            $null = New-Item -ItemType File -Path (Join-Path $Sync "done-$round-$PID")
         }
     }
     'hold' {
