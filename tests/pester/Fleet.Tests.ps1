@@ -182,6 +182,7 @@ Describe 'Retention and removal' {
         $planned.CheckpointsRemoved | Should -Be 9
         @(Get-ArcpJob -Store $store).Count | Should -Be 4
 
+        (Invoke-ArcpRetention -Store $store -CompletedJobAge 1 -EventAge 1 -Confirm:$false).EventsPurged | Should -Be 0 -Because 'a bare number means days'
         $applied = Invoke-ArcpRetention -Store $store -CompletedJobAge 0 -Confirm:$false
         $applied.Applied | Should -BeTrue
         $applied.JobsRemoved | Should -Be 3

@@ -420,15 +420,15 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             return;
         }
 
-        if (afterSequence < job!.PurgedThroughSequence)
+        // The claim read the watermark after the replay was read, so a purge racing this resume is not missed.
+        if (afterSequence < claimed.PurgedThroughSequence)
         {
-            // §19: part of what the client asked to replay fell to retention. Say so before replaying the rest;
-            // the checkpoints outlive event retention, so the client can usually carry on (its decision).
+            // §19: part of what the client asked to replay fell to retention. Say so (not retryable) before replaying
+            // the rest; checkpoints outlive event retention, so the client can usually carry on (its decision).
             var lost = ArcpError.Create(
                 ErrorCodes.DataLoss,
-                $"Events of job '{jobId}' up to sequence {job.PurgedThroughSequence} were purged by retention; the replay starts at {(replay.Count == 0 ? "the end of the stream" : $"message '{replay[0].MessageId}'")}.",
-                new JsonObject { ["job_id"] = jobId, ["purged_through_sequence"] = job.PurgedThroughSequence, ["oldest_retained_message_id"] = replay.Count == 0 ? null : replay[0].MessageId })
-                with { Retryable = false };
+                $"Events of job '{jobId}' up to sequence {claimed.PurgedThroughSequence} were purged by retention; the replay starts at {(replay.Count == 0 ? "the end of the stream" : $"message '{replay[0].MessageId}'")}.",
+                new JsonObject { ["job_id"] = jobId, ["purged_through_sequence"] = claimed.PurgedThroughSequence, ["oldest_retained_message_id"] = replay.Count == 0 ? null : replay[0].MessageId });
             await PersistAndSendAsync([Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.DataLossEvent, JsonSerializer.SerializeToNode(lost, ArcpJson.Options)!.AsObject()), jobId)], cancellationToken).ConfigureAwait(false);
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
@@ -11,12 +12,17 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(ArcpRetentionSummary))]
 public sealed class InvokeArcpRetentionCommand : ArcpCmdlet
 {
-    /// <summary>Events logged longer ago than this are deleted (default 30 days). A later resume reports DATA_LOSS for them.</summary>
+    /// <summary>
+    /// Events logged longer ago than this are deleted (default 30 days; a bare number means days). A later
+    /// resume reports DATA_LOSS for them.
+    /// </summary>
     [Parameter]
+    [DaysTransformation]
     public TimeSpan EventAge { get; set; } = RetentionPolicy.DefaultEventAge;
 
-    /// <summary>Completed, failed and cancelled jobs untouched for longer than this are deleted whole (default 90 days).</summary>
+    /// <summary>Completed, failed and cancelled jobs untouched for longer than this are deleted whole (default 90 days; a bare number means days).</summary>
     [Parameter]
+    [DaysTransformation]
     public TimeSpan CompletedJobAge { get; set; } = RetentionPolicy.DefaultCompletedJobAge;
 
     protected override void ProcessRecord()

@@ -60,7 +60,7 @@ internal static class ArcpErrors
         ErrorCodes.InvalidArgument => "Correct the argument and run the command again; nothing was recorded for the rejected input.",
         ErrorCodes.FailedPrecondition => "Check the job's state and workflow with Get-ArcpJob.",
         ErrorCodes.DataLoss => "The recorded history is incomplete; inspect the store and its backups.",
-        ErrorCodes.Unavailable => "Check that the store path is writable and the database file is not damaged.",
+        ErrorCodes.Unavailable => "Check that the store is reachable: a SQLite path writable and the file undamaged, or the PostgreSQL server up and the credentials ($env:ARCP_PG_PASSWORD or $env:PGPASSWORD) right.",
         ErrorCodes.Unknown => "Inspect the job's Error (Get-ArcpJob), fix the step, then Resume-ArcpJob: completed steps are not run again.",
         _ => "See the error message and the ARCP error code.",
     };
