@@ -215,6 +215,19 @@ Describe 'Retention and removal' {
         $missing[0].FullyQualifiedErrorId | Should -BeLike 'NOT_FOUND,*'
     }
 
+    It 'a lease setting that cannot work is refused with INVALID_ARGUMENT naming the variable' {
+        $env:ARCP_LEASE_SECONDS = '2'
+        try {
+            Get-ArcpJob -Store (Join-Path $Temp 'settings.db') -ErrorAction SilentlyContinue -ErrorVariable refused
+        }
+        finally {
+            Remove-Item Env:ARCP_LEASE_SECONDS
+        }
+
+        $refused[0].FullyQualifiedErrorId | Should -BeLike 'INVALID_ARGUMENT,*'
+        "$($refused[0])" | Should -Be "INVALID_ARGUMENT: `$ARCP_LEASE_SECONDS is '2'; it must be a whole number of seconds, at least 3."
+    }
+
     It 'Remove-ArcpJob refuses a job whose owner is alive, naming it, unless -Force' {
         $store = Join-Path $Temp 'remove-live.db'
         $log = Join-Path $Temp 'remove-live.log'
