@@ -53,6 +53,7 @@ public sealed class SqliteArcpStore : IArcpStore
             }.ToString());
             connection.Open();
             Pragma(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
+            SqliteSchema.EnsureNotTooNew(connection, fullPath);
             Pragma(connection, "PRAGMA journal_mode = WAL;");
             Pragma(connection, "PRAGMA synchronous = FULL;");
             Pragma(connection, "PRAGMA foreign_keys = ON;");
