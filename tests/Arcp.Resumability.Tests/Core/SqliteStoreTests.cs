@@ -67,8 +67,8 @@ public sealed class SqliteStoreTests : IDisposable
 
         var ex = await Assert.ThrowsAsync<StoreException>(() => SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None));
 
-        // Which of the two kinds fits "not a database" is unsettled (StoreErrorKind's docs say Unavailable, the code says Corrupt).
-        Assert.Contains(ex.Kind, new[] { StoreErrorKind.Corrupt, StoreErrorKind.Unavailable });
+        // A wrong path is not damaged history: operators see UNAVAILABLE, not DATA_LOSS.
+        Assert.Equal(StoreErrorKind.Unavailable, ex.Kind);
         Assert.Contains(files.Path, ex.Message, StringComparison.Ordinal);
         Assert.Equal(bytes, await File.ReadAllBytesAsync(files.Path));
         Assert.False(File.Exists(files.Path + "-wal"));
