@@ -19,7 +19,7 @@ internal static class SqliteSchema
     {
         // Most opens find the schema current: check with a read, which never waits for writers in WAL mode,
         // instead of taking the write lock that every other process's writes would queue behind.
-        if (IsCurrent(connection))
+        if (RecordedVersion(connection) == LatestVersion)
         {
             return;
         }
@@ -27,11 +27,7 @@ internal static class SqliteSchema
         using var transaction = connection.BeginTransaction(deferred: false);
         Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);");
         var current = CurrentVersion(connection, transaction);
-        if (current > LatestVersion)
-        {
-            throw MigrationScripts.TooNew(location, current, LatestVersion);
-        }
-
+        ThrowIfTooNew(current, location);
         foreach (var (version, name, sql) in Migrations.Where(m => m.Version > current))
         {
             Execute(connection, transaction, sql);
@@ -47,6 +43,18 @@ internal static class SqliteSchema
         transaction.Commit();
     }
 
+    /// <summary>
+    /// Refuses a store written by a newer schema with a read only, before anything (not even the switch
+    /// to WAL, which rewrites the file header) has touched the file.
+    /// </summary>
+    public static void EnsureNotTooNew(SqliteConnection connection, string location)
+    {
+        if (RecordedVersion(connection) is { } current)
+        {
+            ThrowIfTooNew(current, location);
+        }
+    }
+
     public static int CurrentVersion(SqliteConnection connection, SqliteTransaction? transaction)
     {
         using var command = connection.CreateCommand();
@@ -55,11 +63,20 @@ internal static class SqliteSchema
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    private static bool IsCurrent(SqliteConnection connection)
+    /// <summary>The schema version recorded in the file, or null for a file without a schema yet.</summary>
+    private static int? RecordedVersion(SqliteConnection connection)
     {
-        using var exists = connection.CreateCommand();
-        exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';";
-        return Convert.ToInt32(exists.ExecuteScalar(), CultureInfo.InvariantCulture) == 1 && CurrentVersion(connection, null) == LatestVersion;
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0 ? CurrentVersion(connection, null) : null;
+    }
+
+    private static void ThrowIfTooNew(int current, string location)
+    {
+        if (current > LatestVersion)
+        {
+            throw MigrationScripts.TooNew(location, current, LatestVersion);
+        }
     }
 
     private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
