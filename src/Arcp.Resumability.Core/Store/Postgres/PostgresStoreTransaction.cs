@@ -51,6 +51,8 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
     public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
         {
+            // Unlike the SQLite store, created_at is not part of the identity check: timestamptz keeps microseconds,
+            // so a record still holding the 100 ns value it was created with would not match its stored self.
             await using var command = Command(
                 "UPDATE jobs SET name = @name, state = @state, result = @result, error = @error, last_checkpoint_id = @last_checkpoint_id, " +
                 "last_message_id = @last_message_id, updated_at = @updated_at, lease_session_id = @lease_session_id, lease_host = @lease_host, " +
