@@ -228,13 +228,19 @@ Describe 'Retention and removal' {
         "$($refused[0])" | Should -Be "INVALID_ARGUMENT: `$ARCP_LEASE_SECONDS is '2'; it must be a whole number of seconds, at least 3."
     }
 
-    It 'Remove-ArcpJob refuses a job whose owner is alive, naming it, unless -Force' {
+    It 'a job whose owner is alive: Resume-ArcpJob -Wait gives up at -Timeout, Remove-ArcpJob refuses it unless -Force' {
         $store = Join-Path $Temp 'remove-live.db'
         $log = Join-Path $Temp 'remove-live.log'
         $hold = Start-Worker 'hold' $store @{ ARCP_TEST_STEP_LOG = $log; ARCP_TEST_SLOW_STEP = 'one'; ARCP_TEST_SLOW_MS = '600000' }
         try {
             Wait-Until { Test-Path $log } -What 'the worker to start its job'
             $jobId = (@(Get-Content $log)[0] -split ' ')[0]
+
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            Resume-ArcpJob -JobId $jobId -Workflow (Join-Path $PSScriptRoot 'helpers/fleet-workflow.ps1') -Store $store -Wait -Timeout 2 -ErrorAction SilentlyContinue -ErrorVariable gaveUp
+            $watch.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 2
+            $gaveUp[0].FullyQualifiedErrorId | Should -BeLike 'DEADLINE_EXCEEDED,*'
+            "$($gaveUp[0])" | Should -Match "DEADLINE_EXCEEDED: Gave up after 2 s waiting for job $jobId`: Job '$jobId' is being driven by process $($hold.Process.Id) on"
 
             Remove-ArcpJob -JobId $jobId -Store $store -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable refused
             $refused[0].FullyQualifiedErrorId | Should -BeLike 'ABORTED,*'

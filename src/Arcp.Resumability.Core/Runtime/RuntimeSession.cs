@@ -85,6 +85,13 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             await RespondAsync(envelope, frame, jobStream: null, CommitDurability.ProcessSafe, _ => Task.FromResult<IReadOnlyList<Envelope>>([Nack(envelope, error)]), cancellationToken).ConfigureAwait(false);
             return true;
         }
+        catch (StoreException ex)
+        {
+            // The store failed (database server unreachable, disk full): nothing can be recorded, not even this
+            // refusal, so it goes out unlogged and the session ends; leases that cannot be released lapse on their own.
+            await connection.SendAsync(EnvelopeCodec.Serialize(Nack(envelope, ArcpError.Create(ErrorCodes.Unavailable, ex.Message))), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
     }
 
     private async Task<bool> DispatchAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
