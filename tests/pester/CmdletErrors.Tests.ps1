@@ -247,14 +247,16 @@ Describe 'Parameter validation' {
 Describe 'A failing step' {
     BeforeAll {
         $script:FailStore = New-TestStore
-        $steps = [ordered]@{
-            fetch = { 'fetched' }
-            parse = { [pscustomobject]@{ Parsed = "$_!" } }
-            boom  = { throw [System.InvalidOperationException]::new('the parser ran out of input') }
-            never = { 'must not run' }
+        $script:FailRuns = [System.Collections.Generic.List[string]]::new()
+        $runs = $script:FailRuns
+        $script:FailSteps = [ordered]@{
+            fetch = { $runs.Add('fetch'); 'fetched' }.GetNewClosure()
+            parse = { $runs.Add('parse'); [pscustomobject]@{ Parsed = "$_!" } }.GetNewClosure()
+            boom  = { $runs.Add('boom'); throw [System.InvalidOperationException]::new('the parser ran out of input') }.GetNewClosure()
+            never = { $runs.Add('never'); 'must not run' }.GetNewClosure()
         }
         $script:FailErrors = $null
-        $script:FailOutput = @(Start-ArcpJob -Step $steps -Name 'fails' -Store $script:FailStore -ErrorVariable script:FailErrors -ErrorAction SilentlyContinue)
+        $script:FailOutput = @(Start-ArcpJob -Step $script:FailSteps -Name 'fails' -Store $script:FailStore -ErrorVariable script:FailErrors -ErrorAction SilentlyContinue)
     }
 
     It 'writes an UNKNOWN ErrorRecord naming the step and the exception' {
@@ -274,10 +276,27 @@ Describe 'A failing step' {
         (Get-ArcpJob -JobId $job.JobId -Store $script:FailStore).State | Should -Be 'Failed'
     }
 
-    It 'keeps the checkpoints of the steps before it' {
+    It 'keeps the checkpoints of the steps before it, and runs no step after it' {
         $checkpoints = @(Get-ArcpCheckpoint -JobId $script:FailOutput[0].JobId -Store $script:FailStore -ErrorAction Stop)
         $checkpoints.Step | Should -Be @('fetch', 'parse')
         $checkpoints[1].Output.Parsed | Should -BeExactly 'fetched!'
+        @($script:FailRuns) | Should -Be @('fetch', 'parse', 'boom')
+    }
+
+    It 'is final: Resume-ArcpJob warns and runs nothing, so the error must not recommend resuming it' {
+        $jobId = $script:FailOutput[0].JobId
+        $before = Get-StoreSnapshot -Store $script:FailStore
+        $warnings = $null
+        $again = Resume-ArcpJob -JobId $jobId -Step $script:FailSteps -Store $script:FailStore -WarningVariable warnings -WarningAction SilentlyContinue -ErrorAction Stop
+        $again.JobId | Should -Be $jobId
+        $again.State | Should -Be 'Failed'
+        $warnings | Should -HaveCount 1
+        "$($warnings[0])" | Should -Match 'already Failed; nothing is left to run'
+        @($script:FailRuns) | Should -Be @('fetch', 'parse', 'boom') -Because 'resuming a failed job runs no step'
+        Get-StoreSnapshot -Store $script:FailStore | Should -Be $before
+        # The advice that comes with the error must match that behaviour.
+        $script:FailErrors[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        $script:FailErrors[0].ErrorDetails.RecommendedAction | Should -Not -BeLike '*then Resume-ArcpJob*'
     }
 
     It 'throws the same error under -ErrorAction Stop' {

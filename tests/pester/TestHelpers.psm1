@@ -222,9 +222,10 @@ function Compare-DeepValue {
         round trip: dictionaries and [pscustomobject]s come back as [pscustomobject]s with the same
         property names in the same order; lists come back as object[] of the same length (a single-element
         array stays an array, an empty one stays empty); strings compare ordinally; booleans stay
-        booleans; int, long and double keep their type and value; decimals keep their exact value; a Utc
-        DateTime stays Utc with the same ticks; a Local DateTime stays Local at the same instant; a
-        DateTimeOffset comes back as the same instant. -Counter (a [ref] to an int) counts leaf comparisons.
+        booleans; int, long and double keep their type and value (doubles bit for bit); decimals keep their
+        exact value; a Utc DateTime stays Utc with the same ticks; a Local DateTime stays Local at the same
+        instant; an Unspecified one keeps its ticks; a DateTimeOffset comes back as the same instant (as
+        a DateTimeOffset or a zoned DateTime). -Counter (a [ref] to an int) counts leaf comparisons.
     #>
     param(
         [AllowNull()]$Expected,
@@ -343,6 +344,7 @@ function New-RoundTripPayload {
         Null          = $null
         Utc           = [datetime]::new(2024, 3, 15, 12, 30, 45, 123, [DateTimeKind]::Utc).AddTicks(4567)
         Local         = [datetime]::new(2024, 7, 1, 2, 30, 0, [DateTimeKind]::Utc).ToLocalTime()
+        Unspecified   = [datetime]::new(2024, 5, 6, 7, 8, 9, [DateTimeKind]::Unspecified)
         Offset        = [DateTimeOffset]::new(2024, 1, 2, 3, 4, 5, [TimeSpan]::FromHours(5.5))
         Nested        = [ordered]@{
             Level1 = [ordered]@{
