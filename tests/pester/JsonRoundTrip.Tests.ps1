@@ -96,6 +96,13 @@ Describe 'Step outputs survive the JSON round trip' {
             $v.Nested.Level1.Level2.Numbers | Should -Be @(1, 2, 3)
         }
 
+        It 'hands the first step an -InputObject equal to the one given' {
+            $first = @{}
+            $job = Start-ArcpJob -Step ([ordered]@{ take = { $first.Seen = $_; 'taken' }.GetNewClosure() }) -InputObject (New-RoundTripPayload) -Store $script:Store -ErrorAction Stop
+            $job.State | Should -Be 'Completed'
+            Compare-DeepValue -Expected (New-RoundTripPayload) -Actual $first.Seen -Path '-InputObject' | Should -BeNullOrEmpty
+        }
+
         It 'reads the same value back with Get-ArcpCheckpoint' {
             $checkpoints = @(Get-ArcpCheckpoint -JobId $script:Job.JobId -Store $script:Store -ErrorAction Stop)
             $checkpoints.Step | Should -Be @('produce', 'inspect')
