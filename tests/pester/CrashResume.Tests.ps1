@@ -65,6 +65,43 @@ Describe 'The uninterrupted reference run' {
 }
 
 Describe 'A crash right after each step''s checkpoint' {
+    BeforeAll {
+        # One job per step, each in its own store. The five crashing children run side by side, then the
+        # five resuming children do (independent processes and stores; it only saves wall-clock time).
+        $script:Cases = [ordered]@{}
+        for ($i = 0; $i -lt $script:Steps.Count; $i++) {
+            $folder = New-TestFolder
+            $case = [pscustomobject]@{
+                Step = $script:Steps[$i]; Index = $i
+                Store = Join-Path $folder 'arcp.db'; Counter = Join-Path $folder 'counter.txt'; ResultPath = Join-Path $folder 'report.md'
+                Crashed = $null; JobsAfterCrash = @(); InterruptedAfterCrash = @(); CheckpointsAfterCrash = @(); JobId = $null; Resumed = $null
+            }
+            $case | Add-Member -NotePropertyName Environment -NotePropertyValue (New-ChildEnvironment $case.Store @{ ARCP_TEST_COUNTER = $case.Counter })
+            $script:Cases[$case.Step] = $case
+        }
+        $crashing = foreach ($case in $script:Cases.Values) {
+            Start-ChildPwsh $script:RunJob -NoWait -Environment $case.Environment -ArgumentList @(
+                '-Mode', 'Start', '-Workflow', $script:CountedWorkflow, '-InputText', $script:Request, '-CrashAfter', $case.Step)
+        }
+        $results = @($crashing | Wait-ChildPwsh)
+        $resuming = [System.Collections.Generic.List[object]]::new()
+        foreach ($case in $script:Cases.Values) {
+            $case.Crashed = $results[$case.Index]
+            $case.JobsAfterCrash = @(Get-ArcpJob -Store $case.Store -ErrorAction Stop)
+            $case.InterruptedAfterCrash = @(Get-ArcpJob -State Interrupted -Store $case.Store -ErrorAction Stop)
+            if ($case.JobsAfterCrash.Count -eq 1) {
+                $case.JobId = $case.JobsAfterCrash[0].JobId
+                $case.CheckpointsAfterCrash = @(Get-ArcpCheckpoint -JobId $case.JobId -Store $case.Store -ErrorAction Stop)
+                $resuming.Add([pscustomobject]@{
+                        Case   = $case
+                        Handle = Start-ChildPwsh $script:RunJob -NoWait -Environment $case.Environment -ArgumentList @(
+                            '-Mode', 'Resume', '-JobId', $case.JobId, '-Workflow', $script:CountedWorkflow, '-ResultPath', $case.ResultPath)
+                    })
+            }
+        }
+        foreach ($r in $resuming) { $r.Case.Resumed = Wait-ChildPwsh -Handle $r.Handle }
+    }
+
     Context 'crash after <Step>' -ForEach @(
         @{ Step = 'plan'; Index = 0 }
         @{ Step = 'gather'; Index = 1 }
@@ -73,25 +110,18 @@ Describe 'A crash right after each step''s checkpoint' {
         @{ Step = 'finalize'; Index = 4 }
     ) {
         BeforeAll {
-            $folder = New-TestFolder
-            $script:Store = Join-Path $folder 'arcp.db'
-            $script:Counter = Join-Path $folder 'counter.txt'
-            $script:ResultPath = Join-Path $folder 'report.md'
-            $environment = New-ChildEnvironment $script:Store @{ ARCP_TEST_COUNTER = $script:Counter }
+            $case = $script:Cases[$Step]
+            $script:Store = $case.Store
+            $script:Counter = $case.Counter
+            $script:ResultPath = $case.ResultPath
+            $script:Crashed = $case.Crashed
+            $script:JobsAfterCrash = $case.JobsAfterCrash
+            $script:InterruptedAfterCrash = $case.InterruptedAfterCrash
+            $script:CheckpointsAfterCrash = $case.CheckpointsAfterCrash
+            $script:JobId = $case.JobId
+            $script:Resumed = $case.Resumed
             $script:Before = $script:Steps[0..$Index]
             $script:After = @(if ($Index -lt 4) { $script:Steps[($Index + 1)..4] })
-
-            $script:Crashed = Start-ChildPwsh $script:RunJob -Environment $environment -ArgumentList @(
-                '-Mode', 'Start', '-Workflow', $script:CountedWorkflow, '-InputText', $script:Request, '-CrashAfter', $Step)
-            $script:JobsAfterCrash = @(Get-ArcpJob -Store $script:Store -ErrorAction Stop)
-            $script:InterruptedAfterCrash = @(Get-ArcpJob -State Interrupted -Store $script:Store -ErrorAction Stop)
-            $script:Resumed = $null
-            if ($script:JobsAfterCrash.Count -eq 1) {
-                $script:JobId = $script:JobsAfterCrash[0].JobId
-                $script:CheckpointsAfterCrash = @(Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store -ErrorAction Stop)
-                $script:Resumed = Start-ChildPwsh $script:RunJob -Environment $environment -ArgumentList @(
-                    '-Mode', 'Resume', '-JobId', $script:JobId, '-Workflow', $script:CountedWorkflow, '-ResultPath', $script:ResultPath)
-            }
         }
 
         It 'the first process dies with exit code 137 right after the <Step> checkpoint' {
@@ -238,10 +268,10 @@ Describe 'Get-ArcpJob -State Interrupted | Resume-ArcpJob' {
     BeforeAll {
         $script:Store = New-TestStore
         $environment = New-ChildEnvironment $script:Store
-        $script:Crashes = foreach ($step in 'plan', 'critique') {
-            Start-ChildPwsh $script:RunJob -Environment $environment -ArgumentList @(
-                '-Mode', 'Start', '-Workflow', 'research', '-InputText', $script:Request, '-CrashAfter', $step)
-        }
+        $script:Crashes = @(foreach ($step in 'plan', 'critique') {
+                Start-ChildPwsh $script:RunJob -NoWait -Environment $environment -ArgumentList @(
+                    '-Mode', 'Start', '-Workflow', 'research', '-InputText', $script:Request, '-CrashAfter', $step)
+            }) | Wait-ChildPwsh
         # A finished job in the same store must not be picked up.
         $script:Done = Start-ArcpJob -Step ([ordered]@{ only = { 'done' } }) -Name 'already-done' -Store $script:Store -ErrorAction Stop
         $script:Interrupted = @(Get-ArcpJob -State Interrupted -Store $script:Store -ErrorAction Stop)

@@ -80,8 +80,11 @@ function Start-ChildPwsh {
     .DESCRIPTION
         The child inherits this process's environment, changed by -Environment (a $null value removes a
         variable), so tests never have to modify the environment of the test process itself. Returns
-        ExitCode, Output (stdout lines), StdOut and StdErr (raw text). A child that runs longer than
+        ExitCode, Output (the non-empty stdout lines), StdOut and StdErr (raw text). A child that runs longer than
         -TimeoutSeconds is killed (with its process tree) and the call throws.
+
+        With -NoWait it returns a handle at once instead; pass it to Wait-ChildPwsh for the result. That
+        lets independent children (each with its own store) run side by side on a multi-core machine.
     #>
     [CmdletBinding(DefaultParameterSetName = 'File')]
     param(
@@ -89,7 +92,8 @@ function Start-ChildPwsh {
         [Parameter(Mandatory, ParameterSetName = 'Text')][string]$ScriptText,
         [string[]]$ArgumentList = @(),
         [hashtable]$Environment = @{},
-        [int]$TimeoutSeconds = 300
+        [int]$TimeoutSeconds = 300,
+        [switch]$NoWait
     )
 
     $scriptFolder = $null
@@ -120,31 +124,55 @@ function Start-ChildPwsh {
         }
 
         $process = [System.Diagnostics.Process]::Start($psi)
-        try {
-            $process.StandardInput.Close()
-            $stdout = $process.StandardOutput.ReadToEndAsync()
-            $stderr = $process.StandardError.ReadToEndAsync()
-            if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-                try { $process.Kill($true) } catch { $null = $_ }
-                $null = $process.WaitForExit(10000)
-                throw "Child pwsh '$FilePath' did not finish within $TimeoutSeconds s and was killed. Output so far:`n$(if ($stdout.IsCompleted) { $stdout.Result })"
-            }
-            $process.WaitForExit()   # lets the redirected streams drain
-            $out = $stdout.GetAwaiter().GetResult()
-            $err = $stderr.GetAwaiter().GetResult()
-            [pscustomobject]@{
-                ExitCode = $process.ExitCode
-                Output   = [string[]]@(($out -replace "`r`n", "`n").TrimEnd("`n") -split "`n" | Where-Object { $null -ne $_ })
-                StdOut   = $out
-                StdErr   = $err
-            }
+        $process.StandardInput.Close()
+        $handle = [pscustomobject]@{
+            PSTypeName   = 'ArcpTest.ChildPwsh'
+            Process      = $process
+            StdOutTask   = $process.StandardOutput.ReadToEndAsync()
+            StdErrTask   = $process.StandardError.ReadToEndAsync()
+            FilePath     = $FilePath
+            ScriptFolder = $scriptFolder
+            Deadline     = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+            Timeout      = $TimeoutSeconds
         }
-        finally {
-            $process.Dispose()
-        }
+        $scriptFolder = $null   # the handle owns it now
     }
     finally {
         if ($scriptFolder) { Remove-TestFolder -Path $scriptFolder }
+    }
+
+    if ($NoWait) { return $handle }
+    Wait-ChildPwsh -Handle $handle
+}
+
+function Wait-ChildPwsh {
+    <# Waits for children started with Start-ChildPwsh -NoWait; returns their results in the same order. #>
+    param([Parameter(Mandatory, ValueFromPipeline)][psobject[]]$Handle)
+    process {
+        foreach ($h in $Handle) {
+            $process = $h.Process
+            try {
+                $remaining = [int][Math]::Max(0, ($h.Deadline - [DateTime]::UtcNow).TotalMilliseconds)
+                if (-not $process.WaitForExit($remaining)) {
+                    try { $process.Kill($true) } catch { $null = $_ }
+                    $null = $process.WaitForExit(10000)
+                    throw "Child pwsh '$($h.FilePath)' did not finish within $($h.Timeout) s and was killed. Output so far:`n$(if ($h.StdOutTask.IsCompleted) { $h.StdOutTask.Result })"
+                }
+                $process.WaitForExit()   # lets the redirected streams drain
+                $out = $h.StdOutTask.GetAwaiter().GetResult()
+                $err = $h.StdErrTask.GetAwaiter().GetResult()
+                [pscustomobject]@{
+                    ExitCode = $process.ExitCode
+                    Output   = [string[]]@(($out -replace "`r`n", "`n").TrimEnd("`n") -split "`n" | Where-Object { $_ })
+                    StdOut   = $out
+                    StdErr   = $err
+                }
+            }
+            finally {
+                $process.Dispose()
+                if ($h.ScriptFolder) { Remove-TestFolder -Path $h.ScriptFolder }
+            }
+        }
     }
 }
 
