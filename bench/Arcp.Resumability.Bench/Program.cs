@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Arcp.Resumability.Bench;
 using Microsoft.Data.Sqlite;
 
@@ -19,6 +20,7 @@ catch (ArgumentException ex)
     return 2;
 }
 
+var started = Stopwatch.GetTimestamp();
 var folder = Path.Combine(options.WorkFolder, "arcp-bench-" + Guid.NewGuid().ToString("N"));
 try
 {
@@ -52,7 +54,7 @@ try
         report.Line();
     }
 
-    report.Footer();
+    report.Footer(Stopwatch.GetElapsedTime(started));
     return 0;
 }
 catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or SqliteException or TimeoutException)

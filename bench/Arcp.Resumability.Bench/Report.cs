@@ -59,7 +59,7 @@ internal sealed class Report(TextWriter output)
     }
 
     /// <summary>Memory and the aims; needs <see cref="Steps"/> first.</summary>
-    public void Footer()
+    public void Footer(TimeSpan elapsed)
     {
         var figures = steps ?? throw new InvalidOperationException("The step figures are printed first.");
         var memory = figures.Memory;
@@ -77,6 +77,7 @@ internal sealed class Report(TextWriter output)
         Line(Invariant($"   under {StepAimMilliseconds:0} ms per checkpointed step          median {step:F3} ms (worse of a and b)          {Verdict(step < StepAimMilliseconds)}"));
         Line(Invariant($"   within {RatioAim:0}x the bare FULL transaction      median ratio b / c {ratio:F2}x                 {Verdict(ratio <= RatioAim)}"));
         Line(Invariant($"   load average at the end: {Machine.LoadAverage} on {Environment.ProcessorCount} cores{(Machine.IsBusy ? " - the machine was busy, so these figures carry other processes' load" : string.Empty)}"));
+        Line(Invariant($"   benchmark time: {elapsed.TotalSeconds:F0} s"));
     }
 
     private static string Verdict(bool met) => met ? "PASS" : "MISS";
