@@ -128,6 +128,7 @@ static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string fo
         bytes,
         jobs.Sum(j => j.ProcessorMilliseconds) / measuredSteps,
         jobs.Sum(j => (double)j.AllocatedBytes) / measuredSteps,
+        (jobs.Sum(j => j.Gen0Collections), jobs.Sum(j => j.Gen2Collections)),
         jobs.Concat(pairedJobs).Sum(j => j.JitCompiledMethods),
         memory);
 }

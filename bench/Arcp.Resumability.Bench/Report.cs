@@ -68,6 +68,7 @@ internal sealed class Report(TextWriter output)
         Line(Invariant($"   GC heap size after the last GC   {Megabytes(memory.GcHeapSize)}"));
         Line(Invariant($"   live managed after a full GC     {Megabytes(memory.LiveManaged)}"));
         Line(Invariant($"   allocated per step of a          {figures.AllocatedPerStep / 1024:N1} KB (all threads; job start and completion spread over the steps)"));
+        Line(Invariant($"   GCs during the jobs of a         {figures.Collections.Gen0} in all, {figures.Collections.Gen2} of them full (gen2)"));
         Line();
 
         // Judged on medians; the step figure is the worse of a and b, so neither way of running flatters it.

@@ -23,7 +23,7 @@ internal sealed record WarmupFigures(int Steps, double Seconds, bool JitQuiet);
 internal sealed record MemoryFigures(long PeakWorkingSet, long GcHeapSize, long LiveManaged);
 
 /// <summary>One job: its step intervals (all steps but the first); its wall time, CPU time, allocations and JIT-compiled methods as a whole.</summary>
-internal sealed record JobRun(IReadOnlyList<double> StepIntervals, int Steps, double Milliseconds, double ProcessorMilliseconds, long AllocatedBytes, long JitCompiledMethods);
+internal sealed record JobRun(IReadOnlyList<double> StepIntervals, int Steps, double Milliseconds, double ProcessorMilliseconds, long AllocatedBytes, long JitCompiledMethods, int Gen0Collections, int Gen2Collections);
 
 /// <summary>
 /// Runs jobs of no-op steps through the embedded stack (StepRunner, in-memory transport, runtime, SQLite
@@ -114,6 +114,7 @@ internal sealed class StepBenchmark : IAsyncDisposable
         var processorBefore = process.TotalProcessorTime;
         var compiledBefore = JitInfo.GetCompiledMethodCount();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var (gen0Before, gen2Before) = (GC.CollectionCount(0), GC.CollectionCount(2));
         var started = Stopwatch.GetTimestamp();
         clock.Start(betweenSteps);
         var result = await runner.StartAsync(workflow, null, null, null, clock, cancellationToken);
@@ -127,7 +128,15 @@ internal sealed class StepBenchmark : IAsyncDisposable
         }
 
         lastJobId = result.JobId;
-        return new JobRun(clock.StepIntervals(), workflow.Steps.Count, elapsed.TotalMilliseconds, (process.TotalProcessorTime - processorBefore).TotalMilliseconds, allocated, compiled);
+        return new JobRun(
+            clock.StepIntervals(),
+            workflow.Steps.Count,
+            elapsed.TotalMilliseconds,
+            (process.TotalProcessorTime - processorBefore).TotalMilliseconds,
+            allocated,
+            compiled,
+            GC.CollectionCount(0) - gen0Before,
+            GC.CollectionCount(2) - gen2Before);
     }
 
     /// <summary>Reads back the progress and checkpoint envelopes the middle step of the last job wrote, and the acks logged for them.</summary>

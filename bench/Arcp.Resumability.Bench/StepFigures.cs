@@ -14,5 +14,6 @@ internal sealed record StepFigures(
     StepBytes Bytes,
     double ProcessorMillisecondsPerStep,
     double AllocatedPerStep,
+    (int Gen0, int Gen2) Collections,
     long JitCompiledWhileMeasuring,
     MemoryFigures Memory);
