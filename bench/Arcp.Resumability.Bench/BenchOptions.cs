@@ -8,7 +8,7 @@ internal sealed record BenchOptions
         """
         Usage: Arcp.Resumability.Bench [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N] [--dir PATH]
 
-          --steps N          measured checkpointed steps, also the bare transactions per variant (default 2000)
+          --steps N          measured steps back to back and again paired with bare transactions (default 2000)
           --steps-per-job N  steps per workflow; the first step of each job is not measured (default 100)
           --warmup-steps N   unmeasured steps run first (default 1000); warm-up then goes on until 5 jobs in a row
                              JIT-compile at most 2 methods each, for up to 40 s in all

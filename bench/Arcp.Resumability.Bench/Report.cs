@@ -47,7 +47,7 @@ internal sealed class Report(TextWriter output)
 
     public void Pwsh(BenchOptions options, PwshResults results)
     {
-        Line(Invariant($"2. Fresh pwsh process, wall time of the whole process ({options.PwshRuns} runs each, after 1 unmeasured run)"));
+        Line(Invariant($"2. Fresh pwsh process, wall time of the whole process ({options.PwshRuns} run{(options.PwshRuns == 1 ? string.Empty : "s")} each, after 1 unmeasured run)"));
         Line($"   command: {results.Command} <script>");
         Row(string.Empty, "median", "min", "max", "n");
         MinMaxRow("pwsh running a script that only exits (bare start)", results.BareStart);
