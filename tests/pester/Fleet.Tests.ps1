@@ -233,7 +233,7 @@ Describe 'Retention and removal' {
         $log = Join-Path $Temp 'remove-live.log'
         $hold = Start-Worker 'hold' $store @{ ARCP_TEST_STEP_LOG = $log; ARCP_TEST_SLOW_STEP = 'one'; ARCP_TEST_SLOW_MS = '600000' }
         try {
-            Wait-Until { Test-Path $log } -What 'the worker to start its job'
+            Wait-Until { (Test-Path $log) -and @(Get-Content $log) -match ' one ' } -What 'the worker to start its job'
             $jobId = (@(Get-Content $log)[0] -split ' ')[0]
 
             $watch = [Diagnostics.Stopwatch]::StartNew()
