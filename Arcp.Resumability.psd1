@@ -8,6 +8,7 @@
     Description          = 'Crash-proof, resumable multi-step jobs for PowerShell over ARCP (Agent Runtime Control Protocol): durable checkpoints after every step, resume at the step after the last checkpoint.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('Arcp.Resumability.Format.ps1xml')
     CmdletsToExport      = @(
         'Start-ArcpJob'
         'Resume-ArcpJob'
@@ -22,6 +23,7 @@
             Tags       = @('ARCP', 'Resumability', 'Checkpoint', 'Durable', 'Jobs', 'Workflow', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri = 'https://opensource.org/licenses/MIT'
             ProjectUri = 'https://github.com/arcp-resumability/Arcp.Resumability'
+            ReleaseNotes = 'Operator conventions: formats, argument completers, help.'
         }
     }
 }

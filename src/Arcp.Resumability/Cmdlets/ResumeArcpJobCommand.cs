@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.Protocol;
@@ -20,6 +21,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(JobIdCompleter))]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Replay only messages after this one (a checkpoint's MessageId binds here).</summary>
@@ -31,11 +33,13 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     /// <summary>Continue after this checkpoint instead of the latest one.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(CheckpointIdCompleter))]
     public string? CheckpointId { get; set; }
 
     /// <summary>The workflow to run; defaults to the built-in workflow the job was started with.</summary>
     [Parameter(Mandatory = true, ParameterSetName = WorkflowSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
 
     /// <summary>The same inline steps the job was started with.</summary>

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.PowerShell.Scripting;
@@ -22,6 +23,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
     /// <summary>A built-in workflow name (research) or the path of a workflow .ps1 file.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = WorkflowSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
 
     /// <summary>The steps inline: an ordered dictionary of step name to script block.</summary>
@@ -70,7 +72,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
         }
         catch (Exception ex) when (IsReportable(ex))
         {
-            WriteArcpError(ex, (object?)Name ?? Workflow);
+            WriteArcpError(ex, (object?)Name ?? (ParameterSetName == StepSet ? WorkflowLoader.InlineWorkflowName : Workflow));
         }
     }
 }
