@@ -1,0 +1,33 @@
+@{
+    Synopsis    = 'Resumes an interrupted job at the step after its last (or a chosen) checkpoint.'
+    Description = @'
+Resume-ArcpJob takes over a job whose process died (or whose session closed) and continues it. The runtime replays the job's recorded event stream, names the checkpoint to continue from, and grants this session the job's lease; the steps after that checkpoint then run here, each checkpointed as in Start-ArcpJob. A step that was already recorded under the same idempotency key is not run again: its recorded output is reused.
+
+A job that another live process still drives is refused with ABORTED. A job that already finished is returned as it is, with a warning. Jobs from built-in or file workflows are resumed with the workflow they were started with; jobs started with -Step need the same -Step again.
+'@
+    Parameters  = @{
+        AfterMessageId = 'Replay only the job''s messages after this message id (a checkpoint''s MessageId binds here). Without it the whole stream is replayed.'
+        CheckpointId   = 'Continue after this checkpoint instead of the latest one. Press Tab to complete the checkpoints of the job given as -JobId.'
+        Workflow       = 'The workflow to run instead of the one recorded with the job: a built-in name or a workflow .ps1 path. It must have the same name as the recorded workflow.'
+        Step           = 'The inline steps the job was started with (jobs started with -Step record no script text, so they need it again).'
+        OnCheckpoint   = 'A script block run after each new checkpoint is durable, with the ArcpCheckpoint as $_.'
+    }
+    Inputs      = @(
+        @{ Type = 'Arcp.Resumability.PowerShell.ArcpJob'; Description = 'Jobs (for example from Get-ArcpJob -State Interrupted) bind by their JobId and Store.' }
+        @{ Type = 'Arcp.Resumability.PowerShell.ArcpCheckpoint'; Description = 'A checkpoint binds JobId, CheckpointId and MessageId: the job continues after it.' }
+    )
+    Outputs     = 'The job as recorded when the run ended.'
+    Examples    = @(
+        @{
+            Title   = 'Resume every interrupted job'
+            Code    = 'Get-ArcpJob -State Interrupted | Resume-ArcpJob'
+            Remarks = 'Each interrupted job continues after its last checkpoint; completed steps are not run again.'
+        }
+        @{
+            Title   = 'Continue after a chosen checkpoint'
+            Code    = 'Get-ArcpCheckpoint job_01J… | Where-Object Step -EQ gather | Resume-ArcpJob'
+            Remarks = 'The job continues with the step after "gather", using that checkpoint''s recorded output as input.'
+        }
+    )
+    Links       = @('Start-ArcpJob', 'Get-ArcpJob', 'Get-ArcpCheckpoint')
+}

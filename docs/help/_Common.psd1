@@ -1,0 +1,11 @@
+# Descriptions of parameters that several cmdlets share; a cmdlet's own file may override them.
+@{
+    Parameters = @{
+        Store = @'
+The store: the path of the SQLite database file that holds the jobs, their event log and checkpoints. Relative paths are resolved against the current location. Defaults to $env:ARCP_STORE, else the per-user data folder (~/.local/share/arcp/arcp.db on Linux, %LOCALAPPDATA%\Arcp\arcp.db on Windows, ~/Library/Application Support/Arcp/arcp.db on macOS).
+
+Binds from the Store property of piped jobs, checkpoints and events, so a pipeline keeps using the store its objects came from.
+'@
+        JobId = 'The id of the job (job_…). Binds from the JobId property of piped jobs, checkpoints and events. Press Tab to complete ids from the store.'
+    }
+}
