@@ -14,6 +14,9 @@
         'Resume-ArcpJob'
         'Get-ArcpJob'
         'Get-ArcpCheckpoint'
+        'Get-ArcpEvent'
+        'Wait-ArcpJob'
+        'Receive-ArcpJob'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

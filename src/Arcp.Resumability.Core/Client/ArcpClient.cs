@@ -142,10 +142,24 @@ public sealed class ArcpClient : IAsyncDisposable
         return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>().Checkpoints;
     }
 
+    /// <summary>The job's canonical event stream after <paramref name="afterMessageId"/> (all of it when null), in order.</summary>
+    public async Task<IReadOnlyList<EventSummary>> QueryEventsAsync(string jobId, string? afterMessageId, CancellationToken cancellationToken)
+    {
+        var command = NewCommand(MessageTypes.EventQuery, new EventQueryPayload { AfterMessageId = afterMessageId }) with { JobId = jobId };
+        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.EventList).PayloadAs<EventListPayload>().Events;
+    }
+
     /// <summary>Emits a job event the session owns and waits until the runtime has persisted it.</summary>
     public async Task<AckPayload> EmitAsync<TPayload>(string type, string jobId, TPayload payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var envelope = NewCommand(type, payload) with { JobId = jobId, IdempotencyKey = idempotencyKey };
+        return Expect(await RequestAsync(envelope, cancellationToken).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
+    }
+
+    /// <summary>Emits an event on one of the job's streams (§11) and waits until the runtime has persisted it.</summary>
+    public async Task<AckPayload> EmitOnStreamAsync<TPayload>(string type, string jobId, string streamId, TPayload payload, CancellationToken cancellationToken)
+    {
+        var envelope = NewCommand(type, payload) with { JobId = jobId, StreamId = streamId };
         return Expect(await RequestAsync(envelope, cancellationToken).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
     }
 

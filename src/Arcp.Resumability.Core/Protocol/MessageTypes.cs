@@ -27,6 +27,10 @@ public static class MessageTypes
     public const string Log = "log";
     public const string EventEmit = "event.emit";
 
+    public const string StreamOpen = "stream.open";
+    public const string StreamChunk = "stream.chunk";
+    public const string StreamClose = "stream.close";
+
     /// <summary>The extension this runtime advertises in <c>capabilities.extensions</c>.</summary>
     public const string ResumabilityExtension = "arcpx.resumability.v1";
 
@@ -48,11 +52,18 @@ public static class MessageTypes
     /// <summary>Answer to <see cref="CheckpointQuery"/>.</summary>
     public const string CheckpointList = "arcpx.resumability.checkpoint_list.v1";
 
+    /// <summary>Reads a job's canonical event stream (progress, logs, thoughts, checkpoints) without taking it over, unlike <see cref="Resume"/>.</summary>
+    public const string EventQuery = "arcpx.resumability.event_query.v1";
+
+    /// <summary>Answer to <see cref="EventQuery"/>.</summary>
+    public const string EventList = "arcpx.resumability.event_list.v1";
+
     /// <summary>The <c>event.emit</c> payload type that closes a resume replay (the RFC leaves the marker open).</summary>
     public const string ReplayCompleteEvent = "resume.replay_complete";
 
     /// <summary>Job events a job's owning session emits and the runtime persists into the job's canonical stream.</summary>
-    public static bool IsOwnerEmittedJobEvent(string type) => type is JobProgress or JobHeartbeat or JobCheckpoint or JobCompleted or JobFailed or JobCancelled or Log;
+    public static bool IsOwnerEmittedJobEvent(string type) =>
+        type is JobProgress or JobHeartbeat or JobCheckpoint or JobCompleted or JobFailed or JobCancelled or Log or StreamOpen or StreamChunk or StreamClose;
 
     public static bool IsTerminalJobEvent(string type) => type is JobCompleted or JobFailed or JobCancelled;
 

@@ -67,6 +67,9 @@ public sealed record JobProgressPayload(double Percent, string Message)
     public int? StepIndex { get; init; }
 
     public int? StepCount { get; init; }
+
+    /// <summary>How far the step itself is, when the step reports progress of its own.</summary>
+    public double? StepPercent { get; init; }
 }
 
 public sealed record JobHeartbeatPayload(long Sequence, long DeadlineMs, string State);
@@ -141,3 +144,49 @@ public sealed record CheckpointSummary(string CheckpointId, string JobId, string
 {
     public JsonNode? Output { get; init; }
 }
+
+/// <summary>§17.2 structured log line; <c>level</c> is one of <see cref="LogLevels"/>.</summary>
+public sealed record LogPayload(string Level, string Message)
+{
+    public JsonObject? Attributes { get; init; }
+}
+
+/// <summary>§17.2 log levels.</summary>
+public static class LogLevels
+{
+    public const string Trace = "trace";
+    public const string Debug = "debug";
+    public const string Info = "info";
+    public const string Warn = "warn";
+    public const string Error = "error";
+    public const string Critical = "critical";
+
+    public static bool IsValid(string? level) => level is Trace or Debug or Info or Warn or Error or Critical;
+}
+
+/// <summary>§11.1 <c>stream.open</c>; the stream id travels in the envelope's <c>stream_id</c>.</summary>
+public sealed record StreamOpenPayload(string Kind)
+{
+    public string? ContentType { get; init; }
+
+    public string? Encoding { get; init; }
+}
+
+/// <summary>§11.4 chunk of a <c>kind: thought</c> stream.</summary>
+public sealed record ThoughtChunkPayload(string Role, string Content, bool Redacted);
+
+public sealed record StreamClosePayload
+{
+    public string? Reason { get; init; }
+}
+
+public sealed record EventQueryPayload
+{
+    /// <summary>Only events recorded after this message of the job's stream.</summary>
+    public string? AfterMessageId { get; init; }
+}
+
+public sealed record EventListPayload(IReadOnlyList<EventSummary> Events);
+
+/// <summary>One envelope of a job's stream; <c>Envelope</c> is the exact text that was recorded.</summary>
+public sealed record EventSummary(long Sequence, string MessageId, string Type, string CreatedAt, string Envelope);

@@ -106,6 +106,9 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             case MessageTypes.CheckpointQuery:
                 await QueryCheckpointsAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
                 return true;
+            case MessageTypes.EventQuery:
+                await QueryEventsAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
             case MessageTypes.Ping:
                 await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Pong, new JsonObject())), cancellationToken).ConfigureAwait(false);
                 return true;
@@ -249,7 +252,9 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
     private async Task RecordJobEventAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
         var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");
-        var durability = envelope.Type is MessageTypes.JobProgress or MessageTypes.JobHeartbeat or MessageTypes.Log ? CommitDurability.ProcessSafe : CommitDurability.Durable;
+        var durability = envelope.Type is MessageTypes.JobProgress or MessageTypes.JobHeartbeat or MessageTypes.Log or MessageTypes.StreamOpen or MessageTypes.StreamChunk or MessageTypes.StreamClose
+            ? CommitDurability.ProcessSafe
+            : CommitDurability.Durable;
 
         // Parse before touching the store so a malformed payload is refused without side effects.
         JobCheckpointPayload? checkpoint = null;
@@ -262,6 +267,29 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                 break;
             case MessageTypes.JobHeartbeat:
                 envelope.PayloadAs<JobHeartbeatPayload>();
+                break;
+            case MessageTypes.Log:
+                var log = envelope.PayloadAs<LogPayload>();
+                if (!LogLevels.IsValid(log.Level) || log.Message is null)
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "log needs a 'message' and a 'level' of trace, debug, info, warn, error or critical.");
+                }
+
+                break;
+            case MessageTypes.StreamOpen:
+                if (string.IsNullOrEmpty(envelope.StreamId) || string.IsNullOrEmpty(envelope.PayloadAs<StreamOpenPayload>().Kind))
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "stream.open needs a 'stream_id' and a 'kind'.");
+                }
+
+                break;
+            case MessageTypes.StreamChunk:
+            case MessageTypes.StreamClose:
+                if (string.IsNullOrEmpty(envelope.StreamId))
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'stream_id'.");
+                }
+
                 break;
             case MessageTypes.JobCheckpoint:
                 checkpoint = envelope.PayloadAs<JobCheckpointPayload>();
@@ -476,6 +504,29 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         }
 
         await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.CheckpointList, new CheckpointListPayload(selected), jobId)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task QueryEventsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");
+        var query = envelope.PayloadAs<EventQueryPayload>();
+        EnsureVisible(await store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId);
+        long afterSequence = 0;
+        if (query.AfterMessageId is { } afterId)
+        {
+            var after = await store.FindEventAsync(afterId, cancellationToken).ConfigureAwait(false);
+            if (after is null || after.JobId != jobId)
+            {
+                throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterId}' is not part of job '{jobId}'s event stream.", new JsonObject { ["after_message_id"] = afterId });
+            }
+
+            afterSequence = after.Sequence;
+        }
+
+        var events = (await store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false))
+            .Select(e => new EventSummary(e.Sequence, e.MessageId, e.Type, ArcpJson.FormatTimestamp(e.CreatedAt), e.Envelope))
+            .ToList();
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.EventList, new EventListPayload(events), jobId)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

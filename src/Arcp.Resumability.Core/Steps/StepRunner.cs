@@ -71,6 +71,7 @@ public sealed class StepRunner(ArcpClient client)
         var reused = new List<string>();
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = HeartbeatAsync(jobId, heartbeatStop.Token);
+        var thoughts = new ThoughtStream(client, jobId);
         try
         {
             var count = workflow.Steps.Count;
@@ -79,6 +80,7 @@ public sealed class StepRunner(ArcpClient client)
                 var step = workflow.Steps[index];
                 var inputText = ArcpJson.ToText(input);
                 var context = new StepContext(jobId, workflow.Name, step.Name, index, count, input, StepKeys.For(workflow.Name, jobId, step.Name, inputText));
+                context = context with { Reporter = new StepReporter(client, context, thoughts) };
                 if (reissue && await client.LookupStepAsync(jobId, context.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { Recorded: true, Checkpoint: { } recorded })
                 {
                     reused.Add(step.Name);
@@ -109,6 +111,7 @@ public sealed class StepRunner(ArcpClient client)
                 {
                     var error = ex is StepFailedException failed ? failed.Error : StepError(ErrorCodes.Unknown, ex.Message, context, ex);
                     error = error with { Details = MergeStepDetails(error.Details, context, ex) };
+                    await thoughts.CloseAsync("failed", cancellationToken).ConfigureAwait(false);
                     await client.EmitAsync(MessageTypes.JobFailed, jobId, error, null, cancellationToken).ConfigureAwait(false);
                     return new JobRunResult(jobId, JobStates.Failed, null, error) { StepsRun = ran, StepsReused = reused };
                 }
@@ -147,6 +150,7 @@ public sealed class StepRunner(ArcpClient client)
                 input = output;
             }
 
+            await thoughts.CloseAsync("completed", cancellationToken).ConfigureAwait(false);
             await client.EmitAsync(MessageTypes.JobCompleted, jobId, new JobCompletedPayload(input), null, cancellationToken).ConfigureAwait(false);
             return new JobRunResult(jobId, JobStates.Completed, input, null) { StepsRun = ran, StepsReused = reused };
         }

@@ -61,4 +61,8 @@ public sealed record WorkflowDefinition
 }
 
 /// <summary>What a step body knows about itself.</summary>
-public sealed record StepContext(string JobId, string Workflow, string Step, int StepIndex, int StepCount, JsonNode? Input, string IdempotencyKey);
+public sealed record StepContext(string JobId, string Workflow, string Step, int StepIndex, int StepCount, JsonNode? Input, string IdempotencyKey)
+{
+    /// <summary>Reports progress, logs and thoughts from inside the step; set by the runner for the step's run.</summary>
+    public StepReporter? Reporter { get; init; }
+}

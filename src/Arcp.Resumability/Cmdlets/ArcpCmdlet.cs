@@ -64,6 +64,15 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             },
             stopping.Token);
 
+    /// <summary>Sleeps between polls; Ctrl+C ends the wait (and the pipeline) at once.</summary>
+    internal void Pause(TimeSpan delay)
+    {
+        if (stopping.Token.WaitHandle.WaitOne(delay))
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
     /// <summary>Reports an ARCP or store failure as a non-terminating error (-ErrorAction Stop makes it terminating).</summary>
     internal void WriteArcpError(Exception exception, object? target) => WriteError(ArcpErrors.ToRecord(exception, target));
 

@@ -62,7 +62,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
                 _ => RecordedWorkflow(store),
             };
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {JobId}", OnCheckpoint, store);
-            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher);
+            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
             var result = Run(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct));
             observer.Complete();
             if (result.ResumedAfterStep is { } after)

@@ -65,7 +65,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
             }
 
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store);
-            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher);
+            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
             var result = Run(store, (client, ct) => new StepRunner(client).StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
             observer.Complete();
             JobOutput.Write(this, store, result);

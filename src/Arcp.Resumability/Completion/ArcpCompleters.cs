@@ -76,6 +76,21 @@ public sealed class WorkflowCompleter : IArgumentCompleter
     }
 }
 
+/// <summary>Completes -Type of Get-ArcpEvent with the event types a job's stream holds.</summary>
+public sealed class EventTypeCompleter : IArgumentCompleter
+{
+    private static readonly string[] Types =
+    [
+        MessageTypes.JobAccepted, MessageTypes.JobStarted, MessageTypes.JobProgress, MessageTypes.JobCheckpoint, MessageTypes.Log,
+        MessageTypes.StreamOpen, MessageTypes.StreamChunk, MessageTypes.StreamClose, MessageTypes.JobCompleted, MessageTypes.JobFailed, MessageTypes.JobCancelled,
+    ];
+
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Types.Where(t => CompletionStore.Matches(t, wordToComplete))
+            .Select(t => new CompletionResult(t, t, CompletionResultType.ParameterValue, t == MessageTypes.StreamChunk ? "stream.chunk (thoughts)" : t))
+            .ToList();
+}
+
 /// <summary>What the completers share: finding the store without creating it, and a short-lived session on it.</summary>
 internal static class CompletionStore
 {

@@ -63,6 +63,9 @@ public sealed class ArcpJob
     /// <summary>The store the job lives in, so piping a job on keeps using the same store.</summary>
     public string Store { get; }
 
+    /// <summary>True once the job completed, failed or was cancelled: nothing will change it any more.</summary>
+    public bool IsFinished => State is ArcpJobState.Completed or ArcpJobState.Failed or ArcpJobState.Cancelled;
+
     public override string ToString() => $"{JobId} ({Workflow}, {State})";
 
     internal static DateTimeOffset Timestamp(string text) =>
@@ -87,7 +90,11 @@ public sealed class ArcpErrorInfo
         Message = error.Message;
         Retryable = error.IsRetryable;
         Details = error.Details is null ? null : PowerShellJson.FromJsonNode(error.Details);
+        Source = error;
     }
+
+    /// <summary>The recorded error as the protocol carries it, to turn it back into an error record.</summary>
+    internal ArcpError Source { get; }
 
     public string Code { get; }
 
