@@ -17,6 +17,7 @@
         'Get-ArcpEvent'
         'Wait-ArcpJob'
         'Receive-ArcpJob'
+        'Stop-ArcpJob'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -4,6 +4,7 @@
 BeforeAll {
     if (-not $env:ARCP_MODULE_PATH) { throw 'ARCP_MODULE_PATH is not set; run the tests through ./build.ps1 test.' }
     Import-Module $env:ARCP_MODULE_PATH -Force
+    . (Join-Path $PSScriptRoot 'Support/ChildProcess.ps1')
     $script:StoreDir = Join-Path ([IO.Path]::GetTempPath()) "arcp-steps-$([guid]::NewGuid().ToString('n'))"
     $null = New-Item -ItemType Directory -Path $script:StoreDir
     $script:Store = Join-Path $script:StoreDir 'arcp.db'
@@ -126,18 +127,9 @@ Describe 'Get-ArcpEvent' {
 Describe 'Wait-ArcpJob and Receive-ArcpJob' {
     BeforeAll {
         # A job left behind by a process that died after its first step: interrupted, not finished.
-        $script:Interrupted = & {
-            $child = Join-Path $script:StoreDir 'crash.ps1'
-            Set-Content -LiteralPath $child -Value @"
-Import-Module '$env:ARCP_MODULE_PATH'
-Start-ArcpJob -Store '$script:Store' -Name crashed -Step ([ordered]@{ one = { 1 }; two = { 2 } }) -OnCheckpoint { [Environment]::Exit(137) }
-"@
-            $pwsh = [Environment]::ProcessPath
-            $pwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-            $output = & $pwsh @pwshArgs -NoProfile -NonInteractive -File $child 2>&1
-            if ($LASTEXITCODE -ne 137) { throw "The crashing child exited with $LASTEXITCODE instead of 137: $output" }
-            Get-ArcpJob -Store $script:Store -Name crashed
-        }
+        $crash = Invoke-ChildPwsh $script:StoreDir "Start-ArcpJob -Store '$script:Store' -Name crashed -Step ([ordered]@{ one = { 1 }; two = { 2 } }) -OnCheckpoint { [Environment]::Exit(137) }"
+        if ($crash.ExitCode -ne 137) { throw "The crashing child exited with $($crash.ExitCode) instead of 137: $($crash.Output)" }
+        $script:Interrupted = Get-ArcpJob -Store $script:Store -Name crashed
     }
 
     It 'waits for finished jobs and writes them' {

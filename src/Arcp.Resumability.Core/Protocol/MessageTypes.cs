@@ -27,6 +27,10 @@ public static class MessageTypes
     public const string Log = "log";
     public const string EventEmit = "event.emit";
 
+    public const string Cancel = "cancel";
+    public const string CancelAccepted = "cancel.accepted";
+    public const string CancelRefused = "cancel.refused";
+
     public const string StreamOpen = "stream.open";
     public const string StreamChunk = "stream.chunk";
     public const string StreamClose = "stream.close";
@@ -74,7 +78,7 @@ public static class MessageTypes
 
     private static readonly HashSet<string> CoreBareTypes = new(StringComparer.Ordinal)
     {
-        Ping, Pong, Ack, Nack, "cancel", "cancel.accepted", "cancel.refused", "interrupt", Resume, "backpressure", "unsubscribe", EventEmit, Log, "metric",
+        Ping, Pong, Ack, Nack, Cancel, CancelAccepted, CancelRefused, "interrupt", Resume, "backpressure", "unsubscribe", EventEmit, Log, "metric",
     };
 
     /// <summary>True for types in the core namespace (§21.3 answers those with UNIMPLEMENTED rather than dropping them).</summary>

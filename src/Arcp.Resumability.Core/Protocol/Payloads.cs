@@ -190,3 +190,30 @@ public sealed record EventListPayload(IReadOnlyList<EventSummary> Events);
 
 /// <summary>One envelope of a job's stream; <c>Envelope</c> is the exact text that was recorded.</summary>
 public sealed record EventSummary(long Sequence, string MessageId, string Type, string CreatedAt, string Envelope);
+
+/// <summary>§10.4 <c>cancel</c>; this runtime cancels jobs (<c>target: job</c>).</summary>
+public sealed record CancelPayload(string Target, string TargetId)
+{
+    public string? Reason { get; init; }
+
+    public long? DeadlineMs { get; init; }
+}
+
+/// <summary>§10.4 <c>cancel.accepted</c>: a terminal event follows (at once when the job had no live owner).</summary>
+public sealed record CancelAcceptedPayload(string Target, string TargetId)
+{
+    /// <summary>The job's state after the runtime handled the request: <c>cancelled</c>, or <c>running</c> while its owner winds down.</summary>
+    public string? State { get; init; }
+}
+
+/// <summary>§10.4 <c>cancel.refused</c>, with <c>reason</c> <see cref="CancelRefusals"/>.</summary>
+public sealed record CancelRefusedPayload(string Target, string TargetId, string Reason)
+{
+    public string? Message { get; init; }
+}
+
+public static class CancelRefusals
+{
+    public const string AlreadyTerminal = "already_terminal";
+    public const string NotCancellable = "not_cancellable";
+}

@@ -72,15 +72,23 @@ public sealed class StepRunner(ArcpClient client)
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = HeartbeatAsync(jobId, heartbeatStop.Token);
         var thoughts = new ThoughtStream(client, jobId);
+        var cancelRequest = client.CancellationFor(jobId);
+        string? lastStep = null;
         try
         {
             var count = workflow.Steps.Count;
             for (var index = firstStep; index < count; index++)
             {
                 var step = workflow.Steps[index];
+                if (cancelRequest.IsRequested)
+                {
+                    // §10.4: the previous step's checkpoint is durable, so this is a clean place to stop.
+                    return await CancelAsync(jobId, cancelRequest, lastStep, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
                 var inputText = ArcpJson.ToText(input);
                 var context = new StepContext(jobId, workflow.Name, step.Name, index, count, input, StepKeys.For(workflow.Name, jobId, step.Name, inputText));
-                context = context with { Reporter = new StepReporter(client, context, thoughts) };
+                context = context with { Reporter = new StepReporter(client, context, thoughts), JobCancellation = cancelRequest.Token };
                 if (reissue && await client.LookupStepAsync(jobId, context.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { Recorded: true, Checkpoint: { } recorded })
                 {
                     reused.Add(step.Name);
@@ -90,6 +98,7 @@ public sealed class StepRunner(ArcpClient client)
                     }
 
                     input = recorded.Output;
+                    lastStep = step.Name;
                     continue;
                 }
 
@@ -106,6 +115,11 @@ public sealed class StepRunner(ArcpClient client)
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     throw;
+                }
+                catch (Exception) when (cancelRequest.IsRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    // The step gave up because the job is being cancelled: abandon it; the last checkpoint stands.
+                    return await CancelAsync(jobId, cancelRequest, lastStep, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not ArcpException)
                 {
@@ -148,6 +162,7 @@ public sealed class StepRunner(ArcpClient client)
                 }
 
                 input = output;
+                lastStep = step.Name;
             }
 
             await thoughts.CloseAsync("completed", cancellationToken).ConfigureAwait(false);
@@ -159,6 +174,18 @@ public sealed class StepRunner(ArcpClient client)
             await heartbeatStop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
         }
+    }
+
+    private async Task<JobRunResult> CancelAsync(string jobId, CancelRequest request, string? lastStep, ThoughtStream thoughts, List<string> ran, List<string> reused, CancellationToken cancellationToken)
+    {
+        var where = lastStep is null ? "before its first step" : $"after step '{lastStep}'";
+        var error = ArcpError.Create(
+            ErrorCodes.Cancelled,
+            $"Cancelled ({request.Reason ?? "no reason given"}) {where}.",
+            new JsonObject { ["reason"] = request.Reason, ["last_step"] = lastStep });
+        await thoughts.CloseAsync("cancelled", cancellationToken).ConfigureAwait(false);
+        await client.EmitAsync(MessageTypes.JobCancelled, jobId, error, null, cancellationToken).ConfigureAwait(false);
+        return new JobRunResult(jobId, JobStates.Cancelled, null, error) { StepsRun = ran, StepsReused = reused };
     }
 
     /// <summary>Keeps the job's lease alive while a long step runs (§10.3).</summary>

@@ -65,4 +65,7 @@ public sealed record StepContext(string JobId, string Workflow, string Step, int
 {
     /// <summary>Reports progress, logs and thoughts from inside the step; set by the runner for the step's run.</summary>
     public StepReporter? Reporter { get; init; }
+
+    /// <summary>Fires when the job is being cancelled (§10.4); a step may stop early by throwing, and is then abandoned.</summary>
+    public CancellationToken JobCancellation { get; init; }
 }

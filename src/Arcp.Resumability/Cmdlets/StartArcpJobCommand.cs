@@ -97,6 +97,11 @@ internal static class JobOutput
             cmdlet.WriteVerbose($"Job {result.JobId}: ran [{string.Join(", ", result.StepsRun)}], reused recorded [{string.Join(", ", result.StepsReused)}].");
         }
 
+        if (job.State == ArcpJobState.Cancelled && !result.AlreadyTerminal)
+        {
+            cmdlet.WriteWarning($"Job {result.JobId} was cancelled: {job.Error?.Message}");
+        }
+
         if (job.State == ArcpJobState.Failed && !result.AlreadyTerminal && result.Error is { } error)
         {
             cmdlet.WriteError(ArcpErrors.Record(error, null, job));

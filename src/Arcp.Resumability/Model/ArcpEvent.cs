@@ -55,6 +55,7 @@ public sealed class ArcpEvent
         string? Text(string name) => payload?[name] is JsonValue value && value.TryGetValue(out string? text) ? text : payload?[name]?.ToJsonString();
         return type switch
         {
+            MessageTypes.Cancel => $"cancel requested ({Text("reason")})",
             MessageTypes.JobProgress => string.Create(CultureInfo.InvariantCulture, $"{Text("percent")}% {Text("message")}"),
             MessageTypes.JobCheckpoint => $"{Text("label")} ({Text("checkpoint_id")})",
             MessageTypes.Log => $"[{Text("level")}] {Text("message")}",

@@ -16,6 +16,7 @@ public sealed class ArcpStepContext
     private readonly StepReporter? reporter;
     private readonly Action<int, string>? showProgress;
     private readonly CancellationToken cancellationToken;
+    private readonly CancellationToken jobCancellation;
 
     internal ArcpStepContext(StepContext context, object? previousOutput, Action<int, string>? showProgress, CancellationToken cancellationToken)
     {
@@ -29,6 +30,7 @@ public sealed class ArcpStepContext
         reporter = context.Reporter;
         this.showProgress = showProgress;
         this.cancellationToken = cancellationToken;
+        jobCancellation = context.JobCancellation;
     }
 
     public string JobId { get; }
@@ -44,6 +46,12 @@ public sealed class ArcpStepContext
     public string IdempotencyKey { get; }
 
     public object? PreviousOutput { get; }
+
+    /// <summary>True once Stop-ArcpJob (an ARCP cancel) asked the job to stop; the job stops after this step.</summary>
+    public bool CancellationRequested => jobCancellation.IsCancellationRequested;
+
+    /// <summary>Abandons the step if the job is being cancelled: the job then stops at the previous checkpoint.</summary>
+    public void ThrowIfCancellationRequested() => jobCancellation.ThrowIfCancellationRequested();
 
     /// <summary>Records a job.progress for this step (0–100) and shows it as a child bar under the job's bar.</summary>
     public void ReportProgress(int percent, string message)
