@@ -11,6 +11,7 @@ A job that another live process still drives is refused with ABORTED. A job that
         Workflow       = 'The workflow to run instead of the one recorded with the job: a built-in name or a workflow .ps1 path. It must have the same name as the recorded workflow.'
         Step           = 'The inline steps the job was started with (jobs started with -Step record no script text, so they need it again).'
         OnCheckpoint   = 'A script block run after each new checkpoint is durable, with the ArcpCheckpoint as $_.'
+        AsJob          = 'Runs the remaining steps in a background PowerShell job (type ArcpJob) and returns it at once; see Start-ArcpJob -AsJob. A later Resume-Job (or ResumeJob()) of that PowerShell job resumes the ARCP job again after its latest checkpoint.'
     }
     Inputs      = @(
         @{ Type = 'Arcp.Resumability.PowerShell.ArcpJob'; Description = 'Jobs (for example from Get-ArcpJob -State Interrupted) bind by their JobId and Store.' }

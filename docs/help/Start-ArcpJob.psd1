@@ -14,6 +14,11 @@ The command writes the job (an ArcpJob) when the run ends. A failing step fails 
         Name           = 'An operator-facing name for the job, shown by Get-ArcpJob and usable with Get-ArcpJob -Name (wildcards).'
         IdempotencyKey = 'A logical idempotency key: starting again with the same key and the same input returns (and continues) the existing job instead of creating a second one; the same key with a different input is refused with ALREADY_EXISTS.'
         OnCheckpoint   = 'A script block run after each checkpoint is durable, with the ArcpCheckpoint as $_ and as its first argument. Use it to log progress or to simulate a crash in tests.'
+        AsJob          = @'
+Runs the job in a background PowerShell job (type ArcpJob) in its own runspace and returns that job at once. Get-Job, Wait-Job, Receive-Job (which returns the ArcpJob that Start-ArcpJob would have written), Stop-Job and Remove-Job work on it; its Location is the store and its ArcpJobId property names the ARCP job.
+
+Stop-Job (and Suspend-Job on Windows) stops the run like Ctrl+C: the ARCP job is left Interrupted at its last checkpoint, not cancelled (use Stop-ArcpJob to cancel). Resume-Job (Windows) or the job's ResumeJob() method continues it in a fresh runspace. Script blocks are passed to the background runspace as text, so steps cannot use variables captured from the caller; pass data through -InputObject. A job-level idempotency key is generated when -IdempotencyKey is not given, so resuming never starts a second ARCP job.
+'@
     }
     Inputs      = @(
         @{ Type = 'System.Object'; Description = 'Each piped object is the input of one new job.' }
@@ -41,6 +46,29 @@ $job.Result
             Code    = "Start-ArcpJob research -InputObject @{ Topic = 'wal' } -IdempotencyKey 'report-2026-11-26'"
             Remarks = 'Running the same line again returns the existing job (and continues it if it was interrupted) instead of starting another.'
         }
+        @{
+            Title   = 'In the background, as a PowerShell job'
+            Code    = @'
+$job = Start-ArcpJob research -InputObject 'How do leases work?' -AsJob
+$job | Wait-Job | Receive-Job | Select-Object -ExpandProperty Result
+'@
+            Remarks = 'The steps run in another runspace; Receive-Job returns the ArcpJob, whose Result is the report.'
+        }
+        @{
+            Title   = 'Steps that talk back'
+            Code    = @'
+Start-ArcpJob -Step ([ordered]@{
+    crunch = {
+        foreach ($i in 1..4) { $ArcpStep.ReportProgress($i * 25, "chunk $i of 4") }
+        $ArcpStep.Thought('Four chunks were enough; the data is small.')
+        $ArcpStep.Log('info', 'crunched', @{ chunks = 4 })
+        Write-Warning 'also recorded as a warn log event'
+        42
+    }
+})
+'@
+            Remarks = 'ReportProgress records a job.progress and shows a child progress bar under the job''s bar; Thought records a chunk of the job''s thought stream (ARCP stream.open kind thought, stream.chunk); Log records an ARCP log event. What a step writes to the Verbose, Warning, Information and Error streams is recorded as log events too and still reaches your streams. Read it all back with Get-ArcpEvent.'
+        }
     )
-    Links       = @('Resume-ArcpJob', 'Get-ArcpJob', 'Get-ArcpCheckpoint')
+    Links       = @('Resume-ArcpJob', 'Get-ArcpJob', 'Get-ArcpCheckpoint', 'Get-ArcpEvent', 'Stop-ArcpJob')
 }

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Steps;
@@ -13,6 +14,7 @@ namespace Arcp.Resumability.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Resume, "ArcpJob", DefaultParameterSetName = RecordedSet)]
 [OutputType(typeof(ArcpJob))]
+[OutputType(typeof(ArcpBackgroundJob))]
 public sealed class ResumeArcpJobCommand : ArcpCmdlet
 {
     private const string RecordedSet = "Recorded";
@@ -50,9 +52,31 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
 
+    /// <summary>Run the remaining steps in a background PowerShell job.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
+        if (AsJob)
+        {
+            var spec = new BackgroundRunSpec
+            {
+                Store = store,
+                Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+                Resume = true,
+                JobId = JobId,
+                AfterMessageId = AfterMessageId,
+                CheckpointId = CheckpointId,
+                Workflow = ParameterSetName == WorkflowSet ? Workflow : null,
+                Steps = ParameterSetName == StepSet ? BackgroundRuns.StepText(Step) : null,
+                OnCheckpoint = OnCheckpoint?.ToString(),
+            };
+            WriteObject(ArcpJobSourceAdapter.Start(this, $"Resume-ArcpJob {JobId}", JobId, spec));
+            return;
+        }
+
         try
         {
             var workflow = ParameterSetName switch

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using Arcp.Resumability.PowerShell.Completion;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.PowerShell.Serialization;
 using Arcp.Resumability.Protocol;
@@ -15,6 +16,7 @@ namespace Arcp.Resumability.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "ArcpJob", DefaultParameterSetName = WorkflowSet)]
 [OutputType(typeof(ArcpJob))]
+[OutputType(typeof(ArcpBackgroundJob))]
 public sealed class StartArcpJobCommand : ArcpCmdlet
 {
     private const string WorkflowSet = "Workflow";
@@ -48,9 +50,19 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
 
+    /// <summary>Run the steps in a background PowerShell job (Get-Job, Receive-Job, Stop-Job, Resume-Job work on it).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
+        if (AsJob)
+        {
+            WriteObject(StartBackground(store));
+            return;
+        }
+
         try
         {
             var workflow = ParameterSetName == StepSet ? WorkflowLoader.FromSteps(Step) : WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
@@ -75,6 +87,31 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
             WriteArcpError(ex, (object?)Name ?? (ParameterSetName == StepSet ? WorkflowLoader.InlineWorkflowName : Workflow));
         }
     }
+
+    private ArcpBackgroundJob StartBackground(string store)
+    {
+        var workflowName = ParameterSetName == StepSet ? WorkflowLoader.InlineWorkflowName : Workflow;
+        var spec = new BackgroundRunSpec
+        {
+            Store = store,
+            Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+            Workflow = ParameterSetName == StepSet ? null : Workflow,
+            Steps = ParameterSetName == StepSet ? BackgroundRuns.StepText(Step) : null,
+            InputObject = InputObject,
+            Name = Name,
+            // Resume-Job starts the job again; a job-level key makes that continue the recorded ARCP job.
+            IdempotencyKey = IdempotencyKey ?? $"asjob:{Guid.NewGuid():N}",
+            OnCheckpoint = OnCheckpoint?.ToString(),
+        };
+        return ArcpJobSourceAdapter.Start(this, $"Start-ArcpJob {workflowName}", Name ?? workflowName, spec);
+    }
+}
+
+/// <summary>-AsJob: the same command in a background runspace, its script blocks passed as text.</summary>
+internal static class BackgroundRuns
+{
+    public static IReadOnlyList<KeyValuePair<string, string>> StepText(IDictionary steps) =>
+        WorkflowLoader.FromSteps(steps).Steps.Select(s => new KeyValuePair<string, string>(s.Key, s.Value.ToString())).ToList();
 }
 
 /// <summary>How Start- and Resume-ArcpJob report a finished run.</summary>
