@@ -229,7 +229,8 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
 
                 var jobId = ArcpId.NewJobId();
                 var accepted = Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(JobStates.Accepted, start.Workflow) { Name = start.Name }, jobId);
-                var started = Envelope.Create(MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, sessionId, jobId) with { CausationId = envelope.Id };
+                // Correlated like job.accepted, so a retransmitted workflow.start gets both answers again (§6.4).
+                var started = Reply(envelope, MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, jobId) with { CausationId = envelope.Id };
                 await tx.InsertJobAsync(
                     new JobRecord
                     {

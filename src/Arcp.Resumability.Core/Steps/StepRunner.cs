@@ -112,8 +112,9 @@ public sealed class StepRunner(ArcpClient client)
                 {
                     output = await step.Body(context, cancellationToken).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is StepInterruptedException)
                 {
+                    // Stopped, not failed: the job stays resumable at this step.
                     throw;
                 }
                 catch (Exception) when (cancelRequest.IsRequested && !cancellationToken.IsCancellationRequested)
