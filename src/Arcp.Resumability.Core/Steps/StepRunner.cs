@@ -24,7 +24,7 @@ public sealed class StepRunner(ArcpClient client)
             return resumed with { ExistingJob = true };
         }
 
-        return await RunAsync(workflow, started.JobId, 0, input, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+        return await RunAsync(workflow, started.JobId, 0, input, null, reissue: false, observer, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<JobRunResult> ResumeAsync(WorkflowDefinition workflow, string jobId, string? afterMessageId, string? checkpointId, IStepObserver? observer, CancellationToken cancellationToken)
@@ -49,7 +49,7 @@ public sealed class StepRunner(ArcpClient client)
         var anchor = checkpointId is null ? LastReplayedCheckpoint(resume.ReplayedFrames) ?? resume.Complete.Checkpoint : resume.Complete.Checkpoint;
         if (anchor is null)
         {
-            return await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
         }
 
         var index = workflow.IndexOf(anchor.Step);
@@ -61,11 +61,14 @@ public sealed class StepRunner(ArcpClient client)
                 new JsonObject { ["checkpoint_id"] = anchor.CheckpointId, ["label"] = anchor.Step });
         }
 
-        var result = await RunAsync(workflow, jobId, index + 1, anchor.Output, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+        // The step after the anchor is whatever its transition picks for the recorded output (the next one unless it loops).
+        var after = new StepContext(jobId, workflow.Name, anchor.Step, index, workflow.Steps.Count, anchor.Output, anchor.IdempotencyKey);
+        var result = await RunAsync(workflow, jobId, index, anchor.Output, after, reissue: true, observer, cancellationToken).ConfigureAwait(false);
         return result with { ResumedAfterStep = anchor.Step };
     }
 
-    private async Task<JobRunResult> RunAsync(WorkflowDefinition workflow, string jobId, int firstStep, JsonNode? input, bool reissue, IStepObserver? observer, CancellationToken cancellationToken)
+    /// <param name="after">When set, the run continues after this (checkpointed) step, whose output is <paramref name="input"/>.</param>
+    private async Task<JobRunResult> RunAsync(WorkflowDefinition workflow, string jobId, int firstStep, JsonNode? input, StepContext? after, bool reissue, IStepObserver? observer, CancellationToken cancellationToken)
     {
         var ran = new List<string>();
         var reused = new List<string>();
@@ -77,7 +80,22 @@ public sealed class StepRunner(ArcpClient client)
         try
         {
             var count = workflow.Steps.Count;
-            for (var index = firstStep; index < count; index++)
+            // Steps may loop back (transitions); a step that would run again with the same input would loop forever.
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            var index = firstStep;
+            if (after is not null)
+            {
+                var next = await AdvanceAsync(workflow, after, input, cancellationToken).ConfigureAwait(false);
+                if (next.Failure is { } failure)
+                {
+                    return await FailAsync(jobId, failure, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
+                index = next.Index;
+                lastStep = after.Step;
+            }
+
+            while (index < count)
             {
                 var step = workflow.Steps[index];
                 if (cancelRequest.IsRequested)
@@ -89,6 +107,15 @@ public sealed class StepRunner(ArcpClient client)
                 var inputText = ArcpJson.ToText(input);
                 var context = new StepContext(jobId, workflow.Name, step.Name, index, count, input, StepKeys.For(workflow.Name, jobId, step.Name, inputText));
                 context = context with { Reporter = new StepReporter(client, context, thoughts), JobCancellation = cancelRequest.Token };
+                if (!keys.Add(context.IdempotencyKey))
+                {
+                    var loop = ArcpError.Create(
+                        ErrorCodes.FailedPrecondition,
+                        $"Step '{step.Name}' would run again with the same input; the workflow's transitions loop without progress.",
+                        new JsonObject { ["step"] = step.Name, ["idempotency_key"] = context.IdempotencyKey });
+                    return await FailAsync(jobId, loop, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (reissue && await client.LookupStepAsync(jobId, context.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { Recorded: true, Checkpoint: { } recorded })
                 {
                     reused.Add(step.Name);
@@ -99,6 +126,13 @@ public sealed class StepRunner(ArcpClient client)
 
                     input = recorded.Output;
                     lastStep = step.Name;
+                    var afterReused = await AdvanceAsync(workflow, context, input, cancellationToken).ConfigureAwait(false);
+                    if (afterReused.Failure is { } reusedFailure)
+                    {
+                        return await FailAsync(jobId, reusedFailure, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    index = afterReused.Index;
                     continue;
                 }
 
@@ -126,9 +160,7 @@ public sealed class StepRunner(ArcpClient client)
                 {
                     var error = ex is StepFailedException failed ? failed.Error : StepError(ErrorCodes.Unknown, ex.Message, context, ex);
                     error = error with { Details = MergeStepDetails(error.Details, context, ex) };
-                    await thoughts.CloseAsync("failed", cancellationToken).ConfigureAwait(false);
-                    await client.EmitAsync(MessageTypes.JobFailed, jobId, error, null, cancellationToken).ConfigureAwait(false);
-                    return new JobRunResult(jobId, JobStates.Failed, null, error) { StepsRun = ran, StepsReused = reused };
+                    return await FailAsync(jobId, error, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
                 }
 
                 ran.Add(step.Name);
@@ -164,6 +196,13 @@ public sealed class StepRunner(ArcpClient client)
 
                 input = output;
                 lastStep = step.Name;
+                var advanced = await AdvanceAsync(workflow, context, output, cancellationToken).ConfigureAwait(false);
+                if (advanced.Failure is { } transitionFailure)
+                {
+                    return await FailAsync(jobId, transitionFailure, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
+                index = advanced.Index;
             }
 
             await thoughts.CloseAsync("completed", cancellationToken).ConfigureAwait(false);
@@ -175,6 +214,31 @@ public sealed class StepRunner(ArcpClient client)
             await heartbeatStop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Runs the step's transition; a transition that throws fails the job like a step would.</summary>
+    private static async Task<(int Index, ArcpError? Failure)> AdvanceAsync(WorkflowDefinition workflow, StepContext context, JsonNode? output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await workflow.NextIndexAsync(context, output, cancellationToken).ConfigureAwait(false), null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not ArcpException)
+        {
+            var error = ex is StepFailedException failed ? failed.Error : ArcpError.Create(ErrorCodes.Unknown, $"The transition after step '{context.Step}' failed: {ex.Message}");
+            return (-1, error with { Details = MergeStepDetails(error.Details, context, ex) });
+        }
+    }
+
+    private async Task<JobRunResult> FailAsync(string jobId, ArcpError error, ThoughtStream thoughts, List<string> ran, List<string> reused, CancellationToken cancellationToken)
+    {
+        await thoughts.CloseAsync("failed", cancellationToken).ConfigureAwait(false);
+        await client.EmitAsync(MessageTypes.JobFailed, jobId, error, null, cancellationToken).ConfigureAwait(false);
+        return new JobRunResult(jobId, JobStates.Failed, null, error) { StepsRun = ran, StepsReused = reused };
     }
 
     private async Task<JobRunResult> CancelAsync(string jobId, CancelRequest request, string? lastStep, ThoughtStream thoughts, List<string> ran, List<string> reused, CancellationToken cancellationToken)

@@ -23,7 +23,27 @@ internal static class ScriptStepBody
         """);
 
     public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, PowerShellStepObserver observer) =>
-        new(workflow.Name, workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer))).ToList());
+        new(
+            workflow.Name,
+            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer))
+            {
+                Next = workflow.Transitions.TryGetValue(s.Key, out var next) ? Transition(next, dispatcher) : null,
+            }).ToList());
+
+    private static StepTransition Transition(ScriptBlock script, PipelineDispatcher dispatcher) =>
+        (context, output, _) => new ValueTask<string?>(dispatcher.InvokeAsync(() =>
+        {
+            var value = PowerShellJson.FromJsonNode(output);
+            try
+            {
+                var result = script.InvokeWithContext(null, [new PSVariable("_", value)], [value]);
+                return result.Count == 0 ? null : result[^1]?.BaseObject?.ToString();
+            }
+            catch (RuntimeException ex)
+            {
+                throw new StepFailedException(ArcpError.Create(ErrorCodes.Unknown, $"The transition after step '{context.Step}' failed: {ex.Message}"), ex);
+            }
+        }));
 
     private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer) =>
         (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, cancellationToken)));
