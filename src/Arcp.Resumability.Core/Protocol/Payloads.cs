@@ -77,7 +77,11 @@ public sealed record JobHeartbeatPayload(long Sequence, long DeadlineMs, string 
 /// <summary>A <c>job.checkpoint</c>: <c>label</c> is the step name and the snapshot holds the step's output.</summary>
 public sealed record JobCheckpointPayload(string CheckpointId, string Label, CheckpointSnapshot Snapshot);
 
-public sealed record CheckpointSnapshot(string Step, int StepIndex, int StepCount, JsonNode? Output);
+public sealed record CheckpointSnapshot(string Step, int StepIndex, int StepCount, JsonNode? Output)
+{
+    /// <summary>The version of the workflow definition that produced this output (declared, or a content hash).</summary>
+    public string? DefinitionVersion { get; init; }
+}
 
 public sealed record JobCompletedPayload(JsonNode? Result);
 
@@ -143,6 +147,8 @@ public sealed record JobOwner(string SessionId, string Host, int ProcessId, stri
 public sealed record CheckpointSummary(string CheckpointId, string JobId, string Step, int StepIndex, string MessageId, string IdempotencyKey, string CreatedAt)
 {
     public JsonNode? Output { get; init; }
+
+    public string? DefinitionVersion { get; init; }
 }
 
 /// <summary>§17.2 structured log line; <c>level</c> is one of <see cref="LogLevels"/>.</summary>

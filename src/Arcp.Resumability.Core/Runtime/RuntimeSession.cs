@@ -349,7 +349,10 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                     }
 
                     await tx.InsertCheckpointAsync(
-                        new CheckpointRecord(checkpoint.CheckpointId, jobId, checkpoint.Snapshot.StepIndex, checkpoint.Label, envelope.Id, key, now, ArcpJson.ToText(checkpoint.Snapshot.Output)),
+                        new CheckpointRecord(checkpoint.CheckpointId, jobId, checkpoint.Snapshot.StepIndex, checkpoint.Label, envelope.Id, key, now, ArcpJson.ToText(checkpoint.Snapshot.Output))
+                        {
+                            DefinitionVersion = checkpoint.Snapshot.DefinitionVersion,
+                        },
                         cancellationToken).ConfigureAwait(false);
                     updated = updated with { LastCheckpointId = checkpoint.CheckpointId };
                     ack = ack with { CheckpointId = checkpoint.CheckpointId };

@@ -27,7 +27,8 @@ public sealed class StepRunner(ArcpClient client)
         return await RunAsync(workflow, started.JobId, 0, input, null, reissue: false, observer, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<JobRunResult> ResumeAsync(WorkflowDefinition workflow, string jobId, string? afterMessageId, string? checkpointId, IStepObserver? observer, CancellationToken cancellationToken)
+    /// <param name="allowDefinitionChange">Continue even if the checkpoint to continue from was recorded by another version of the workflow.</param>
+    public async Task<JobRunResult> ResumeAsync(WorkflowDefinition workflow, string jobId, string? afterMessageId, string? checkpointId, IStepObserver? observer, CancellationToken cancellationToken, bool allowDefinitionChange = false)
     {
         ArgumentNullException.ThrowIfNull(workflow);
         var resume = await client.ResumeAsync(jobId, afterMessageId, checkpointId, cancellationToken).ConfigureAwait(false);
@@ -50,6 +51,14 @@ public sealed class StepRunner(ArcpClient client)
         if (anchor is null)
         {
             return await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!allowDefinitionChange && anchor.DefinitionVersion is { } recordedVersion && workflow.Version is { } version && recordedVersion != version)
+        {
+            throw ArcpException.Of(
+                ErrorCodes.FailedPrecondition,
+                $"Job '{jobId}' was checkpointed by version '{recordedVersion}' of workflow '{workflow.Name}', but this definition is version '{version}'. Resume with the definition it was started with, or force the resume to continue with this one.",
+                new JsonObject { ["job_id"] = jobId, ["recorded_version"] = recordedVersion, ["version"] = version, ["checkpoint_id"] = anchor.CheckpointId });
         }
 
         var index = workflow.IndexOf(anchor.Step);
@@ -178,7 +187,7 @@ public sealed class StepRunner(ArcpClient client)
                 var ack = await client.EmitAsync(
                     MessageTypes.JobCheckpoint,
                     jobId,
-                    new JobCheckpointPayload(checkpointId, step.Name, new CheckpointSnapshot(step.Name, index, count, output)),
+                    new JobCheckpointPayload(checkpointId, step.Name, new CheckpointSnapshot(step.Name, index, count, output) { DefinitionVersion = workflow.Version }),
                     context.IdempotencyKey,
                     cancellationToken).ConfigureAwait(false);
                 if (ack.Duplicate == true)
@@ -300,6 +309,7 @@ public sealed class StepRunner(ArcpClient client)
                 return new CheckpointSummary(checkpoint.CheckpointId, jobId, checkpoint.Label, checkpoint.Snapshot.StepIndex, envelope.Id, envelope.IdempotencyKey ?? checkpoint.CheckpointId, envelope.Timestamp)
                 {
                     Output = checkpoint.Snapshot.Output,
+                    DefinitionVersion = checkpoint.Snapshot.DefinitionVersion,
                 };
             }
         }

@@ -56,6 +56,9 @@ public sealed record WorkflowDefinition
 
     public string Name { get; }
 
+    /// <summary>Identifies this definition (a declared version or a content hash); recorded with every checkpoint.</summary>
+    public string? Version { get; init; }
+
     public IReadOnlyList<StepDefinition> Steps { get; }
 
     /// <summary>The index of the step after <paramref name="context"/>'s step (Steps.Count when the workflow is done).</summary>

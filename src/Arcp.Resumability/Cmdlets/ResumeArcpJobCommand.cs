@@ -52,6 +52,10 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
 
+    /// <summary>Resume even though the workflow definition changed since the job's last checkpoint.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     /// <summary>Run the remaining steps in a background PowerShell job.</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -69,6 +73,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
                 JobId = JobId,
                 AfterMessageId = AfterMessageId,
                 CheckpointId = CheckpointId,
+                Force = Force,
                 Workflow = ParameterSetName == WorkflowSet ? Workflow : null,
                 Steps = ParameterSetName == StepSet ? BackgroundRuns.StepText(Step) : null,
                 OnCheckpoint = OnCheckpoint?.ToString(),
@@ -87,7 +92,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
             };
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {JobId}", OnCheckpoint, store);
             var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
-            var result = Run(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct));
+            var result = Run(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct, Force));
             observer.Complete();
             if (result.ResumedAfterStep is { } after)
             {

@@ -20,6 +20,8 @@ internal sealed record BackgroundRunSpec
 
     public string? CheckpointId { get; init; }
 
+    public bool Force { get; init; }
+
     public string? Workflow { get; init; }
 
     /// <summary>-Step as step name → script text, in order.</summary>
@@ -60,6 +62,7 @@ public sealed class ArcpBackgroundJob : Job2
         if ($Spec.Resume) {
             if ($Spec.AfterMessageId) { $parameters.AfterMessageId = $Spec.AfterMessageId }
             if ($Spec.CheckpointId) { $parameters.CheckpointId = $Spec.CheckpointId }
+            if ($Spec.Force) { $parameters.Force = $true }
             Resume-ArcpJob -JobId $Spec.JobId @parameters
         }
         else {

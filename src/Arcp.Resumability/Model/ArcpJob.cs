@@ -120,6 +120,7 @@ public sealed class ArcpCheckpoint
         IdempotencyKey = summary.IdempotencyKey;
         CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
         Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output) : null;
+        DefinitionVersion = summary.DefinitionVersion;
         Store = store;
     }
 
@@ -140,6 +141,9 @@ public sealed class ArcpCheckpoint
     public DateTimeOffset CreatedAt { get; }
 
     public object? Output { get; }
+
+    /// <summary>The version of the workflow definition that produced the checkpoint (declared Version or content hash).</summary>
+    public string? DefinitionVersion { get; }
 
     public string Store { get; }
 

@@ -28,7 +28,10 @@ internal static class ScriptStepBody
             workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer))
             {
                 Next = workflow.Transitions.TryGetValue(s.Key, out var next) ? Transition(next, dispatcher) : null,
-            }).ToList());
+            }).ToList())
+        {
+            Version = workflow.Version,
+        };
 
     private static StepTransition Transition(ScriptBlock script, PipelineDispatcher dispatcher) =>
         (context, output, _) => new ValueTask<string?>(dispatcher.InvokeAsync(() =>

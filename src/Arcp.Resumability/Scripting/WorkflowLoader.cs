@@ -55,7 +55,8 @@ internal static class WorkflowLoader
             throw Invalid($"Workflow file '{path}' returns no 'Name'.");
         }
 
-        var version = Lookup(definition, "Version")?.ToString();
+        // A declared Version names the definition; without one, the file's content does (any edit is a new version).
+        var version = Lookup(definition, "Version")?.ToString() is { Length: > 0 } declared ? declared : ContentVersion(File.ReadAllText(path));
         if (Lookup(definition, "Steps") is not IDictionary steps)
         {
             throw Invalid($"Workflow file '{path}' returns no 'Steps' ordered dictionary of step name to script block.");
@@ -66,7 +67,14 @@ internal static class WorkflowLoader
     }
 
     /// <summary>A workflow from -Step: an ordered dictionary of step name to script block.</summary>
-    public static ScriptWorkflow FromSteps(IDictionary steps) => new(InlineWorkflowName, null, ReadSteps(steps, "-Step"), null);
+    public static ScriptWorkflow FromSteps(IDictionary steps)
+    {
+        var list = ReadSteps(steps, "-Step");
+        return new(InlineWorkflowName, ContentVersion(list.SelectMany(s => new[] { s.Key, s.Value.ToString() }).ToArray()), list, null);
+    }
+
+    /// <summary>The version of an undeclared definition: the first 16 hex digits of SHA-256 over its text.</summary>
+    private static string ContentVersion(params string[] text) => "sha256:" + ArcpJson.Sha256Hex(text)[..16];
 
     private static List<KeyValuePair<string, ScriptBlock>> ReadSteps(IDictionary steps, string origin)
     {
