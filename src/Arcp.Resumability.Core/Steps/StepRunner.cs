@@ -53,14 +53,6 @@ public sealed class StepRunner(ArcpClient client)
             return await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!allowDefinitionChange && anchor.DefinitionVersion is { } recordedVersion && workflow.Version is { } version && recordedVersion != version)
-        {
-            throw ArcpException.Of(
-                ErrorCodes.FailedPrecondition,
-                $"Job '{jobId}' was checkpointed by version '{recordedVersion}' of workflow '{workflow.Name}', but this definition is version '{version}'. Resume with the definition it was started with, or force the resume to continue with this one.",
-                new JsonObject { ["job_id"] = jobId, ["recorded_version"] = recordedVersion, ["version"] = version, ["checkpoint_id"] = anchor.CheckpointId });
-        }
-
         var index = workflow.IndexOf(anchor.Step);
         if (index < 0)
         {
@@ -68,6 +60,14 @@ public sealed class StepRunner(ArcpClient client)
                 ErrorCodes.FailedPrecondition,
                 $"Checkpoint '{anchor.CheckpointId}' is labelled '{anchor.Step}', which is not a step of workflow '{workflow.Name}'.",
                 new JsonObject { ["checkpoint_id"] = anchor.CheckpointId, ["label"] = anchor.Step });
+        }
+
+        if (!allowDefinitionChange && anchor.DefinitionVersion is { } recordedVersion && workflow.Version is { } version && recordedVersion != version)
+        {
+            throw ArcpException.Of(
+                ErrorCodes.FailedPrecondition,
+                $"Job '{jobId}' was checkpointed by version '{recordedVersion}' of workflow '{workflow.Name}', but this definition is version '{version}'. Resume with the definition it was started with, or force the resume to continue with this one.",
+                new JsonObject { ["job_id"] = jobId, ["recorded_version"] = recordedVersion, ["version"] = version, ["checkpoint_id"] = anchor.CheckpointId });
         }
 
         // The step after the anchor is whatever its transition picks for the recorded output (the next one unless it loops).
