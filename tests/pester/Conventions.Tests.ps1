@@ -70,6 +70,16 @@ Describe 'Formats' {
     }
 }
 
+Describe 'Type data' {
+    It 'adds a Duration to jobs and an Id to events' {
+        $job = Get-ArcpJob -Store $script:Store -JobId $script:Job.JobId
+        $job.Duration | Should -BeOfType [timespan]
+        $job.Duration | Should -Be ($job.UpdatedAt - $job.CreatedAt)
+        $event = Get-ArcpEvent -Store $script:Store -JobId $script:Job.JobId | Select-Object -First 1
+        $event.Id | Should -Be $event.MessageId
+    }
+}
+
 Describe 'Argument completers' {
     It 'completes job ids from the store given by -Store' {
         $found = Get-Completion "Get-ArcpJob -Store '$script:Store' -JobId "

@@ -114,6 +114,20 @@ Describe 'Get-ArcpEvent' {
         $text | Should -Match 'stream\.chunk\s+first, consider the input'
     }
 
+    It 'follows a job another runspace is running until it finishes' {
+        $job = Start-ArcpJob -Store $script:Store -Name followed -AsJob -Step ([ordered]@{
+                one   = { Start-Sleep -Milliseconds 300; 1 }
+                two   = { Start-Sleep -Milliseconds 300; 2 }
+                three = { Start-Sleep -Milliseconds 300; 3 }
+            })
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not $job.ArcpJobId -and $clock.Elapsed.TotalSeconds -lt 60) { Start-Sleep -Milliseconds 20 }
+        $followed = @(Get-ArcpEvent -Store $script:Store -JobId $job.ArcpJobId -Follow -PollIntervalMilliseconds 100)
+        $followed[-1].Type | Should -Be 'job.completed'
+        @($followed | Where-Object Type -EQ 'job.checkpoint').Count | Should -Be 3
+        $job | Wait-Job -Timeout 30 | Remove-Job
+    }
+
     It 'returns at once with -Follow for a finished job' {
         @(Get-ArcpEvent -Store $script:Store -JobId $script:Job.JobId -Follow).Count | Should -Be $script:Events.Count
     }
