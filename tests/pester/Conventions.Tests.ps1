@@ -54,6 +54,7 @@ Describe 'Formats' {
         $text = Get-ArcpJob -Store $script:Store | Format-Table | Out-String -Width 200
         $text | Should -Match 'JobId\s+Name\s+Workflow\s+State\s+LastCheckpoint\s+UpdatedAt'
         $text | Should -Match ([regex]::Escape($script:Job.JobId))
+        $text | Should -Match ([regex]::Escape("second ($($script:Job.LastCheckpointId))"))
         $text | Should -Not -Match 'Result'
     }
 

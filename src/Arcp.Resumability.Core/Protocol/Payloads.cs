@@ -130,6 +130,9 @@ public sealed record JobSummary(string JobId, string Workflow, string State, boo
 
     public string? LastCheckpointId { get; init; }
 
+    /// <summary>The step (checkpoint label) of <see cref="LastCheckpointId"/>.</summary>
+    public string? LastCheckpointStep { get; init; }
+
     public string? LastMessageId { get; init; }
 
     public JsonNode? Result { get; init; }

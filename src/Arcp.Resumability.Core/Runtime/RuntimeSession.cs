@@ -593,6 +593,15 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         }
 
         var summaries = jobs.Select(runtime.Summarize).Where(s => query.States is null || query.States.Contains(OperatorState(s), StringComparer.OrdinalIgnoreCase)).ToList();
+        for (var i = 0; i < summaries.Count; i++)
+        {
+            // Operators read "where is it" as a step name; the job row only keeps the checkpoint id.
+            if (summaries[i].LastCheckpointId is { } checkpointId && await store.FindCheckpointAsync(summaries[i].JobId, checkpointId, cancellationToken).ConfigureAwait(false) is { } last)
+            {
+                summaries[i] = summaries[i] with { LastCheckpointStep = last.Step };
+            }
+        }
+
         await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.JobList, new JobListPayload(summaries))), cancellationToken).ConfigureAwait(false);
     }
 

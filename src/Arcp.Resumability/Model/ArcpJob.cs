@@ -24,6 +24,7 @@ public sealed class ArcpJob
         Workflow = summary.Workflow;
         State = ToState(summary);
         LastCheckpointId = summary.LastCheckpointId;
+        LastCheckpointStep = summary.LastCheckpointStep;
         LastMessageId = summary.LastMessageId;
         Result = summary.Result is null ? null : PowerShellJson.FromJsonNode(summary.Result);
         Error = summary.Error is null ? null : new ArcpErrorInfo(summary.Error);
@@ -43,6 +44,9 @@ public sealed class ArcpJob
     public ArcpJobState State { get; }
 
     public string? LastCheckpointId { get; }
+
+    /// <summary>The step whose checkpoint is the job's latest.</summary>
+    public string? LastCheckpointStep { get; }
 
     public string? LastMessageId { get; }
 
