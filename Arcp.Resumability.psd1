@@ -19,6 +19,8 @@
         'Wait-ArcpJob'
         'Receive-ArcpJob'
         'Stop-ArcpJob'
+        'Invoke-ArcpRetention'
+        'Remove-ArcpJob'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

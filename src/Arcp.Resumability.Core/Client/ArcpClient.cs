@@ -116,7 +116,7 @@ public sealed class ArcpClient : IAsyncDisposable
             }
 
             var complete = marker.Data.Deserialize<ReplayComplete>(ArcpJson.Options) ?? throw Malformed(answer, "payload.data");
-            return new ResumeResult(replay.Frames, complete);
+            return new ResumeResult(replay.Frames, complete) { DataLoss = replay.DataLoss };
         }
         finally
         {
@@ -308,6 +308,13 @@ public sealed class ArcpClient : IAsyncDisposable
                 return;
             }
 
+            if (request.Replay is { Started: true } lossy && envelope.Type == MessageTypes.EventEmit
+                && envelope.PayloadAs<EventEmitPayload>() is { Type: MessageTypes.DataLossEvent, Data: { } lost })
+            {
+                lossy.DataLoss = lost.Deserialize<ArcpError>(ArcpJson.Options);
+                return;
+            }
+
             request.Answer.TrySetResult(envelope);
             return;
         }
@@ -365,6 +372,8 @@ public sealed class ArcpClient : IAsyncDisposable
         public bool Started { get; set; }
 
         public List<string> Frames { get; } = [];
+
+        public ArcpError? DataLoss { get; set; }
     }
 }
 
@@ -394,4 +403,8 @@ public sealed class CancelRequest : IDisposable
 public sealed record StartedJob(string JobId, bool Existing, string State, string AcceptedMessageId);
 
 /// <summary>What a resume returned: the replayed frames verbatim and the end-of-replay marker.</summary>
-public sealed record ResumeResult(IReadOnlyList<string> ReplayedFrames, ReplayComplete Complete);
+public sealed record ResumeResult(IReadOnlyList<string> ReplayedFrames, ReplayComplete Complete)
+{
+    /// <summary>Set when retention purged part of the requested replay (§19 DATA_LOSS); the replay holds what was left.</summary>
+    public ArcpError? DataLoss { get; init; }
+}

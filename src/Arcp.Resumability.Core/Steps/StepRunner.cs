@@ -43,14 +43,15 @@ public sealed class StepRunner(ArcpClient client)
 
         if (JobStates.IsTerminal(job.State))
         {
-            return new JobRunResult(jobId, job.State, job.Result, job.Error) { AlreadyTerminal = true };
+            return new JobRunResult(jobId, job.State, job.Result, job.Error) { AlreadyTerminal = true, DataLoss = resume.DataLoss };
         }
 
         // An explicit checkpoint wins; otherwise the last checkpoint the replay showed, else the latest recorded one.
         var anchor = checkpointId is null ? LastReplayedCheckpoint(resume.ReplayedFrames) ?? resume.Complete.Checkpoint : resume.Complete.Checkpoint;
         if (anchor is null)
         {
-            return await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+            var fromStart = await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+            return fromStart with { DataLoss = resume.DataLoss };
         }
 
         var index = workflow.IndexOf(anchor.Step);
@@ -73,7 +74,7 @@ public sealed class StepRunner(ArcpClient client)
         // The step after the anchor is whatever its transition picks for the recorded output (the next one unless it loops).
         var after = new StepContext(jobId, workflow.Name, anchor.Step, index, workflow.Steps.Count, anchor.Output, anchor.IdempotencyKey);
         var result = await RunAsync(workflow, jobId, index, anchor.Output, after, reissue: true, observer, cancellationToken).ConfigureAwait(false);
-        return result with { ResumedAfterStep = anchor.Step };
+        return result with { ResumedAfterStep = anchor.Step, DataLoss = resume.DataLoss };
     }
 
     /// <param name="after">When set, the run continues after this (checkpointed) step, whose output is <paramref name="input"/>.</param>

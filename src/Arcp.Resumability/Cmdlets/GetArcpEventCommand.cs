@@ -62,7 +62,7 @@ public sealed class GetArcpEventCommand : ArcpCmdlet
                     return;
                 }
 
-                Pause(TimeSpan.FromMilliseconds(PollIntervalMilliseconds));
+                Sleep(TimeSpan.FromMilliseconds(PollIntervalMilliseconds));
             }
         }
         catch (Exception ex) when (IsReportable(ex))

@@ -31,7 +31,7 @@ public sealed class ReceiveArcpJobCommand : ArcpCmdlet
                 var job = FetchJob(store, id);
                 while (Wait && !job.IsFinished)
                 {
-                    Pause(TimeSpan.FromMilliseconds(250));
+                    Sleep(TimeSpan.FromMilliseconds(250));
                     job = FetchJob(store, id);
                 }
 

@@ -87,7 +87,7 @@ public sealed class StopArcpJobCommand : ArcpCmdlet
         var job = FetchJob(store, id);
         while (!job.IsFinished && clock.Elapsed < deadline)
         {
-            Pause(TimeSpan.FromMilliseconds(200));
+            Sleep(TimeSpan.FromMilliseconds(200));
             job = FetchJob(store, id);
         }
 

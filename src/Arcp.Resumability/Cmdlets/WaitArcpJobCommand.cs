@@ -67,7 +67,7 @@ public sealed class WaitArcpJobCommand : ArcpCmdlet
                 break;
             }
 
-            Pause(TimeSpan.FromMilliseconds(PollIntervalMilliseconds));
+            Sleep(TimeSpan.FromMilliseconds(PollIntervalMilliseconds));
         }
 
         foreach (var entry in waiting.Distinct())

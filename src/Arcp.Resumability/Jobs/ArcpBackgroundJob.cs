@@ -22,6 +22,11 @@ internal sealed record BackgroundRunSpec
 
     public bool Force { get; init; }
 
+    /// <summary>Resume-ArcpJob -Wait (and -Timeout): wait for another owner's lease instead of failing.</summary>
+    public bool Wait { get; init; }
+
+    public int? Timeout { get; init; }
+
     public string? Workflow { get; init; }
 
     /// <summary>-Step as step name → script text, in order.</summary>
@@ -63,6 +68,8 @@ public sealed class ArcpBackgroundJob : Job2
             if ($Spec.AfterMessageId) { $parameters.AfterMessageId = $Spec.AfterMessageId }
             if ($Spec.CheckpointId) { $parameters.CheckpointId = $Spec.CheckpointId }
             if ($Spec.Force) { $parameters.Force = $true }
+            if ($Spec.Wait) { $parameters.Wait = $true }
+            if ($Spec.Timeout) { $parameters.Timeout = $Spec.Timeout }
             Resume-ArcpJob -JobId $Spec.JobId @parameters
         }
         else {

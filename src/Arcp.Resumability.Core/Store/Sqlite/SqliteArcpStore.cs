@@ -109,7 +109,7 @@ public sealed class SqliteArcpStore : IArcpStore
             c =>
             {
                 using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {JobColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;";
+                command.CommandText = $"SELECT {JobReadColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;";
                 Add(command, "$principal", principal);
                 return ReadAll(command, ReadJob);
             },

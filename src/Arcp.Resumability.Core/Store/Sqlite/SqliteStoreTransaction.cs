@@ -101,7 +101,10 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
     {
         using var command = Command(
             "INSERT INTO idempotency_ledger (principal, idempotency_key, request_hash, outcome, created_at, expires_at) " +
-            "VALUES ($principal, $key, $hash, $outcome, $created_at, $expires_at);");
+            "VALUES ($principal, $key, $hash, $outcome, $created_at, $expires_at) " +
+            // An expired entry for the key may still be there; the new outcome replaces it.
+            "ON CONFLICT (principal, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, outcome = excluded.outcome, " +
+            "created_at = excluded.created_at, expires_at = excluded.expires_at;");
         Add(command, "$principal", entry.Principal);
         Add(command, "$key", entry.IdempotencyKey);
         Add(command, "$hash", entry.RequestHash);
@@ -137,9 +140,48 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken)
     {
-        using var command = Command($"SELECT {JobColumns} FROM jobs WHERE lease_session_id = $session;");
+        using var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE lease_session_id = $session;");
         Add(command, "$session", sessionId);
         return Task.FromResult<IReadOnlyList<JobRecord>>(SqliteArcpStore.ReadAll(command, ReadJob));
+    }
+
+    public Task<int> PurgeEventsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        using (var watermark = Command(
+            "UPDATE jobs SET purged_through_sequence = MAX(purged_through_sequence, " +
+            "(SELECT MAX(e.sequence) FROM events e WHERE e.job_id = jobs.job_id AND e.created_at < $cutoff)) " +
+            "WHERE job_id IN (SELECT job_id FROM events WHERE job_id IS NOT NULL AND created_at < $cutoff);"))
+        {
+            Add(watermark, "$cutoff", Time(cutoff));
+            watermark.ExecuteNonQuery();
+        }
+
+        using var purge = Command("DELETE FROM events WHERE created_at < $cutoff;");
+        Add(purge, "$cutoff", Time(cutoff));
+        return Task.FromResult(purge.ExecuteNonQuery());
+    }
+
+    public Task<IReadOnlyList<string>> ListFinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
+    {
+        using var command = Command("SELECT job_id FROM jobs WHERE state IN ('completed', 'failed', 'cancelled') AND updated_at < $before ORDER BY updated_at;");
+        Add(command, "$before", Time(updatedBefore));
+        return Task.FromResult<IReadOnlyList<string>>(SqliteArcpStore.ReadAll(command, r => r.GetString(0)));
+    }
+
+    public Task<JobDeletion> DeleteJobAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
+        var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
+        var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
+        Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
+        return Task.FromResult(new JobDeletion(events, checkpoints, ledger));
+    }
+
+    public Task<int> PurgeExpiredLedgerEntriesAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < $now;");
+        Add(command, "$now", Time(now));
+        return Task.FromResult(command.ExecuteNonQuery());
     }
 
     public Task CommitAsync(CancellationToken cancellationToken)
@@ -165,7 +207,7 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"SELECT {JobColumns} FROM jobs WHERE job_id = $job_id;";
+        command.CommandText = $"SELECT {JobReadColumns} FROM jobs WHERE job_id = $job_id;";
         Add(command, "$job_id", jobId);
         return SqliteArcpStore.ReadAll(command, ReadJob).FirstOrDefault();
     }
@@ -186,6 +228,13 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
         command.Transaction = transaction;
         command.CommandText = sql;
         return command;
+    }
+
+    private int Delete(string sql, string jobId)
+    {
+        using var command = Command(sql);
+        Add(command, "$job_id", jobId);
+        return command.ExecuteNonQuery();
     }
 
     private void Release()
