@@ -30,7 +30,6 @@
             Tags       = @('ARCP', 'Resumability', 'Checkpoint', 'Durable', 'Jobs', 'Workflow', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri = 'https://opensource.org/licenses/MIT'
             ProjectUri = 'https://github.com/arcp-resumability/Arcp.Resumability'
-            ReleaseNotes = 'Operator conventions: formats, argument completers, help.'
         }
     }
 }

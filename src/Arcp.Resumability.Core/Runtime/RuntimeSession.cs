@@ -15,11 +15,11 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
     private readonly IArcpStore store = runtime.Store;
     private string? sessionId;
     private string? principal;
+    private ProcessIdentity owner = new("unknown", 0, DateTimeOffset.UnixEpoch);
 
     // §10.4 relay: how far this session has scanned each owned job's stream for cancel requests, and which it relayed.
     private readonly Dictionary<string, long> cancelScan = new(StringComparer.Ordinal);
     private readonly HashSet<string> relayedCancels = new(StringComparer.Ordinal);
-    private ProcessIdentity owner = new("unknown", 0, DateTimeOffset.UnixEpoch);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
