@@ -21,7 +21,7 @@ Describe 'Published module folder' {
         $data = Import-PowerShellDataFile -LiteralPath $script:ManifestPath
         $data.CmdletsToExport | Should -Contain 'Start-ArcpJob'
         @($data.CmdletsToExport) | Sort-Object |
-            Should -Be @('Get-ArcpCheckpoint', 'Get-ArcpJob', 'Invoke-ArcpRetention', 'Remove-ArcpJob', 'Resume-ArcpJob', 'Start-ArcpJob')
+            Should -Be @('Get-ArcpCheckpoint', 'Get-ArcpEvent', 'Get-ArcpJob', 'Invoke-ArcpRetention', 'Receive-ArcpJob', 'Remove-ArcpJob', 'Resume-ArcpJob', 'Start-ArcpJob', 'Stop-ArcpJob', 'Wait-ArcpJob')
         @($data.FunctionsToExport).Count | Should -Be 0
         @($data.AliasesToExport).Count | Should -Be 0
     }

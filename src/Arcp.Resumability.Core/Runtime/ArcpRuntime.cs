@@ -72,6 +72,7 @@ public sealed class ArcpRuntime
         new(checkpoint.CheckpointId, checkpoint.JobId, checkpoint.Step, checkpoint.StepIndex, checkpoint.MessageId, checkpoint.IdempotencyKey, ArcpJson.FormatTimestamp(checkpoint.CreatedAt))
         {
             Output = includeOutput ? ArcpJson.ParseNode(checkpoint.Output) : null,
+            DefinitionVersion = checkpoint.DefinitionVersion,
         };
 }
 
