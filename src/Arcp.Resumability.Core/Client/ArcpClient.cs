@@ -227,8 +227,24 @@ public sealed class ArcpClient : IAsyncDisposable
     {
         try
         {
-            while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            while (true)
             {
+                string? frame;
+                try
+                {
+                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidFrameException)
+                {
+                    // A frame we cannot read answers nothing we wait for; its request times out if it mattered.
+                    continue;
+                }
+
+                if (frame is null)
+                {
+                    break;
+                }
+
                 Route(frame);
             }
 

@@ -48,6 +48,9 @@ public static class MessageTypes
     /// <summary>Answer to <see cref="CheckpointQuery"/>.</summary>
     public const string CheckpointList = "arcpx.resumability.checkpoint_list.v1";
 
+    /// <summary>Asks a hosted runtime to shut down gracefully; only principals in the runtime's admin list may send it.</summary>
+    public const string Shutdown = "arcpx.resumability.shutdown.v1";
+
     /// <summary>The <c>event.emit</c> payload type that closes a resume replay (the RFC leaves the marker open).</summary>
     public const string ReplayCompleteEvent = "resume.replay_complete";
 

@@ -13,6 +13,8 @@ public sealed class ArcpRuntime
 {
     public const string ProcessExtension = "arcpx.resumability.process.v1";
 
+    private readonly TaskCompletionSource shutdownRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public ArcpRuntime(IArcpStore store, RuntimeOptions options)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -24,6 +26,11 @@ public sealed class ArcpRuntime
     public IArcpStore Store { get; }
 
     public RuntimeOptions Options { get; }
+
+    /// <summary>Completes when an admin principal asked the runtime to shut down; the host watching it stops.</summary>
+    public Task ShutdownRequested => shutdownRequested.Task;
+
+    internal void RequestShutdown() => shutdownRequested.TrySetResult();
 
     /// <summary>Serves one session until the peer closes the connection or <paramref name="cancellationToken"/> fires.</summary>
     public async Task ServeAsync(IArcpConnection connection, CancellationToken cancellationToken)

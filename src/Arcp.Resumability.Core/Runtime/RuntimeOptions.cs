@@ -9,6 +9,9 @@ public sealed record RuntimeOptions
     /// <summary>Bearer tokens and the principal each one authenticates.</summary>
     public IReadOnlyDictionary<string, string> BearerTokens { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>Principals allowed to send the <c>arcpx.resumability.shutdown.v1</c> admin message.</summary>
+    public IReadOnlySet<string> AdminPrincipals { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Whether <c>auth.scheme: none</c> is accepted (only with <c>capabilities.anonymous: true</c>, §8.2).</summary>
     public bool AllowAnonymous { get; init; }
 

@@ -21,9 +21,21 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
     {
         try
         {
-            while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            while (true)
             {
-                if (!await HandleFrameAsync(frame, cancellationToken).ConfigureAwait(false))
+                string? frame;
+                try
+                {
+                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidFrameException ex)
+                {
+                    // The transport skipped the frame, so no id can be read from it; answer and go on.
+                    await SendUnloggedNackAsync(null, ArcpError.Create(ErrorCodes.InvalidArgument, ex.Message, FrameDetails(ex)), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (frame is null || !await HandleFrameAsync(frame, cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -43,6 +55,9 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             connection.Close();
         }
     }
+
+    private static JsonObject? FrameDetails(InvalidFrameException ex) =>
+        ex.MaxFrameBytes is { } limit ? new JsonObject { ["max_frame_bytes"] = limit, ["frame_bytes"] = ex.FrameBytes } : null;
 
     /// <returns>False when the session is over.</returns>
     private async Task<bool> HandleFrameAsync(string frame, CancellationToken cancellationToken)
@@ -112,6 +127,8 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             case MessageTypes.SessionClose:
                 await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false);
                 return false;
+            case MessageTypes.Shutdown:
+                return await ShutdownAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
             case MessageTypes.SessionOpen:
                 throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Session '{sessionId}' is already open.");
             case var type when MessageTypes.IsOwnerEmittedJobEvent(type):
@@ -123,6 +140,18 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             default:
                 throw ArcpException.Of(ErrorCodes.Unimplemented, $"Message type '{envelope.Type}' is not implemented by this runtime.");
         }
+    }
+
+    private async Task<bool> ShutdownAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        if (!runtime.Options.AdminPrincipals.Contains(principal!))
+        {
+            throw ArcpException.Of(ErrorCodes.PermissionDenied, $"Principal '{principal}' may not shut this runtime down.");
+        }
+
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false);
+        runtime.RequestShutdown();
+        return true;
     }
 
     private async Task<bool> OpenSessionAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
