@@ -13,6 +13,10 @@
         'Resume-ArcpJob'
         'Get-ArcpJob'
         'Get-ArcpCheckpoint'
+        'Start-ArcpRuntime'
+        'Stop-ArcpRuntime'
+        'Connect-ArcpRuntime'
+        'Disconnect-ArcpRuntime'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
