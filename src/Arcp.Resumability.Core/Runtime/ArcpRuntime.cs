@@ -9,7 +9,7 @@ namespace Arcp.Resumability.Runtime;
 /// An ARCP runtime over one store. Each connection is served as one session; the runtime persists
 /// every envelope before delivering it and answers only through envelopes.
 /// </summary>
-public sealed class ArcpRuntime
+public sealed partial class ArcpRuntime
 {
     public const string ProcessExtension = "arcpx.resumability.process.v1";
 
@@ -47,9 +47,11 @@ public sealed class ArcpRuntime
         ["anonymous"] = Options.AllowAnonymous,
         ["heartbeat_interval_seconds"] = (int)Options.HeartbeatInterval.TotalSeconds,
         ["heartbeat_recovery"] = "block",
+        ["subscriptions"] = true,
         ["interrupt"] = false,
         ["scheduled_jobs"] = false,
         ["extensions"] = new JsonArray(MessageTypes.ResumabilityExtension),
+        [MessageTypes.WorkflowsCapability] = new JsonArray(Options.Workflows.Keys.Order(StringComparer.Ordinal).Select(name => JsonValue.Create(name)).ToArray<JsonNode?>()),
     };
 
     internal DateTimeOffset Now => Options.Clock.GetUtcNow();
@@ -90,6 +92,9 @@ public static class JobStates
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
+
+    /// <summary>§10.2: waiting; here, a job whose owner missed its heartbeats, until someone resumes it.</summary>
+    public const string Blocked = "blocked";
 
     public static bool IsTerminal(string state) => state is Completed or Failed or Cancelled;
 }

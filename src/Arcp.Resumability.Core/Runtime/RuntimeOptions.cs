@@ -27,6 +27,9 @@ public sealed record RuntimeOptions
     /// <summary>How long <c>(principal, idempotency_key)</c> outcomes are kept (§6.4 asks for at least the lease horizon).</summary>
     public TimeSpan IdempotencyHorizon { get; init; } = TimeSpan.FromDays(30);
 
+    /// <summary>Workflows this runtime runs itself when a <c>workflow.start</c> does not say the client drives (see <see cref="Protocol.MessageTypes.DriverExtension"/>).</summary>
+    public IReadOnlyDictionary<string, Steps.WorkflowDefinition> Workflows { get; init; } = new Dictionary<string, Steps.WorkflowDefinition>(StringComparer.Ordinal);
+
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>Receives diagnostics such as messages dropped before a session was accepted.</summary>

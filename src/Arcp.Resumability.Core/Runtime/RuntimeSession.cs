@@ -10,15 +10,19 @@ namespace Arcp.Resumability.Runtime;
 /// One accepted (or not yet accepted) session. Messages are handled strictly in arrival order, which
 /// is what gives a job's events their order and lets a resume delimit its replay.
 /// </summary>
-internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connection)
+internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnection connection, string? preAuthenticatedPrincipal = null)
 {
     private readonly IArcpStore store = runtime.Store;
     private string? sessionId;
     private string? principal;
     private ProcessIdentity owner = new("unknown", 0, DateTimeOffset.UnixEpoch);
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public async Task RunAsync(CancellationToken runtimeStop)
     {
+        // Linked so an overflowing outbox (a subscriber too slow for its events) can end just this session.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(runtimeStop);
+        var cancellationToken = stop.Token;
+        sessionStop = stop;
         try
         {
             while (true)
@@ -51,6 +55,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         }
         finally
         {
+            await EndSubscriptionsAsync().ConfigureAwait(false);
+            if (sessionId is not null)
+            {
+                runtime.SessionClosed(sessionId);
+            }
+
             await ReleaseLeasesAsync().ConfigureAwait(false);
             connection.Close();
         }
@@ -127,6 +137,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             case MessageTypes.SessionClose:
                 await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false);
                 return false;
+            case MessageTypes.Subscribe:
+                await SubscribeAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
+            case MessageTypes.Unsubscribe:
+                await UnsubscribeAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
             case MessageTypes.Shutdown:
                 return await ShutdownAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
             case MessageTypes.SessionOpen:
@@ -178,6 +194,8 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         owner = ReadProcess(envelope) ?? new ProcessIdentity("remote:" + newSessionId, 0, runtime.Now);
         principal = authenticated;
         sessionId = newSessionId;
+        runtime.SessionOpened(newSessionId, authenticated);
+        StartOutbox();
         var accepted = Envelope.Create(MessageTypes.SessionAccepted, new SessionAcceptedPayload(newSessionId, runtime.Options.Identity, runtime.Capabilities()), newSessionId, correlationId: envelope.Id);
         await RespondAsync(
             envelope,
@@ -195,6 +213,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
 
     private (string? Principal, ArcpError? Error) Authenticate(SessionOpenPayload open)
     {
+        if (preAuthenticatedPrincipal is not null)
+        {
+            // The runtime's own step driver, connected in process on behalf of the job's principal.
+            return (preAuthenticatedPrincipal, null);
+        }
+
         switch (open.Auth?.Scheme)
         {
             case "bearer" when open.Auth.Token is { Length: > 0 } token && runtime.Options.BearerTokens.TryGetValue(token, out var tokenPrincipal):
@@ -222,6 +246,9 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
 
         var inputs = ArcpJson.ToText(start.Inputs);
         var requestHash = ArcpJson.Sha256Hex(start.Workflow, inputs);
+        var driver = runtime.DriverFor(envelope, start.Workflow);
+        var watch = driver is null ? null : "sub_" + ArcpId.NewUlid();
+        string? drivenJob = null;
         await RespondAsync(
             envelope,
             frame,
@@ -247,7 +274,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                 }
 
                 var jobId = ArcpId.NewJobId();
-                var accepted = Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(JobStates.Accepted, start.Workflow) { Name = start.Name }, jobId);
+                var accepted = Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(JobStates.Accepted, start.Workflow) { Name = start.Name }, jobId) with
+                {
+                    Extensions = watch is null
+                        ? new JsonObject { [MessageTypes.DriverExtension] = "client" }
+                        : new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch },
+                };
                 var started = Envelope.Create(MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, sessionId, jobId) with { CausationId = envelope.Id };
                 await tx.InsertJobAsync(
                     new JobRecord
@@ -262,7 +294,8 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                         LastMessageId = started.Id,
                         CreatedAt = now,
                         UpdatedAt = now,
-                        Lease = NewLease(now),
+                        // A runtime-driven job is claimed by its driver's own session a moment later.
+                        Lease = driver is null ? NewLease(now) : null,
                     },
                     cancellationToken).ConfigureAwait(false);
                 if (envelope.IdempotencyKey is { } newKey)
@@ -270,15 +303,29 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                     await tx.InsertLedgerEntryAsync(new LedgerEntry(principal!, newKey, requestHash, jobId, now, now + runtime.Options.IdempotencyHorizon), cancellationToken).ConfigureAwait(false);
                 }
 
+                drivenJob = driver is null ? null : jobId;
                 return [accepted, started];
             },
             cancellationToken).ConfigureAwait(false);
+        if (drivenJob is not null)
+        {
+            // The starting session watches the job it does not run, through an implicit job subscription.
+            WatchJob(drivenJob, watch!);
+            runtime.Drive(drivenJob, principal!, driver!);
+        }
+        else
+        {
+            runtime.Liveness.Seen(sessionId!);
+        }
     }
 
     private async Task RecordJobEventAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
         var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");
         var durability = envelope.Type is MessageTypes.JobProgress or MessageTypes.JobHeartbeat or MessageTypes.Log ? CommitDurability.ProcessSafe : CommitDurability.Durable;
+
+        // Any event from an owner proves it alive (§10.3); one that owns nothing is dropped by the watchdog.
+        runtime.Liveness.Seen(sessionId!);
 
         // Parse before touching the store so a malformed payload is refused without side effects.
         JobCheckpointPayload? checkpoint = null;
@@ -402,6 +449,8 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         }
 
         var replay = await store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
+        var runtimeDriver = RequestedRuntimeDriver(envelope, job!.Workflow);
+        var watch = runtimeDriver is null ? null : "sub_" + ArcpId.NewUlid();
         JobRecord? claimed = null;
         var frames = await RespondAsync(
             envelope,
@@ -426,17 +475,25 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                             });
                     }
 
-                    current = current with { Lease = NewLease(now), UpdatedAt = now };
+                    // A job blocked by lost heartbeats (§10.3) runs again under its new owner.
+                    // A runtime-driven resume leaves the lease to the driver's own session.
+                    current = current with { Lease = runtimeDriver is null ? NewLease(now) : null, UpdatedAt = now, State = JobStates.Running };
                     await tx.UpdateJobAsync(current, cancellationToken).ConfigureAwait(false);
                 }
 
                 claimed = current;
-                return [Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))];
+                var ack = Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id));
+                return [watch is null ? ack : ack with { Extensions = new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch } }];
             },
             cancellationToken).ConfigureAwait(false);
         if (frames is null || claimed is null)
         {
             return;
+        }
+
+        if (!JobStates.IsTerminal(claimed.State) && runtimeDriver is null)
+        {
+            runtime.Liveness.Seen(sessionId!);
         }
 
         foreach (var replayed in replay)
@@ -454,6 +511,11 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                     ArcpJson.Options)!.AsObject()),
             jobId);
         await PersistAndSendAsync([marker], cancellationToken).ConfigureAwait(false);
+        if (runtimeDriver is not null && !JobStates.IsTerminal(claimed.State))
+        {
+            WatchJob(jobId, watch!);
+            runtime.Drive(jobId, principal!, runtimeDriver);
+        }
     }
 
     private async Task LookupStepAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -524,12 +586,18 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
+            pendingPublish.Clear();
             var inbound = new EventDraft(envelope.Id, envelope.Type, EventDirection.Inbound, sessionId, jobStream, envelope.CorrelationId, runtime.Now, frame);
             if (!await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
             {
                 await transaction.DisposeAsync().ConfigureAwait(false);
                 await ResendEarlierAnswersAsync(envelope, cancellationToken).ConfigureAwait(false);
                 return null;
+            }
+
+            if (jobStream is not null)
+            {
+                pendingPublish.Add(new PublishedEvent(envelope.Id, envelope.Type, sessionId, jobStream, principal!, frame));
             }
 
             IReadOnlyList<Envelope> replies;
@@ -555,6 +623,7 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        PublishCommitted();
         foreach (var outbound in frames)
         {
             await connection.SendAsync(outbound, cancellationToken).ConfigureAwait(false);
@@ -569,9 +638,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         var transaction = await store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
+            pendingPublish.Clear();
             frames = await AppendOutboundAsync(transaction, envelopes, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        PublishCommitted();
 
         foreach (var outbound in frames)
         {
@@ -588,6 +660,11 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             var inJobStream = outbound.Type is MessageTypes.JobAccepted or MessageTypes.JobStarted && outbound.Payload.TryGetProperty("existing", out _) is false;
             var draft = new EventDraft(outbound.Id, outbound.Type, EventDirection.Outbound, sessionId, inJobStream ? outbound.JobId : null, outbound.CorrelationId, runtime.Now, text);
             await transaction.TryAppendEventAsync(draft, cancellationToken).ConfigureAwait(false);
+            if (draft.JobId is { } job)
+            {
+                pendingPublish.Add(new PublishedEvent(draft.MessageId, draft.Type, sessionId, job, principal!, text));
+            }
+
             frames.Add(text);
         }
 
@@ -713,4 +790,10 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
     {
         public CheckpointRecord Recorded { get; } = recorded;
     }
+
+    /// <summary>The registered workflow when a <c>resume</c> asks the runtime (not this session) to drive the job on.</summary>
+    private Steps.WorkflowDefinition? RequestedRuntimeDriver(Envelope request, string workflow) =>
+        request.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? driver) && driver == "runtime"
+            ? runtime.DriverFor(request, workflow)
+            : null;
 }
