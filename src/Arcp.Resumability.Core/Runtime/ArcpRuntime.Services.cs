@@ -72,19 +72,22 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
     /// principal resumes it with the step runner, so the runtime's own steps are persisted, fenced and
     /// fanned out exactly like a client's.
     /// </summary>
-    internal void Drive(string jobId, string principal, WorkflowDefinition workflow)
+    /// <returns>Completes once the driver holds the job (or gave up), so the caller's next answer shows it owned.</returns>
+    internal Task Drive(string jobId, string principal, WorkflowDefinition workflow)
     {
         if (driversStop.IsCancellationRequested || drivers.ContainsKey(jobId))
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        var run = Task.Run(() => DriveAsync(jobId, principal, workflow, driversStop.Token), CancellationToken.None);
+        var claimed = new ClaimSignal();
+        var run = Task.Run(() => DriveAsync(jobId, principal, workflow, claimed, driversStop.Token), CancellationToken.None);
         drivers[jobId] = run;
         _ = run.ContinueWith(_ => drivers.TryRemove(jobId, out var _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return claimed.Task;
     }
 
-    private async Task DriveAsync(string jobId, string principal, WorkflowDefinition workflow, CancellationToken cancellationToken)
+    private async Task DriveAsync(string jobId, string principal, WorkflowDefinition workflow, ClaimSignal claimed, CancellationToken cancellationToken)
     {
         var (clientEnd, serverEnd) = InMemoryTransport.CreatePair();
         var serving = new RuntimeSession(this, serverEnd, principal).RunAsync(cancellationToken);
@@ -93,7 +96,7 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
             var client = await ArcpClient.ConnectAsync(clientEnd, new ClientOptions { Identity = new ClientIdentity("arcp-resumability-runtime-driver", Options.Identity.Version) }, cancellationToken).ConfigureAwait(false);
             await using (client.ConfigureAwait(false))
             {
-                await new StepRunner(client).ResumeAsync(workflow, jobId, null, null, null, cancellationToken).ConfigureAwait(false);
+                await new StepRunner(client).ResumeAsync(workflow, jobId, null, null, claimed, cancellationToken).ConfigureAwait(false);
                 await client.CloseAsync(cancellationToken).ConfigureAwait(false);
             }
         }
@@ -107,9 +110,34 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
         }
         finally
         {
+            claimed.Signal();
             clientEnd.Close();
             await serving.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Completes when the driver reaches its first step, which it only does holding the job's lease.</summary>
+    private sealed class ClaimSignal : IStepObserver
+    {
+        private readonly TaskCompletionSource claimed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Task => claimed.Task;
+
+        public void Signal() => claimed.TrySetResult();
+
+        public ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
+        {
+            Signal();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken)
+        {
+            Signal();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -311,7 +311,7 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         {
             // The starting session watches the job it does not run, through an implicit job subscription.
             WatchJob(drivenJob, watch!);
-            runtime.Drive(drivenJob, principal!, driver!);
+            await AwaitClaimAsync(runtime.Drive(drivenJob, principal!, driver!), cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -514,7 +514,7 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         if (runtimeDriver is not null && !JobStates.IsTerminal(claimed.State))
         {
             WatchJob(jobId, watch!);
-            runtime.Drive(jobId, principal!, runtimeDriver);
+            await AwaitClaimAsync(runtime.Drive(jobId, principal!, runtimeDriver), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -796,4 +796,17 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         request.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? driver) && driver == "runtime"
             ? runtime.DriverFor(request, workflow)
             : null;
+
+    /// <summary>Holds this session's next message until the runtime's driver owns the job, so a query right after shows it running, not interrupted.</summary>
+    private static async Task AwaitClaimAsync(Task claimed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await claimed.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A driver stuck before its first step is visible as an interrupted job; nothing to wait for.
+        }
+    }
 }

@@ -46,11 +46,22 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
 
+    /// <summary>Have the runtime drive the job on (it must have registered the job's workflow); returns at once.</summary>
+    [Parameter(ParameterSetName = RecordedSet)]
+    public SwitchParameter OnRuntime { get; set; }
+
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
         try
         {
+            if (OnRuntime)
+            {
+                Run(store, (client, ct) => client.ResumeOnRuntimeAsync(JobId, ct));
+                WriteObject(FetchJob(store, JobId));
+                return;
+            }
+
             var workflow = ParameterSetName switch
             {
                 StepSet => WorkflowLoader.FromSteps(Step),

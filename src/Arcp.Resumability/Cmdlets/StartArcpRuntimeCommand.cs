@@ -54,6 +54,14 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     [Parameter(ParameterSetName = ListenSet)]
     public SecureString? CertificatePassword { get; set; }
 
+    /// <summary>
+    /// Workflows (built-in names or .ps1 paths) this runtime runs itself for clients that start them without
+    /// running the steps (Start-ArcpJob -OnRuntime). Their steps run one at a time in this command's runspace.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Workflow { get; set; }
+
     /// <summary>The largest frame accepted from a client, in bytes.</summary>
     [Parameter]
     [ValidateRange(1024, 256 * 1024 * 1024)]
@@ -71,7 +79,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     {
         var cwd = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
         var storePath = StoreLocator.Resolve(Store, cwd);
-        var options = RuntimeOptions(cwd);
+        var options = RuntimeOptions(cwd) with { Workflows = LoadWorkflows(cwd) };
         var transport = new TransportOptions { MaxFrameBytes = MaxFrameBytes };
         using var certificate = LoadCertificate(cwd);
         try
@@ -83,6 +91,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                     await using (store.ConfigureAwait(false))
                     {
                         var runtime = new ArcpRuntime(store, options);
+                        await using var runtimeScope = runtime.ConfigureAwait(false);
                         if (Stdio)
                         {
                             var connection = StreamConnection.ForConsole(transport);
@@ -144,6 +153,28 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             // stdout may be the protocol channel (-Stdio); diagnostics always go to stderr.
             Diagnostics = message => Console.Error.WriteLine($"arcp: {message}"),
         };
+    }
+
+    private Dictionary<string, Steps.WorkflowDefinition> LoadWorkflows(string cwd)
+    {
+        var workflows = new Dictionary<string, Steps.WorkflowDefinition>(StringComparer.Ordinal);
+        foreach (var nameOrPath in Workflow ?? [])
+        {
+            Scripting.ScriptWorkflow loaded;
+            try
+            {
+                loaded = Scripting.WorkflowLoader.Load(nameOrPath, cwd);
+            }
+            catch (ArcpException ex)
+            {
+                throw Terminating(ex.Code, ex.Message, ex);
+            }
+
+            // Step bodies run on this command's pipeline thread, which pumps them while the host serves.
+            workflows[loaded.Name] = Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher);
+        }
+
+        return workflows;
     }
 
     private X509Certificate2? LoadCertificate(string cwd)
