@@ -55,7 +55,8 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             {
                 if (Store is not null && !(storeIsAddress && new Uri(Store) == Runtime))
                 {
-                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "-Store and -Runtime are mutually exclusive: jobs live either in a local store or on a remote runtime.");
+                    // Terminating: the cmdlets resolve this before their own error handling, and no input could fix it.
+                    ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(ErrorCodes.InvalidArgument, "-Store and -Runtime are mutually exclusive: jobs live either in a local store or on a remote runtime."), null, Runtime));
                 }
 
                 return CheckedAddress(Runtime);
@@ -166,10 +167,15 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
         await client.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static string CheckedAddress(Uri runtime) =>
-        runtime.IsAbsoluteUri && runtime.Scheme is "ws" or "wss"
-            ? runtime.AbsoluteUri
-            : throw ArcpException.Of(ErrorCodes.InvalidArgument, $"-Runtime must be a ws:// or wss:// address, not '{runtime}'.");
+    private string CheckedAddress(Uri runtime)
+    {
+        if (!runtime.IsAbsoluteUri || runtime.Scheme is not ("ws" or "wss"))
+        {
+            ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(ErrorCodes.InvalidArgument, $"-Runtime must be a ws:// or wss:// address, not '{runtime}'."), null, runtime));
+        }
+
+        return runtime.AbsoluteUri;
+    }
 
     private static async Task<(ArcpClient, IAsyncDisposable)> OpenAsync(string store, RuntimeConnection? remote, CancellationToken cancellationToken)
     {
