@@ -280,7 +280,8 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
                         ? new JsonObject { [MessageTypes.DriverExtension] = "client" }
                         : new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch },
                 };
-                var started = Envelope.Create(MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, sessionId, jobId) with { CausationId = envelope.Id };
+                // Correlated like job.accepted, so a retransmitted workflow.start gets both answers again (§6.4).
+                var started = Reply(envelope, MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, jobId) with { CausationId = envelope.Id };
                 await tx.InsertJobAsync(
                     new JobRecord
                     {

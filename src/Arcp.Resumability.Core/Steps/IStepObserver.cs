@@ -40,3 +40,25 @@ public sealed class StepFailedException : Exception
 
     public ArcpError Error { get; }
 }
+
+/// <summary>
+/// The step's host stopped it (for example Ctrl+C in PowerShell) before it finished: the job is
+/// interrupted, not failed, and a resume runs this step again.
+/// </summary>
+public sealed class StepInterruptedException : OperationCanceledException
+{
+    public StepInterruptedException()
+        : base("The step was interrupted.")
+    {
+    }
+
+    public StepInterruptedException(string message)
+        : base(message)
+    {
+    }
+
+    public StepInterruptedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

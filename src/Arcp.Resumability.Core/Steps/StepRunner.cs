@@ -101,8 +101,9 @@ public sealed class StepRunner(ArcpClient client)
                 {
                     output = await step.Body(context, cancellationToken).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is StepInterruptedException)
                 {
+                    // Stopped, not failed: the job stays resumable at this step.
                     throw;
                 }
                 catch (Exception ex) when (ex is not ArcpException)

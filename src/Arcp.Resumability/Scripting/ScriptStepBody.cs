@@ -30,7 +30,7 @@ internal static class ScriptStepBody
         catch (PipelineStoppedException ex)
         {
             // Ctrl+C: the job is interrupted, not failed, and resumes at this step.
-            throw new OperationCanceledException("The pipeline was stopped.", ex, cancellationToken);
+            throw new StepInterruptedException($"Step '{context.Step}' was stopped.", ex);
         }
         catch (RuntimeException ex)
         {

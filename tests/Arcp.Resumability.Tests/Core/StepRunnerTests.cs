@@ -141,35 +141,4 @@ public sealed class StepRunnerTests : IDisposable
     }
 
     public void Dispose() => store.Dispose();
-
-    /// <summary>Simulates the process dying right after a checkpoint: cancels the run the moment it is durable.</summary>
-    private sealed class StopAfter(string step) : IStepObserver, IDisposable
-    {
-        private readonly CancellationTokenSource cancellation = new();
-
-        public CancellationToken Token => cancellation.Token;
-
-        public string? JobId { get; private set; }
-
-        public ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
-        {
-            JobId = context.JobId;
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken)
-        {
-            if (context.Step == step)
-            {
-                cancellation.Cancel();
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            return ValueTask.CompletedTask;
-        }
-
-        public void Dispose() => cancellation.Dispose();
-    }
 }

@@ -53,6 +53,7 @@ public sealed class SqliteArcpStore : IArcpStore
             }.ToString());
             connection.Open();
             Pragma(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
+            SqliteSchema.EnsureNotTooNew(connection, fullPath);
             Pragma(connection, "PRAGMA journal_mode = WAL;");
             Pragma(connection, "PRAGMA synchronous = FULL;");
             Pragma(connection, "PRAGMA foreign_keys = ON;");
@@ -62,7 +63,8 @@ public sealed class SqliteArcpStore : IArcpStore
         catch (SqliteException ex)
         {
             connection?.Dispose();
-            var kind = ex.SqliteErrorCode is 11 or 26 ? StoreErrorKind.Corrupt : StoreErrorKind.Unavailable; // SQLITE_CORRUPT, SQLITE_NOTADB
+            // A file that is not a database (SQLITE_NOTADB) is a wrong path, not lost history; only SQLITE_CORRUPT is.
+            var kind = ex.SqliteErrorCode == 11 ? StoreErrorKind.Corrupt : StoreErrorKind.Unavailable;
             throw new StoreException(kind, $"Cannot open the store '{fullPath}': {ex.Message}", ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

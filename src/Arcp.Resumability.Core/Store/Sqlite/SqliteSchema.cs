@@ -21,13 +21,7 @@ internal static class SqliteSchema
         using var transaction = connection.BeginTransaction(deferred: false);
         Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);");
         var current = CurrentVersion(connection, transaction);
-        if (current > LatestVersion)
-        {
-            throw new StoreException(
-                StoreErrorKind.SchemaTooNew,
-                $"The store '{location}' has schema version {current}, newer than the {LatestVersion} this module understands. Use a newer Arcp.Resumability; the store was not changed.");
-        }
-
+        ThrowIfTooNew(current, location);
         foreach (var (version, name, sql) in Migrations.Where(m => m.Version > current))
         {
             Execute(connection, transaction, sql);
@@ -43,12 +37,36 @@ internal static class SqliteSchema
         transaction.Commit();
     }
 
+    /// <summary>
+    /// Refuses a store written by a newer schema with a read only, before anything (not even the switch
+    /// to WAL, which rewrites the file header) has touched the file.
+    /// </summary>
+    public static void EnsureNotTooNew(SqliteConnection connection, string location)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';";
+        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0)
+        {
+            ThrowIfTooNew(CurrentVersion(connection, null), location);
+        }
+    }
+
     public static int CurrentVersion(SqliteConnection connection, SqliteTransaction? transaction)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version;";
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static void ThrowIfTooNew(int current, string location)
+    {
+        if (current > LatestVersion)
+        {
+            throw new StoreException(
+                StoreErrorKind.SchemaTooNew,
+                $"The store '{location}' has schema version {current}, newer than the {LatestVersion} this module understands. Use a newer Arcp.Resumability; the store was not changed.");
+        }
     }
 
     private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)

@@ -1,0 +1,266 @@
+using System.Globalization;
+using Arcp.Resumability.Store;
+using Arcp.Resumability.Store.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Arcp.Resumability.Tests.Core;
+
+public sealed class SqliteStoreTests : IDisposable
+{
+    private readonly TestStore files = new();
+
+    [Fact]
+    public async Task A_fresh_store_records_every_migration_up_to_the_latest_version()
+    {
+        await (await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None)).DisposeAsync();
+
+        var versions = Query(files.Path, "SELECT version FROM schema_version ORDER BY version;", r => r.GetInt32(0));
+
+        Assert.Equal(Enumerable.Range(1, SqliteSchema.LatestVersion), versions);
+        Assert.Equal(SqliteSchema.Migrations.Count, SqliteSchema.LatestVersion);
+        Assert.Equal(["checkpoints", "events", "idempotency_ledger", "jobs", "schema_version", "sessions"], Tables(files.Path));
+    }
+
+    [Fact]
+    public async Task Reopening_a_store_does_not_run_its_migrations_again_and_keeps_its_data()
+    {
+        await using (var store = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None))
+        {
+            await AppendAsync(store, "msg_kept");
+        }
+
+        var before = Query(files.Path, "SELECT version || '@' || applied_at FROM schema_version ORDER BY version;", r => r.GetString(0));
+        await using (var store = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None))
+        {
+            Assert.NotNull(await store.FindEventAsync("msg_kept", CancellationToken.None));
+        }
+
+        Assert.Equal(before, Query(files.Path, "SELECT version || '@' || applied_at FROM schema_version ORDER BY version;", r => r.GetString(0)));
+    }
+
+    [Theory]
+    [InlineData("wal")]
+    [InlineData("delete")]
+    public async Task A_store_from_a_newer_schema_is_refused_and_left_byte_identical(string journalMode)
+    {
+        await (await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None)).DisposeAsync();
+        var newer = SqliteSchema.LatestVersion + 1;
+        Execute(
+            files.Path,
+            $"PRAGMA journal_mode = {journalMode};",
+            $"INSERT INTO schema_version (version, description, applied_at) VALUES ({newer.ToString(CultureInfo.InvariantCulture)}, '{newer}_from_the_future', '2030-01-01T00:00:00.0000000Z');");
+        var bytes = await File.ReadAllBytesAsync(files.Path);
+
+        var ex = await Assert.ThrowsAsync<StoreException>(() => SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None));
+
+        Assert.Equal(StoreErrorKind.SchemaTooNew, ex.Kind);
+        Assert.Contains($"schema version {newer}", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(files.Path));
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_sqlite_is_refused_and_left_unchanged()
+    {
+        var content = "# notes\nThis is a markdown file someone passed as -Store by mistake.\n" + new string('x', 5000);
+        await File.WriteAllTextAsync(files.Path, content);
+        var bytes = await File.ReadAllBytesAsync(files.Path);
+
+        var ex = await Assert.ThrowsAsync<StoreException>(() => SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None));
+
+        // A wrong path is not damaged history: operators see UNAVAILABLE, not DATA_LOSS.
+        Assert.Equal(StoreErrorKind.Unavailable, ex.Kind);
+        Assert.Contains(files.Path, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(files.Path));
+        Assert.False(File.Exists(files.Path + "-wal"));
+    }
+
+    [Fact]
+    public async Task A_folder_is_refused_as_a_store_path()
+    {
+        var ex = await Assert.ThrowsAsync<StoreException>(() => SqliteArcpStore.OpenAsync(files.Folder, CancellationToken.None));
+
+        Assert.Equal(StoreErrorKind.Unavailable, ex.Kind);
+        Assert.Contains("is a folder", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(files.Folder));
+    }
+
+    [Fact]
+    public async Task The_store_runs_in_wal_mode()
+    {
+        await using var store = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None);
+
+        Assert.Equal(["wal"], Query(files.Path, "PRAGMA journal_mode;", r => r.GetString(0)));
+    }
+
+    [Fact]
+    public async Task Appending_an_event_whose_message_id_is_logged_returns_false_and_keeps_the_first()
+    {
+        await using var store = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None);
+        await using (var tx = await store.BeginAsync(CommitDurability.ProcessSafe, CancellationToken.None))
+        {
+            Assert.True(await tx.TryAppendEventAsync(Draft("msg_dup", "first"), CancellationToken.None));
+            Assert.False(await tx.TryAppendEventAsync(Draft("msg_dup", "second, same transaction"), CancellationToken.None));
+            await tx.CommitAsync(CancellationToken.None);
+        }
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, CancellationToken.None))
+        {
+            Assert.False(await tx.TryAppendEventAsync(Draft("msg_dup", "third, later transaction"), CancellationToken.None));
+            await tx.CommitAsync(CancellationToken.None);
+        }
+
+        Assert.Equal("first", (await store.FindEventAsync("msg_dup", CancellationToken.None))!.Envelope);
+        Assert.Equal([1L], Query(files.Path, "SELECT COUNT(*) FROM events;", r => r.GetInt64(0)));
+    }
+
+    [Fact]
+    public async Task A_transaction_disposed_without_commit_leaves_nothing_behind()
+    {
+        await using var store = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None);
+        var job = Job("job_rolled_back");
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, CancellationToken.None))
+        {
+            await tx.InsertJobAsync(job, CancellationToken.None);
+            await tx.TryAppendEventAsync(Draft("msg_rolled_back", "{}") with { JobId = job.JobId }, CancellationToken.None);
+            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_rolled_back", job.JobId, 0, "plan", "msg_rolled_back", "k", DateTimeOffset.UtcNow, "1"), CancellationToken.None);
+            await tx.InsertLedgerEntryAsync(new LedgerEntry("p", "key", "hash", job.JobId, DateTimeOffset.UtcNow, null), CancellationToken.None);
+            Assert.NotNull(await tx.GetJobAsync(job.JobId, CancellationToken.None));
+        }
+
+        Assert.Null(await store.GetJobAsync(job.JobId, CancellationToken.None));
+        Assert.Null(await store.FindEventAsync("msg_rolled_back", CancellationToken.None));
+        Assert.Empty(await store.ListCheckpointsAsync(job.JobId, CancellationToken.None));
+        await using (var tx = await store.BeginAsync(CommitDurability.ProcessSafe, CancellationToken.None))
+        {
+            // The store is usable again (the disposed transaction released it) and the ledger is empty.
+            Assert.Null(await tx.GetLedgerEntryAsync("p", "key", CancellationToken.None));
+            await tx.CommitAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_schema_1_store_created_by_the_0001_script_opens_and_is_brought_to_the_latest_version()
+    {
+        var (version, name, sql) = SqliteSchema.Migrations[0];
+        Assert.Equal(1, version);
+        Execute(
+            files.Path,
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);",
+            sql,
+            $"INSERT INTO schema_version (version, description, applied_at) VALUES (1, '{name}', '2026-01-01T00:00:00.0000000Z');",
+            "INSERT INTO events (message_id, type, direction, created_at, envelope) VALUES ('msg_old', 'ping', 'in', '2026-01-01T00:00:00.0000000Z', '{}');");
+
+        await using (var store = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None))
+        {
+            Assert.Equal("{}", (await store.FindEventAsync("msg_old", CancellationToken.None))!.Envelope);
+            await AppendAsync(store, "msg_new");
+        }
+
+        var applied = Query(files.Path, "SELECT version, applied_at FROM schema_version ORDER BY version;", r => (r.GetInt32(0), r.GetString(1)));
+        Assert.Equal(Enumerable.Range(1, SqliteSchema.LatestVersion), applied.Select(a => a.Item1));
+        Assert.Equal("2026-01-01T00:00:00.0000000Z", applied[0].Item2);
+    }
+
+    [Fact]
+    public async Task Two_store_instances_on_one_file_write_interleaved_transactions_without_locking_errors_or_lost_updates()
+    {
+        const int WorkersPerStore = 2;
+        const int TransactionsPerWorker = 100;
+        await using var first = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None);
+        await using var second = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None);
+        var counter = Job("job_counter") with { Name = "0" };
+        await using (var tx = await first.BeginAsync(CommitDurability.Durable, CancellationToken.None))
+        {
+            await tx.InsertJobAsync(counter, CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+        }
+
+        var workers = new[] { first, second }
+            .SelectMany((store, s) => Enumerable.Range(0, WorkersPerStore).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; i < TransactionsPerWorker; i++)
+                {
+                    // Read-decide-write inside one transaction: a lost update would leave the counter short.
+                    await using var tx = await store.BeginAsync(i % 10 == 0 ? CommitDurability.Durable : CommitDurability.ProcessSafe, CancellationToken.None);
+                    var job = (await tx.GetJobAsync(counter.JobId, CancellationToken.None))!;
+                    var next = int.Parse(job.Name!, CultureInfo.InvariantCulture) + 1;
+
+                    // Hold the write lock across a real wait so the other store's writers must wait their turn.
+                    await Task.Delay(1);
+                    Assert.True(await tx.TryAppendEventAsync(Draft($"msg_s{s}_w{w}_{i}", next.ToString(CultureInfo.InvariantCulture)), CancellationToken.None));
+                    await tx.UpdateJobAsync(job with { Name = next.ToString(CultureInfo.InvariantCulture), UpdatedAt = DateTimeOffset.UtcNow }, CancellationToken.None);
+                    await tx.CommitAsync(CancellationToken.None);
+                    await Task.Delay(1);
+                }
+            })))
+            .ToArray();
+        await Task.WhenAll(workers);
+
+        const int Total = 2 * WorkersPerStore * TransactionsPerWorker;
+        Assert.Equal([(long)Total], Query(files.Path, "SELECT COUNT(*) FROM events;", r => r.GetInt64(0)));
+        Assert.Equal(Total.ToString(CultureInfo.InvariantCulture), (await second.GetJobAsync(counter.JobId, CancellationToken.None))!.Name);
+
+        // Every counter value was written exactly once, so no two transactions saw the same state.
+        var values = Query(files.Path, "SELECT envelope FROM events;", r => int.Parse(r.GetString(0), CultureInfo.InvariantCulture));
+        Assert.Equal(Enumerable.Range(1, Total), values.Order());
+    }
+
+    public void Dispose() => files.Dispose();
+
+    private static async Task AppendAsync(SqliteArcpStore store, string messageId)
+    {
+        await using var tx = await store.BeginAsync(CommitDurability.Durable, CancellationToken.None);
+        Assert.True(await tx.TryAppendEventAsync(Draft(messageId, "{}"), CancellationToken.None));
+        await tx.CommitAsync(CancellationToken.None);
+    }
+
+    private static EventDraft Draft(string messageId, string envelope) =>
+        new(messageId, "ping", EventDirection.Inbound, "sess_test", null, null, DateTimeOffset.UtcNow, envelope);
+
+    private static JobRecord Job(string jobId) => new()
+    {
+        JobId = jobId,
+        Principal = "p",
+        Workflow = "w",
+        State = "running",
+        Inputs = "null",
+        CreatedAt = DateTimeOffset.UtcNow,
+        UpdatedAt = DateTimeOffset.UtcNow,
+    };
+
+    private static SqliteConnection Connect(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static void Execute(string path, params string[] statements)
+    {
+        using var connection = Connect(path);
+        foreach (var sql in statements)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+    }
+
+    private static List<T> Query<T>(string path, string sql, Func<SqliteDataReader, T> read)
+    {
+        using var connection = Connect(path);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    private static List<string> Tables(string path) =>
+        Query(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name;", r => r.GetString(0));
+}
