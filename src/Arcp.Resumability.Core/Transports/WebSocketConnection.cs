@@ -53,6 +53,9 @@ public sealed class WebSocketConnection : QueuedConnection
     public override async ValueTask<string?> ReceiveAsync(CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        // Cancelling a pending WebSocket receive aborts the socket, dropping frames still queued for the
+        // peer. Cancellation starts the close handshake instead; the peer's close then ends the receive.
+        using var closeOnCancel = cancellationToken.Register(CloseGracefully);
         try
         {
             message.SetLength(0);
@@ -62,7 +65,7 @@ public sealed class WebSocketConnection : QueuedConnection
                 ValueWebSocketReceiveResult result;
                 try
                 {
-                    result = await socket.ReceiveAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+                    result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (WebSocketException ex)
                 {
@@ -75,6 +78,7 @@ public sealed class WebSocketConnection : QueuedConnection
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     return null;
                 }
 
@@ -113,6 +117,13 @@ public sealed class WebSocketConnection : QueuedConnection
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private void CloseGracefully()
+    {
+        Close();
+        // A peer that never answers the close frame must not keep the receive (and its session) alive.
+        _ = Task.Delay(TimeSpan.FromSeconds(5)).ContinueWith(_ => socket.Abort(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     protected override async ValueTask WriteFrameAsync(string frame, CancellationToken cancellationToken)
