@@ -61,7 +61,8 @@ internal static class ArcpErrors
         ErrorCodes.FailedPrecondition => "Check the job's state and workflow with Get-ArcpJob.",
         ErrorCodes.DataLoss => "The recorded history is incomplete; inspect the store and its backups.",
         ErrorCodes.Unavailable => "Check that the store path is writable and the database file is not damaged.",
-        ErrorCodes.Unknown => "Inspect the job's Error (Get-ArcpJob), fix the step, then Resume-ArcpJob: completed steps are not run again.",
+        // A failed job is terminal (RFC 0001 §10.2): Resume-ArcpJob only reports it, so do not send people there.
+        ErrorCodes.Unknown => "Inspect the job's Error (Get-ArcpJob) and fix the step. A failed job is final (Resume-ArcpJob will not run it again); its recorded step outputs stay readable with Get-ArcpCheckpoint.",
         _ => "See the error message and the ARCP error code.",
     };
 }
