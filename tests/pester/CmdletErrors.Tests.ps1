@@ -214,12 +214,13 @@ Describe 'Bad -Store paths' {
         @(Get-ChildItem -LiteralPath $script:StoreFolder -Force).Name | Should -Be @('keep.txt')
     }
 
-    It '<Cmdlet> -Store at a file that is not a SQLite database -> DATA_LOSS / InvalidData, the file is not modified' -ForEach @(
+    It '<Cmdlet> -Store at a file that is not a SQLite database -> UNAVAILABLE / ConnectionError, the file is not modified' -ForEach @(
         @{ Cmdlet = 'Start-ArcpJob' }, @{ Cmdlet = 'Get-ArcpJob' }, @{ Cmdlet = 'Get-ArcpCheckpoint' }, @{ Cmdlet = 'Resume-ArcpJob' }
     ) {
         $invoke = $script:Commands[$Cmdlet]
-        $id = "DATA_LOSS,$script:Cmd.$($Cmdlet -replace '-', '')Command"
-        Assert-Rejected { & $invoke $script:NotADatabase } -ErrorId $id -Category InvalidData -MessageContains $script:NotADatabase -Snapshot ''
+        # A file that is not a database is a wrong path, not lost history (SQLITE_NOTADB is UNAVAILABLE since 93f2b9a).
+        $id = "UNAVAILABLE,$script:Cmd.$($Cmdlet -replace '-', '')Command"
+        Assert-Rejected { & $invoke $script:NotADatabase } -ErrorId $id -Category ConnectionError -MessageContains $script:NotADatabase -Snapshot ''
         [Convert]::ToHexString([IO.File]::ReadAllBytes($script:NotADatabase)) | Should -BeExactly ([Convert]::ToHexString($script:NotADatabaseBytes)) -Because 'the file must not be modified'
         @(Get-ChildItem -LiteralPath (Split-Path $script:NotADatabase) -Force).Name | Should -Be @('notes.db') -Because 'no journal or WAL file is left beside it'
     }
