@@ -1,52 +1,50 @@
 # A runtime host in its own process, clients in others: start a job remotely, kill the client process
-# mid-job, resume it from another process, and drive a job the runtime runs itself.
+# mid-job, resume it from another process, and have the runtime run a job for a thin client.
 
 BeforeAll {
-    $script:ManifestPath = $env:ARCP_MODULE_PATH
-    if (-not $script:ManifestPath) { throw 'ARCP_MODULE_PATH is not set; run the tests through ./build.ps1 test.' }
-    Import-Module $script:ManifestPath -Force
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:Manifest = Get-ArcpModulePath
+    Import-Module $script:Manifest
 
-    $script:Work = Join-Path ([IO.Path]::GetTempPath()) "arcp-remote-$([guid]::NewGuid().ToString('N'))"
-    New-Item -ItemType Directory -Path $script:Work | Out-Null
+    $script:Work = New-TestFolder -Prefix 'arcp-remote'
     $tokenFile = Join-Path $script:Work 'tokens.txt'
     Set-Content -LiteralPath $tokenFile -Value "tok-alice alice admin`ntok-bob bob"
-
-    # pwsh as the current host runs it: through the dotnet host when that is how we were started.
-    function script:New-PwshStart([string]$Command) {
-        $start = [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath)
-        if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') {
-            $start.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll'))
-        }
-        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $Command) { $start.ArgumentList.Add($a) }
-        $start.UseShellExecute = $false
-        $start.RedirectStandardOutput = $true
-        $start.RedirectStandardError = $true
-        $start.WorkingDirectory = $script:Work
-        $start
-    }
-
     $store = Join-Path $script:Work 'runtime.db'
-    $hostCommand = "Import-Module '$script:ManifestPath'; Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -Store '$store' -TokenFile '$tokenFile' -Workflow research"
-    $script:HostProcess = [Diagnostics.Process]::Start((New-PwshStart $hostCommand))
-    $deadline = [DateTime]::UtcNow.AddSeconds(60)
+
+    # The host stays up for the whole file, so it is started by hand rather than with Start-ChildPwsh.
+    $command = Get-ChildPwshCommand
+    $psi = [Diagnostics.ProcessStartInfo]::new($command.FilePath)
+    foreach ($a in $command.Prefix) { $psi.ArgumentList.Add($a) }
+    $hostScript = "Import-Module '$script:Manifest'; Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -Store '$store' -TokenFile '$tokenFile' -Workflow research"
+    foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $hostScript) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.Environment['NO_COLOR'] = '1'
+    $script:HostProcess = [Diagnostics.Process]::Start($psi)
+    $script:HostErrors = $script:HostProcess.StandardError.ReadToEndAsync()
     $script:Runtime = $null
-    while (-not $script:Runtime -and [DateTime]::UtcNow -lt $deadline) {
-        $line = $script:HostProcess.StandardOutput.ReadLine()
-        if ($null -eq $line) { break }
-        if ($line -match 'listening on (wss?://\S+)') { $script:Runtime = $Matches[1] }
-    }
-    if (-not $script:Runtime) { throw "The runtime host did not start: $($script:HostProcess.StandardError.ReadToEnd())" }
+    $banner = $script:HostProcess.StandardOutput.ReadLineAsync()
+    if ($banner.Wait(60000) -and $banner.Result -match 'listening on (wss?://\S+)') { $script:Runtime = $Matches[1] }
+    if (-not $script:Runtime) { throw "The runtime host did not start: $($banner.Result) $(if ($script:HostProcess.HasExited) { $script:HostErrors.Result })" }
     # Keep draining the host's output so it never blocks on a full pipe.
     $null = $script:HostProcess.StandardOutput.ReadToEndAsync()
-    $null = $script:HostProcess.StandardError.ReadToEndAsync()
 
-    $script:Steps = @'
-[ordered]@{
-    one   = { param($x) Add-Content -LiteralPath (Join-Path $env:ARCP_TEST_WORK 'runs.txt') -Value 'one'; "$x-one" }
-    two   = { param($x) Add-Content -LiteralPath (Join-Path $env:ARCP_TEST_WORK 'runs.txt') -Value 'two'; if ($env:ARCP_TEST_CRASH) { [Environment]::Exit(137) }; "$x-two" }
-    three = { param($x) Add-Content -LiteralPath (Join-Path $env:ARCP_TEST_WORK 'runs.txt') -Value 'three'; "$x-three" }
+    # Inline steps shared by the crashing client and the resuming one; each run is counted in a file.
+    $script:ClientScript = @'
+param([string]$Mode, [string]$Runtime, [string]$JobId)
+Import-Module $env:ARCP_TEST_MODULE
+$steps = [ordered]@{
+    one   = { param($x) Add-Content -LiteralPath $env:ARCP_TEST_RUNS -Value 'one'; "$x-one" }
+    two   = { param($x) Add-Content -LiteralPath $env:ARCP_TEST_RUNS -Value 'two'; if ($env:ARCP_TEST_CRASH) { [Environment]::Exit(137) }; "$x-two" }
+    three = { param($x) Add-Content -LiteralPath $env:ARCP_TEST_RUNS -Value 'three'; "$x-three" }
 }
+$job = if ($Mode -eq 'start') { Start-ArcpJob -Runtime $Runtime -Token tok-alice -Step $steps -InputObject x -Name crashy }
+       else { Resume-ArcpJob -Runtime $Runtime -Token tok-alice -JobId $JobId -Step $steps }
+"$($job.State)|$($job.Result)"
 '@
+    $script:Runs = Join-Path $script:Work 'runs.txt'
+    $script:ClientEnvironment = @{ ARCP_TEST_MODULE = $script:Manifest; ARCP_TEST_RUNS = $script:Runs }
 }
 
 AfterAll {
@@ -55,22 +53,15 @@ AfterAll {
         if (-not $script:HostProcess.WaitForExit(15000)) { $script:HostProcess.Kill($true) }
     }
     Disconnect-ArcpRuntime
-    Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue
+    Remove-TestFolder
 }
 
 Describe 'A remote runtime' {
     It 'keeps a job whose client process was killed, and another process resumes it at the next step' {
-        $env:ARCP_TEST_WORK = $script:Work
-        $env:ARCP_TEST_CRASH = '1'
-        try {
-            $client = "Import-Module '$script:ManifestPath'; `$steps = $script:Steps; Start-ArcpJob -Runtime $script:Runtime -Token tok-alice -Step `$steps -InputObject x -Name crashy | Out-Null"
-            $crash = [Diagnostics.Process]::Start((New-PwshStart $client))
-            $crash.WaitForExit(60000) | Should -BeTrue
-            $crash.ExitCode | Should -Be 137
-        }
-        finally { Remove-Item Env:ARCP_TEST_CRASH }
+        $crash = Start-ChildPwsh -ScriptText $script:ClientScript -ArgumentList 'start', $script:Runtime -Environment ($script:ClientEnvironment + @{ ARCP_TEST_CRASH = '1' }) -TimeoutSeconds 120
+        $crash.ExitCode | Should -Be 137 -Because (Format-ChildResult $crash)
 
-        # The runtime ends the dead client's session on its own and releases the job.
+        # The runtime ends the dead client's session by itself and releases the job.
         $job = $null
         foreach ($i in 1..80) {
             $job = Get-ArcpJob -Runtime $script:Runtime -Token tok-alice -Name crashy
@@ -80,12 +71,10 @@ Describe 'A remote runtime' {
         $job.State | Should -Be 'Interrupted'
         (Get-ArcpCheckpoint -Runtime $script:Runtime -Token tok-alice -JobId $job.JobId).Step | Should -Be @('one')
 
-        $resume = "Import-Module '$script:ManifestPath'; `$steps = $script:Steps; Resume-ArcpJob -Runtime $script:Runtime -Token tok-alice -JobId $($job.JobId) -Step `$steps | ForEach-Object { `$_.State.ToString() + '|' + `$_.Result }"
-        $second = [Diagnostics.Process]::Start((New-PwshStart $resume))
-        $output = $second.StandardOutput.ReadToEnd()
-        $second.WaitForExit(60000) | Should -BeTrue
-        $output.Trim() | Should -Be 'Completed|x-one-two-three'
-        Get-Content -LiteralPath (Join-Path $script:Work 'runs.txt') | Should -Be @('one', 'two', 'two', 'three')
+        $resumed = Start-ChildPwsh -ScriptText $script:ClientScript -ArgumentList 'resume', $script:Runtime, $job.JobId -Environment $script:ClientEnvironment -TimeoutSeconds 120
+        $resumed.ExitCode | Should -Be 0 -Because (Format-ChildResult $resumed)
+        $resumed.Output | Should -Be @('Completed|x-one-two-three')
+        Get-Content -LiteralPath $script:Runs | Should -Be @('one', 'two', 'two', 'three') -Because 'only the step that was cut off runs again'
     }
 
     It 'hides one principal''s jobs from another' {
