@@ -94,10 +94,13 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                         await using var runtimeScope = runtime.ConfigureAwait(false);
                         if (Stdio)
                         {
+                            // The admin shutdown message ends a stdio session too, like the end of stdin does.
+                            using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                            _ = runtime.ShutdownRequested.ContinueWith(_ => session.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                             var connection = StreamConnection.ForConsole(transport);
                             await using (connection.ConfigureAwait(false))
                             {
-                                await runtime.ServeAsync(connection, cancellationToken).ConfigureAwait(false);
+                                await runtime.ServeAsync(connection, session.Token).ConfigureAwait(false);
                             }
 
                             return true;
