@@ -218,7 +218,6 @@ Describe 'Bad -Store paths' {
         @{ Cmdlet = 'Start-ArcpJob' }, @{ Cmdlet = 'Get-ArcpJob' }, @{ Cmdlet = 'Get-ArcpCheckpoint' }, @{ Cmdlet = 'Resume-ArcpJob' }
     ) {
         $invoke = $script:Commands[$Cmdlet]
-        # A file that is not a database is a wrong path, not lost history (SQLITE_NOTADB is UNAVAILABLE since 93f2b9a).
         $id = "UNAVAILABLE,$script:Cmd.$($Cmdlet -replace '-', '')Command"
         Assert-Rejected { & $invoke $script:NotADatabase } -ErrorId $id -Category ConnectionError -MessageContains $script:NotADatabase -Snapshot ''
         [Convert]::ToHexString([IO.File]::ReadAllBytes($script:NotADatabase)) | Should -BeExactly ([Convert]::ToHexString($script:NotADatabaseBytes)) -Because 'the file must not be modified'

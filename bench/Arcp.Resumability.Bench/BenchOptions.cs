@@ -1,0 +1,60 @@
+using System.Globalization;
+
+namespace Arcp.Resumability.Bench;
+
+internal sealed record BenchOptions
+{
+    public const string Usage =
+        """
+        Usage: Arcp.Resumability.Bench [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N] [--dir PATH]
+
+          --steps N          measured steps back to back and again paired with bare transactions (default 2000)
+          --steps-per-job N  steps per workflow; the first step of each job is not measured (default 100)
+          --warmup-steps N   unmeasured steps run first (default 1000); warm-up then goes on until 5 jobs in a row
+                             JIT-compile at most 2 methods each, for up to 40 s in all
+          --pwsh-runs N      measured runs per fresh-pwsh variant; 0 skips that part (default 5)
+          --dir PATH         folder for the temporary stores (default: the system temp folder)
+        """;
+
+    public int Steps { get; init; } = 2000;
+
+    public int StepsPerJob { get; init; } = 100;
+
+    public int WarmupSteps { get; init; } = 1000;
+
+    public int PwshRuns { get; init; } = 5;
+
+    public string WorkFolder { get; init; } = Path.GetTempPath();
+
+    /// <summary>Parses the command line; throws <see cref="ArgumentException"/> with a readable message on bad input.</summary>
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (i + 1 >= args.Count)
+            {
+                throw new ArgumentException($"Option '{name}' needs a value.");
+            }
+
+            var value = args[++i];
+            options = name switch
+            {
+                "--steps" => options with { Steps = Count(name, value, minimum: 1) },
+                "--steps-per-job" => options with { StepsPerJob = Count(name, value, minimum: 2) },
+                "--warmup-steps" => options with { WarmupSteps = Count(name, value, minimum: 0) },
+                "--pwsh-runs" => options with { PwshRuns = Count(name, value, minimum: 0) },
+                "--dir" => options with { WorkFolder = Path.GetFullPath(value) },
+                _ => throw new ArgumentException($"Unknown option '{name}'."),
+            };
+        }
+
+        return options;
+    }
+
+    private static int Count(string name, string value, int minimum) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count >= minimum
+            ? count
+            : throw new ArgumentException($"Option '{name}' needs a whole number of at least {minimum}, not '{value}'.");
+}

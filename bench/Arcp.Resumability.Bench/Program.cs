@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using Arcp.Resumability.Bench;
+using Microsoft.Data.Sqlite;
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+var started = Stopwatch.GetTimestamp();
+var folder = Path.Combine(options.WorkFolder, "arcp-bench-" + Guid.NewGuid().ToString("N"));
+try
+{
+    // Locate everything the pwsh part needs before spending a minute on the other parts.
+    string? modulePath = null;
+    (string Host, string PwshDll)? pwsh = null;
+    if (options.PwshRuns > 0)
+    {
+        var repoRoot = Machine.FindRepoRoot();
+        modulePath = Path.Combine(repoRoot, "out", "Arcp.Resumability", "Arcp.Resumability.psd1");
+        if (!File.Exists(modulePath))
+        {
+            throw new FileNotFoundException($"The published module is missing: {modulePath}. Build it first with 'dotnet pwsh ./build.ps1 build' ('build.ps1 bench' does that), or pass --pwsh-runs 0.");
+        }
+
+        pwsh = await PwshBenchmark.LocateAsync(repoRoot, CancellationToken.None);
+    }
+
+    Directory.CreateDirectory(folder);
+    var report = new Report(Console.Out);
+    report.Header(options, folder);
+    report.Steps(options, await MeasureStepsAsync(options, folder));
+
+    if (pwsh is { } located)
+    {
+        report.Pwsh(options, await PwshBenchmark.RunAsync(located.Host, located.PwshDll, modulePath!, folder, options.PwshRuns, CancellationToken.None));
+    }
+    else
+    {
+        report.Line("2. Fresh pwsh: skipped (--pwsh-runs 0).");
+        report.Line();
+    }
+
+    report.Footer(Stopwatch.GetElapsedTime(started));
+    return 0;
+}
+catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or SqliteException or TimeoutException)
+{
+    Console.Error.WriteLine($"Benchmark failed: {ex.Message}");
+    return 1;
+}
+finally
+{
+    SqliteConnection.ClearAllPools();
+    try
+    {
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+    catch (IOException ex)
+    {
+        Console.Error.WriteLine($"Could not remove the temporary folder {folder}: {ex.Message}");
+    }
+}
+
+static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string folder)
+{
+    await using var steps = await StepBenchmark.OpenAsync(folder, options.StepsPerJob, options.WarmupSteps, CancellationToken.None);
+    var bytes = steps.ReadStepBytes();
+
+    // First the literal case: jobs of no-op steps back to back. CPU, allocation and memory figures come from here.
+    var backToBack = new List<double>();
+    var jobs = new List<JobRun>();
+    while (backToBack.Count < options.Steps)
+    {
+        var job = await steps.RunJobAsync(null, CancellationToken.None);
+        jobs.Add(job);
+        backToBack.AddRange(job.StepIntervals);
+    }
+
+    var memory = StepBenchmark.CaptureMemory();
+
+    // Then the comparison: each step is followed by one transaction of each bare kind, so all three see the same
+    // moment of the machine. The disk's fsync latency here swings between well under 1 ms and several ms within
+    // seconds (other tenants), which would otherwise decide the ratio by itself.
+    using var bareFull = new BareSqliteBenchmark(Path.Combine(folder, "bare-full.db"), bytes.ProgressEnvelope, bytes.CheckpointEnvelope, splitCommits: false);
+    using var bareSplit = new BareSqliteBenchmark(Path.Combine(folder, "bare-normal-full.db"), bytes.ProgressEnvelope, bytes.CheckpointEnvelope, splitCommits: true);
+    bareFull.Warmup(options.WarmupSteps);
+    bareSplit.Warmup(options.WarmupSteps);
+    var paired = new List<double>();
+    var pairedJobs = new List<JobRun>();
+    while (paired.Count < options.Steps)
+    {
+        var job = await steps.RunJobAsync(
+            () =>
+            {
+                bareFull.MeasureOne();
+                bareSplit.MeasureOne();
+            },
+            CancellationToken.None);
+        paired.AddRange(job.StepIntervals);
+        pairedJobs.Add(job);
+    }
+
+    var measuredSteps = jobs.Sum(j => j.Steps);
+    return new StepFigures(
+        steps.Warmup,
+        Summary.Of(backToBack),
+        Summary.Of(paired),
+        Summary.Of(jobs.Select(j => j.Milliseconds).ToList()),
+        Summary.Of(bareFull.Samples),
+        Summary.Of(bareSplit.Samples),
+        bytes,
+        jobs.Sum(j => j.ProcessorMilliseconds) / measuredSteps,
+        jobs.Sum(j => (double)j.AllocatedBytes) / measuredSteps,
+        (jobs.Sum(j => j.Gen0Collections), jobs.Sum(j => j.Gen2Collections)),
+        jobs.Concat(pairedJobs).Sum(j => j.JitCompiledMethods),
+        memory);
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text;
+
+namespace Arcp.Resumability.Bench;
+
+/// <summary>Prints the figures as fixed-width tables, with the aims and PASS/MISS beside them.</summary>
+internal sealed class Report(TextWriter output)
+{
+    private const double StepAimMilliseconds = 1.0;
+    private const double RatioAim = 3.0;
+    private static readonly CompositeFormat RowFormat = CompositeFormat.Parse("   {0,-62} {1,10} {2,10} {3,10} {4,7}");
+    private StepFigures? steps;
+
+    public void Line(string text = "") => output.WriteLine(text);
+
+    public void Header(BenchOptions options, string folder)
+    {
+        Line("Arcp.Resumability benchmark");
+        Line($"   machine : {Machine.Description}");
+        Line($"   stores  : {folder} ({Machine.FileSystemOf(folder)})");
+        Line(Invariant($"   started : {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss zzz}; load average {Machine.LoadAverage}"));
+        Line(Invariant($"   runs    : {options.Steps} steps back to back, then {options.Steps} steps paired with bare transactions, in jobs of {options.StepsPerJob}; {options.PwshRuns} pwsh runs per variant"));
+        Line();
+    }
+
+    public void Steps(BenchOptions options, StepFigures figures)
+    {
+        steps = figures;
+        var bytes = figures.Bytes;
+        Line("1. One checkpointed no-op step, embedded (StepRunner -> in-memory transport -> runtime -> SQLite WAL)");
+        Line("   A step = progress (NORMAL commit) + durable checkpoint (FULL commit), from the previous checkpoint to its own.");
+        Row(string.Empty, "median", "p99", "mean", "n");
+        Row("a. checkpointed step, steps back to back", figures.BackToBack);
+        Row("b. checkpointed step, each followed by one c and one d", figures.Paired);
+        Row(Invariant($"c. bare SQLite: 1 FULL transaction, 2 rows, {bytes.EnvelopeBytes:N0} B"), figures.BareFull);
+        Row("d. bare SQLite: 1 NORMAL + 1 FULL transaction, same 2 rows", figures.BareSplit);
+        RatioRow("ratio b / c: step / bare FULL (headline)", figures.Paired, figures.BareFull);
+        RatioRow("ratio b / d: step / bare NORMAL + FULL", figures.Paired, figures.BareSplit);
+        Row(Invariant($"whole {options.StepsPerJob}-step job of a, incl. start and completion"), figures.PerJob);
+        var warmup = figures.Warmup;
+        Line(Invariant($"   warm-up: {warmup.Steps:N0} steps in {warmup.Seconds:F1} s, {(warmup.JitQuiet ? "until the JIT went quiet" : "stopped at the time limit with the JIT still busy")}; methods JIT-compiled while measuring: {figures.JitCompiledWhileMeasuring:N0}"));
+        Line(Invariant($"   process CPU per step of a: {figures.ProcessorMillisecondsPerStep:F3} ms (all threads, thread-pool spinning and JIT included)"));
+        Line(Invariant($"   The bare rows hold exactly one step's progress envelope ({StepBytes.Utf8(bytes.ProgressEnvelope):N0} B) and checkpoint envelope ({StepBytes.Utf8(bytes.CheckpointEnvelope):N0} B);"));
+        Line(Invariant($"   the step also logs 2 acks ({bytes.AckBytes:N0} B), a checkpoints row ({bytes.OutputBytes:N0} B of output) and updates the job row twice."));
+        Line();
+    }
+
+    public void Pwsh(BenchOptions options, PwshResults results)
+    {
+        Line(Invariant($"2. Fresh pwsh process, wall time of the whole process ({options.PwshRuns} run{(options.PwshRuns == 1 ? string.Empty : "s")} each, after 1 unmeasured run)"));
+        Line($"   command: {results.Command} <script>");
+        Row(string.Empty, "median", "min", "max", "n");
+        MinMaxRow("pwsh running a script that only exits (bare start)", results.BareStart);
+        MinMaxRow("pwsh: Import-Module + 5-step no-op Start-ArcpJob (new store)", results.ModuleJob);
+        Row("module's share (difference of the medians)", Milliseconds(results.ModuleJob.Median - results.BareStart.Median), string.Empty, string.Empty, string.Empty);
+        MinMaxRow("  inside the script: Import-Module", results.ImportInScript);
+        MinMaxRow("  inside the script: Start-ArcpJob (5 steps)", results.JobInScript);
+        Line();
+    }
+
+    /// <summary>Memory and the aims; needs <see cref="Steps"/> first.</summary>
+    public void Footer(TimeSpan elapsed)
+    {
+        var figures = steps ?? throw new InvalidOperationException("The step figures are printed first.");
+        var memory = figures.Memory;
+        Line("3. Memory after the back-to-back steps of part 1 (this process)");
+        Line(Invariant($"   peak working set                 {Megabytes(memory.PeakWorkingSet)}"));
+        Line(Invariant($"   GC heap size after the last GC   {Megabytes(memory.GcHeapSize)}"));
+        Line(Invariant($"   live managed after a full GC     {Megabytes(memory.LiveManaged)}"));
+        Line(Invariant($"   allocated per step of a          {figures.AllocatedPerStep / 1024:N1} KB (all threads; job start and completion spread over the steps)"));
+        Line(Invariant($"   GCs during the jobs of a         {figures.Collections.Gen0} in all, {figures.Collections.Gen2} of them full (gen2)"));
+        Line();
+
+        // Judged on medians; the step figure is the worse of a and b, so neither way of running flatters it.
+        var step = Math.Max(figures.BackToBack.Median, figures.Paired.Median);
+        var ratio = figures.Paired.Median / figures.BareFull.Median;
+        Line("Aims (informational: the exit code is 0 either way)");
+        Line(Invariant($"   under {StepAimMilliseconds:0} ms per checkpointed step          median {step:F3} ms (worse of a and b)          {Verdict(step < StepAimMilliseconds)}"));
+        Line(Invariant($"   within {RatioAim:0}x the bare FULL transaction      median ratio b / c {ratio:F2}x                 {Verdict(ratio <= RatioAim)}"));
+        Line(Invariant($"   load average at the end: {Machine.LoadAverage} on {Environment.ProcessorCount} cores{(Machine.IsBusy ? " - the machine was busy, so these figures carry other processes' load" : string.Empty)}"));
+        Line(Invariant($"   benchmark time: {elapsed.TotalSeconds:F0} s"));
+    }
+
+    private static string Verdict(bool met) => met ? "PASS" : "MISS";
+
+    private void Row(string label, Summary summary) =>
+        Row(label, Milliseconds(summary.Median), Milliseconds(summary.P99), Milliseconds(summary.Mean), summary.Count.ToString("N0", CultureInfo.InvariantCulture));
+
+    private void MinMaxRow(string label, Summary summary) =>
+        Row(label, Milliseconds(summary.Median), Milliseconds(summary.Min), Milliseconds(summary.Max), summary.Count.ToString("N0", CultureInfo.InvariantCulture));
+
+    private void RatioRow(string label, Summary step, Summary bare) =>
+        Row(label, Ratio(step.Median, bare.Median), Ratio(step.P99, bare.P99), Ratio(step.Mean, bare.Mean), string.Empty);
+
+    private void Row(string label, string a, string b, string c, string n) =>
+        output.WriteLine(string.Format(CultureInfo.InvariantCulture, RowFormat, label, a, b, c, n));
+
+    private static string Milliseconds(double value) =>
+        value >= 100 ? Invariant($"{value:F0} ms") : Invariant($"{value:F3} ms");
+
+    private static string Ratio(double step, double bare) => Invariant($"{step / bare:F2}x");
+
+    private static string Megabytes(long bytes) => Invariant($"{bytes / (1024.0 * 1024.0):F1} MB");
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
