@@ -17,6 +17,7 @@ internal sealed partial class RuntimeSession
     private readonly Dictionary<string, Subscription> subscriptions = new(StringComparer.Ordinal);
     private readonly Channel<string> outbox = Channel.CreateBounded<string>(new BoundedChannelOptions(OutboxCapacity) { SingleReader = true });
     private CancellationTokenSource? sessionStop;
+    private volatile bool ending;
     private Task outboxPump = Task.CompletedTask;
 
     private void StartOutbox() => outboxPump = Task.Run(PumpOutboxAsync, CancellationToken.None);
@@ -32,7 +33,12 @@ internal sealed partial class RuntimeSession
         }
         catch (IOException)
         {
-            // The connection is gone; the session loop ends on its own.
+            // The peer stopped reading (or vanished): end the session, whatever its receive is waiting for.
+            outbox.Writer.TryComplete();
+            if (!ending)
+            {
+                await (sessionStop?.CancelAsync() ?? Task.CompletedTask).ConfigureAwait(false);
+            }
         }
     }
 
@@ -44,15 +50,27 @@ internal sealed partial class RuntimeSession
             return true;
         }
 
-        Overflow($"{OutboxCapacity} events queued");
+        if (!ending)
+        {
+            Overflow($"{OutboxCapacity} events queued");
+        }
+
         return false;
     }
 
+    /// <summary>Called from publishing sessions' threads: must never throw into them.</summary>
     private void Overflow(string why)
     {
         runtime.Options.Diagnostics?.Invoke($"Session {sessionId} cannot keep up with its subscriptions ({why}); closing it.");
         outbox.Writer.TryComplete();
-        sessionStop?.Cancel();
+        try
+        {
+            sessionStop?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session already ended.
+        }
     }
 
     private void PublishCommitted()
@@ -67,6 +85,7 @@ internal sealed partial class RuntimeSession
 
     private async Task EndSubscriptionsAsync()
     {
+        ending = true;
         lock (subscriptions)
         {
             foreach (var subscription in subscriptions.Values)

@@ -12,6 +12,7 @@ public abstract class QueuedConnection : IArcpConnection
 {
     private readonly Channel<string> outbound;
     private readonly CancellationTokenSource writerStop = new();
+    private readonly CancellationTokenSource failed = new();
     private Task? writer;
     private int disposed;
 
@@ -20,6 +21,7 @@ public abstract class QueuedConnection : IArcpConnection
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+        Failed = failed.Token;
         outbound = Channel.CreateBounded<string>(new BoundedChannelOptions(options.SendQueueCapacity)
         {
             SingleReader = true,
@@ -32,6 +34,9 @@ public abstract class QueuedConnection : IArcpConnection
 
     /// <summary>Why the connection failed, when it did; later sends report it.</summary>
     protected Exception? Fault { get; private set; }
+
+    /// <summary>Fires when the connection failed, so a pending receive ends even on streams whose disposal does not interrupt reads.</summary>
+    protected CancellationToken Failed { get; }
 
     public async ValueTask SendAsync(string frame, CancellationToken cancellationToken)
     {
@@ -97,6 +102,7 @@ public abstract class QueuedConnection : IArcpConnection
 
         writerStop.Dispose();
         await DisposeTransportAsync().ConfigureAwait(false);
+        failed.Dispose();
         GC.SuppressFinalize(this);
     }
 
@@ -121,6 +127,14 @@ public abstract class QueuedConnection : IArcpConnection
         Fault ??= error;
         outbound.Writer.TryComplete(error);
         Abort();
+        try
+        {
+            failed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed: nobody is receiving any more.
+        }
     }
 
     private void EnsureWriter()

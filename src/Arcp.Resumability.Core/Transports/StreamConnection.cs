@@ -138,13 +138,18 @@ public sealed class StreamConnection : QueuedConnection
                 }
 
                 readStart = 0;
+                using var readStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Failed);
                 try
                 {
-                    readEnd = await input.ReadAsync(readBuffer, cancellationToken).ConfigureAwait(false);
+                    readEnd = await input.ReadAsync(readBuffer, readStop.Token).ConfigureAwait(false);
                 }
                 catch (ObjectDisposedException ex)
                 {
                     throw new IOException("The connection was closed.", Fault ?? ex);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new IOException("The connection failed.", Fault ?? ex);
                 }
 
                 if (readEnd == 0)
