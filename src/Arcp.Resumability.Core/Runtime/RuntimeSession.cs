@@ -249,6 +249,12 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         var driver = runtime.DriverFor(envelope, start.Workflow);
         var watch = driver is null ? null : "sub_" + ArcpId.NewUlid();
         string? drivenJob = null;
+        if (driver is null)
+        {
+            // Before the answer goes out: from then on the owner's heartbeat deadlines run (§10.3).
+            runtime.Liveness.Seen(sessionId!);
+        }
+
         await RespondAsync(
             envelope,
             frame,
@@ -313,10 +319,6 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
             // The starting session watches the job it does not run, through an implicit job subscription.
             WatchJob(drivenJob, watch!);
             await AwaitClaimAsync(runtime.Drive(drivenJob, principal!, driver!), cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            runtime.Liveness.Seen(sessionId!);
         }
     }
 
@@ -452,6 +454,12 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         var replay = await store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
         var runtimeDriver = RequestedRuntimeDriver(envelope, job!.Workflow);
         var watch = runtimeDriver is null ? null : "sub_" + ArcpId.NewUlid();
+        if (runtimeDriver is null)
+        {
+            // Before the answer goes out: from then on the new owner's heartbeat deadlines run (§10.3).
+            runtime.Liveness.Seen(sessionId!);
+        }
+
         JobRecord? claimed = null;
         var frames = await RespondAsync(
             envelope,
@@ -490,11 +498,6 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         if (frames is null || claimed is null)
         {
             return;
-        }
-
-        if (!JobStates.IsTerminal(claimed.State) && runtimeDriver is null)
-        {
-            runtime.Liveness.Seen(sessionId!);
         }
 
         foreach (var replayed in replay)

@@ -84,7 +84,7 @@ public abstract class QueuedConnection : IArcpConnection
 
         Close();
         var drained = writer ?? Task.CompletedTask;
-        if (await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false) != drained)
+        if (Fault is null && await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false) != drained)
         {
             // The peer stopped reading; give up on the frames still queued.
             FailAndAbort(new IOException("The connection was disposed with frames still queued."));
@@ -129,6 +129,8 @@ public abstract class QueuedConnection : IArcpConnection
         Abort();
         try
         {
+            // Also ends a write stuck on a peer that reads nothing, and a receive on streams deaf to disposal.
+            writerStop.Cancel();
             failed.Cancel();
         }
         catch (ObjectDisposedException)

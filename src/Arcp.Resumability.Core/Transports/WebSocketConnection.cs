@@ -78,6 +78,8 @@ public sealed class WebSocketConnection : QueuedConnection
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    // Answer the peer's close once our queued frames are out, completing the handshake.
+                    Close();
                     cancellationToken.ThrowIfCancellationRequested();
                     return null;
                 }
