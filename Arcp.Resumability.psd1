@@ -13,6 +13,8 @@
         'Resume-ArcpJob'
         'Get-ArcpJob'
         'Get-ArcpCheckpoint'
+        'Invoke-ArcpRetention'
+        'Remove-ArcpJob'
         'Start-ArcpRuntime'
         'Stop-ArcpRuntime'
         'Connect-ArcpRuntime'

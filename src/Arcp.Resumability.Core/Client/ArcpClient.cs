@@ -174,7 +174,7 @@ public sealed class ArcpClient : IAsyncDisposable
             }
 
             var complete = marker.Data.Deserialize<ReplayComplete>(ArcpJson.Options) ?? throw Malformed(answer, "payload.data");
-            return new ResumeResult(replay.Frames, complete) { SubscriptionId = replay.SubscriptionId };
+            return new ResumeResult(replay.Frames, complete) { SubscriptionId = replay.SubscriptionId, DataLoss = replay.DataLoss };
         }
         finally
         {
@@ -341,6 +341,13 @@ public sealed class ArcpClient : IAsyncDisposable
                 return;
             }
 
+            if (request.Replay is { Started: true } lossy && envelope.Type == MessageTypes.EventEmit
+                && envelope.PayloadAs<EventEmitPayload>() is { Type: MessageTypes.DataLossEvent, Data: { } lost })
+            {
+                lossy.DataLoss = lost.Deserialize<ArcpError>(ArcpJson.Options);
+                return;
+            }
+
             request.Answer.TrySetResult(envelope);
             return;
         }
@@ -400,6 +407,8 @@ public sealed class ArcpClient : IAsyncDisposable
         public string? SubscriptionId { get; set; }
 
         public List<string> Frames { get; } = [];
+
+        public ArcpError? DataLoss { get; set; }
     }
 }
 
@@ -417,4 +426,7 @@ public sealed record ResumeResult(IReadOnlyList<string> ReplayedFrames, ReplayCo
 {
     /// <summary>For a runtime-driven resume: the implicit subscription the job's new events arrive on.</summary>
     public string? SubscriptionId { get; init; }
+
+    /// <summary>Set when retention purged part of the requested replay (§19 DATA_LOSS); the replay holds what was left.</summary>
+    public ArcpError? DataLoss { get; init; }
 }

@@ -1,12 +1,11 @@
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Store;
-using Arcp.Resumability.Store.Sqlite;
 using Arcp.Resumability.Transports;
 
 namespace Arcp.Resumability.Client;
 
 /// <summary>
-/// The embedded default: an in-process runtime over a SQLite store, reached through an in-memory
+/// The embedded default: an in-process runtime over a SQLite or PostgreSQL store, reached through an in-memory
 /// transport pair, so the client speaks the same protocol it would to a remote runtime.
 /// </summary>
 public sealed class EmbeddedArcp : IAsyncDisposable
@@ -29,10 +28,13 @@ public sealed class EmbeddedArcp : IAsyncDisposable
 
     public string StoreLocation => store.Location;
 
-    /// <summary>Opens the SQLite store at <paramref name="storePath"/> and a session on a runtime over it.</summary>
-    public static async Task<EmbeddedArcp> OpenAsync(string storePath, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the store <paramref name="storeSpec"/> names (a SQLite file path or a PostgreSQL connection
+    /// string, see <see cref="StoreFactory"/>) and a session on a runtime over it.
+    /// </summary>
+    public static async Task<EmbeddedArcp> OpenAsync(string storeSpec, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken)
     {
-        var store = await SqliteArcpStore.OpenAsync(storePath, cancellationToken).ConfigureAwait(false);
+        var store = await StoreFactory.OpenAsync(storeSpec, cancellationToken).ConfigureAwait(false);
         try
         {
             return await OpenAsync(store, runtimeOptions, cancellationToken).ConfigureAwait(false);

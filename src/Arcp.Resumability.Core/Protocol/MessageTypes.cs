@@ -77,6 +77,12 @@ public static class MessageTypes
     /// <summary>The <c>event.emit</c> payload type that closes a resume replay (the RFC leaves the marker open).</summary>
     public const string ReplayCompleteEvent = "resume.replay_complete";
 
+    /// <summary>
+    /// The <c>event.emit</c> payload type, correlated to a <c>resume</c>, that carries a DATA_LOSS error when
+    /// retention purged part of the requested replay (§19); it comes before the replayed frames.
+    /// </summary>
+    public const string DataLossEvent = "resume.data_loss";
+
     /// <summary>Job events a job's owning session emits and the runtime persists into the job's canonical stream.</summary>
     public static bool IsOwnerEmittedJobEvent(string type) => type is JobProgress or JobHeartbeat or JobCheckpoint or JobCompleted or JobFailed or JobCancelled or Log;
 

@@ -42,9 +42,16 @@ public sealed record ProcessIdentity(string Host, int ProcessId, DateTimeOffset 
         }
     }
 
+    /// <summary>
+    /// Overrides the machine name recorded in leases. Needed where machine names are not unique (containers
+    /// often share one): two machines that look alike could otherwise judge each other's processes dead.
+    /// </summary>
+    public const string HostVariable = "ARCP_HOST_ID";
+
     private static ProcessIdentity ReadCurrent()
     {
         using var self = Process.GetCurrentProcess();
-        return new ProcessIdentity(Environment.MachineName, Environment.ProcessId, new DateTimeOffset(self.StartTime.ToUniversalTime(), TimeSpan.Zero));
+        var host = Environment.GetEnvironmentVariable(HostVariable) is { Length: > 0 } configured ? configured : Environment.MachineName;
+        return new ProcessIdentity(host, Environment.ProcessId, new DateTimeOffset(self.StartTime.ToUniversalTime(), TimeSpan.Zero));
     }
 }

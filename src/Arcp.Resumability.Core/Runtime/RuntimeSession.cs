@@ -110,6 +110,13 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
             await RespondAsync(envelope, frame, jobStream: null, CommitDurability.ProcessSafe, _ => Task.FromResult<IReadOnlyList<Envelope>>([Nack(envelope, error)]), cancellationToken).ConfigureAwait(false);
             return true;
         }
+        catch (StoreException ex)
+        {
+            // The store failed (database server unreachable, disk full): nothing can be recorded, not even this
+            // refusal, so it goes out unlogged and the session ends; leases that cannot be released lapse on their own.
+            await connection.SendAsync(EnvelopeCodec.Serialize(Nack(envelope, ArcpError.Create(ErrorCodes.Unavailable, ex.Message))), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
     }
 
     private async Task<bool> DispatchAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -429,14 +436,24 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         long afterSequence = 0;
         if (request.AfterMessageId is { } afterId)
         {
-            var after = await store.FindEventAsync(afterId, cancellationToken).ConfigureAwait(false)
-                ?? throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterId}' is not in the event log.", new JsonObject { ["after_message_id"] = afterId });
-            if (after.JobId != jobId)
+            var after = await store.FindEventAsync(afterId, cancellationToken).ConfigureAwait(false);
+            if (after is null)
+            {
+                // Once retention purged part of the job's stream, a missing message may be one of those: replay
+                // what is left and report DATA_LOSS below (§19) instead of refusing.
+                if (job!.PurgedThroughSequence == 0)
+                {
+                    throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterId}' is not in the event log.", new JsonObject { ["after_message_id"] = afterId });
+                }
+            }
+            else if (after.JobId != jobId)
             {
                 throw ArcpException.Of(ErrorCodes.InvalidArgument, $"Message '{afterId}' is not part of job '{jobId}'s event stream.", new JsonObject { ["after_message_id"] = afterId });
             }
-
-            afterSequence = after.Sequence;
+            else
+            {
+                afterSequence = after.Sequence;
+            }
         }
 
         CheckpointRecord? anchor;
@@ -498,6 +515,18 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         if (frames is null || claimed is null)
         {
             return;
+        }
+
+        // The claim read the watermark after the replay was read, so a purge racing this resume is not missed.
+        if (afterSequence < claimed.PurgedThroughSequence)
+        {
+            // §19: part of what the client asked to replay fell to retention. Say so (not retryable) before replaying
+            // the rest; checkpoints outlive event retention, so the client can usually carry on (its decision).
+            var lost = ArcpError.Create(
+                ErrorCodes.DataLoss,
+                $"Events of job '{jobId}' up to sequence {claimed.PurgedThroughSequence} were purged by retention; the replay starts at {(replay.Count == 0 ? "the end of the stream" : $"message '{replay[0].MessageId}'")}.",
+                new JsonObject { ["job_id"] = jobId, ["purged_through_sequence"] = claimed.PurgedThroughSequence, ["oldest_retained_message_id"] = replay.Count == 0 ? null : replay[0].MessageId });
+            await PersistAndSendAsync([Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.DataLossEvent, JsonSerializer.SerializeToNode(lost, ArcpJson.Options)!.AsObject()), jobId)], cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var replayed in replay)

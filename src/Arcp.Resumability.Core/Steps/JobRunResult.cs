@@ -20,4 +20,10 @@ public sealed record JobRunResult(string JobId, string State, JsonNode? Result, 
 
     /// <summary>True when a repeated job-level idempotency key returned an existing job.</summary>
     public bool ExistingJob { get; init; }
+
+    /// <summary>
+    /// The DATA_LOSS the runtime reported when the resume reached into history retention had purged. The run
+    /// continued from the latest checkpoint (checkpoints outlive event retention) and the job's recorded input.
+    /// </summary>
+    public ArcpError? DataLoss { get; init; }
 }

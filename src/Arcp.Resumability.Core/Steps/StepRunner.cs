@@ -42,14 +42,15 @@ public sealed class StepRunner(ArcpClient client)
 
         if (JobStates.IsTerminal(job.State))
         {
-            return new JobRunResult(jobId, job.State, job.Result, job.Error) { AlreadyTerminal = true };
+            return new JobRunResult(jobId, job.State, job.Result, job.Error) { AlreadyTerminal = true, DataLoss = resume.DataLoss };
         }
 
         // An explicit checkpoint wins; otherwise the last checkpoint the replay showed, else the latest recorded one.
         var anchor = checkpointId is null ? LastReplayedCheckpoint(resume.ReplayedFrames) ?? resume.Complete.Checkpoint : resume.Complete.Checkpoint;
         if (anchor is null)
         {
-            return await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+            var fromStart = await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+            return fromStart with { DataLoss = resume.DataLoss };
         }
 
         var index = workflow.IndexOf(anchor.Step);
@@ -62,7 +63,7 @@ public sealed class StepRunner(ArcpClient client)
         }
 
         var result = await RunAsync(workflow, jobId, index + 1, anchor.Output, reissue: true, observer, cancellationToken).ConfigureAwait(false);
-        return result with { ResumedAfterStep = anchor.Step };
+        return result with { ResumedAfterStep = anchor.Step, DataLoss = resume.DataLoss };
     }
 
     private async Task<JobRunResult> RunAsync(WorkflowDefinition workflow, string jobId, int firstStep, JsonNode? input, bool reissue, IStepObserver? observer, CancellationToken cancellationToken)

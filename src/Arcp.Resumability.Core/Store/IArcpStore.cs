@@ -58,5 +58,24 @@ public interface IStoreTransaction : IAsyncDisposable
     /// <summary>Jobs whose lease the session holds (to release them when it closes).</summary>
     Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes every event logged before <paramref name="cutoff"/>, first raising each affected job's
+    /// <see cref="JobRecord.PurgedThroughSequence"/> to the last purged sequence of its stream.
+    /// </summary>
+    /// <returns>The number of events deleted.</returns>
+    Task<int> PurgeEventsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+
+    /// <summary>Ids of completed, failed and cancelled jobs last updated before <paramref name="updatedBefore"/>.</summary>
+    Task<IReadOnlyList<string>> ListFinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes a job with its checkpoints, the ledger entries that point at it, its stream and the answers
+    /// to its stream. Session traffic that only mentions the job (queries, heartbeats) ages out with retention.
+    /// </summary>
+    Task<JobDeletion> DeleteJobAsync(string jobId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes idempotency ledger entries that expired before <paramref name="now"/>.</summary>
+    Task<int> PurgeExpiredLedgerEntriesAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
     Task CommitAsync(CancellationToken cancellationToken);
 }

@@ -6,7 +6,7 @@ public static class StoreLocator
     public const string EnvironmentVariable = "ARCP_STORE";
 
     /// <summary>
-    /// <c>$ARCP_STORE</c> if set, else the per-user data folder: <c>~/.local/share/arcp/arcp.db</c> on Linux
+    /// <c>$ARCP_STORE</c> if set (a path or a PostgreSQL connection string), else the per-user data folder: <c>~/.local/share/arcp/arcp.db</c> on Linux
     /// (honouring <c>XDG_DATA_HOME</c>), <c>%LOCALAPPDATA%\Arcp\arcp.db</c> on Windows and
     /// <c>~/Library/Application Support/Arcp/arcp.db</c> on macOS.
     /// </summary>
@@ -15,7 +15,7 @@ public static class StoreLocator
         var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
         {
-            return Path.GetFullPath(fromEnvironment);
+            return StoreFactory.IsPostgres(fromEnvironment) ? fromEnvironment : Path.GetFullPath(fromEnvironment);
         }
 
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
@@ -34,7 +34,12 @@ public static class StoreLocator
         return Path.Combine(root, "arcp", "arcp.db");
     }
 
-    /// <summary>The explicit store if given (relative paths against <paramref name="currentDirectory"/>), else the default.</summary>
+    /// <summary>
+    /// The explicit store if given (relative paths against <paramref name="currentDirectory"/>; PostgreSQL
+    /// connection strings as they are), else the default.
+    /// </summary>
     public static string Resolve(string? explicitStore, string currentDirectory) =>
-        string.IsNullOrWhiteSpace(explicitStore) ? ResolveDefault() : Path.GetFullPath(explicitStore, currentDirectory);
+        string.IsNullOrWhiteSpace(explicitStore) ? ResolveDefault()
+        : StoreFactory.IsPostgres(explicitStore) ? explicitStore
+        : Path.GetFullPath(explicitStore, currentDirectory);
 }

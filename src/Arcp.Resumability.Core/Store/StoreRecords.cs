@@ -50,6 +50,12 @@ public sealed record JobRecord
     public required DateTimeOffset UpdatedAt { get; init; }
 
     public JobLease? Lease { get; init; }
+
+    /// <summary>
+    /// The highest sequence of this job's stream that retention purged (0: nothing purged). Only purges
+    /// raise it; job inserts and updates leave it alone.
+    /// </summary>
+    public long PurgedThroughSequence { get; init; }
 }
 
 /// <summary>Ownership of a running job: the driving session, its process, and the lease's expiry.</summary>
@@ -71,3 +77,6 @@ public enum CommitDurability
     /// <summary>On stable storage before the commit returns; used for checkpoints, job creation and terminal events.</summary>
     Durable,
 }
+
+/// <summary>What deleting one job's history removed.</summary>
+public sealed record JobDeletion(int Events, int Checkpoints, int LedgerEntries);

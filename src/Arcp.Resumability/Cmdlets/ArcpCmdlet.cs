@@ -14,11 +14,14 @@ namespace Arcp.Resumability.PowerShell.Commands;
 public abstract class ArcpCmdlet : PSCmdlet, IDisposable
 {
     private readonly Dictionary<string, (ArcpClient Client, IAsyncDisposable Owner)> sessions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IArcpStore> stores = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
     private bool disposed;
 
     /// <summary>
-    /// The store: a SQLite file path. Defaults to $env:ARCP_STORE, else the per-user data folder.
+    /// The store: a SQLite file path, or a PostgreSQL connection string (postgresql://user@host/db or
+    /// Host=...;Database=...; the password best comes from $env:ARCP_PG_PASSWORD or $env:PGPASSWORD).
+    /// Defaults to $env:ARCP_STORE, else the per-user data folder.
     /// Binds from piped jobs and checkpoints so a pipeline keeps using the store they came from
     /// (for jobs of a remote runtime that is the runtime's ws:// address).
     /// </summary>
@@ -90,6 +93,12 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
         }
 
         sessions.Clear();
+        foreach (var store in stores.Values)
+        {
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        stores.Clear();
         stopping.Dispose();
         Dispatcher.Dispose();
         GC.SuppressFinalize(this);
@@ -114,6 +123,33 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             },
             stopping.Token);
     }
+
+    /// <summary>Runs maintenance straight on <paramref name="store"/> (no session), opened once per store for the pipeline.</summary>
+    internal T RunOnStore<T>(string store, Func<IArcpStore, CancellationToken, Task<T>> work) =>
+        RemoteArcp.IsRuntimeAddress(store)
+            ? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"{MyInvocation.MyCommand.Name} works on a store directly, not through a runtime ({store}); pass -Store, on the runtime's machine.")
+            : Dispatcher.Run(
+            async cancellationToken =>
+            {
+                if (!stores.TryGetValue(store, out var opened))
+                {
+                    opened = await StoreFactory.OpenAsync(store, cancellationToken).ConfigureAwait(false);
+                    stores[store] = opened;
+                }
+
+                return await work(opened, cancellationToken).ConfigureAwait(false);
+            },
+            stopping.Token);
+
+    /// <summary>Waits on the pipeline thread without blocking Ctrl+C.</summary>
+    internal void Sleep(TimeSpan delay) =>
+        Dispatcher.Run(
+            async cancellationToken =>
+            {
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                return true;
+            },
+            stopping.Token);
 
     /// <summary>Reports an ARCP or store failure as a non-terminating error (-ErrorAction Stop makes it terminating).</summary>
     internal void WriteArcpError(Exception exception, object? target) => WriteError(ArcpErrors.ToRecord(exception, target));
@@ -185,7 +221,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             return (client, client);
         }
 
-        var embedded = await EmbeddedArcp.OpenAsync(store, null, cancellationToken).ConfigureAwait(false);
+        var embedded = await EmbeddedArcp.OpenAsync(store, OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false);
         return (embedded.Client, embedded);
     }
 

@@ -17,6 +17,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     private const string RecordedSet = "Recorded";
     private const string WorkflowSet = "Workflow";
     private const string StepSet = "Step";
+    private static readonly TimeSpan LeasePollInterval = TimeSpan.FromSeconds(1);
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -46,6 +47,15 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
 
+    /// <summary>When another process holds the job's lease, wait for it to end instead of failing with ABORTED.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    /// <summary>With -Wait: give up after this many seconds (DEADLINE_EXCEEDED). Default: wait as long as it takes.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? Timeout { get; set; }
+
     /// <summary>Have the runtime drive the job on (it must have registered the job's workflow); returns at once.</summary>
     [Parameter(ParameterSetName = RecordedSet)]
     public SwitchParameter OnRuntime { get; set; }
@@ -70,7 +80,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
             };
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {JobId}", OnCheckpoint, store);
             var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher);
-            var result = Run(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct));
+            var result = ResumeWaitingForLease(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct));
             observer.Complete();
             if (result.ResumedAfterStep is { } after)
             {
@@ -82,6 +92,33 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
         catch (Exception ex) when (IsReportable(ex))
         {
             WriteArcpError(ex, JobId);
+        }
+    }
+
+    private JobRunResult ResumeWaitingForLease(string store, Func<Client.ArcpClient, CancellationToken, Task<JobRunResult>> resume)
+    {
+        var deadline = Timeout is { } seconds ? DateTimeOffset.UtcNow.AddSeconds(seconds) : (DateTimeOffset?)null;
+        while (true)
+        {
+            try
+            {
+                return Run(store, resume);
+            }
+            catch (ArcpException ex) when (Wait && ex.Code == ErrorCodes.Aborted)
+            {
+                // The claim is refused without side effects, so asking again is safe; the owner renews its lease
+                // while it works, so polling is the only way to notice that it stopped.
+                var remaining = deadline - DateTimeOffset.UtcNow;
+                if (remaining <= TimeSpan.Zero)
+                {
+                    throw new ArcpException(
+                        ArcpError.Create(ErrorCodes.DeadlineExceeded, $"Gave up after {Timeout} s waiting for job {JobId}: {ex.Message}", ex.Error.Details, ex.Error),
+                        ex);
+                }
+
+                WriteVerbose($"{ex.Message} Waiting for the lease to end.");
+                Sleep(remaining is { } left && left < LeasePollInterval ? left : LeasePollInterval);
+            }
         }
     }
 

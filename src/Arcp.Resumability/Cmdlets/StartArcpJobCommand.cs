@@ -98,6 +98,11 @@ internal static class JobOutput
     public static void Write(ArcpCmdlet cmdlet, string store, JobRunResult result)
     {
         var job = cmdlet.FetchJob(store, result.JobId);
+        if (result.DataLoss is { } lost)
+        {
+            cmdlet.WriteWarning($"{lost.Code}: {lost.Message} Job {result.JobId} continued from its latest checkpoint; the purged events are not replayed.");
+        }
+
         if (result.AlreadyTerminal)
         {
             cmdlet.WriteWarning($"Job {result.JobId} is already {job.State}; nothing is left to run.");

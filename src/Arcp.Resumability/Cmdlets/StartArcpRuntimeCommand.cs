@@ -7,7 +7,6 @@ using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Runtime.Hosting;
 using Arcp.Resumability.Store;
-using Arcp.Resumability.Store.Sqlite;
 using Arcp.Resumability.Transports;
 
 namespace Arcp.Resumability.PowerShell.Commands;
@@ -32,7 +31,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     [Parameter(Mandatory = true, ParameterSetName = StdioSet)]
     public SwitchParameter Stdio { get; set; }
 
-    /// <summary>The SQLite store; defaults like the client cmdlets' -Store.</summary>
+    /// <summary>The store (SQLite path or PostgreSQL connection string); defaults like the client cmdlets' -Store.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Store { get; set; }
@@ -87,7 +86,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             dispatcher.Run(
                 async cancellationToken =>
                 {
-                    var store = await SqliteArcpStore.OpenAsync(storePath, cancellationToken).ConfigureAwait(false);
+                    var store = await StoreFactory.OpenAsync(storePath, cancellationToken).ConfigureAwait(false);
                     await using (store.ConfigureAwait(false))
                     {
                         var runtime = new ArcpRuntime(store, options);
@@ -110,7 +109,8 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                         await using (host.ConfigureAwait(false))
                         {
                             var address = host.Address;
-                            await dispatcher.InvokeAsync(() => Host.UI.WriteLine($"ARCP runtime listening on {address} (store {storePath}); Ctrl+C or Stop-ArcpRuntime stops it.")).ConfigureAwait(false);
+                            var location = store.Location;
+                            await dispatcher.InvokeAsync(() => Host.UI.WriteLine($"ARCP runtime listening on {address} (store {location}); Ctrl+C or Stop-ArcpRuntime stops it.")).ConfigureAwait(false);
                             await host.RunAsync(cancellationToken).ConfigureAwait(false);
                         }
 
@@ -148,7 +148,18 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             throw Terminating(ErrorCodes.InvalidArgument, "No client could ever connect: give -TokenFile with at least one token, or -AllowAnonymous.", null);
         }
 
-        return new RuntimeOptions
+        RuntimeOptions operatorOptions;
+        try
+        {
+            // Lease and heartbeat come from $env:ARCP_LEASE_SECONDS / $env:ARCP_HEARTBEAT_SECONDS, as for the embedded runtime.
+            operatorOptions = OperatorSettings.RuntimeOptions();
+        }
+        catch (ArcpException ex)
+        {
+            throw Terminating(ex.Code, ex.Message, ex);
+        }
+
+        return operatorOptions with
         {
             BearerTokens = tokens.Tokens,
             AdminPrincipals = tokens.AdminPrincipals,

@@ -60,7 +60,7 @@ internal static class ArcpErrors
         ErrorCodes.InvalidArgument => "Correct the argument and run the command again; nothing was recorded for the rejected input.",
         ErrorCodes.FailedPrecondition => "Check the job's state and workflow with Get-ArcpJob.",
         ErrorCodes.DataLoss => "The recorded history is incomplete; inspect the store and its backups.",
-        ErrorCodes.Unavailable => "Check that the store path is writable and the database file is not damaged.",
+        ErrorCodes.Unavailable => "Check that the store is reachable: a SQLite path writable and the file undamaged, or the PostgreSQL server up and the credentials ($env:ARCP_PG_PASSWORD or $env:PGPASSWORD) right.",
         // A failed job is terminal (RFC 0001 §10.2): Resume-ArcpJob only reports it, so do not send people there.
         ErrorCodes.Unknown => "Inspect the job's Error (Get-ArcpJob) and fix the step. A failed job is final (Resume-ArcpJob will not run it again); its recorded step outputs stay readable with Get-ArcpCheckpoint.",
         _ => "See the error message and the ARCP error code.",

@@ -138,3 +138,38 @@ public sealed class ArcpCheckpoint
 
     public override string ToString() => $"{CheckpointId} ({Step})";
 }
+
+/// <summary>What Invoke-ArcpRetention removed, or with -WhatIf would remove (Applied is then false).</summary>
+public sealed class ArcpRetentionSummary
+{
+    internal ArcpRetentionSummary(Store.RetentionResult result, string store)
+    {
+        EventCutoff = result.EventCutoff;
+        JobCutoff = result.JobCutoff;
+        EventsPurged = result.EventsPurged;
+        JobsRemoved = result.JobsRemoved;
+        CheckpointsRemoved = result.CheckpointsRemoved;
+        IdempotencyRecordsRemoved = result.LedgerEntriesRemoved;
+        Applied = result.Applied;
+        Store = store;
+    }
+
+    /// <summary>Events logged before this were purged.</summary>
+    public DateTimeOffset EventCutoff { get; }
+
+    /// <summary>Finished jobs last updated before this were removed.</summary>
+    public DateTimeOffset JobCutoff { get; }
+
+    public int EventsPurged { get; }
+
+    public int JobsRemoved { get; }
+
+    /// <summary>Checkpoints of the removed jobs (retention never removes a remaining job's checkpoints).</summary>
+    public int CheckpointsRemoved { get; }
+
+    public int IdempotencyRecordsRemoved { get; }
+
+    public bool Applied { get; }
+
+    public string Store { get; }
+}

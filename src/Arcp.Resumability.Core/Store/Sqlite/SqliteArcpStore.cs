@@ -12,12 +12,14 @@ public sealed class SqliteArcpStore : IArcpStore
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
     private readonly SqliteConnection connection;
+    private readonly SqliteStatementCache statements;
     private readonly SemaphoreSlim gate = new(1, 1);
     private CommitDurability currentDurability = CommitDurability.Durable;
 
     private SqliteArcpStore(SqliteConnection connection, string location)
     {
         this.connection = connection;
+        statements = new SqliteStatementCache(connection);
         Location = location;
     }
 
@@ -92,7 +94,7 @@ public sealed class SqliteArcpStore : IArcpStore
                 currentDurability = durability;
             }
 
-            return new SqliteStoreTransaction(connection, connection.BeginTransaction(deferred: false), gate);
+            return new SqliteStoreTransaction(statements, connection.BeginTransaction(deferred: false), gate);
         }
         catch
         {
@@ -102,14 +104,14 @@ public sealed class SqliteArcpStore : IArcpStore
     }
 
     public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
-        ReadAsync(c => SqliteStoreTransaction.QueryJob(c, null, jobId), cancellationToken);
+        ReadAsync(c => SqliteStoreTransaction.QueryJob(statements, null, jobId), cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<JobRecord>>(
             c =>
             {
                 using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {JobColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;";
+                command.CommandText = $"SELECT {JobReadColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;";
                 Add(command, "$principal", principal);
                 return ReadAll(command, ReadJob);
             },
@@ -139,7 +141,7 @@ public sealed class SqliteArcpStore : IArcpStore
             cancellationToken);
 
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
-        ReadAsync(c => SqliteStoreTransaction.QueryCheckpointByKey(c, null, jobId, idempotencyKey), cancellationToken);
+        ReadAsync(c => SqliteStoreTransaction.QueryCheckpointByKey(statements, null, jobId, idempotencyKey), cancellationToken);
 
     public Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
         ReadAsync(
@@ -180,6 +182,7 @@ public sealed class SqliteArcpStore : IArcpStore
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            statements.Dispose();
             await connection.DisposeAsync().ConfigureAwait(false);
         }
         finally

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using Microsoft.Data.Sqlite;
 
 namespace Arcp.Resumability.Store.Sqlite;
@@ -12,12 +11,19 @@ internal static class SqliteSchema
 {
     private const string ResourcePrefix = "Arcp.Resumability.Store.Sqlite.Migrations.";
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = LoadMigrations();
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = MigrationScripts.Load(ResourcePrefix);
 
     public static int LatestVersion => Migrations[^1].Version;
 
     public static void Migrate(SqliteConnection connection, string location)
     {
+        // Most opens find the schema current: check with a read, which never waits for writers in WAL mode,
+        // instead of taking the write lock that every other process's writes would queue behind.
+        if (RecordedVersion(connection) == LatestVersion)
+        {
+            return;
+        }
+
         using var transaction = connection.BeginTransaction(deferred: false);
         Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);");
         var current = CurrentVersion(connection, transaction);
@@ -43,11 +49,9 @@ internal static class SqliteSchema
     /// </summary>
     public static void EnsureNotTooNew(SqliteConnection connection, string location)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';";
-        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0)
+        if (RecordedVersion(connection) is { } current)
         {
-            ThrowIfTooNew(CurrentVersion(connection, null), location);
+            ThrowIfTooNew(current, location);
         }
     }
 
@@ -59,13 +63,19 @@ internal static class SqliteSchema
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The schema version recorded in the file, or null for a file without a schema yet.</summary>
+    private static int? RecordedVersion(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';";
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0 ? CurrentVersion(connection, null) : null;
+    }
+
     private static void ThrowIfTooNew(int current, string location)
     {
         if (current > LatestVersion)
         {
-            throw new StoreException(
-                StoreErrorKind.SchemaTooNew,
-                $"The store '{location}' has schema version {current}, newer than the {LatestVersion} this module understands. Use a newer Arcp.Resumability; the store was not changed.");
+            throw MigrationScripts.TooNew(location, current, LatestVersion);
         }
     }
 
@@ -75,30 +85,5 @@ internal static class SqliteSchema
         command.Transaction = transaction;
         command.CommandText = sql;
         command.ExecuteNonQuery();
-    }
-
-    private static List<(int Version, string Name, string Sql)> LoadMigrations()
-    {
-        var assembly = Assembly.GetExecutingAssembly();
-        var migrations = new List<(int, string, string)>();
-        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
-        {
-            var name = resource[ResourcePrefix.Length..^".sql".Length];
-            var version = int.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var reader = new StreamReader(stream);
-            migrations.Add((version, name, reader.ReadToEnd()));
-        }
-
-        migrations.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-        for (var i = 0; i < migrations.Count; i++)
-        {
-            if (migrations[i].Item1 != i + 1)
-            {
-                throw new InvalidOperationException($"Migration scripts must be numbered 1..n without gaps; found {migrations[i].Item2}.");
-            }
-        }
-
-        return migrations;
     }
 }

@@ -4,7 +4,7 @@ using static Arcp.Resumability.Store.Sqlite.SqliteValues;
 namespace Arcp.Resumability.Store.Sqlite;
 
 /// <summary>A write transaction holding the store's connection until it is committed or disposed.</summary>
-internal sealed class SqliteStoreTransaction(SqliteConnection connection, SqliteTransaction transaction, SemaphoreSlim gate) : IStoreTransaction
+internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, SqliteTransaction transaction, SemaphoreSlim gate) : IStoreTransaction
 {
     private const int SqliteConstraintUnique = 2067;
     private const int SqliteConstraintPrimaryKey = 1555;
@@ -12,7 +12,7 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
     {
-        using var command = Command(
+        var command = Command(
             "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope) " +
             "VALUES ($message_id, $type, $direction, $session_id, $job_id, $correlation_id, $created_at, $envelope);");
         Add(command, "$message_id", draft.MessageId);
@@ -34,11 +34,11 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
         }
     }
 
-    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) => Task.FromResult(QueryJob(connection, transaction, jobId));
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) => Task.FromResult(QueryJob(statements, transaction, jobId));
 
     public Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
-        using var command = Command(
+        var command = Command(
             $"INSERT INTO jobs ({JobColumns}) VALUES ($job_id, $principal, $workflow, $name, $state, $inputs, $idempotency_key, $result, $error, " +
             "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at);");
         BindJob(command, job);
@@ -48,7 +48,7 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
-        using var command = Command(
+        var command = Command(
             "UPDATE jobs SET name = $name, state = $state, result = $result, error = $error, last_checkpoint_id = $last_checkpoint_id, " +
             "last_message_id = $last_message_id, updated_at = $updated_at, lease_session_id = $lease_session_id, lease_host = $lease_host, " +
             "lease_process_id = $lease_process_id, lease_process_started = $lease_process_started, lease_expires_at = $lease_expires_at " +
@@ -64,11 +64,11 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
     }
 
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
-        Task.FromResult(QueryCheckpointByKey(connection, transaction, jobId, idempotencyKey));
+        Task.FromResult(QueryCheckpointByKey(statements, transaction, jobId, idempotencyKey));
 
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
-        using var command = Command(
+        var command = Command(
             $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output);");
         Add(command, "$checkpoint_id", checkpoint.CheckpointId);
         Add(command, "$job_id", checkpoint.JobId);
@@ -84,7 +84,7 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken)
     {
-        using var command = Command(
+        var command = Command(
             "SELECT principal, idempotency_key, request_hash, outcome, created_at, expires_at FROM idempotency_ledger " +
             "WHERE principal = $principal AND idempotency_key = $key;");
         Add(command, "$principal", principal);
@@ -98,9 +98,12 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task InsertLedgerEntryAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
-        using var command = Command(
+        var command = Command(
             "INSERT INTO idempotency_ledger (principal, idempotency_key, request_hash, outcome, created_at, expires_at) " +
-            "VALUES ($principal, $key, $hash, $outcome, $created_at, $expires_at);");
+            "VALUES ($principal, $key, $hash, $outcome, $created_at, $expires_at) " +
+            // An expired entry for the key may still be there; the new outcome replaces it.
+            "ON CONFLICT (principal, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, outcome = excluded.outcome, " +
+            "created_at = excluded.created_at, expires_at = excluded.expires_at;");
         Add(command, "$principal", entry.Principal);
         Add(command, "$key", entry.IdempotencyKey);
         Add(command, "$hash", entry.RequestHash);
@@ -113,7 +116,7 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken)
     {
-        using var command = Command(
+        var command = Command(
             "INSERT INTO sessions (session_id, principal, client_kind, host, process_id, opened_at) VALUES ($id, $principal, $kind, $host, $pid, $opened);");
         Add(command, "$id", session.SessionId);
         Add(command, "$principal", session.Principal);
@@ -127,7 +130,7 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task CloseSessionAsync(string sessionId, DateTimeOffset closedAt, CancellationToken cancellationToken)
     {
-        using var command = Command("UPDATE sessions SET closed_at = $closed WHERE session_id = $id;");
+        var command = Command("UPDATE sessions SET closed_at = $closed WHERE session_id = $id;");
         Add(command, "$id", sessionId);
         Add(command, "$closed", Time(closedAt));
         command.ExecuteNonQuery();
@@ -136,9 +139,46 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
 
     public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken)
     {
-        using var command = Command($"SELECT {JobColumns} FROM jobs WHERE lease_session_id = $session;");
+        var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE lease_session_id = $session;");
         Add(command, "$session", sessionId);
         return Task.FromResult<IReadOnlyList<JobRecord>>(SqliteArcpStore.ReadAll(command, ReadJob));
+    }
+
+    public Task<int> PurgeEventsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var watermark = Command(
+            "UPDATE jobs SET purged_through_sequence = MAX(purged_through_sequence, " +
+            "(SELECT MAX(e.sequence) FROM events e WHERE e.job_id = jobs.job_id AND e.created_at < $cutoff)) " +
+            "WHERE job_id IN (SELECT job_id FROM events WHERE job_id IS NOT NULL AND created_at < $cutoff);");
+        Add(watermark, "$cutoff", Time(cutoff));
+        watermark.ExecuteNonQuery();
+
+        var purge = Command("DELETE FROM events WHERE created_at < $cutoff;");
+        Add(purge, "$cutoff", Time(cutoff));
+        return Task.FromResult(purge.ExecuteNonQuery());
+    }
+
+    public Task<IReadOnlyList<string>> ListFinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
+    {
+        var command = Command("SELECT job_id FROM jobs WHERE state IN ('completed', 'failed', 'cancelled') AND updated_at < $before ORDER BY updated_at;");
+        Add(command, "$before", Time(updatedBefore));
+        return Task.FromResult<IReadOnlyList<string>>(SqliteArcpStore.ReadAll(command, r => r.GetString(0)));
+    }
+
+    public Task<JobDeletion> DeleteJobAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
+        var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
+        var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
+        Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
+        return Task.FromResult(new JobDeletion(events, checkpoints, ledger));
+    }
+
+    public Task<int> PurgeExpiredLedgerEntriesAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < $now;");
+        Add(command, "$now", Time(now));
+        return Task.FromResult(command.ExecuteNonQuery());
     }
 
     public Task CommitAsync(CancellationToken cancellationToken)
@@ -160,31 +200,28 @@ internal sealed class SqliteStoreTransaction(SqliteConnection connection, Sqlite
         return ValueTask.CompletedTask;
     }
 
-    internal static JobRecord? QueryJob(SqliteConnection connection, SqliteTransaction? transaction, string jobId)
+    internal static JobRecord? QueryJob(SqliteStatementCache statements, SqliteTransaction? transaction, string jobId)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"SELECT {JobColumns} FROM jobs WHERE job_id = $job_id;";
+        var command = statements.Get($"SELECT {JobReadColumns} FROM jobs WHERE job_id = $job_id;", transaction);
         Add(command, "$job_id", jobId);
         return SqliteArcpStore.ReadAll(command, ReadJob).FirstOrDefault();
     }
 
-    internal static CheckpointRecord? QueryCheckpointByKey(SqliteConnection connection, SqliteTransaction? transaction, string jobId, string key)
+    internal static CheckpointRecord? QueryCheckpointByKey(SqliteStatementCache statements, SqliteTransaction? transaction, string jobId, string key)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND idempotency_key = $key;";
+        var command = statements.Get($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND idempotency_key = $key;", transaction);
         Add(command, "$job_id", jobId);
         Add(command, "$key", key);
         return SqliteArcpStore.ReadAll(command, ReadCheckpoint).FirstOrDefault();
     }
 
-    private SqliteCommand Command(string sql)
+    private SqliteCommand Command(string sql) => statements.Get(sql, transaction);
+
+    private int Delete(string sql, string jobId)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
+        var command = Command(sql);
+        Add(command, "$job_id", jobId);
+        return command.ExecuteNonQuery();
     }
 
     private void Release()

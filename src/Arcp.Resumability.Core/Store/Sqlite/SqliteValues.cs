@@ -24,6 +24,9 @@ internal static class SqliteValues
         "job_id, principal, workflow, name, state, inputs, idempotency_key, result, error, last_checkpoint_id, last_message_id, created_at, updated_at, " +
         "lease_session_id, lease_host, lease_process_id, lease_process_started, lease_expires_at";
 
+    /// <summary>What reads select: the written columns plus the retention watermark, which only purges change.</summary>
+    public const string JobReadColumns = JobColumns + ", purged_through_sequence";
+
     public static JobRecord ReadJob(SqliteDataReader r) => new()
     {
         JobId = r.GetString(0),
@@ -42,6 +45,7 @@ internal static class SqliteValues
         Lease = r.IsDBNull(13)
             ? null
             : new JobLease(r.GetString(13), r.GetString(14), r.GetInt32(15), ParseTime(r.GetString(16)), ParseTime(r.GetString(17))),
+        PurgedThroughSequence = r.GetInt64(18),
     };
 
     public static void BindJob(SqliteCommand c, JobRecord job)

@@ -1,0 +1,37 @@
+using System.Globalization;
+using System.Reflection;
+
+namespace Arcp.Resumability.Store;
+
+/// <summary>A store's numbered, immutable migration scripts, embedded in this assembly as <c>NNNN_name.sql</c>.</summary>
+internal static class MigrationScripts
+{
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Load(string resourcePrefix)
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        var migrations = new List<(int, string, string)>();
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(resourcePrefix, StringComparison.Ordinal)))
+        {
+            var name = resource[resourcePrefix.Length..^".sql".Length];
+            var version = int.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+            using var stream = assembly.GetManifestResourceStream(resource)!;
+            using var reader = new StreamReader(stream);
+            migrations.Add((version, name, reader.ReadToEnd()));
+        }
+
+        migrations.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        for (var i = 0; i < migrations.Count; i++)
+        {
+            if (migrations[i].Item1 != i + 1)
+            {
+                throw new InvalidOperationException($"Migration scripts must be numbered 1..n without gaps; found {migrations[i].Item2}.");
+            }
+        }
+
+        return migrations;
+    }
+
+    public static StoreException TooNew(string location, int found, int latest) => new(
+        StoreErrorKind.SchemaTooNew,
+        $"The store '{location}' has schema version {found}, newer than the {latest} this module understands. Use a newer Arcp.Resumability; the store was not changed.");
+}

@@ -1,0 +1,170 @@
+using Npgsql;
+using static Arcp.Resumability.Store.Postgres.PostgresValues;
+
+namespace Arcp.Resumability.Store.Postgres;
+
+/// <summary>
+/// A store shared by many processes and machines: one PostgreSQL database, or one schema of it named
+/// first in <c>Search Path</c> (created on first open). Every transaction has its own pooled connection; job rows are locked while a
+/// transaction decides about them, which is what makes lease claims and fencing atomic across processes.
+/// </summary>
+public sealed partial class PostgresArcpStore : IArcpStore
+{
+    private readonly NpgsqlDataSource dataSource;
+
+    private PostgresArcpStore(NpgsqlDataSource dataSource, string location)
+    {
+        this.dataSource = dataSource;
+        Location = location;
+    }
+
+    /// <summary>The server, database and user, never the password.</summary>
+    public string Location { get; }
+
+    /// <summary>Connects with <paramref name="connectionString"/> (Npgsql key=value form) and brings the schema up to date.</summary>
+    public static async Task<PostgresArcpStore> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new StoreException(StoreErrorKind.Unavailable, $"The PostgreSQL connection string is not valid: {ex.Message}", ex);
+        }
+
+        var location = Describe(builder);
+        var dataSource = NpgsqlDataSource.Create(builder);
+        try
+        {
+            await GuardAsync(location, async () =>
+            {
+                await PostgresSchema.MigrateAsync(dataSource, location, HomeSchema(builder), cancellationToken).ConfigureAwait(false);
+                return true;
+            }).ConfigureAwait(false);
+            return new PostgresArcpStore(dataSource, location);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary><c>postgresql://user@host:port/database</c> (plus the search path when one is set), for messages.</summary>
+    public static string Describe(NpgsqlConnectionStringBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var user = string.IsNullOrEmpty(builder.Username) ? string.Empty : Uri.EscapeDataString(builder.Username) + "@";
+        var text = $"postgresql://{user}{builder.Host}:{builder.Port}/{Uri.EscapeDataString(builder.Database ?? string.Empty)}";
+        return string.IsNullOrEmpty(builder.SearchPath) ? text : $"{text}?search_path={Uri.EscapeDataString(builder.SearchPath)}";
+    }
+
+    // Only a plain identifier is created: it reads the same in CREATE SCHEMA as in the search path (both fold case).
+    private static string? HomeSchema(NpgsqlConnectionStringBuilder builder) =>
+        builder.SearchPath?.Split(',')[0].Trim() is { Length: > 0 } first && PlainIdentifier().IsMatch(first) && first != "public" ? first : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,62}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex PlainIdentifier();
+
+    public async ValueTask<IStoreTransaction> BeginAsync(CommitDurability durability, CancellationToken cancellationToken) =>
+        await GuardAsync<IStoreTransaction>(Location, async () =>
+        {
+            var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+
+                // 'on' waits for the WAL flush (and synchronous standbys) before COMMIT returns. 'local' is used for
+                // process-safe commits: still flushed on this server, so a checkpoint is never lost, just without
+                // waiting for standbys. Never 'off', which could lose acknowledged commits in a server crash.
+                var level = durability == CommitDurability.Durable ? "on" : "local";
+                await using (var command = new NpgsqlCommand($"SET LOCAL synchronous_commit = {level};", connection, transaction))
+                {
+                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                return new PostgresStoreTransaction(connection, transaction, Location);
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }).ConfigureAwait(false);
+
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {JobReadColumns} FROM jobs WHERE job_id = @job_id;", c => Text(c, "job_id", jobId), ReadJob, cancellationToken);
+
+    public async Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken) =>
+        await QueryAllAsync($"SELECT {JobReadColumns} FROM jobs WHERE principal = @principal ORDER BY created_at, job_id;", c => Text(c, "principal", principal), ReadJob, cancellationToken).ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
+        await QueryAllAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id ORDER BY position;", c => Text(c, "job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false);
+
+    public Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id AND checkpoint_id = @checkpoint_id;",
+            c =>
+            {
+                Text(c, "job_id", jobId);
+                Text(c, "checkpoint_id", checkpointId);
+            },
+            ReadCheckpoint,
+            cancellationToken);
+
+    public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
+        GuardAsync(Location, async () =>
+        {
+            var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                return await QueryCheckpointByKeyAsync(connection, null, jobId, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            }
+        });
+
+    public Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {EventColumns} FROM events WHERE message_id = @message_id;", c => Text(c, "message_id", messageId), ReadEvent, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
+        await QueryAllAsync(
+            $"SELECT {EventColumns} FROM events WHERE job_id = @job_id AND sequence > @after ORDER BY sequence;",
+            c =>
+            {
+                Text(c, "job_id", jobId);
+                Bigint(c, "after", afterSequence);
+            },
+            ReadEvent,
+            cancellationToken).ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) =>
+        await QueryAllAsync(
+            $"SELECT {EventColumns} FROM events WHERE correlation_id = @correlation_id AND direction = 'out' ORDER BY sequence;",
+            c => Text(c, "correlation_id", correlationId),
+            ReadEvent,
+            cancellationToken).ConfigureAwait(false);
+
+    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+
+    internal static async Task<CheckpointRecord?> QueryCheckpointByKeyAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, string key, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id AND idempotency_key = @key;", connection, transaction);
+        Text(command, "job_id", jobId);
+        Text(command, "key", key);
+        return (await ReadAllAsync(command, ReadCheckpoint, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+    }
+
+    private async Task<T?> QueryAsync<T>(string sql, Action<NpgsqlCommand> bind, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
+        where T : class =>
+        (await QueryAllAsync(sql, bind, read, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    private Task<List<T>> QueryAllAsync<T>(string sql, Action<NpgsqlCommand> bind, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken) =>
+        GuardAsync(Location, async () =>
+        {
+            await using var command = dataSource.CreateCommand(sql);
+            bind(command);
+            return await ReadAllAsync(command, read, cancellationToken).ConfigureAwait(false);
+        });
+}

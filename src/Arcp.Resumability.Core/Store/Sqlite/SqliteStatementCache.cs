@@ -1,0 +1,38 @@
+using Microsoft.Data.Sqlite;
+
+namespace Arcp.Resumability.Store.Sqlite;
+
+/// <summary>
+/// Prepared commands kept for the life of the store's connection. SQLite re-parses and re-plans the
+/// SQL text of every new command, which was most of the cost of a checkpointed step; a reused command
+/// keeps its prepared statements. Only used under the store's gate, so never concurrently.
+/// </summary>
+internal sealed class SqliteStatementCache(SqliteConnection connection) : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
+
+    /// <summary>The command for <paramref name="sql"/>, bound to <paramref name="transaction"/>, with no parameters.</summary>
+    public SqliteCommand Get(string sql, SqliteTransaction? transaction)
+    {
+        if (!commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            commands[sql] = command;
+        }
+
+        command.Transaction = transaction;
+        command.Parameters.Clear();
+        return command;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in commands.Values)
+        {
+            command.Dispose();
+        }
+
+        commands.Clear();
+    }
+}

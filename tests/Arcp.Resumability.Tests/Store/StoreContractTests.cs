@@ -1,0 +1,557 @@
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Client;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Runtime;
+using Arcp.Resumability.Steps;
+using Arcp.Resumability.Store;
+using Arcp.Resumability.Tests.Core;
+
+namespace Arcp.Resumability.Tests.Store;
+
+/// <summary>
+/// The store contract, run unchanged against every store kind: each subclass only says how to open its
+/// store and how to run raw SQL against it. Several opens of one store stand in for several processes.
+/// </summary>
+public abstract class StoreContractTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly string[] ThreeSteps = ["one", "two", "three"];
+
+    /// <summary>Opens (creating or upgrading) this test's store; every call is a separate connection, like another process.</summary>
+    protected abstract Task<IArcpStore> OpenAsync();
+
+    /// <summary>Runs SQL straight against this test's store, bypassing the store code; returns the first column of the first row.</summary>
+    protected abstract Task<object?> ExecuteSqlAsync(string sql);
+
+    /// <summary>Creates this test's store as migration 1 alone left it (the first released schema).</summary>
+    protected abstract Task CreateFirstSchemaAsync();
+
+    protected abstract int LatestSchemaVersion { get; }
+
+    [Fact]
+    public async Task A_job_round_trips_with_its_lease()
+    {
+        await using var store = await OpenAsync();
+        var job = NewJob("job_a") with { Name = "nightly", IdempotencyKey = "k1", Lease = new JobLease("sess_1", "host-a", 4242, T0.AddMinutes(-5), T0.AddMinutes(1)) };
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(job, default));
+
+        var read = await store.GetJobAsync("job_a", default);
+
+        Assert.NotNull(read);
+        Assert.Equal(job with { CreatedAt = read.CreatedAt, UpdatedAt = read.UpdatedAt, Lease = read.Lease }, read);
+        Assert.Equal(job.Lease with { ProcessStartedAt = read.Lease!.ProcessStartedAt, ExpiresAt = read.Lease.ExpiresAt }, read.Lease);
+        AssertClose(T0, read.CreatedAt);
+        AssertClose(T0.AddMinutes(1), read.Lease.ExpiresAt);
+        Assert.Equal(0, read.PurgedThroughSequence);
+        Assert.Equal(["job_a"], (await store.ListJobsAsync("local:test", default)).Select(j => j.JobId));
+        Assert.Empty(await store.ListJobsAsync("someone-else", default));
+    }
+
+    [Fact]
+    public async Task Events_get_increasing_sequences_and_a_repeated_message_id_is_refused_without_breaking_the_transaction()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(NewJob("job_e"), default));
+        bool again;
+        await using (var tx = await store.BeginAsync(CommitDurability.ProcessSafe, default))
+        {
+            Assert.True(await tx.TryAppendEventAsync(Event("msg_1", "job_e", null), default));
+            again = await tx.TryAppendEventAsync(Event("msg_1", "job_e", null), default);
+            Assert.True(await tx.TryAppendEventAsync(Event("msg_2", null, "msg_1"), default));
+            Assert.True(await tx.TryAppendEventAsync(Event("msg_3", "job_e", null), default));
+            await tx.CommitAsync(default);
+        }
+
+        Assert.False(again);
+        var stream = await store.ReadJobStreamAsync("job_e", 0, default);
+        Assert.Equal(["msg_1", "msg_3"], stream.Select(e => e.MessageId));
+        Assert.True(stream[1].Sequence > stream[0].Sequence);
+        Assert.Equal(["msg_3"], (await store.ReadJobStreamAsync("job_e", stream[0].Sequence, default)).Select(e => e.MessageId));
+        Assert.Equal("msg_2", Assert.Single(await store.ReadResponsesAsync("msg_1", default)).MessageId);
+        var found = await store.FindEventAsync("msg_3", default);
+        Assert.Equal("{\"id\":\"msg_3\"}", found!.Envelope);
+        Assert.Equal(EventDirection.Outbound, found.Direction);
+        Assert.Null(await store.FindEventAsync("msg_missing", default));
+    }
+
+    [Fact]
+    public async Task A_transaction_disposed_without_commit_leaves_nothing_behind()
+    {
+        await using var store = await OpenAsync();
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            await tx.InsertJobAsync(NewJob("job_r"), default);
+            await tx.TryAppendEventAsync(Event("msg_r", "job_r", null), default);
+        }
+
+        Assert.Null(await store.GetJobAsync("job_r", default));
+        Assert.Null(await store.FindEventAsync("msg_r", default));
+    }
+
+    [Fact]
+    public async Task Checkpoints_list_in_recording_order_and_are_found_by_id_and_key()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_c"), default);
+            foreach (var (id, index) in new[] { ("chk_z", 0), ("chk_a", 1), ("chk_m", 2) })
+            {
+                await tx.InsertCheckpointAsync(new CheckpointRecord(id, "job_c", index, "s" + index, "msg_" + id, "key-" + index, T0, $"[{index}]"), default);
+            }
+        });
+
+        Assert.Equal(["chk_z", "chk_a", "chk_m"], (await store.ListCheckpointsAsync("job_c", default)).Select(c => c.CheckpointId));
+        Assert.Equal("[1]", (await store.FindCheckpointAsync("job_c", "chk_a", default))!.Output);
+        Assert.Equal("chk_m", (await store.FindCheckpointByKeyAsync("job_c", "key-2", default))!.CheckpointId);
+        Assert.Null(await store.FindCheckpointByKeyAsync("job_c", "key-9", default));
+    }
+
+    [Fact]
+    public async Task Racing_writers_of_one_step_record_it_once_and_the_others_see_the_recorded_outcome()
+    {
+        await using (var setup = await OpenAsync())
+        {
+            await InTransactionAsync(setup, tx => tx.InsertJobAsync(NewJob("job_d"), default));
+        }
+
+        var stores = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => OpenAsync()));
+        try
+        {
+            using var go = new ManualResetEventSlim();
+            var racers = stores.Select((store, i) => Task.Run(async () =>
+            {
+                go.Wait();
+
+                // The runtime's sequence for a checkpoint: lock the job, look the key up, insert if new.
+                await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
+                await tx.GetJobAsync("job_d", default);
+                if (await tx.FindCheckpointByKeyAsync("job_d", "step-key", default) is { } recorded)
+                {
+                    return recorded.CheckpointId;
+                }
+
+                await tx.InsertCheckpointAsync(new CheckpointRecord($"chk_{i}", "job_d", 0, "one", $"msg_{i}", "step-key", T0, "null"), default);
+                await tx.CommitAsync(default);
+                return $"inserted chk_{i}";
+            })).ToList();
+            go.Set();
+            var outcomes = await Task.WhenAll(racers);
+
+            var inserted = Assert.Single(outcomes, o => o.StartsWith("inserted", StringComparison.Ordinal));
+            Assert.All(outcomes.Where(o => o != inserted), o => Assert.Equal(inserted["inserted ".Length..], o));
+            Assert.Single(await stores[0].ListCheckpointsAsync("job_d", default));
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Racing_claims_of_an_unowned_job_let_exactly_one_win()
+    {
+        await using (var setup = await OpenAsync())
+        {
+            await InTransactionAsync(setup, tx => tx.InsertJobAsync(NewJob("job_l"), default));
+        }
+
+        var stores = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => OpenAsync()));
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            var wins = await Task.WhenAll(stores.Select((store, i) => Task.Run(async () =>
+            {
+                await using var tx = await store.BeginAsync(CommitDurability.ProcessSafe, default);
+                var job = await tx.GetJobAsync("job_l", default);
+                if (ArcpRuntime.IsLive(job!.Lease, now))
+                {
+                    return false;
+                }
+
+                await tx.UpdateJobAsync(job with { Lease = new JobLease($"sess_{i}", "elsewhere", 1, now, now.AddMinutes(1)) }, default);
+                await tx.CommitAsync(default);
+                return true;
+            })));
+
+            Assert.Single(wins, w => w);
+            var owner = (await stores[0].GetJobAsync("job_l", default))!.Lease!.SessionId;
+            Assert.Equal($"sess_{Array.IndexOf(wins, true)}", owner);
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task An_expired_idempotency_record_is_replaced_and_expired_records_are_purged()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, tx => tx.InsertLedgerEntryAsync(new LedgerEntry("local:test", "key", "hash-1", "job_1", T0, T0.AddDays(1)), default));
+        await InTransactionAsync(store, tx => tx.InsertLedgerEntryAsync(new LedgerEntry("local:test", "key", "hash-2", "job_2", T0.AddDays(2), T0.AddDays(3)), default));
+        await InTransactionAsync(store, tx => tx.InsertLedgerEntryAsync(new LedgerEntry("local:test", "other", "hash-3", "job_3", T0, T0.AddHours(1)), default));
+
+        LedgerEntry? current = null;
+        int purged = 0;
+        await InTransactionAsync(store, async tx =>
+        {
+            purged = await tx.PurgeExpiredLedgerEntriesAsync(T0.AddDays(2), default);
+            current = await tx.GetLedgerEntryAsync("local:test", "key", default);
+        });
+
+        Assert.Equal(1, purged);
+        Assert.Equal("job_2", current!.Outcome);
+        Assert.Equal("hash-2", current.RequestHash);
+    }
+
+    [Fact]
+    public async Task Purging_events_raises_each_jobs_watermark_and_keeps_checkpoints()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_p"), default);
+            await tx.InsertJobAsync(NewJob("job_q"), default);
+            await tx.TryAppendEventAsync(Event("msg_old1", "job_p", null, T0.AddDays(-40)), default);
+            await tx.TryAppendEventAsync(Event("msg_old2", "job_p", null, T0.AddDays(-35)), default);
+            await tx.TryAppendEventAsync(Event("msg_oldsession", null, null, T0.AddDays(-35)), default);
+            await tx.TryAppendEventAsync(Event("msg_new", "job_p", null, T0.AddDays(-1)), default);
+            await tx.TryAppendEventAsync(Event("msg_q", "job_q", null, T0.AddDays(-1)), default);
+            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_p", "job_p", 0, "one", "msg_old1", "key", T0.AddDays(-40), "1"), default);
+        });
+        var old2 = (await store.FindEventAsync("msg_old2", default))!.Sequence;
+
+        var purged = 0;
+        await InTransactionAsync(store, async tx => purged = await tx.PurgeEventsAsync(T0.AddDays(-30), default));
+
+        Assert.Equal(3, purged);
+        Assert.Equal(old2, (await store.GetJobAsync("job_p", default))!.PurgedThroughSequence);
+        Assert.Equal(0, (await store.GetJobAsync("job_q", default))!.PurgedThroughSequence);
+        Assert.Equal(["msg_new"], (await store.ReadJobStreamAsync("job_p", 0, default)).Select(e => e.MessageId));
+        Assert.Single(await store.ListCheckpointsAsync("job_p", default));
+    }
+
+    [Fact]
+    public async Task Deleting_a_job_removes_its_stream_answers_checkpoints_and_ledger_entries_only()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_x") with { State = JobStates.Completed, UpdatedAt = T0.AddDays(-100) }, default);
+            await tx.InsertJobAsync(NewJob("job_y"), default);
+            await tx.TryAppendEventAsync(Event("msg_x1", "job_x", null), default);
+            await tx.TryAppendEventAsync(Event("msg_x1_ack", null, "msg_x1"), default);
+            await tx.TryAppendEventAsync(Event("msg_y1", "job_y", null), default);
+            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_x", "job_x", 0, "one", "msg_x1", "key", T0, "1"), default);
+            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_y", "job_y", 0, "one", "msg_y1", "key", T0, "1"), default);
+            await tx.InsertLedgerEntryAsync(new LedgerEntry("local:test", "start-x", "h", "job_x", T0, null), default);
+        });
+
+        IReadOnlyList<string> finished = [];
+        JobDeletion? deletion = null;
+        await InTransactionAsync(store, async tx =>
+        {
+            finished = await tx.ListFinishedJobsAsync(T0.AddDays(-90), default);
+            deletion = await tx.DeleteJobAsync("job_x", default);
+        });
+
+        Assert.Equal(["job_x"], finished);
+        Assert.Equal(new JobDeletion(2, 1, 1), deletion);
+        Assert.Null(await store.GetJobAsync("job_x", default));
+        Assert.Empty(await store.ListCheckpointsAsync("job_x", default));
+        Assert.Null(await store.FindEventAsync("msg_x1_ack", default));
+        Assert.NotNull(await store.GetJobAsync("job_y", default));
+        Assert.Single(await store.ReadJobStreamAsync("job_y", 0, default));
+        Assert.Single(await store.ListCheckpointsAsync("job_y", default));
+    }
+
+    [Fact]
+    public async Task Processes_opening_a_new_store_at_once_all_get_the_latest_schema()
+    {
+        var stores = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(OpenAsync)));
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        await using var again = await OpenAsync();
+        await InTransactionAsync(again, tx => tx.InsertJobAsync(NewJob("job_s"), default));
+        Assert.NotNull(await again.GetJobAsync("job_s", default));
+    }
+
+    [Fact]
+    public async Task A_store_with_only_the_first_schema_is_upgraded_with_its_data_intact()
+    {
+        await CreateFirstSchemaAsync();
+        await ExecuteSqlAsync(
+            "INSERT INTO jobs (job_id, principal, workflow, state, inputs, created_at, updated_at) " +
+            "VALUES ('job_v1', 'local:test', 'counting', 'running', '{\"n\":1}', '2026-01-01T00:00:00.0000000Z', '2026-01-01T00:00:00.0000000Z');");
+        await ExecuteSqlAsync(
+            "INSERT INTO checkpoints (checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output) " +
+            "VALUES ('chk_v1', 'job_v1', 0, 'one', 'msg_v1', 'key-v1', '2026-01-01T00:00:00.0000000Z', '[1]');");
+
+        await using var store = await OpenAsync();
+
+        var job = await store.GetJobAsync("job_v1", default);
+        Assert.Equal("{\"n\":1}", job!.Inputs);
+        Assert.Equal(0, job.PurgedThroughSequence);
+        Assert.Equal("[1]", (await store.FindCheckpointByKeyAsync("job_v1", "key-v1", default))!.Output);
+        Assert.Equal(LatestSchemaVersion, Convert.ToInt32(await ExecuteSqlAsync("SELECT MAX(version) FROM schema_version;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(LatestSchemaVersion, Convert.ToInt32(await ExecuteSqlAsync("SELECT COUNT(*) FROM schema_version;"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task A_store_written_by_a_newer_schema_is_refused_and_left_unchanged()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        var future = LatestSchemaVersion + 1;
+        await ExecuteSqlAsync($"INSERT INTO schema_version (version, description, applied_at) VALUES ({future}, '{future:0000}_future', '2026-01-01T00:00:00Z');");
+
+        var refused = await Assert.ThrowsAsync<StoreException>(OpenAsync);
+
+        Assert.Equal(StoreErrorKind.SchemaTooNew, refused.Kind);
+        Assert.Contains($"schema version {future}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("newer", refused.Message, StringComparison.Ordinal);
+        await ExecuteSqlAsync($"DELETE FROM schema_version WHERE version = {future};");
+        await (await OpenAsync()).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_full_run_and_a_resume_after_an_interruption_record_every_step_once()
+    {
+        var workflow = new CountingWorkflow("counting", ThreeSteps);
+        string jobId;
+        await using (var first = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default))
+        {
+            using var stop = new StopAfterStep("one");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(first.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, stop, stop.Token));
+            jobId = stop.JobId!;
+        }
+
+        await using var second = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        var result = await new StepRunner(second.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, default);
+
+        Assert.Equal(JobStates.Completed, result.State);
+        Assert.Equal(["two", "three"], result.StepsRun);
+        Assert.All(ThreeSteps, s => Assert.Equal(1, workflow.Runs[s]));
+        Assert.Equal(ThreeSteps, (await second.Client.QueryCheckpointsAsync(jobId, null, default)).Select(c => c.Step));
+        Assert.Null(result.DataLoss);
+    }
+
+    [Fact]
+    public async Task Two_sessions_resuming_one_interrupted_job_at_once_get_one_claim_and_one_ABORTED_naming_the_owner()
+    {
+        var jobId = await InterruptedJobAsync(new CountingWorkflow("counting", ThreeSteps));
+        await using var a = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        await using var b = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+
+        var attempts = await Task.WhenAll(new[] { a, b }.Select(s => Task.Run(async () =>
+        {
+            try
+            {
+                await s.Client.ResumeAsync(jobId, null, null, default);
+                return null;
+            }
+            catch (ArcpException ex)
+            {
+                return ex.Error;
+            }
+        })));
+
+        var refused = Assert.Single(attempts, e => e is not null)!;
+        Assert.Equal(ErrorCodes.Aborted, refused.Code);
+        Assert.Contains($"process {Environment.ProcessId} on '{ProcessIdentity.Current.Host}'", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(ProcessIdentity.Current.Host, refused.Details!["owner"]!["host"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_runner_whose_lease_expired_and_was_claimed_elsewhere_records_nothing_more()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var options = new RuntimeOptions { Clock = clock };
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ran = new List<string>();
+        var slow = new WorkflowDefinition("fenced", ThreeSteps.Select(s => new StepDefinition(s, async (context, ct) =>
+        {
+            lock (ran)
+            {
+                ran.Add(s);
+            }
+
+            if (s == "two")
+            {
+                entered.TrySetResult();
+                await release.Task.WaitAsync(ct);
+            }
+
+            return JsonValue.Create(s);
+        })).ToList());
+        await using var a = await EmbeddedArcp.OpenAsync(await OpenAsync(), options, default);
+        await using var b = await EmbeddedArcp.OpenAsync(await OpenAsync(), options, default);
+        var running = new StepRunner(a.Client).StartAsync(slow, null, null, null, null, default);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var jobId = Assert.Single(await b.Client.QueryJobsAsync(new JobQueryPayload(), default)).JobId;
+
+        clock.Advance(options.LeaseDuration + TimeSpan.FromSeconds(1));
+        await b.Client.ResumeAsync(jobId, null, null, default);
+        release.SetResult();
+        var fenced = await Assert.ThrowsAsync<ArcpException>(() => running);
+
+        Assert.Equal(ErrorCodes.PermissionDenied, fenced.Code);
+        Assert.Equal(["one", "two"], ran);
+        Assert.Equal(["one"], (await b.Client.QueryCheckpointsAsync(jobId, null, default)).Select(c => c.Step));
+        var job = Assert.Single(await b.Client.QueryJobsAsync(new JobQueryPayload { JobId = jobId }, default));
+        Assert.Equal(b.Client.SessionId, job.Owner!.SessionId);
+    }
+
+    [Fact]
+    public async Task Resuming_into_purged_history_reports_DATA_LOSS_and_continues_from_the_latest_checkpoint()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow.AddDays(-40));
+        var options = new RuntimeOptions { Clock = clock };
+        var workflow = new CountingWorkflow("counting", ThreeSteps);
+        string jobId;
+        string purgedMessage;
+        await using (var first = await EmbeddedArcp.OpenAsync(await OpenAsync(), options, default))
+        {
+            using var stop = new StopAfterStep("two");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(first.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, stop, stop.Token));
+            jobId = stop.JobId!;
+            purgedMessage = (await first.Client.QueryCheckpointsAsync(jobId, null, default))[0].MessageId;
+        }
+
+        await using (var maintenance = await OpenAsync())
+        {
+            var retention = await StoreMaintenance.ApplyRetentionAsync(maintenance, new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow, apply: true, default);
+            Assert.True(retention.EventsPurged > 0);
+            Assert.Equal(0, retention.JobsRemoved);
+        }
+
+        clock.Advance(TimeSpan.FromDays(40));
+        await using var second = await EmbeddedArcp.OpenAsync(await OpenAsync(), options, default);
+        var fromPurged = await second.Client.ResumeAsync(jobId, purgedMessage, null, default);
+        Assert.Equal(ErrorCodes.DataLoss, fromPurged.DataLoss!.Code);
+        Assert.False(fromPurged.DataLoss.IsRetryable);
+
+        var result = await new StepRunner(second.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, default);
+
+        Assert.Equal(ErrorCodes.DataLoss, result.DataLoss!.Code);
+        Assert.Equal(JobStates.Completed, result.State);
+        Assert.Equal("two", result.ResumedAfterStep);
+        Assert.Equal(["three"], result.StepsRun);
+        Assert.Equal("[\"in\",\"one\",\"two\",\"three\"]", ArcpJson.ToText(result.Result));
+        Assert.Equal(ThreeSteps, (await second.Client.QueryCheckpointsAsync(jobId, null, default)).Select(c => c.Step));
+    }
+
+    [Fact]
+    public async Task Removing_a_job_is_refused_while_its_owner_is_live_unless_forced()
+    {
+        var blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hold = new WorkflowDefinition("held", [new StepDefinition("wait", async (_, ct) =>
+        {
+            blocked.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return null;
+        })]);
+        await using var owner = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        using var stopOwner = new CancellationTokenSource();
+        var running = new StepRunner(owner.Client).StartAsync(hold, null, null, null, null, stopOwner.Token);
+        await blocked.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var jobId = Assert.Single(await owner.Client.QueryJobsAsync(new JobQueryPayload(), default)).JobId;
+        await using var maintenance = await OpenAsync();
+
+        var refused = await Assert.ThrowsAsync<ArcpException>(() => StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: false, DateTimeOffset.UtcNow, default));
+        var removed = await StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: true, DateTimeOffset.UtcNow, default);
+        await stopOwner.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+
+        Assert.Equal(ErrorCodes.Aborted, refused.Code);
+        Assert.Contains($"process {Environment.ProcessId}", refused.Message, StringComparison.Ordinal);
+        Assert.True(removed.Events > 0);
+        Assert.Null(await maintenance.GetJobAsync(jobId, default));
+        var gone = await Assert.ThrowsAsync<ArcpException>(() => StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: false, DateTimeOffset.UtcNow, default));
+        Assert.Equal(ErrorCodes.NotFound, gone.Code);
+    }
+
+    private async Task<string> InterruptedJobAsync(CountingWorkflow workflow)
+    {
+        await using var arcp = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        using var stop = new StopAfterStep("one");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, null, null, null, stop, stop.Token));
+        return stop.JobId!;
+    }
+
+    private static async Task InTransactionAsync(IArcpStore store, Func<IStoreTransaction, Task> work)
+    {
+        await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
+        await work(tx);
+        await tx.CommitAsync(default);
+    }
+
+    private static JobRecord NewJob(string jobId) => new()
+    {
+        JobId = jobId,
+        Principal = "local:test",
+        Workflow = "counting",
+        State = JobStates.Running,
+        Inputs = "null",
+        CreatedAt = T0,
+        UpdatedAt = T0,
+    };
+
+    private static EventDraft Event(string messageId, string? jobId, string? correlationId, DateTimeOffset? at = null) =>
+        new(messageId, "job.progress", EventDirection.Outbound, "sess_1", jobId, correlationId, at ?? T0, $"{{\"id\":\"{messageId}\"}}");
+
+    // PostgreSQL keeps microseconds, SQLite 100 ns ticks.
+    private static void AssertClose(DateTimeOffset expected, DateTimeOffset actual) =>
+        Assert.True((expected - actual).Duration() < TimeSpan.FromMilliseconds(1), $"Expected {expected:O}, got {actual:O}.");
+}
+
+/// <summary>A clock tests move by hand, shared by runtimes to make leases expire on demand.</summary>
+internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private long ticks = start.UtcTicks;
+
+    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref ticks), TimeSpan.Zero);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref ticks, by.Ticks);
+}
+
+/// <summary>Simulates the process dying right after a step's checkpoint: cancels the run the moment it is durable.</summary>
+internal sealed class StopAfterStep(string step) : IStepObserver, IDisposable
+{
+    private readonly CancellationTokenSource cancellation = new();
+
+    public CancellationToken Token => cancellation.Token;
+
+    public string? JobId { get; private set; }
+
+    public ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
+    {
+        JobId = context.JobId;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken)
+    {
+        if (context.Step == step)
+        {
+            cancellation.Cancel();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public void Dispose() => cancellation.Dispose();
+}
