@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
+using Arcp.Resumability.Store;
 using Arcp.Resumability.Store.Sqlite;
 using Arcp.Resumability.Tests.Core;
 using Arcp.Resumability.Transports;
@@ -247,6 +248,34 @@ public abstract class ConformanceTests : IAsyncLifetime
         var data = marker.Payload()["data"]!;
         Assert.Equal(4, (int)data["replayed"]!);
         Assert.Equal("chk_a", (string?)data["checkpoint"]!["checkpoint_id"]);
+    }
+
+    [Fact]
+    public async Task S19_resuming_into_history_purged_by_retention_reports_data_loss_then_replays_what_is_left()
+    {
+        var peer = await OpenPeerAsync("tok-alice");
+        var jobId = await StartClientJobAsync(peer);
+        var (started, _) = await peer.ReceiveUntilAsync("job.started");
+        await peer.RequestAsync(Checkpoint(peer, jobId, "chk_kept", "one", 0));
+
+        // Retention run as if 40 days had passed: every event goes, the checkpoint stays.
+        var retention = await StoreMaintenance.ApplyRetentionAsync(store!, new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow.AddDays(40), apply: true, CancellationToken.None);
+        Assert.True(retention.EventsPurged >= 3);
+
+        var resume = peer.Envelope("resume", new JsonObject { ["after_message_id"] = (string)started["id"]! }, new JsonObject { ["job_id"] = jobId });
+        await peer.SendAsync(resume);
+        Assert.Equal("ack", (await peer.ReceiveAsync()).Type());
+        var lost = await peer.ReceiveAsync();
+        var marker = await peer.ReceiveAsync();
+
+        Assert.Equal("event.emit", lost.Type());
+        Assert.Equal((string)resume["id"]!, (string?)lost["correlation_id"]);
+        Assert.Equal("resume.data_loss", (string?)lost.Payload()["type"]);
+        Assert.Equal("DATA_LOSS", (string?)lost.Payload()["data"]!["code"]);
+        Assert.False((bool)lost.Payload()["data"]!["retryable"]!);
+        Assert.Equal("resume.replay_complete", (string?)marker.Payload()["type"]);
+        Assert.Equal(0, (int)marker.Payload()["data"]!["replayed"]!);
+        Assert.Equal("chk_kept", (string?)marker.Payload()["data"]!["checkpoint"]!["checkpoint_id"]);
     }
 
     [Fact]
