@@ -330,7 +330,7 @@ public abstract class StoreContractTests
         string jobId;
         await using (var first = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default))
         {
-            using var stop = new StopAfterStep("one");
+            using var stop = new StopAfter("one");
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(first.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, stop, stop.Token));
             jobId = stop.JobId!;
         }
@@ -422,7 +422,7 @@ public abstract class StoreContractTests
         string purgedMessage;
         await using (var first = await EmbeddedArcp.OpenAsync(await OpenAsync(), options, default))
         {
-            using var stop = new StopAfterStep("two");
+            using var stop = new StopAfter("two");
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(first.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, stop, stop.Token));
             jobId = stop.JobId!;
             purgedMessage = (await first.Client.QueryCheckpointsAsync(jobId, null, default))[0].MessageId;
@@ -484,7 +484,7 @@ public abstract class StoreContractTests
     private async Task<string> InterruptedJobAsync(CountingWorkflow workflow)
     {
         await using var arcp = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
-        using var stop = new StopAfterStep("one");
+        using var stop = new StopAfter("one");
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, null, null, null, stop, stop.Token));
         return stop.JobId!;
     }
@@ -523,35 +523,4 @@ internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
     public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref ticks), TimeSpan.Zero);
 
     public void Advance(TimeSpan by) => Interlocked.Add(ref ticks, by.Ticks);
-}
-
-/// <summary>Simulates the process dying right after a step's checkpoint: cancels the run the moment it is durable.</summary>
-internal sealed class StopAfterStep(string step) : IStepObserver, IDisposable
-{
-    private readonly CancellationTokenSource cancellation = new();
-
-    public CancellationToken Token => cancellation.Token;
-
-    public string? JobId { get; private set; }
-
-    public ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
-    {
-        JobId = context.JobId;
-        return ValueTask.CompletedTask;
-    }
-
-    public ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-    public ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken)
-    {
-        if (context.Step == step)
-        {
-            cancellation.Cancel();
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        return ValueTask.CompletedTask;
-    }
-
-    public void Dispose() => cancellation.Dispose();
 }
