@@ -153,7 +153,7 @@ internal sealed partial class RuntimeSession
         if (accepted is null)
         {
             // A retransmitted subscribe: the first one's subscription is the one that stands.
-            await RemoveSubscriptionAsync(subscription.Id).ConfigureAwait(false);
+            RemoveSubscription(subscription.Id);
             return;
         }
 
@@ -196,7 +196,7 @@ internal sealed partial class RuntimeSession
     {
         var id = envelope.SubscriptionId ?? envelope.PayloadAs<UnsubscribePayload>().SubscriptionId
             ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, "unsubscribe needs a 'subscription_id'.");
-        if (!await RemoveSubscriptionAsync(id).ConfigureAwait(false))
+        if (!RemoveSubscription(id))
         {
             throw ArcpException.Of(ErrorCodes.NotFound, $"Subscription '{id}' is not open on this session.", new JsonObject { ["subscription_id"] = id });
         }
@@ -204,7 +204,7 @@ internal sealed partial class RuntimeSession
         await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id)) with { SubscriptionId = id }), cancellationToken).ConfigureAwait(false);
     }
 
-    private Task<bool> RemoveSubscriptionAsync(string id)
+    private bool RemoveSubscription(string id)
     {
         Subscription? removed;
         lock (subscriptions)
@@ -213,7 +213,7 @@ internal sealed partial class RuntimeSession
         }
 
         removed?.Dispose();
-        return Task.FromResult(removed is not null);
+        return removed is not null;
     }
 
     /// <summary>Starts delivering a job's events to this session (a runtime-driven job it started or resumed) until the job ends.</summary>

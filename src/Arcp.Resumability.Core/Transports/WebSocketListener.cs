@@ -72,7 +72,7 @@ public sealed class WebSocketListener : IAsyncDisposable
             : throw new ArgumentException($"Listen on an IP address (or localhost), not '{address.Host}'.", nameof(address));
         var resolved = options ?? new TransportOptions();
         resolved.Validate();
-        var listener = new TcpListener(ip, address.IsDefaultPort && address.Port < 0 ? 0 : address.Port);
+        var listener = new TcpListener(ip, address.Port);
         listener.Start();
         var path = string.IsNullOrEmpty(address.AbsolutePath) || address.AbsolutePath == "/" ? "/arcp" : address.AbsolutePath;
         return new WebSocketListener(listener, path, certificate, resolved);
