@@ -8,11 +8,17 @@
     Description          = 'Crash-proof, resumable multi-step jobs for PowerShell over ARCP (Agent Runtime Control Protocol): durable checkpoints after every step, resume at the step after the last checkpoint.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('Arcp.Resumability.Format.ps1xml')
+    TypesToProcess       = @('Arcp.Resumability.Types.ps1xml')
     CmdletsToExport      = @(
         'Start-ArcpJob'
         'Resume-ArcpJob'
         'Get-ArcpJob'
         'Get-ArcpCheckpoint'
+        'Get-ArcpEvent'
+        'Wait-ArcpJob'
+        'Receive-ArcpJob'
+        'Stop-ArcpJob'
         'Invoke-ArcpRetention'
         'Remove-ArcpJob'
         'Start-ArcpRuntime'

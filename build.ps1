@@ -91,7 +91,11 @@ function Invoke-BuildTask {
     Remove-Folder $ModuleDir
     Invoke-Dotnet -What 'Module publish' -Arguments @(
         'publish', $ModuleProject, '-c', $Configuration, '-o', $ModuleDir, '-nologo', '-v:q')
-    foreach ($file in 'Arcp.Resumability.psd1', 'Arcp.Resumability.dll') {
+    # MAML help from the compiled cmdlets plus docs/help, in a child pwsh so the DLL never loads here.
+    Invoke-Dotnet -What 'Help generation' -Arguments @(
+        'pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tools/New-MamlHelp.ps1'),
+        '-ModuleManifest', $ModuleManifest, '-HelpSource', (Join-Path $Root 'docs/help'))
+    foreach ($file in 'Arcp.Resumability.psd1', 'Arcp.Resumability.dll', 'en-US/Arcp.Resumability.dll-Help.xml', 'en-US/about_Arcp_Resumability.help.txt') {
         if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir $file) -PathType Leaf)) {
             throw "Module publish produced no $file in $ModuleDir."
         }

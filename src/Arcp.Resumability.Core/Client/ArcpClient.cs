@@ -21,6 +21,7 @@ public sealed class ArcpClient : IAsyncDisposable
     private readonly CancellationTokenSource receiveStop = new();
     private readonly SemaphoreSlim resumeGate = new(1, 1);
     private readonly ConcurrentDictionary<string, Channel<Envelope>> subscriptionEvents = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancelRequest> cancelRequests = new(StringComparer.Ordinal);
     private Task receiveLoop = Task.CompletedTask;
     private Exception? connectionFault;
 
@@ -201,10 +202,47 @@ public sealed class ArcpClient : IAsyncDisposable
         return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>().Checkpoints;
     }
 
+    /// <summary>
+    /// §10.4: asks the runtime to cancel a job. Accepted means a <c>job.cancelled</c> follows: at once for a job
+    /// nobody drives, else when its owner reaches a clean checkpoint. A refusal (already terminal, not cancellable)
+    /// is an answer, not an error; a job of another principal is refused with PERMISSION_DENIED.
+    /// </summary>
+    public async Task<CancelOutcome> CancelJobAsync(string jobId, string? reason, TimeSpan? deadline, CancellationToken cancellationToken)
+    {
+        var payload = new CancelPayload("job", jobId) { Reason = reason, DeadlineMs = deadline is { } d ? (long)d.TotalMilliseconds : null };
+        var answer = await RequestAsync(NewCommand(MessageTypes.Cancel, payload), cancellationToken).ConfigureAwait(false);
+        return answer.Type switch
+        {
+            MessageTypes.CancelAccepted => new CancelOutcome(true, answer.PayloadAs<CancelAcceptedPayload>().State, null, null),
+            MessageTypes.CancelRefused when answer.PayloadAs<CancelRefusedPayload>() is var refused => new CancelOutcome(false, null, refused.Reason, refused.Message),
+            _ => throw Malformed(answer, "cancel.accepted or cancel.refused"),
+        };
+    }
+
+    /// <summary>
+    /// Fires when the runtime relays a §10.4 cancel for <paramref name="jobId"/> to this session (it drives the job);
+    /// a request that arrived before the call is reported too.
+    /// </summary>
+    public CancelRequest CancellationFor(string jobId) => cancelRequests.GetOrAdd(jobId, _ => new CancelRequest());
+
+    /// <summary>The job's canonical event stream after <paramref name="afterMessageId"/> (all of it when null), in order.</summary>
+    public async Task<IReadOnlyList<EventSummary>> QueryEventsAsync(string jobId, string? afterMessageId, CancellationToken cancellationToken)
+    {
+        var command = NewCommand(MessageTypes.EventQuery, new EventQueryPayload { AfterMessageId = afterMessageId }) with { JobId = jobId };
+        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.EventList).PayloadAs<EventListPayload>().Events;
+    }
+
     /// <summary>Emits a job event the session owns and waits until the runtime has persisted it.</summary>
     public async Task<AckPayload> EmitAsync<TPayload>(string type, string jobId, TPayload payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var envelope = NewCommand(type, payload) with { JobId = jobId, IdempotencyKey = idempotencyKey };
+        return Expect(await RequestAsync(envelope, cancellationToken).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
+    }
+
+    /// <summary>Emits an event on one of the job's streams (§11) and waits until the runtime has persisted it.</summary>
+    public async Task<AckPayload> EmitOnStreamAsync<TPayload>(string type, string jobId, string streamId, TPayload payload, CancellationToken cancellationToken)
+    {
+        var envelope = NewCommand(type, payload) with { JobId = jobId, StreamId = streamId };
         return Expect(await RequestAsync(envelope, cancellationToken).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
     }
 
@@ -246,6 +284,11 @@ public sealed class ArcpClient : IAsyncDisposable
 
         await connection.DisposeAsync().ConfigureAwait(false);
         FailPending(new ObjectDisposedException(nameof(ArcpClient)));
+        foreach (var request in cancelRequests.Values)
+        {
+            request.Dispose();
+        }
+
         receiveStop.Dispose();
         resumeGate.Dispose();
     }
@@ -358,6 +401,12 @@ public sealed class ArcpClient : IAsyncDisposable
             return;
         }
 
+        if (envelope.Type == MessageTypes.Cancel && envelope.JobId is { } cancelledJob)
+        {
+            CancellationFor(cancelledJob).Request(envelope.PayloadAs<CancelPayload>().Reason);
+            return;
+        }
+
         foreach (var waiting in pending.Values)
         {
             if (waiting.Replay is { Started: true } replay)
@@ -410,6 +459,29 @@ public sealed class ArcpClient : IAsyncDisposable
 
         public ArcpError? DataLoss { get; set; }
     }
+}
+
+/// <summary>The answer to a cancel: accepted (with the job's state then) or refused with a §10.4 reason.</summary>
+public sealed record CancelOutcome(bool Accepted, string? State, string? RefusedReason, string? Message);
+
+/// <summary>A cancel request the runtime relayed for a job this session drives.</summary>
+public sealed class CancelRequest : IDisposable
+{
+    private readonly CancellationTokenSource source = new();
+
+    public CancellationToken Token => source.Token;
+
+    public bool IsRequested => source.IsCancellationRequested;
+
+    public string? Reason { get; private set; }
+
+    internal void Request(string? reason)
+    {
+        Reason ??= reason;
+        source.Cancel();
+    }
+
+    public void Dispose() => source.Dispose();
 }
 
 public sealed record StartedJob(string JobId, bool Existing, string State, string AcceptedMessageId)

@@ -32,6 +32,14 @@ public static class MessageTypes
     public const string Log = "log";
     public const string EventEmit = "event.emit";
 
+    public const string Cancel = "cancel";
+    public const string CancelAccepted = "cancel.accepted";
+    public const string CancelRefused = "cancel.refused";
+
+    public const string StreamOpen = "stream.open";
+    public const string StreamChunk = "stream.chunk";
+    public const string StreamClose = "stream.close";
+
     /// <summary>The extension this runtime advertises in <c>capabilities.extensions</c>.</summary>
     public const string ResumabilityExtension = "arcpx.resumability.v1";
 
@@ -52,6 +60,12 @@ public static class MessageTypes
 
     /// <summary>Answer to <see cref="CheckpointQuery"/>.</summary>
     public const string CheckpointList = "arcpx.resumability.checkpoint_list.v1";
+
+    /// <summary>Reads a job's canonical event stream (progress, logs, thoughts, checkpoints) without taking it over, unlike <see cref="Resume"/>.</summary>
+    public const string EventQuery = "arcpx.resumability.event_query.v1";
+
+    /// <summary>Answer to <see cref="EventQuery"/>.</summary>
+    public const string EventList = "arcpx.resumability.event_list.v1";
 
     /// <summary>The synthetic <c>event.emit</c> type that ends a subscription's backfill (§13.3).</summary>
     public const string BackfillCompleteEvent = "subscription.backfill_complete";
@@ -84,7 +98,8 @@ public static class MessageTypes
     public const string DataLossEvent = "resume.data_loss";
 
     /// <summary>Job events a job's owning session emits and the runtime persists into the job's canonical stream.</summary>
-    public static bool IsOwnerEmittedJobEvent(string type) => type is JobProgress or JobHeartbeat or JobCheckpoint or JobCompleted or JobFailed or JobCancelled or Log;
+    public static bool IsOwnerEmittedJobEvent(string type) =>
+        type is JobProgress or JobHeartbeat or JobCheckpoint or JobCompleted or JobFailed or JobCancelled or Log or StreamOpen or StreamChunk or StreamClose;
 
     public static bool IsTerminalJobEvent(string type) => type is JobCompleted or JobFailed or JobCancelled;
 
@@ -95,7 +110,7 @@ public static class MessageTypes
 
     private static readonly HashSet<string> CoreBareTypes = new(StringComparer.Ordinal)
     {
-        Ping, Pong, Ack, Nack, "cancel", "cancel.accepted", "cancel.refused", "interrupt", Resume, "backpressure", "unsubscribe", EventEmit, Log, "metric",
+        Ping, Pong, Ack, Nack, Cancel, CancelAccepted, CancelRefused, "interrupt", Resume, "backpressure", "unsubscribe", EventEmit, Log, "metric",
     };
 
     /// <summary>True for types in the core namespace (§21.3 answers those with UNIMPLEMENTED rather than dropping them).</summary>

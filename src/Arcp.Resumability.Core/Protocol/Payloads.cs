@@ -67,6 +67,9 @@ public sealed record JobProgressPayload(double Percent, string Message)
     public int? StepIndex { get; init; }
 
     public int? StepCount { get; init; }
+
+    /// <summary>How far the step itself is, when the step reports progress of its own.</summary>
+    public double? StepPercent { get; init; }
 }
 
 public sealed record JobHeartbeatPayload(long Sequence, long DeadlineMs, string State);
@@ -74,7 +77,11 @@ public sealed record JobHeartbeatPayload(long Sequence, long DeadlineMs, string 
 /// <summary>A <c>job.checkpoint</c>: <c>label</c> is the step name and the snapshot holds the step's output.</summary>
 public sealed record JobCheckpointPayload(string CheckpointId, string Label, CheckpointSnapshot Snapshot);
 
-public sealed record CheckpointSnapshot(string Step, int StepIndex, int StepCount, JsonNode? Output);
+public sealed record CheckpointSnapshot(string Step, int StepIndex, int StepCount, JsonNode? Output)
+{
+    /// <summary>The version of the workflow definition that produced this output (declared, or a content hash).</summary>
+    public string? DefinitionVersion { get; init; }
+}
 
 public sealed record JobCompletedPayload(JsonNode? Result);
 
@@ -123,6 +130,9 @@ public sealed record JobSummary(string JobId, string Workflow, string State, boo
 
     public string? LastCheckpointId { get; init; }
 
+    /// <summary>The step (checkpoint label) of <see cref="LastCheckpointId"/>.</summary>
+    public string? LastCheckpointStep { get; init; }
+
     public string? LastMessageId { get; init; }
 
     public JsonNode? Result { get; init; }
@@ -140,4 +150,79 @@ public sealed record JobOwner(string SessionId, string Host, int ProcessId, stri
 public sealed record CheckpointSummary(string CheckpointId, string JobId, string Step, int StepIndex, string MessageId, string IdempotencyKey, string CreatedAt)
 {
     public JsonNode? Output { get; init; }
+
+    public string? DefinitionVersion { get; init; }
+}
+
+/// <summary>§17.2 structured log line; <c>level</c> is one of <see cref="LogLevels"/>.</summary>
+public sealed record LogPayload(string Level, string Message)
+{
+    public JsonObject? Attributes { get; init; }
+}
+
+/// <summary>§17.2 log levels.</summary>
+public static class LogLevels
+{
+    public const string Trace = "trace";
+    public const string Debug = "debug";
+    public const string Info = "info";
+    public const string Warn = "warn";
+    public const string Error = "error";
+    public const string Critical = "critical";
+
+    public static bool IsValid(string? level) => level is Trace or Debug or Info or Warn or Error or Critical;
+}
+
+/// <summary>§11.1 <c>stream.open</c>; the stream id travels in the envelope's <c>stream_id</c>.</summary>
+public sealed record StreamOpenPayload(string Kind)
+{
+    public string? ContentType { get; init; }
+
+    public string? Encoding { get; init; }
+}
+
+/// <summary>§11.4 chunk of a <c>kind: thought</c> stream.</summary>
+public sealed record ThoughtChunkPayload(string Role, string Content, bool Redacted);
+
+public sealed record StreamClosePayload
+{
+    public string? Reason { get; init; }
+}
+
+public sealed record EventQueryPayload
+{
+    /// <summary>Only events recorded after this message of the job's stream.</summary>
+    public string? AfterMessageId { get; init; }
+}
+
+public sealed record EventListPayload(IReadOnlyList<EventSummary> Events);
+
+/// <summary>One envelope of a job's stream; <c>Envelope</c> is the exact text that was recorded.</summary>
+public sealed record EventSummary(long Sequence, string MessageId, string Type, string CreatedAt, string Envelope);
+
+/// <summary>§10.4 <c>cancel</c>; this runtime cancels jobs (<c>target: job</c>).</summary>
+public sealed record CancelPayload(string Target, string TargetId)
+{
+    public string? Reason { get; init; }
+
+    public long? DeadlineMs { get; init; }
+}
+
+/// <summary>§10.4 <c>cancel.accepted</c>: a terminal event follows (at once when the job had no live owner).</summary>
+public sealed record CancelAcceptedPayload(string Target, string TargetId)
+{
+    /// <summary>The job's state after the runtime handled the request: <c>cancelled</c>, or <c>running</c> while its owner winds down.</summary>
+    public string? State { get; init; }
+}
+
+/// <summary>§10.4 <c>cancel.refused</c>, with <c>reason</c> <see cref="CancelRefusals"/>.</summary>
+public sealed record CancelRefusedPayload(string Target, string TargetId, string Reason)
+{
+    public string? Message { get; init; }
+}
+
+public static class CancelRefusals
+{
+    public const string AlreadyTerminal = "already_terminal";
+    public const string NotCancellable = "not_cancellable";
 }

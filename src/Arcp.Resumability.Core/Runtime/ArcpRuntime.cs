@@ -81,6 +81,7 @@ public sealed partial class ArcpRuntime
         new(checkpoint.CheckpointId, checkpoint.JobId, checkpoint.Step, checkpoint.StepIndex, checkpoint.MessageId, checkpoint.IdempotencyKey, ArcpJson.FormatTimestamp(checkpoint.CreatedAt))
         {
             Output = includeOutput ? ArcpJson.ParseNode(checkpoint.Output) : null,
+            DefinitionVersion = checkpoint.DefinitionVersion,
         };
 }
 

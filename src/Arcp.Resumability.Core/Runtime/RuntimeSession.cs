@@ -17,6 +17,10 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
     private string? principal;
     private ProcessIdentity owner = new("unknown", 0, DateTimeOffset.UnixEpoch);
 
+    // §10.4 relay: how far this session has scanned each owned job's stream for cancel requests, and which it relayed.
+    private readonly Dictionary<string, long> cancelScan = new(StringComparer.Ordinal);
+    private readonly HashSet<string> relayedCancels = new(StringComparer.Ordinal);
+
     public async Task RunAsync(CancellationToken runtimeStop)
     {
         // Linked so an overflowing outbox (a subscriber too slow for its events) can end just this session.
@@ -137,6 +141,12 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
                 return true;
             case MessageTypes.CheckpointQuery:
                 await QueryCheckpointsAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
+            case MessageTypes.Cancel:
+                await CancelAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
+            case MessageTypes.EventQuery:
+                await QueryEventsAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
                 return true;
             case MessageTypes.Ping:
                 await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Pong, new JsonObject())), cancellationToken).ConfigureAwait(false);
@@ -332,7 +342,9 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
     private async Task RecordJobEventAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
         var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");
-        var durability = envelope.Type is MessageTypes.JobProgress or MessageTypes.JobHeartbeat or MessageTypes.Log ? CommitDurability.ProcessSafe : CommitDurability.Durable;
+        var durability = envelope.Type is MessageTypes.JobProgress or MessageTypes.JobHeartbeat or MessageTypes.Log or MessageTypes.StreamOpen or MessageTypes.StreamChunk or MessageTypes.StreamClose
+            ? CommitDurability.ProcessSafe
+            : CommitDurability.Durable;
 
         // Any event from an owner proves it alive (§10.3); one that owns nothing is dropped by the watchdog.
         runtime.Liveness.Seen(sessionId!);
@@ -348,6 +360,29 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
                 break;
             case MessageTypes.JobHeartbeat:
                 envelope.PayloadAs<JobHeartbeatPayload>();
+                break;
+            case MessageTypes.Log:
+                var log = envelope.PayloadAs<LogPayload>();
+                if (!LogLevels.IsValid(log.Level) || log.Message is null)
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "log needs a 'message' and a 'level' of trace, debug, info, warn, error or critical.");
+                }
+
+                break;
+            case MessageTypes.StreamOpen:
+                if (string.IsNullOrEmpty(envelope.StreamId) || string.IsNullOrEmpty(envelope.PayloadAs<StreamOpenPayload>().Kind))
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "stream.open needs a 'stream_id' and a 'kind'.");
+                }
+
+                break;
+            case MessageTypes.StreamChunk:
+            case MessageTypes.StreamClose:
+                if (string.IsNullOrEmpty(envelope.StreamId))
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'stream_id'.");
+                }
+
                 break;
             case MessageTypes.JobCheckpoint:
                 checkpoint = envelope.PayloadAs<JobCheckpointPayload>();
@@ -399,7 +434,10 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
                     }
 
                     await tx.InsertCheckpointAsync(
-                        new CheckpointRecord(checkpoint.CheckpointId, jobId, checkpoint.Snapshot.StepIndex, checkpoint.Label, envelope.Id, key, now, ArcpJson.ToText(checkpoint.Snapshot.Output)),
+                        new CheckpointRecord(checkpoint.CheckpointId, jobId, checkpoint.Snapshot.StepIndex, checkpoint.Label, envelope.Id, key, now, ArcpJson.ToText(checkpoint.Snapshot.Output))
+                        {
+                            DefinitionVersion = checkpoint.Snapshot.DefinitionVersion,
+                        },
                         cancellationToken).ConfigureAwait(false);
                     updated = updated with { LastCheckpointId = checkpoint.CheckpointId };
                     ack = ack with { CheckpointId = checkpoint.CheckpointId };
@@ -424,6 +462,103 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
                 return [Reply(envelope, MessageTypes.Ack, ack)];
             },
             cancellationToken).ConfigureAwait(false);
+        if (!MessageTypes.IsTerminalJobEvent(envelope.Type))
+        {
+            await RelayCancellationAsync(jobId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// §10.4 cancel of a job. A job nobody drives (interrupted) is cancelled here and now. A job with a live
+    /// owner is cancelled cooperatively: the request is recorded in the job's stream, where the owner's session
+    /// (in this runtime or another one over the same store) finds it on the owner's next event (a heartbeat at
+    /// the latest) and relays it to the owner, which stops at a clean checkpoint and emits <c>job.cancelled</c>.
+    /// Escalation after <c>deadline_ms</c> (§10.4's MAY) is not implemented: the deadline is passed on to the owner.
+    /// </summary>
+    private async Task CancelAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var request = envelope.PayloadAs<CancelPayload>();
+        if (string.IsNullOrEmpty(request.Target) || string.IsNullOrEmpty(request.TargetId))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "cancel needs a 'target' and a 'target_id'.");
+        }
+
+        Envelope Refused(string reason, string message) =>
+            Reply(envelope, MessageTypes.CancelRefused, new CancelRefusedPayload(request.Target, request.TargetId, reason) { Message = message }, request.Target == "job" ? request.TargetId : null);
+
+        if (request.Target != "job")
+        {
+            await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Refused(CancelRefusals.NotCancellable, $"This runtime cancels jobs only, not a '{request.Target}'.")), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var jobId = request.TargetId;
+        var job = await store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+        EnsureVisible(job, jobId);
+        if (JobStates.IsTerminal(job!.State))
+        {
+            await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Refused(CancelRefusals.AlreadyTerminal, $"Job '{jobId}' is already {job.State}.")), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await RespondAsync(
+            envelope,
+            frame,
+            jobId,
+            CommitDurability.Durable,
+            async tx =>
+            {
+                var current = await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw NotFound(jobId);
+                if (JobStates.IsTerminal(current.State))
+                {
+                    return [Refused(CancelRefusals.AlreadyTerminal, $"Job '{jobId}' is already {current.State}.")];
+                }
+
+                var now = runtime.Now;
+                if (ArcpRuntime.IsLive(current.Lease, now))
+                {
+                    return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = current.State }, jobId)];
+                }
+
+                var error = ArcpError.Create(
+                    ErrorCodes.Cancelled,
+                    $"Cancelled ({request.Reason ?? "no reason given"}) while no process was running it.",
+                    new JsonObject { ["reason"] = request.Reason, ["cancel_id"] = envelope.Id, ["last_checkpoint_id"] = current.LastCheckpointId });
+                var cancelled = Envelope.Create(MessageTypes.JobCancelled, error, sessionId, jobId) with { CausationId = envelope.Id };
+                await tx.UpdateJobAsync(
+                    current with { State = JobStates.Cancelled, Error = ArcpJson.Serialize(error), Lease = null, UpdatedAt = now, LastMessageId = cancelled.Id },
+                    cancellationToken).ConfigureAwait(false);
+                return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = JobStates.Cancelled }, jobId), cancelled];
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Relays cancel requests recorded in the stream of a job this session drives to its owner, once each.</summary>
+    private async Task RelayCancellationAsync(string jobId, CancellationToken cancellationToken)
+    {
+        cancelScan.TryGetValue(jobId, out var scanned);
+        var events = await store.ReadJobStreamAsync(jobId, scanned, cancellationToken).ConfigureAwait(false);
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        cancelScan[jobId] = events[^1].Sequence;
+        var requests = events.Where(e => e.Type == MessageTypes.Cancel && e.Direction == EventDirection.Inbound).ToList();
+        if (requests.Count == 0 || (await store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false))?.Lease?.SessionId != sessionId)
+        {
+            return;
+        }
+
+        foreach (var recorded in requests)
+        {
+            if (relayedCancels.Add(recorded.MessageId))
+            {
+                var request = EnvelopeCodec.Parse(recorded.Envelope);
+                var relay = Envelope.Create(MessageTypes.Cancel, request.PayloadAs<CancelPayload>(), sessionId, jobId) with { CausationId = request.Id };
+                await PersistAndSendAsync([relay], cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task ResumeAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -581,6 +716,15 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         }
 
         var summaries = jobs.Select(runtime.Summarize).Where(s => query.States is null || query.States.Contains(OperatorState(s), StringComparer.OrdinalIgnoreCase)).ToList();
+        for (var i = 0; i < summaries.Count; i++)
+        {
+            // Operators read "where is it" as a step name; the job row only keeps the checkpoint id.
+            if (summaries[i].LastCheckpointId is { } checkpointId && await store.FindCheckpointAsync(summaries[i].JobId, checkpointId, cancellationToken).ConfigureAwait(false) is { } last)
+            {
+                summaries[i] = summaries[i] with { LastCheckpointStep = last.Step };
+            }
+        }
+
         await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.JobList, new JobListPayload(summaries))), cancellationToken).ConfigureAwait(false);
     }
 
@@ -600,6 +744,29 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         }
 
         await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.CheckpointList, new CheckpointListPayload(selected), jobId)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task QueryEventsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");
+        var query = envelope.PayloadAs<EventQueryPayload>();
+        EnsureVisible(await store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId);
+        long afterSequence = 0;
+        if (query.AfterMessageId is { } afterId)
+        {
+            var after = await store.FindEventAsync(afterId, cancellationToken).ConfigureAwait(false);
+            if (after is null || after.JobId != jobId)
+            {
+                throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterId}' is not part of job '{jobId}'s event stream.", new JsonObject { ["after_message_id"] = afterId });
+            }
+
+            afterSequence = after.Sequence;
+        }
+
+        var events = (await store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false))
+            .Select(e => new EventSummary(e.Sequence, e.MessageId, e.Type, ArcpJson.FormatTimestamp(e.CreatedAt), e.Envelope))
+            .ToList();
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.EventList, new EventListPayload(events), jobId)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -690,7 +857,9 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         foreach (var outbound in envelopes)
         {
             var text = EnvelopeCodec.Serialize(outbound);
-            var inJobStream = outbound.Type is MessageTypes.JobAccepted or MessageTypes.JobStarted && outbound.Payload.TryGetProperty("existing", out _) is false;
+            // A job.cancelled the runtime emits itself (for a job nobody drives) belongs to the job's stream too.
+            var inJobStream = (outbound.Type is MessageTypes.JobAccepted or MessageTypes.JobStarted && outbound.Payload.TryGetProperty("existing", out _) is false)
+                || outbound.Type == MessageTypes.JobCancelled;
             var draft = new EventDraft(outbound.Id, outbound.Type, EventDirection.Outbound, sessionId, inJobStream ? outbound.JobId : null, outbound.CorrelationId, runtime.Now, text);
             await transaction.TryAppendEventAsync(draft, cancellationToken).ConfigureAwait(false);
             if (draft.JobId is { } job)

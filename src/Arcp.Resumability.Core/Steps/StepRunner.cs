@@ -24,10 +24,11 @@ public sealed class StepRunner(ArcpClient client)
             return resumed with { ExistingJob = true };
         }
 
-        return await RunAsync(workflow, started.JobId, 0, input, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+        return await RunAsync(workflow, started.JobId, 0, input, null, reissue: false, observer, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<JobRunResult> ResumeAsync(WorkflowDefinition workflow, string jobId, string? afterMessageId, string? checkpointId, IStepObserver? observer, CancellationToken cancellationToken)
+    /// <param name="allowDefinitionChange">Continue even if the checkpoint to continue from was recorded by another version of the workflow.</param>
+    public async Task<JobRunResult> ResumeAsync(WorkflowDefinition workflow, string jobId, string? afterMessageId, string? checkpointId, IStepObserver? observer, CancellationToken cancellationToken, bool allowDefinitionChange = false)
     {
         ArgumentNullException.ThrowIfNull(workflow);
         var resume = await client.ResumeAsync(jobId, afterMessageId, checkpointId, cancellationToken).ConfigureAwait(false);
@@ -49,7 +50,7 @@ public sealed class StepRunner(ArcpClient client)
         var anchor = checkpointId is null ? LastReplayedCheckpoint(resume.ReplayedFrames) ?? resume.Complete.Checkpoint : resume.Complete.Checkpoint;
         if (anchor is null)
         {
-            var fromStart = await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+            var fromStart = await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
             return fromStart with { DataLoss = resume.DataLoss };
         }
 
@@ -62,24 +63,69 @@ public sealed class StepRunner(ArcpClient client)
                 new JsonObject { ["checkpoint_id"] = anchor.CheckpointId, ["label"] = anchor.Step });
         }
 
-        var result = await RunAsync(workflow, jobId, index + 1, anchor.Output, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+        if (!allowDefinitionChange && anchor.DefinitionVersion is { } recordedVersion && workflow.Version is { } version && recordedVersion != version)
+        {
+            throw ArcpException.Of(
+                ErrorCodes.FailedPrecondition,
+                $"Job '{jobId}' was checkpointed by version '{recordedVersion}' of workflow '{workflow.Name}', but this definition is version '{version}'. Resume with the definition it was started with, or force the resume to continue with this one.",
+                new JsonObject { ["job_id"] = jobId, ["recorded_version"] = recordedVersion, ["version"] = version, ["checkpoint_id"] = anchor.CheckpointId });
+        }
+
+        // The step after the anchor is whatever its transition picks for the recorded output (the next one unless it loops).
+        var after = new StepContext(jobId, workflow.Name, anchor.Step, index, workflow.Steps.Count, anchor.Output, anchor.IdempotencyKey);
+        var result = await RunAsync(workflow, jobId, index, anchor.Output, after, reissue: true, observer, cancellationToken).ConfigureAwait(false);
         return result with { ResumedAfterStep = anchor.Step, DataLoss = resume.DataLoss };
     }
 
-    private async Task<JobRunResult> RunAsync(WorkflowDefinition workflow, string jobId, int firstStep, JsonNode? input, bool reissue, IStepObserver? observer, CancellationToken cancellationToken)
+    /// <param name="after">When set, the run continues after this (checkpointed) step, whose output is <paramref name="input"/>.</param>
+    private async Task<JobRunResult> RunAsync(WorkflowDefinition workflow, string jobId, int firstStep, JsonNode? input, StepContext? after, bool reissue, IStepObserver? observer, CancellationToken cancellationToken)
     {
         var ran = new List<string>();
         var reused = new List<string>();
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = HeartbeatAsync(jobId, heartbeatStop.Token);
+        var thoughts = new ThoughtStream(client, jobId);
+        var cancelRequest = client.CancellationFor(jobId);
+        string? lastStep = null;
         try
         {
             var count = workflow.Steps.Count;
-            for (var index = firstStep; index < count; index++)
+            // Steps may loop back (transitions); a step that would run again with the same input would loop forever.
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            var index = firstStep;
+            if (after is not null)
+            {
+                var next = await AdvanceAsync(workflow, after, input, cancellationToken).ConfigureAwait(false);
+                if (next.Failure is { } failure)
+                {
+                    return await FailAsync(jobId, failure, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
+                index = next.Index;
+                lastStep = after.Step;
+            }
+
+            while (index < count)
             {
                 var step = workflow.Steps[index];
+                if (cancelRequest.IsRequested)
+                {
+                    // §10.4: the previous step's checkpoint is durable, so this is a clean place to stop.
+                    return await CancelAsync(jobId, cancelRequest, lastStep, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
                 var inputText = ArcpJson.ToText(input);
                 var context = new StepContext(jobId, workflow.Name, step.Name, index, count, input, StepKeys.For(workflow.Name, jobId, step.Name, inputText));
+                context = context with { Reporter = new StepReporter(client, context, thoughts), JobCancellation = cancelRequest.Token };
+                if (!keys.Add(context.IdempotencyKey))
+                {
+                    var loop = ArcpError.Create(
+                        ErrorCodes.FailedPrecondition,
+                        $"Step '{step.Name}' would run again with the same input; the workflow's transitions loop without progress.",
+                        new JsonObject { ["step"] = step.Name, ["idempotency_key"] = context.IdempotencyKey });
+                    return await FailAsync(jobId, loop, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (reissue && await client.LookupStepAsync(jobId, context.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { Recorded: true, Checkpoint: { } recorded })
                 {
                     reused.Add(step.Name);
@@ -89,6 +135,14 @@ public sealed class StepRunner(ArcpClient client)
                     }
 
                     input = recorded.Output;
+                    lastStep = step.Name;
+                    var afterReused = await AdvanceAsync(workflow, context, input, cancellationToken).ConfigureAwait(false);
+                    if (afterReused.Failure is { } reusedFailure)
+                    {
+                        return await FailAsync(jobId, reusedFailure, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    index = afterReused.Index;
                     continue;
                 }
 
@@ -107,12 +161,16 @@ public sealed class StepRunner(ArcpClient client)
                     // Stopped, not failed: the job stays resumable at this step.
                     throw;
                 }
+                catch (Exception) when (cancelRequest.IsRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    // The step gave up because the job is being cancelled: abandon it; the last checkpoint stands.
+                    return await CancelAsync(jobId, cancelRequest, lastStep, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
                 catch (Exception ex) when (ex is not ArcpException)
                 {
                     var error = ex is StepFailedException failed ? failed.Error : StepError(ErrorCodes.Unknown, ex.Message, context, ex);
                     error = error with { Details = MergeStepDetails(error.Details, context, ex) };
-                    await client.EmitAsync(MessageTypes.JobFailed, jobId, error, null, cancellationToken).ConfigureAwait(false);
-                    return new JobRunResult(jobId, JobStates.Failed, null, error) { StepsRun = ran, StepsReused = reused };
+                    return await FailAsync(jobId, error, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
                 }
 
                 ran.Add(step.Name);
@@ -130,7 +188,7 @@ public sealed class StepRunner(ArcpClient client)
                 var ack = await client.EmitAsync(
                     MessageTypes.JobCheckpoint,
                     jobId,
-                    new JobCheckpointPayload(checkpointId, step.Name, new CheckpointSnapshot(step.Name, index, count, output)),
+                    new JobCheckpointPayload(checkpointId, step.Name, new CheckpointSnapshot(step.Name, index, count, output) { DefinitionVersion = workflow.Version }),
                     context.IdempotencyKey,
                     cancellationToken).ConfigureAwait(false);
                 if (ack.Duplicate == true)
@@ -147,8 +205,17 @@ public sealed class StepRunner(ArcpClient client)
                 }
 
                 input = output;
+                lastStep = step.Name;
+                var advanced = await AdvanceAsync(workflow, context, output, cancellationToken).ConfigureAwait(false);
+                if (advanced.Failure is { } transitionFailure)
+                {
+                    return await FailAsync(jobId, transitionFailure, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                }
+
+                index = advanced.Index;
             }
 
+            await thoughts.CloseAsync("completed", cancellationToken).ConfigureAwait(false);
             await client.EmitAsync(MessageTypes.JobCompleted, jobId, new JobCompletedPayload(input), null, cancellationToken).ConfigureAwait(false);
             return new JobRunResult(jobId, JobStates.Completed, input, null) { StepsRun = ran, StepsReused = reused };
         }
@@ -157,6 +224,43 @@ public sealed class StepRunner(ArcpClient client)
             await heartbeatStop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Runs the step's transition; a transition that throws fails the job like a step would.</summary>
+    private static async Task<(int Index, ArcpError? Failure)> AdvanceAsync(WorkflowDefinition workflow, StepContext context, JsonNode? output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await workflow.NextIndexAsync(context, output, cancellationToken).ConfigureAwait(false), null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not ArcpException)
+        {
+            var error = ex is StepFailedException failed ? failed.Error : ArcpError.Create(ErrorCodes.Unknown, $"The transition after step '{context.Step}' failed: {ex.Message}");
+            return (-1, error with { Details = MergeStepDetails(error.Details, context, ex) });
+        }
+    }
+
+    private async Task<JobRunResult> FailAsync(string jobId, ArcpError error, ThoughtStream thoughts, List<string> ran, List<string> reused, CancellationToken cancellationToken)
+    {
+        await thoughts.CloseAsync("failed", cancellationToken).ConfigureAwait(false);
+        await client.EmitAsync(MessageTypes.JobFailed, jobId, error, null, cancellationToken).ConfigureAwait(false);
+        return new JobRunResult(jobId, JobStates.Failed, null, error) { StepsRun = ran, StepsReused = reused };
+    }
+
+    private async Task<JobRunResult> CancelAsync(string jobId, CancelRequest request, string? lastStep, ThoughtStream thoughts, List<string> ran, List<string> reused, CancellationToken cancellationToken)
+    {
+        var where = lastStep is null ? "before its first step" : $"after step '{lastStep}'";
+        var error = ArcpError.Create(
+            ErrorCodes.Cancelled,
+            $"Cancelled ({request.Reason ?? "no reason given"}) {where}.",
+            new JsonObject { ["reason"] = request.Reason, ["last_step"] = lastStep });
+        await thoughts.CloseAsync("cancelled", cancellationToken).ConfigureAwait(false);
+        await client.EmitAsync(MessageTypes.JobCancelled, jobId, error, null, cancellationToken).ConfigureAwait(false);
+        return new JobRunResult(jobId, JobStates.Cancelled, null, error) { StepsRun = ran, StepsReused = reused };
     }
 
     /// <summary>Keeps the job's lease alive while a long step runs (§10.3).</summary>
@@ -206,6 +310,7 @@ public sealed class StepRunner(ArcpClient client)
                 return new CheckpointSummary(checkpoint.CheckpointId, jobId, checkpoint.Label, checkpoint.Snapshot.StepIndex, envelope.Id, envelope.IdempotencyKey ?? checkpoint.CheckpointId, envelope.Timestamp)
                 {
                     Output = checkpoint.Snapshot.Output,
+                    DefinitionVersion = checkpoint.Snapshot.DefinitionVersion,
                 };
             }
         }

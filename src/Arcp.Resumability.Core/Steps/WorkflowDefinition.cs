@@ -1,11 +1,23 @@
 using System.Text.Json.Nodes;
+using Arcp.Resumability.Protocol;
 
 namespace Arcp.Resumability.Steps;
 
 /// <summary>A step body: receives the previous step's output (the job input for the first step) and returns its own.</summary>
 public delegate ValueTask<JsonNode?> StepBody(StepContext context, CancellationToken cancellationToken);
 
-public sealed record StepDefinition(string Name, StepBody Body);
+/// <summary>
+/// Chooses the step after <paramref name="context"/>'s step from its output: a step name (which may be an
+/// earlier step, making a loop) or null for the next step in order. It must be deterministic, since a resume
+/// evaluates it again on the recorded output.
+/// </summary>
+public delegate ValueTask<string?> StepTransition(StepContext context, JsonNode? output, CancellationToken cancellationToken);
+
+public sealed record StepDefinition(string Name, StepBody Body)
+{
+    /// <summary>Where to go after this step; null always continues with the next step in order.</summary>
+    public StepTransition? Next { get; init; }
+}
 
 /// <summary>An ordered list of uniquely named steps.</summary>
 public sealed record WorkflowDefinition
@@ -44,7 +56,25 @@ public sealed record WorkflowDefinition
 
     public string Name { get; }
 
+    /// <summary>Identifies this definition (a declared version or a content hash); recorded with every checkpoint.</summary>
+    public string? Version { get; init; }
+
     public IReadOnlyList<StepDefinition> Steps { get; }
+
+    /// <summary>The index of the step after <paramref name="context"/>'s step (Steps.Count when the workflow is done).</summary>
+    public async ValueTask<int> NextIndexAsync(StepContext context, JsonNode? output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (Steps[context.StepIndex].Next is not { } transition || await transition(context, output, cancellationToken).ConfigureAwait(false) is not { Length: > 0 } target)
+        {
+            return context.StepIndex + 1;
+        }
+
+        var index = IndexOf(target);
+        return index >= 0
+            ? index
+            : throw new StepFailedException(ArcpError.Create(ErrorCodes.InvalidArgument, $"The transition after step '{context.Step}' names '{target}', which is not a step of workflow '{Name}'."));
+    }
 
     public int IndexOf(string step)
     {
@@ -61,4 +91,11 @@ public sealed record WorkflowDefinition
 }
 
 /// <summary>What a step body knows about itself.</summary>
-public sealed record StepContext(string JobId, string Workflow, string Step, int StepIndex, int StepCount, JsonNode? Input, string IdempotencyKey);
+public sealed record StepContext(string JobId, string Workflow, string Step, int StepIndex, int StepCount, JsonNode? Input, string IdempotencyKey)
+{
+    /// <summary>Reports progress, logs and thoughts from inside the step; set by the runner for the step's run.</summary>
+    public StepReporter? Reporter { get; init; }
+
+    /// <summary>Fires when the job is being cancelled (§10.4); a step may stop early by throwing, and is then abandoned.</summary>
+    public CancellationToken JobCancellation { get; init; }
+}

@@ -61,7 +61,11 @@ public sealed record JobRecord
 /// <summary>Ownership of a running job: the driving session, its process, and the lease's expiry.</summary>
 public sealed record JobLease(string SessionId, string Host, int ProcessId, DateTimeOffset ProcessStartedAt, DateTimeOffset ExpiresAt);
 
-public sealed record CheckpointRecord(string CheckpointId, string JobId, int StepIndex, string Step, string MessageId, string IdempotencyKey, DateTimeOffset CreatedAt, string Output);
+public sealed record CheckpointRecord(string CheckpointId, string JobId, int StepIndex, string Step, string MessageId, string IdempotencyKey, DateTimeOffset CreatedAt, string Output)
+{
+    /// <summary>The workflow definition version that produced the checkpoint; null when it was not recorded.</summary>
+    public string? DefinitionVersion { get; init; }
+}
 
 /// <summary>A logical command's recorded outcome under <c>(principal, idempotency_key)</c> (§6.4).</summary>
 public sealed record LedgerEntry(string Principal, string IdempotencyKey, string RequestHash, string Outcome, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt);

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -11,10 +12,12 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(JobIdCompleter))]
     public string JobId { get; set; } = string.Empty;
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(CheckpointIdCompleter))]
     public string? CheckpointId { get; set; }
 
     protected override void ProcessRecord()
@@ -29,7 +32,7 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
         }
         catch (Exception ex) when (IsReportable(ex))
         {
-            WriteArcpError(ex, JobId);
+            WriteArcpError(ex, (object?)CheckpointId ?? JobId);
         }
     }
 }

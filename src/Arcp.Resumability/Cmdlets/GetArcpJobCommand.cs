@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.Protocol;
 
 namespace Arcp.Resumability.PowerShell.Commands;
@@ -12,6 +13,7 @@ public sealed class GetArcpJobCommand : ArcpCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(JobIdCompleter))]
     public string? JobId { get; set; }
 
     /// <summary>Only jobs in these states; Interrupted means running with no live owner.</summary>

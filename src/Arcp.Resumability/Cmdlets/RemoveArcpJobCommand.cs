@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
@@ -11,6 +12,7 @@ namespace Arcp.Resumability.PowerShell.Commands;
 public sealed class RemoveArcpJobCommand : ArcpCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
     public string JobId { get; set; } = string.Empty;
 

@@ -1,6 +1,8 @@
 using System.Collections;
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Steps;
@@ -12,6 +14,7 @@ namespace Arcp.Resumability.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Resume, "ArcpJob", DefaultParameterSetName = RecordedSet)]
 [OutputType(typeof(ArcpJob))]
+[OutputType(typeof(ArcpBackgroundJob))]
 public sealed class ResumeArcpJobCommand : ArcpCmdlet
 {
     private const string RecordedSet = "Recorded";
@@ -21,6 +24,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(JobIdCompleter))]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Replay only messages after this one (a checkpoint's MessageId binds here).</summary>
@@ -32,11 +36,13 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     /// <summary>Continue after this checkpoint instead of the latest one.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(CheckpointIdCompleter))]
     public string? CheckpointId { get; set; }
 
     /// <summary>The workflow to run; defaults to the built-in workflow the job was started with.</summary>
     [Parameter(Mandatory = true, ParameterSetName = WorkflowSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
 
     /// <summary>The same inline steps the job was started with.</summary>
@@ -46,6 +52,14 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
 
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
+
+    /// <summary>Resume even though the workflow definition changed since the job's last checkpoint.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Run the remaining steps in a background PowerShell job.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
 
     /// <summary>When another process holds the job's lease, wait for it to end instead of failing with ABORTED.</summary>
     [Parameter]
@@ -63,6 +77,27 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
+        if (AsJob)
+        {
+            var spec = new BackgroundRunSpec
+            {
+                Store = store,
+                Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+                Resume = true,
+                JobId = JobId,
+                AfterMessageId = AfterMessageId,
+                CheckpointId = CheckpointId,
+                Force = Force,
+                Wait = Wait,
+                Timeout = Timeout,
+                Workflow = ParameterSetName == WorkflowSet ? Workflow : null,
+                Steps = ParameterSetName == StepSet ? BackgroundRuns.StepText(Step) : null,
+                OnCheckpoint = OnCheckpoint?.ToString(),
+            };
+            WriteObject(ArcpJobSourceAdapter.Start(this, $"Resume-ArcpJob {JobId}", JobId, spec));
+            return;
+        }
+
         try
         {
             if (OnRuntime)
@@ -79,8 +114,8 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
                 _ => RecordedWorkflow(store),
             };
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {JobId}", OnCheckpoint, store);
-            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher);
-            var result = ResumeWaitingForLease(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct));
+            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
+            var result = ResumeWaitingForLease(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct, Force));
             observer.Complete();
             if (result.ResumedAfterStep is { } after)
             {

@@ -1,7 +1,9 @@
 using System.Collections;
 using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.PowerShell.Serialization;
 using Arcp.Resumability.Protocol;
@@ -14,6 +16,7 @@ namespace Arcp.Resumability.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "ArcpJob", DefaultParameterSetName = WorkflowSet)]
 [OutputType(typeof(ArcpJob))]
+[OutputType(typeof(ArcpBackgroundJob))]
 public sealed class StartArcpJobCommand : ArcpCmdlet
 {
     private const string WorkflowSet = "Workflow";
@@ -22,6 +25,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
     /// <summary>A built-in workflow name (research) or the path of a workflow .ps1 file.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = WorkflowSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
 
     /// <summary>The steps inline: an ordered dictionary of step name to script block.</summary>
@@ -53,9 +57,19 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
 
+    /// <summary>Run the steps in a background PowerShell job (Get-Job, Receive-Job, Stop-Job, Resume-Job work on it).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
+        if (AsJob)
+        {
+            WriteObject(StartBackground(store));
+            return;
+        }
+
         try
         {
             if (OnRuntime)
@@ -68,14 +82,14 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
             var workflow = ParameterSetName == StepSet ? WorkflowLoader.FromSteps(Step) : WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
             var input = JobInput();
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store);
-            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher);
+            var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
             var result = Run(store, (client, ct) => new StepRunner(client).StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
             observer.Complete();
             JobOutput.Write(this, store, result);
         }
         catch (Exception ex) when (IsReportable(ex))
         {
-            WriteArcpError(ex, (object?)Name ?? Workflow);
+            WriteArcpError(ex, (object?)Name ?? (ParameterSetName == StepSet ? WorkflowLoader.InlineWorkflowName : Workflow));
         }
     }
 
@@ -90,6 +104,31 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
             throw new ArcpException(ArcpError.Create(ErrorCodes.InvalidArgument, $"-InputObject cannot be recorded: {ex.Message}"), ex);
         }
     }
+
+    private ArcpBackgroundJob StartBackground(string store)
+    {
+        var workflowName = ParameterSetName == StepSet ? WorkflowLoader.InlineWorkflowName : Workflow;
+        var spec = new BackgroundRunSpec
+        {
+            Store = store,
+            Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+            Workflow = ParameterSetName == StepSet ? null : Workflow,
+            Steps = ParameterSetName == StepSet ? BackgroundRuns.StepText(Step) : null,
+            InputObject = InputObject,
+            Name = Name,
+            // Resume-Job starts the job again; a job-level key makes that continue the recorded ARCP job.
+            IdempotencyKey = IdempotencyKey ?? $"asjob:{Guid.NewGuid():N}",
+            OnCheckpoint = OnCheckpoint?.ToString(),
+        };
+        return ArcpJobSourceAdapter.Start(this, $"Start-ArcpJob {workflowName}", Name ?? workflowName, spec);
+    }
+}
+
+/// <summary>-AsJob: the same command in a background runspace, its script blocks passed as text.</summary>
+internal static class BackgroundRuns
+{
+    public static IReadOnlyList<KeyValuePair<string, string>> StepText(IDictionary steps) =>
+        WorkflowLoader.FromSteps(steps).Steps.Select(s => new KeyValuePair<string, string>(s.Key, s.Value.ToString())).ToList();
 }
 
 /// <summary>How Start- and Resume-ArcpJob report a finished run.</summary>
@@ -115,6 +154,11 @@ internal static class JobOutput
         if (result.StepsRun.Count > 0 || result.StepsReused.Count > 0)
         {
             cmdlet.WriteVerbose($"Job {result.JobId}: ran [{string.Join(", ", result.StepsRun)}], reused recorded [{string.Join(", ", result.StepsReused)}].");
+        }
+
+        if (job.State == ArcpJobState.Cancelled && !result.AlreadyTerminal)
+        {
+            cmdlet.WriteWarning($"Job {result.JobId} was cancelled: {job.Error?.Message}");
         }
 
         if (job.State == ArcpJobState.Failed && !result.AlreadyTerminal && result.Error is { } error)

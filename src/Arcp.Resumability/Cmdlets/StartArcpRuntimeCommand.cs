@@ -78,7 +78,16 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     {
         var cwd = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
         var storePath = StoreLocator.Resolve(Store, cwd);
-        var options = RuntimeOptions(cwd) with { Workflows = LoadWorkflows(cwd) };
+        if (Stdio)
+        {
+            // stdout is the protocol channel: what steps write to the host's streams must not reach it.
+            foreach (var preference in (string[])["ProgressPreference", "WarningPreference", "InformationPreference", "VerbosePreference", "DebugPreference", "ErrorActionPreference"])
+            {
+                SessionState.PSVariable.Set(preference, ActionPreference.SilentlyContinue);
+            }
+        }
+
+        var options = RuntimeOptions(cwd) with { Workflows = LoadWorkflows(cwd, storePath) };
         var transport = new TransportOptions { MaxFrameBytes = MaxFrameBytes };
         using var certificate = LoadCertificate(cwd);
         try
@@ -169,7 +178,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         };
     }
 
-    private Dictionary<string, Steps.WorkflowDefinition> LoadWorkflows(string cwd)
+    private Dictionary<string, Steps.WorkflowDefinition> LoadWorkflows(string cwd, string storePath)
     {
         var workflows = new Dictionary<string, Steps.WorkflowDefinition>(StringComparer.Ordinal);
         foreach (var nameOrPath in Workflow ?? [])
@@ -185,7 +194,9 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             }
 
             // Step bodies run on this command's pipeline thread, which pumps them while the host serves.
-            workflows[loaded.Name] = Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher);
+            // Steps' progress and streams go to this command's host (recorded as job events all the same).
+            var observer = new PowerShellStepObserver(this, dispatcher, $"ARCP runtime: {loaded.Name}", null, storePath);
+            workflows[loaded.Name] = Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer);
         }
 
         return workflows;

@@ -8,6 +8,7 @@ namespace Arcp.Resumability.PowerShell.Hosting;
 internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher dispatcher, string activity, ScriptBlock? onCheckpoint, string store) : IStepObserver
 {
     private const int ActivityId = 0x4152; // "AR": keeps our bar distinct from callers' own progress ids.
+    private const int StepActivityId = ActivityId + 1;
 
     public async ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken) =>
         await dispatcher.InvokeAsync(() => cmdlet.WriteProgress(new ProgressRecord(ActivityId, activity, $"Step {context.StepIndex + 1}/{context.StepCount}: {context.Step}")
@@ -24,6 +25,7 @@ internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher
         await dispatcher.InvokeAsync(() =>
         {
             cmdlet.WriteVerbose($"Step '{context.Step}' checkpointed as {checkpoint.CheckpointId} (message {checkpoint.MessageId}).");
+            cmdlet.WriteProgress(new ProgressRecord(StepActivityId, context.Step, "Done") { ParentActivityId = ActivityId, RecordType = ProgressRecordType.Completed });
             cmdlet.WriteProgress(new ProgressRecord(ActivityId, activity, $"Step {context.StepIndex + 1}/{context.StepCount}: {context.Step} checkpointed")
             {
                 PercentComplete = (context.StepIndex + 1) * 100 / context.StepCount,
@@ -36,6 +38,40 @@ internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher
         }).ConfigureAwait(false);
     }
 
-    public void Complete() =>
+    /// <summary>A step's own progress, as a child bar under the job's bar.</summary>
+    public void ShowStepProgress(StepContext context, int percent, string message) =>
+        cmdlet.WriteProgress(new ProgressRecord(StepActivityId, $"Step {context.StepIndex + 1}/{context.StepCount}: {context.Step}", string.IsNullOrEmpty(message) ? "Working" : message)
+        {
+            ParentActivityId = ActivityId,
+            PercentComplete = Math.Clamp(percent, 0, 100),
+        });
+
+    /// <summary>Passes a record a step wrote on to the caller's stream of the same kind (the caller's preferences apply).</summary>
+    public void Forward(object record)
+    {
+        switch (record)
+        {
+            case ErrorRecord error:
+                cmdlet.WriteError(error);
+                break;
+            case WarningRecord warning:
+                cmdlet.WriteWarning(warning.Message);
+                break;
+            case VerboseRecord verbose:
+                cmdlet.WriteVerbose(verbose.Message);
+                break;
+            case DebugRecord debug:
+                cmdlet.WriteDebug(debug.Message);
+                break;
+            case InformationRecord information:
+                cmdlet.WriteInformation(information);
+                break;
+        }
+    }
+
+    public void Complete()
+    {
+        cmdlet.WriteProgress(new ProgressRecord(StepActivityId, "Step", "Done") { ParentActivityId = ActivityId, RecordType = ProgressRecordType.Completed });
         cmdlet.WriteProgress(new ProgressRecord(ActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+    }
 }

@@ -24,6 +24,7 @@ public sealed class ArcpJob
         Workflow = summary.Workflow;
         State = ToState(summary);
         LastCheckpointId = summary.LastCheckpointId;
+        LastCheckpointStep = summary.LastCheckpointStep;
         LastMessageId = summary.LastMessageId;
         Result = summary.Result is null ? null : PowerShellJson.FromJsonNode(summary.Result);
         Error = summary.Error is null ? null : new ArcpErrorInfo(summary.Error);
@@ -44,6 +45,9 @@ public sealed class ArcpJob
 
     public string? LastCheckpointId { get; }
 
+    /// <summary>The step whose checkpoint is the job's latest.</summary>
+    public string? LastCheckpointStep { get; }
+
     public string? LastMessageId { get; }
 
     /// <summary>The last step's output once the job completed.</summary>
@@ -62,6 +66,9 @@ public sealed class ArcpJob
 
     /// <summary>The store the job lives in, so piping a job on keeps using the same store.</summary>
     public string Store { get; }
+
+    /// <summary>True once the job completed, failed or was cancelled: nothing will change it any more.</summary>
+    public bool IsFinished => State is ArcpJobState.Completed or ArcpJobState.Failed or ArcpJobState.Cancelled;
 
     public override string ToString() => $"{JobId} ({Workflow}, {State})";
 
@@ -87,7 +94,11 @@ public sealed class ArcpErrorInfo
         Message = error.Message;
         Retryable = error.IsRetryable;
         Details = error.Details is null ? null : PowerShellJson.FromJsonNode(error.Details);
+        Source = error;
     }
+
+    /// <summary>The recorded error as the protocol carries it, to turn it back into an error record.</summary>
+    internal ArcpError Source { get; }
 
     public string Code { get; }
 
@@ -113,6 +124,7 @@ public sealed class ArcpCheckpoint
         IdempotencyKey = summary.IdempotencyKey;
         CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
         Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output) : null;
+        DefinitionVersion = summary.DefinitionVersion;
         Store = store;
     }
 
@@ -133,6 +145,9 @@ public sealed class ArcpCheckpoint
     public DateTimeOffset CreatedAt { get; }
 
     public object? Output { get; }
+
+    /// <summary>The version of the workflow definition that produced the checkpoint (declared Version or content hash).</summary>
+    public string? DefinitionVersion { get; }
 
     public string Store { get; }
 

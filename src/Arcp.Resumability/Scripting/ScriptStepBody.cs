@@ -1,4 +1,3 @@
-using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.PowerShell.Hosting;
@@ -11,21 +10,64 @@ namespace Arcp.Resumability.PowerShell.Scripting;
 /// <summary>Turns script-block workflows into core workflow definitions whose steps run on the pipeline thread.</summary>
 internal static class ScriptStepBody
 {
-    public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher) =>
-        new(workflow.Name, workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher))).ToList());
+    // Runs the step with $_ and $ArcpStep injected, merges every stream into the output and hands each record
+    // to the sink as it is written, so Verbose/Warning/Information/Error are recorded and forwarded live.
+    // Verbose and Information are switched on for the step so they are always recorded; whether the caller
+    // sees them is decided by the caller's own preferences when the cmdlet forwards them.
+    private static readonly ScriptBlock Runner = ScriptBlock.Create("""
+        param($__ArcpScript, $__ArcpVariables, $__ArcpArguments, $__ArcpSink)
+        $VerbosePreference = 'Continue'
+        $InformationPreference = 'Continue'
+        # A failing method call is only statement-terminating; rethrow so the step fails instead of the error being merged into the output.
+        & { try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) } catch { throw } } *>&1 | & { process { $__ArcpSink.Invoke($_) } }
+        """);
 
-    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher) =>
-        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, cancellationToken)));
+    public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, PowerShellStepObserver observer) =>
+        new(
+            workflow.Name,
+            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer))
+            {
+                Next = workflow.Transitions.TryGetValue(s.Key, out var next) ? Transition(next, dispatcher) : null,
+            }).ToList())
+        {
+            Version = workflow.Version,
+        };
 
-    private static JsonNode? Invoke(ScriptBlock script, StepContext context, CancellationToken cancellationToken)
+    private static StepTransition Transition(ScriptBlock script, PipelineDispatcher dispatcher) =>
+        (context, output, _) => new ValueTask<string?>(dispatcher.InvokeAsync(() =>
+        {
+            var value = PowerShellJson.FromJsonNode(output);
+            try
+            {
+                var result = script.InvokeWithContext(null, [new PSVariable("_", value)], [value]);
+                return result.Count == 0 ? null : result[^1]?.BaseObject?.ToString();
+            }
+            catch (RuntimeException ex)
+            {
+                throw new StepFailedException(ArcpError.Create(ErrorCodes.Unknown, $"The transition after step '{context.Step}' failed: {ex.Message}"), ex);
+            }
+        }));
+
+    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer) =>
+        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, cancellationToken)));
+
+    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var input = PowerShellJson.FromJsonNode(context.Input);
-        var step = new ArcpStepContext(context.JobId, context.Workflow, context.Step, context.StepIndex, context.StepCount, context.IdempotencyKey, input);
-        Collection<PSObject> results;
+        var step = new ArcpStepContext(context, input, (percent, message) => observer.ShowStepProgress(context, percent, message), cancellationToken);
+        var results = new List<PSObject>();
+        var sink = new Action<PSObject>(item =>
+        {
+            if (!StreamRecords.Forward(item, context, observer, cancellationToken))
+            {
+                results.Add(item);
+            }
+        });
         try
         {
-            results = script.InvokeWithContext(null, [new PSVariable("_", input), new PSVariable("ArcpStep", step)], [input]);
+            List<PSVariable> variables = [new PSVariable("_", input), new PSVariable("ArcpStep", step)];
+            Runner.Invoke(script, variables, new[] { input }, sink);
         }
         catch (PipelineStoppedException ex)
         {
@@ -34,13 +76,20 @@ internal static class ScriptStepBody
         }
         catch (RuntimeException ex)
         {
+            // The runner calls InvokeWithContext as a method, so the step's own error arrives wrapped.
+            var inner = ex;
+            while (inner is MethodInvocationException { InnerException: RuntimeException wrapped })
+            {
+                inner = wrapped;
+            }
+
             var details = new JsonObject
             {
-                ["error_id"] = ex.ErrorRecord?.FullyQualifiedErrorId,
-                ["category"] = ex.ErrorRecord?.CategoryInfo.Category.ToString(),
-                ["script_stack_trace"] = ex.ErrorRecord?.ScriptStackTrace,
+                ["error_id"] = inner.ErrorRecord?.FullyQualifiedErrorId,
+                ["category"] = inner.ErrorRecord?.CategoryInfo.Category.ToString(),
+                ["script_stack_trace"] = inner.ErrorRecord?.ScriptStackTrace,
             };
-            throw new StepFailedException(ArcpError.Create(ErrorCodes.Unknown, $"Step '{context.Step}' failed: {ex.Message}", details), ex);
+            throw new StepFailedException(ArcpError.Create(ErrorCodes.Unknown, $"Step '{context.Step}' failed: {inner.Message}", details), inner);
         }
 
         object? output = results.Count switch

@@ -6,7 +6,11 @@ using Arcp.Resumability.Protocol;
 namespace Arcp.Resumability.PowerShell.Scripting;
 
 /// <summary>A workflow as PowerShell defines it: a name and ordered script-block steps.</summary>
-internal sealed record ScriptWorkflow(string Name, string? Version, IReadOnlyList<KeyValuePair<string, ScriptBlock>> Steps, string? SourcePath);
+internal sealed record ScriptWorkflow(string Name, string? Version, IReadOnlyList<KeyValuePair<string, ScriptBlock>> Steps, string? SourcePath)
+{
+    /// <summary>Step name → script block that picks the next step from the step's output (see <c>Next</c> in workflow files).</summary>
+    public IReadOnlyDictionary<string, ScriptBlock> Transitions { get; init; } = new Dictionary<string, ScriptBlock>(StringComparer.Ordinal);
+}
 
 /// <summary>
 /// Loads workflow files: a <c>.ps1</c> that returns <c>@{ Name = '…'; Steps = [ordered]@{ name = { … } } }</c>.
@@ -51,17 +55,26 @@ internal static class WorkflowLoader
             throw Invalid($"Workflow file '{path}' returns no 'Name'.");
         }
 
-        var version = Lookup(definition, "Version")?.ToString();
+        // A declared Version names the definition; without one, the file's content does (any edit is a new version).
+        var version = Lookup(definition, "Version")?.ToString() is { Length: > 0 } declared ? declared : ContentVersion(File.ReadAllText(path));
         if (Lookup(definition, "Steps") is not IDictionary steps)
         {
             throw Invalid($"Workflow file '{path}' returns no 'Steps' ordered dictionary of step name to script block.");
         }
 
-        return new ScriptWorkflow(name, version, ReadSteps(steps, $"Workflow file '{path}'"), path);
+        var stepList = ReadSteps(steps, $"Workflow file '{path}'");
+        return new ScriptWorkflow(name, version, stepList, path) { Transitions = ReadTransitions(Lookup(definition, "Next"), stepList, $"Workflow file '{path}'") };
     }
 
     /// <summary>A workflow from -Step: an ordered dictionary of step name to script block.</summary>
-    public static ScriptWorkflow FromSteps(IDictionary steps) => new(InlineWorkflowName, null, ReadSteps(steps, "-Step"), null);
+    public static ScriptWorkflow FromSteps(IDictionary steps)
+    {
+        var list = ReadSteps(steps, "-Step");
+        return new(InlineWorkflowName, ContentVersion(list.SelectMany(s => new[] { s.Key, s.Value.ToString() }).ToArray()), list, null);
+    }
+
+    /// <summary>The version of an undeclared definition: the first 16 hex digits of SHA-256 over its text.</summary>
+    private static string ContentVersion(params string[] text) => "sha256:" + ArcpJson.Sha256Hex(text)[..16];
 
     private static List<KeyValuePair<string, ScriptBlock>> ReadSteps(IDictionary steps, string origin)
     {
@@ -94,6 +107,38 @@ internal static class WorkflowLoader
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// <c>Next = @{ critique = { param($Output) if (…) { 'synthesize' } } }</c>: after the named step, the script block
+    /// gets the step's output ($_ and first argument) and returns the next step's name, or nothing for the next in order.
+    /// </summary>
+    private static Dictionary<string, ScriptBlock> ReadTransitions(object? next, List<KeyValuePair<string, ScriptBlock>> steps, string origin)
+    {
+        var transitions = new Dictionary<string, ScriptBlock>(StringComparer.Ordinal);
+        if (next is null)
+        {
+            return transitions;
+        }
+
+        if (next is not IDictionary table)
+        {
+            throw Invalid($"{origin}: 'Next' must be a hashtable of step name to script block.");
+        }
+
+        foreach (DictionaryEntry entry in table)
+        {
+            var stepName = entry.Key?.ToString() ?? string.Empty;
+            if (!steps.Any(s => s.Key == stepName))
+            {
+                throw Invalid($"{origin}: 'Next' names '{stepName}', which is not one of its steps.");
+            }
+
+            transitions[stepName] = (entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value) as ScriptBlock
+                ?? throw Invalid($"{origin}: 'Next.{stepName}' must be a script block that returns the next step's name.");
+        }
+
+        return transitions;
     }
 
     private static string ResolvePath(string nameOrPath, string currentDirectory)

@@ -27,6 +27,8 @@
       * a hashtable / object with       Request (or Topic), optional Corpus (folder path; relative
                                         paths resolve against the current location) and optional
                                         MaxPassages (passages kept per question, default 3)
+                                        MaxRounds (synthesize/critique rounds while the critique is
+                                        high, 1 to 10, default 2)
 
     Shared helpers are scriptblocks captured into each step with .GetNewClosure(), so the steps
     keep working when the module invokes them later, from another location or scope. One side
@@ -42,6 +44,7 @@
     $defaultCorpus = [System.IO.Path]::GetFullPath((Join-Path -Path $PSScriptRoot -ChildPath '../Corpus'))
     $defaultRequest = 'How do durable checkpoints and idempotency keys make long-running jobs crash-proof?'
     $defaultMaxPassages = 3
+    $defaultMaxRounds = 2
     $maxSentencesPerSummary = 3
     $invariant = [System.Globalization.CultureInfo]::InvariantCulture
 
@@ -159,6 +162,7 @@
         $text = $null
         $corpusArg = $null
         $maxArg = $null
+        $roundsArg = $null
         if ($null -eq $Request) {
             $text = $defaultRequest
         }
@@ -178,6 +182,7 @@
             $text = $r
             $corpusArg = & $getMember $Request 'Corpus'
             $maxArg = & $getMember $Request 'MaxPassages'
+            $roundsArg = & $getMember $Request 'MaxRounds'
         }
         else {
             throw "research/plan: unsupported input of type [$($Request.GetType().FullName)]. Pass `$null, a non-empty request string, or an object with Request (or Topic), optional Corpus and optional MaxPassages."
@@ -206,6 +211,16 @@
             elseif ($maxArg -is [string] -and $maxArg -match '^\s*\d{1,4}\s*$') { $ok = $true; $n = [long] $maxArg.Trim() }
             if (-not $ok -or $n -lt 1 -or $n -gt 50) { throw "research/plan: MaxPassages must be a whole number between 1 and 50 (got '$maxArg')." }
             $maxPassages = [int] $n
+        }
+
+        # --- MaxRounds: synthesize/critique rounds while the critique stays 'high' -----------
+        $maxRounds = $defaultMaxRounds
+        if ($null -ne $roundsArg) {
+            $rounds = 0
+            if (-not [int]::TryParse([string] $roundsArg, [System.Globalization.NumberStyles]::Integer, $invariant, [ref] $rounds) -or $rounds -lt 1 -or $rounds -gt 10) {
+                throw "research/plan: MaxRounds must be a whole number between 1 and 10 (got '$roundsArg')."
+            }
+            $maxRounds = $rounds
         }
 
         # --- request, keywords, sub-requests -----------------------------------------------
@@ -300,10 +315,13 @@
         }
 
         Write-Verbose "research/plan: '$normalized' -> $($questions.Count) questions, keywords: $($keywords -join ', '); corpus: $corpus"
+        $step = Get-Variable -Name ArcpStep -ValueOnly -ErrorAction Ignore
+        if ($step) { $step.Thought("Split the request into $($questions.Count) question(s) around the keywords $($keywords -join ', ').") }
         return [pscustomobject]@{
             Request     = $normalized
             Corpus      = $corpus
             MaxPassages = $maxPassages
+            MaxRounds   = $maxRounds
             Keywords    = $keywords
             Questions   = $questions.ToArray()
         }
@@ -450,12 +468,15 @@
         }
 
         Write-Verbose "research/gather: $($names.Count) files, $n passages scanned, $($passages.Count) kept."
+        $step = Get-Variable -Name ArcpStep -ValueOnly -ErrorAction Ignore
+        if ($step) { $step.Thought("Kept $($passages.Count) of $n passage(s) from $($names.Count) file(s) as evidence.") }
         return [pscustomobject]@{
             Request   = [string] (& $getMember $Plan 'Request')
             Corpus    = $corpus
             Keywords  = [string[]] @(& $getMember $Plan 'Keywords')
             Questions = $questions.ToArray()
             Passages  = $passages.ToArray()
+            MaxRounds = & $getMember $Plan 'MaxRounds'
         }
     }.GetNewClosure()
 
@@ -465,6 +486,19 @@
         $passages = @(& $getMember $Gathered 'Passages')
         $byId = [System.Collections.Generic.Dictionary[string, object]]::new([System.StringComparer]::Ordinal)
         foreach ($p in $passages) { $byId[[string] (& $getMember $p 'Id')] = $p }
+
+        # A revision round gets the critique output: its critique joins the earlier ones (so every round's input,
+        # and with it the step's idempotency key, differs) and each summary may use one more sentence per round.
+        $round = [int] (& $getMember $Gathered 'Round') + 1
+        $priorCritiques = [System.Collections.Generic.List[object]]::new()
+        foreach ($c in @(& $getMember $Gathered 'PriorCritiques')) { if ($null -ne $c) { $priorCritiques.Add($c) } }
+        $previous = & $getMember $Gathered 'Critique'
+        if ($null -ne $previous) { $priorCritiques.Add($previous) }
+        $sentencesPerSummary = $maxSentencesPerSummary + $round - 1
+        $step = Get-Variable -Name ArcpStep -ValueOnly -ErrorAction Ignore
+        if ($step -and $null -ne $previous) {
+            $step.Thought("Round ${round}: the critique scored $(& $getMember $previous 'Score') ($(& $getMember $previous 'Severity')); revising with up to $sentencesPerSummary sentences per answer.")
+        }
 
         $uses = [System.Collections.Generic.Dictionary[string, int]]::new([System.StringComparer]::Ordinal)
         $sections = [System.Collections.Generic.List[object]]::new()
@@ -509,7 +543,7 @@
             # related questions do not repeat each other), then evidence rank, then position.
             $chosen = @($pool |
                     Sort-Object -Property @{ Expression = 'Priority'; Descending = $true }, 'Uses', 'Rank', 'Position' |
-                    Select-Object -First $maxSentencesPerSummary |
+                    Select-Object -First $sentencesPerSummary |
                     Sort-Object -Property 'Rank', 'Position')
 
             $questionId = [string] (& $getMember $q 'Id')
@@ -538,6 +572,9 @@
             Questions = $questions
             Passages  = $passages
             Sections  = $sections.ToArray()
+            Round          = $round
+            MaxRounds      = & $getMember $Gathered 'MaxRounds'
+            PriorCritiques = $priorCritiques.ToArray()
         }
     }.GetNewClosure()
 
@@ -589,12 +626,17 @@
         if ($findings.Count -eq 0) { $findings.Add('no gaps found: every question is supported and every keyword is covered') }
 
         Write-Verbose "research/critique: score $score ($severity), coverage $coverage, keyword coverage $keywordCoverage, sources $sourcesCited"
+        $step = Get-Variable -Name ArcpStep -ValueOnly -ErrorAction Ignore
+        if ($step) { $step.Thought("Critique: score $score, severity $severity; $($findings.Count) finding(s).") }
         return [pscustomobject]@{
             Request   = [string] (& $getMember $Synthesis 'Request')
             Keywords  = [string[]] $keywords
             Questions = @(& $getMember $Synthesis 'Questions')
             Passages  = $passages
             Sections  = $sections
+            Round          = & $getMember $Synthesis 'Round'
+            MaxRounds      = & $getMember $Synthesis 'MaxRounds'
+            PriorCritiques = @(& $getMember $Synthesis 'PriorCritiques')
             Critique  = [pscustomobject]@{
                 Score           = $score
                 Severity        = $severity
@@ -647,6 +689,8 @@
         $lines.Add("- Question coverage: $(& $fmt (& $getMember $crit 'Coverage'))")
         $lines.Add("- Keyword coverage: $(& $fmt (& $getMember $crit 'KeywordCoverage'))")
         $lines.Add("- Sources cited: $(& $getMember $crit 'SourcesCited')")
+        $rounds = [int] (& $getMember $Critiqued 'Round')
+        if ($rounds -gt 1) { $lines.Add("- Synthesis rounds: $rounds (earlier scores: $(@(@(& $getMember $Critiqued 'PriorCritiques') | ForEach-Object { & $fmt (& $getMember $_ 'Score') }) -join ', '))") }
         $lines.Add('')
         $lines.Add('Findings:')
         $lines.Add('')
@@ -667,9 +711,20 @@
         return $report
     }.GetNewClosure()
 
+    # After critique: back to synthesize while the critique is 'high' and rounds are left, else finalize.
+    # Deterministic (a function of the recorded critique output), as a resume evaluates it again.
+    $afterCritique = {
+        param($Critiqued)
+        $severity = & $getMember (& $getMember $Critiqued 'Critique') 'Severity'
+        $maxRounds = [int] (& $getMember $Critiqued 'MaxRounds')
+        if ($maxRounds -lt 1) { $maxRounds = $defaultMaxRounds }
+        if ($severity -eq 'high' -and [int] (& $getMember $Critiqued 'Round') -lt $maxRounds) { 'synthesize' } else { 'finalize' }
+    }.GetNewClosure()
+
     @{
         Name    = 'research'
-        Version = '1.0.0'
+        Version = '1.1.0'
+        Next    = @{ critique = $afterCritique }
         Steps   = [ordered]@{
             plan       = $plan
             gather     = $gather

@@ -174,7 +174,6 @@ public sealed class RuntimeProtocolTests : IAsyncLifetime, IDisposable
 
     [Theory]
     [InlineData("tool.invoke")]
-    [InlineData("cancel")]
     [InlineData("interrupt")]
     public async Task An_unimplemented_core_type_is_nacked_as_unimplemented(string type)
     {

@@ -75,7 +75,7 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
         GuardAsync(location, async () =>
         {
             await using var command = Command(
-                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@checkpoint_id, @job_id, @step_index, @step, @message_id, @idempotency_key, @created_at, @output);");
+                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@checkpoint_id, @job_id, @step_index, @step, @message_id, @idempotency_key, @created_at, @output, @definition_version);");
             Text(command, "checkpoint_id", checkpoint.CheckpointId);
             Text(command, "job_id", checkpoint.JobId);
             Integer(command, "step_index", checkpoint.StepIndex);
@@ -84,6 +84,7 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             Text(command, "idempotency_key", checkpoint.IdempotencyKey);
             Time(command, "created_at", checkpoint.CreatedAt);
             Text(command, "output", checkpoint.Output);
+            Text(command, "definition_version", checkpoint.DefinitionVersion);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         });
 

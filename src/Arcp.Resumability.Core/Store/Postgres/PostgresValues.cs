@@ -13,7 +13,7 @@ internal static class PostgresValues
     /// <summary>What reads select: the written columns plus the retention watermark, which only purges change.</summary>
     public const string JobReadColumns = JobColumns + ", purged_through_sequence";
 
-    public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output";
+    public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output, definition_version";
 
     public const string EventColumns = "sequence, message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope";
 
@@ -76,7 +76,10 @@ internal static class PostgresValues
     }
 
     public static CheckpointRecord ReadCheckpoint(NpgsqlDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), ReadTime(r, 6), r.GetString(7));
+        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), ReadTime(r, 6), r.GetString(7))
+        {
+            DefinitionVersion = r.IsDBNull(8) ? null : r.GetString(8),
+        };
 
     public static StoredEvent ReadEvent(NpgsqlDataReader r) => new(
         r.GetInt64(0),

@@ -69,7 +69,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
         var command = Command(
-            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output);");
+            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version);");
         Add(command, "$checkpoint_id", checkpoint.CheckpointId);
         Add(command, "$job_id", checkpoint.JobId);
         Add(command, "$step_index", checkpoint.StepIndex);
@@ -78,6 +78,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         Add(command, "$idempotency_key", checkpoint.IdempotencyKey);
         Add(command, "$created_at", Time(checkpoint.CreatedAt));
         Add(command, "$output", checkpoint.Output);
+        Add(command, "$definition_version", checkpoint.DefinitionVersion);
         command.ExecuteNonQuery();
         return Task.CompletedTask;
     }

@@ -70,10 +70,13 @@ internal static class SqliteValues
         Add(c, "$lease_expires_at", job.Lease is null ? null : Time(job.Lease.ExpiresAt));
     }
 
-    public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output";
+    public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output, definition_version";
 
     public static CheckpointRecord ReadCheckpoint(SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), ParseTime(r.GetString(6)), r.GetString(7));
+        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), ParseTime(r.GetString(6)), r.GetString(7))
+        {
+            DefinitionVersion = r.IsDBNull(8) ? null : r.GetString(8),
+        };
 
     public const string EventColumns = "sequence, message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope";
 

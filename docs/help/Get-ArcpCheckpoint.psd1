@@ -1,0 +1,18 @@
+@{
+    Synopsis    = 'Gets a job''s checkpoints in step order, with each step''s recorded output.'
+    Description = @'
+Get-ArcpCheckpoint lists the durable checkpoints of a job in the order they were recorded: one per completed step, labelled with the step name, with the step's output in Output and the version of the workflow definition that produced it in DefinitionVersion. Steps that a workflow runs again in a loop have one checkpoint per run. A checkpoint pipes into Resume-ArcpJob to continue the job after that step.
+'@
+    Parameters  = @{
+        CheckpointId = 'Only this checkpoint (chk_…); a missing id is an error (NOT_FOUND). Press Tab to complete the checkpoints of the job given as -JobId.'
+    }
+    Inputs      = @(
+        @{ Type = 'Arcp.Resumability.PowerShell.ArcpJob'; Description = 'Jobs bind by their JobId and Store.' }
+    )
+    Outputs     = 'One object per checkpoint, in recording order.'
+    Examples    = @(
+        @{ Title = 'Show what a job recorded'; Code = 'Get-ArcpJob -Name nightly-research | Get-ArcpCheckpoint'; Remarks = 'A table of StepIndex, Step, CheckpointId and CreatedAt; the outputs are in the Output property.' }
+        @{ Title = 'Read one step''s output'; Code = '(Get-ArcpCheckpoint job_01J… | Where-Object Step -EQ outline).Output'; Remarks = 'The recorded output of the outline step, as PowerShell objects.' }
+    )
+    Links       = @('Resume-ArcpJob', 'Get-ArcpJob')
+}

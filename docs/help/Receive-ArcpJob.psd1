@@ -1,0 +1,21 @@
+@{
+    Synopsis    = 'Gets what finished jobs produced: the result of a completed job, the error of a failed or cancelled one.'
+    Description = @'
+Receive-ArcpJob is the counterpart of Receive-Job for ARCP jobs. For a completed job it writes the job's Result (the last step's output; a list is written item by item). For a failed or cancelled job it writes the recorded ARCP error as an error record whose FullyQualifiedErrorId starts with the ARCP code and whose target is the job. A job that is still running or interrupted has no result yet: that is reported as FAILED_PRECONDITION unless -Wait is given.
+
+Nothing is consumed: the result stays in the store, so receiving twice gives the same output (there is no -Keep). Use Get-ArcpEvent for the job's progress, logs and thoughts.
+'@
+    Parameters  = @{
+        JobId = 'The ids of the jobs whose results to get. Binds from the JobId property of piped jobs. Press Tab to complete ids from the store.'
+        Wait  = 'Wait for jobs that are not finished yet instead of reporting them as an error.'
+    }
+    Inputs      = @(
+        @{ Type = 'Arcp.Resumability.PowerShell.ArcpJob'; Description = 'Jobs bind by their JobId and Store.' }
+    )
+    Outputs     = 'The results of the completed jobs, as PowerShell objects.'
+    Examples    = @(
+        @{ Title = 'The report of a research job'; Code = 'Get-ArcpJob -Name nightly-research | Receive-ArcpJob'; Remarks = 'Writes the Markdown report the research workflow produced.' }
+        @{ Title = 'Wait, then receive'; Code = '$report = Receive-ArcpJob job_01J… -Wait'; Remarks = 'Blocks until the job finishes, then returns its result (or writes its error).' }
+    )
+    Links       = @('Wait-ArcpJob', 'Get-ArcpEvent')
+}

@@ -1,0 +1,44 @@
+@{
+    Synopsis    = 'Resumes an interrupted job at the step after its last (or a chosen) checkpoint.'
+    Description = @'
+Resume-ArcpJob takes over a job whose process died (or whose session closed) and continues it. The runtime replays the job's recorded event stream, names the checkpoint to continue from, and grants this session the job's lease; the steps after that checkpoint then run here, each checkpointed as in Start-ArcpJob. A step that was already recorded under the same idempotency key is not run again: its recorded output is reused.
+
+A job that another live process still drives is refused with ABORTED. A job that already finished is returned as it is, with a warning. Jobs from built-in or file workflows are resumed with the workflow they were started with; jobs started with -Step need the same -Step again. A definition that changed since the last checkpoint (another declared Version, or edited script text when no Version is declared) is refused with FAILED_PRECONDITION unless -Force is given.
+
+The step to continue with is the one after the last checkpoint in recording order; if that step's workflow declares a transition (Next) for it, the transition picks the step from the recorded output, so a resume inside a loop continues the loop.
+'@
+    Parameters  = @{
+        AfterMessageId = 'Replay only the job''s messages after this message id (a checkpoint''s MessageId binds here). Without it the whole stream is replayed.'
+        CheckpointId   = 'Continue after this checkpoint instead of the latest one. Press Tab to complete the checkpoints of the job given as -JobId.'
+        Workflow       = 'The workflow to run instead of the one recorded with the job: a built-in name or a workflow .ps1 path. It must have the same name as the recorded workflow.'
+        Step           = 'The inline steps the job was started with (jobs started with -Step record no script text, so they need it again).'
+        OnCheckpoint   = 'A script block run after each new checkpoint is durable, with the ArcpCheckpoint as $_.'
+        Force          = 'Resume even though the workflow definition changed since the checkpoint the job continues from. Every checkpoint records the version of the definition that produced it (the workflow file''s declared Version, else a hash of the file''s or the -Step script text); without -Force a different version is refused with FAILED_PRECONDITION and nothing runs.'
+        Wait           = 'When another live process holds the job''s lease, wait until that lease ends (the process exits or its lease expires) and then resume, instead of failing with ABORTED.'
+        Timeout        = 'With -Wait: give up after this many seconds with DEADLINE_EXCEEDED. By default -Wait waits as long as it takes.'
+        AsJob          = 'Runs the remaining steps in a background PowerShell job (type ArcpJob) and returns it at once; see Start-ArcpJob -AsJob. A later Resume-Job (or ResumeJob()) of that PowerShell job resumes the ARCP job again after its latest checkpoint.'
+    }
+    Inputs      = @(
+        @{ Type = 'Arcp.Resumability.PowerShell.ArcpJob'; Description = 'Jobs (for example from Get-ArcpJob -State Interrupted) bind by their JobId and Store.' }
+        @{ Type = 'Arcp.Resumability.PowerShell.ArcpCheckpoint'; Description = 'A checkpoint binds JobId, CheckpointId and MessageId: the job continues after it.' }
+    )
+    Outputs     = 'The job as recorded when the run ended.'
+    Examples    = @(
+        @{
+            Title   = 'Resume every interrupted job'
+            Code    = 'Get-ArcpJob -State Interrupted | Resume-ArcpJob'
+            Remarks = 'Each interrupted job continues after its last checkpoint; completed steps are not run again.'
+        }
+        @{
+            Title   = 'Continue after a chosen checkpoint'
+            Code    = 'Get-ArcpCheckpoint job_01J… | Where-Object Step -EQ gather | Resume-ArcpJob'
+            Remarks = 'The job continues with the step after "gather", using that checkpoint''s recorded output as input.'
+        }
+        @{
+            Title   = 'Continue with a changed workflow on purpose'
+            Code    = 'Resume-ArcpJob job_01J… -Workflow ./nightly.ps1 -Force'
+            Remarks = 'nightly.ps1 was edited after the job''s last checkpoint; -Force accepts the new definition for the remaining steps.'
+        }
+    )
+    Links       = @('Start-ArcpJob', 'Get-ArcpJob', 'Get-ArcpCheckpoint')
+}

@@ -1,0 +1,74 @@
+@{
+    Synopsis    = 'Starts a crash-proof job: runs its steps in this session, checkpointing after each one.'
+    Description = @'
+Start-ArcpJob records a new job in the store, then runs the workflow's steps one after the other in the current session. After each step its output is written to the store as a durable checkpoint (an ARCP job.checkpoint) before the next step starts, so if the process dies, Resume-ArcpJob continues after the last checkpoint and completed steps never run again.
+
+A workflow is either a built-in name (research), the path of a workflow .ps1 file that returns @{ Name = '…'; Version = '…'; Steps = [ordered]@{ name = { … } } }, or inline steps given with -Step. Each step is a script block: $_ and its first argument are the previous step's output (the job input for the first step), and $ArcpStep describes the running step (JobId, Step, StepIndex, IdempotencyKey) and lets it report progress, thoughts and logs.
+
+The command writes the job (an ArcpJob) when the run ends. A failing step fails the job: the error is written as an error record whose FullyQualifiedErrorId starts with the ARCP error code, and the job is output with State Failed.
+'@
+    Parameters  = @{
+        Workflow       = 'A built-in workflow name (research) or the path of a workflow .ps1 file. Press Tab to complete built-in names and .ps1 files in the current folder.'
+        Step           = 'The steps inline: an ordered dictionary ([ordered]@{ … }) of step name to script block. The job records the workflow as "inline"; resume it with the same -Step.'
+        InputObject    = 'The job''s input, handed to the first step. It must be representable as JSON (numbers, strings, booleans, arrays, hashtables, PSCustomObjects). Each piped object starts one job.'
+        Name           = 'An operator-facing name for the job, shown by Get-ArcpJob and usable with Get-ArcpJob -Name (wildcards).'
+        IdempotencyKey = 'A logical idempotency key: starting again with the same key and the same input returns (and continues) the existing job instead of creating a second one; the same key with a different input is refused with ALREADY_EXISTS.'
+        OnCheckpoint   = 'A script block run after each checkpoint is durable, with the ArcpCheckpoint as $_ and as its first argument. Use it to log progress or to simulate a crash in tests.'
+        AsJob          = @'
+Runs the job in a background PowerShell job (type ArcpJob) in its own runspace and returns that job at once. Get-Job, Wait-Job, Receive-Job (which returns the ArcpJob that Start-ArcpJob would have written), Stop-Job and Remove-Job work on it; its Location is the store and its ArcpJobId property names the ARCP job.
+
+Stop-Job (and Suspend-Job on Windows) stops the run like Ctrl+C: the ARCP job is left Interrupted at its last checkpoint, not cancelled (use Stop-ArcpJob to cancel). Resume-Job (Windows) or the job's ResumeJob() method continues it in a fresh runspace. Script blocks are passed to the background runspace as text, so steps cannot use variables captured from the caller; pass data through -InputObject. A job-level idempotency key is generated when -IdempotencyKey is not given, so resuming never starts a second ARCP job.
+'@
+    }
+    Inputs      = @(
+        @{ Type = 'System.Object'; Description = 'Each piped object is the input of one new job.' }
+    )
+    Outputs     = 'The job as recorded when the run ended.'
+    Examples    = @(
+        @{
+            Title   = 'Run the built-in research workflow'
+            Code    = "Start-ArcpJob -Workflow research -InputObject @{ Topic = 'durable checkpoints' } -Name nightly-research"
+            Remarks = 'Runs the five research steps with a progress bar and writes the completed job; the report is in its Result property.'
+        }
+        @{
+            Title   = 'Inline steps'
+            Code    = @'
+$job = Start-ArcpJob -InputObject 20 -Step ([ordered]@{
+    double = { param($n) $n * 2 }
+    report = { "The answer is $_" }
+})
+$job.Result
+'@
+            Remarks = 'Each step receives the previous output; the last output becomes the job''s Result ("The answer is 40").'
+        }
+        @{
+            Title   = 'Exactly one job per key'
+            Code    = "Start-ArcpJob research -InputObject @{ Topic = 'wal' } -IdempotencyKey 'report-2026-11-26'"
+            Remarks = 'Running the same line again returns the existing job (and continues it if it was interrupted) instead of starting another.'
+        }
+        @{
+            Title   = 'In the background, as a PowerShell job'
+            Code    = @'
+$job = Start-ArcpJob research -InputObject 'How do leases work?' -AsJob
+$job | Wait-Job | Receive-Job | Select-Object -ExpandProperty Result
+'@
+            Remarks = 'The steps run in another runspace; Receive-Job returns the ArcpJob, whose Result is the report.'
+        }
+        @{
+            Title   = 'Steps that talk back'
+            Code    = @'
+Start-ArcpJob -Step ([ordered]@{
+    crunch = {
+        foreach ($i in 1..4) { $ArcpStep.ReportProgress($i * 25, "chunk $i of 4") }
+        $ArcpStep.Thought('Four chunks were enough; the data is small.')
+        $ArcpStep.Log('info', 'crunched', @{ chunks = 4 })
+        Write-Warning 'also recorded as a warn log event'
+        42
+    }
+})
+'@
+            Remarks = 'ReportProgress records a job.progress and shows a child progress bar under the job''s bar; Thought records a chunk of the job''s thought stream (ARCP stream.open kind thought, stream.chunk); Log records an ARCP log event. What a step writes to the Verbose, Warning, Information and Error streams is recorded as log events too and still reaches your streams. Read it all back with Get-ArcpEvent.'
+        }
+    )
+    Links       = @('Resume-ArcpJob', 'Get-ArcpJob', 'Get-ArcpCheckpoint', 'Get-ArcpEvent', 'Stop-ArcpJob')
+}

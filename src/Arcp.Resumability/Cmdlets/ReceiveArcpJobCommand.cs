@@ -1,0 +1,58 @@
+using System.Management.Automation;
+using Arcp.Resumability.PowerShell.Completion;
+using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.Protocol;
+
+namespace Arcp.Resumability.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Gets what finished jobs produced: the result of a completed job, the error of a failed or cancelled one.</para>
+/// </summary>
+[Cmdlet(VerbsCommunications.Receive, "ArcpJob")]
+[OutputType(typeof(object))]
+public sealed class ReceiveArcpJobCommand : ArcpCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(JobIdCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[] JobId { get; set; } = [];
+
+    /// <summary>Wait for unfinished jobs instead of reporting them.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var store = ResolvedStore;
+        foreach (var id in JobId)
+        {
+            try
+            {
+                var job = FetchJob(store, id);
+                while (Wait && !job.IsFinished)
+                {
+                    Sleep(TimeSpan.FromMilliseconds(250));
+                    job = FetchJob(store, id);
+                }
+
+                switch (job.State)
+                {
+                    case ArcpJobState.Completed:
+                        // Like Receive-Job: a result that is a list is written item by item.
+                        WriteObject(job.Result, enumerateCollection: true);
+                        break;
+                    case ArcpJobState.Failed or ArcpJobState.Cancelled:
+                        var error = job.Error is { } recorded ? recorded.Source : ArcpError.Create(ErrorCodes.Unknown, $"Job '{id}' is {job.State} without a recorded error.");
+                        WriteError(ArcpErrors.Record(error, null, job));
+                        break;
+                    default:
+                        throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Job '{id}' is {job.State}; it has no result yet. Use -Wait or Wait-ArcpJob, or resume it if it is interrupted.");
+                }
+            }
+            catch (Exception ex) when (IsReportable(ex))
+            {
+                WriteArcpError(ex, id);
+            }
+        }
+    }
+}
