@@ -81,6 +81,7 @@ public sealed class ConnectArcpRuntimeCommand : ArcpCmdlet
 /// <para type="synopsis">Forgets this runspace's default runtime; commands use the embedded runtime and -Store again.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Disconnect, "ArcpRuntime")]
+[OutputType(typeof(void))]
 public sealed class DisconnectArcpRuntimeCommand : PSCmdlet
 {
     protected override void EndProcessing()
@@ -96,6 +97,7 @@ public sealed class DisconnectArcpRuntimeCommand : PSCmdlet
 /// <para type="synopsis">Asks a runtime host to shut down gracefully: it stops accepting, ends its sessions and leaves their jobs resumable. Needs an admin token.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "ArcpRuntime", SupportsShouldProcess = true)]
+[OutputType(typeof(void))]
 public sealed class StopArcpRuntimeCommand : ArcpCmdlet
 {
     protected override void EndProcessing()

@@ -15,6 +15,7 @@ namespace Arcp.Resumability.PowerShell.Commands;
 /// <para type="synopsis">Hosts an ARCP runtime over WebSocket (-Listen) or stdin/stdout (-Stdio) until Ctrl+C, Stop-ArcpRuntime or end of input.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "ArcpRuntime", DefaultParameterSetName = ListenSet)]
+[OutputType(typeof(void))]
 public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
 {
     private const string ListenSet = "Listen";
