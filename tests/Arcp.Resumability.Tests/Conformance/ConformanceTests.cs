@@ -279,6 +279,64 @@ public abstract class ConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task S10_4_cancel_of_a_running_job_is_accepted_relayed_to_its_owner_and_ends_in_job_cancelled()
+    {
+        var owner = await OpenPeerAsync("tok-alice");
+        var jobId = await StartClientJobAsync(owner);
+        var operatorPeer = await OpenPeerAsync("tok-alice");
+
+        var cancel = operatorPeer.Envelope("cancel", new JsonObject { ["target"] = "job", ["target_id"] = jobId, ["reason"] = "operator" });
+        var accepted = await operatorPeer.RequestAsync(cancel);
+        Assert.Equal("cancel.accepted", accepted.Type());
+        Assert.Equal("running", (string?)accepted.Payload()["state"]);
+
+        // The owner learns of it with the answer to its next event (a heartbeat at the latest).
+        var heartbeat = owner.Envelope("job.heartbeat", new JsonObject { ["sequence"] = 1, ["deadline_ms"] = 30_000, ["state"] = "running" }, new JsonObject { ["job_id"] = jobId });
+        Assert.Equal("ack", (await owner.RequestAsync(heartbeat)).Type());
+        var (relayed, _) = await owner.ReceiveUntilAsync("cancel");
+        Assert.Equal(jobId, (string?)relayed["job_id"]);
+        Assert.Equal("operator", (string?)relayed.Payload()["reason"]);
+        Assert.Equal((string)cancel["id"]!, (string?)relayed["causation_id"]);
+
+        var cancelled = owner.Envelope("job.cancelled", new JsonObject { ["code"] = "CANCELLED", ["message"] = "stopped at a checkpoint" }, new JsonObject { ["job_id"] = jobId });
+        Assert.Equal("ack", (await owner.RequestAsync(cancelled)).Type());
+        Assert.Equal("cancelled", (string?)(await QueryJobAsync(operatorPeer, jobId))["state"]);
+
+        var again = operatorPeer.Envelope("cancel", new JsonObject { ["target"] = "job", ["target_id"] = jobId });
+        var refused = await operatorPeer.RequestAsync(again);
+        Assert.Equal("cancel.refused", refused.Type());
+        Assert.Equal("already_terminal", (string?)refused.Payload()["reason"]);
+    }
+
+    [Fact]
+    public async Task S10_4_cancel_of_a_job_nobody_drives_is_done_by_the_runtime_and_another_principal_may_not()
+    {
+        var owner = await OpenPeerAsync("tok-alice");
+        var jobId = await StartClientJobAsync(owner);
+        await owner.RequestAsync(owner.Envelope("session.close"));
+        var operatorPeer = await OpenPeerAsync("tok-alice");
+        for (var attempt = 0; attempt < 100 && !(bool)(await QueryJobAsync(operatorPeer, jobId))["interrupted"]!; attempt++)
+        {
+            await Task.Delay(20);
+        }
+
+        var bob = await OpenPeerAsync("tok-bob");
+        var foreign = bob.Envelope("cancel", new JsonObject { ["target"] = "job", ["target_id"] = jobId });
+        (await bob.RequestAsync(foreign)).AssertNack("PERMISSION_DENIED", (string)foreign["id"]!);
+
+        var cancel = operatorPeer.Envelope("cancel", new JsonObject { ["target"] = "job", ["target_id"] = jobId, ["reason"] = "cleanup" });
+        await operatorPeer.SendAsync(cancel);
+        var accepted = await operatorPeer.ReceiveAsync();
+        var cancelled = await operatorPeer.ReceiveAsync();
+
+        Assert.Equal("cancel.accepted", accepted.Type());
+        Assert.Equal("cancelled", (string?)accepted.Payload()["state"]);
+        Assert.Equal("job.cancelled", cancelled.Type());
+        Assert.Equal("CANCELLED", (string?)cancelled.Payload()["code"]);
+        Assert.Equal("cancelled", (string?)(await QueryJobAsync(operatorPeer, jobId))["state"]);
+    }
+
+    [Fact]
     public async Task Principal_isolation_another_principal_cannot_see_resume_or_subscribe_to_a_job()
     {
         var alice = await OpenPeerAsync("tok-alice");
