@@ -88,13 +88,29 @@ Describe 'A remote runtime' {
         $job = Start-ArcpJob -Workflow research -InputObject 'How do leases and fencing tokens work?' -OnRuntime -Name thin
         $job.State | Should -Be 'Running'
         $job.Store | Should -Be $script:Runtime
-        foreach ($i in 1..120) {
-            $job = $job | Get-ArcpJob
-            if ($job.State -ne 'Running') { break }
-            Start-Sleep -Milliseconds 250
-        }
+        $job = $job | Wait-ArcpJob -Timeout 60
         $job.State | Should -Be 'Completed'
         ($job | Get-ArcpCheckpoint).Step | Should -Be @('plan', 'gather', 'synthesize', 'critique', 'finalize')
+        (Get-ArcpEvent -JobId $job.JobId -Type job.completed).Type | Should -Be 'job.completed'
+    }
+
+    It 'cancels a job through the runtime with Stop-ArcpJob' {
+        $started = Start-ChildPwsh -ScriptText @'
+param([string]$Runtime)
+Import-Module $env:ARCP_TEST_MODULE
+$steps = [ordered]@{ one = { 1 }; two = { [Environment]::Exit(137) } }
+Start-ArcpJob -Runtime $Runtime -Token tok-alice -Step $steps -Name abandoned | Out-Null
+'@ -ArgumentList $script:Runtime -Environment $script:ClientEnvironment -TimeoutSeconds 120
+        $started.ExitCode | Should -Be 137 -Because (Format-ChildResult $started)
+        $abandoned = $null
+        foreach ($i in 1..80) {
+            $abandoned = Get-ArcpJob -Runtime $script:Runtime -Token tok-alice -Name abandoned
+            if ($abandoned.State -eq 'Interrupted') { break }
+            Start-Sleep -Milliseconds 250
+        }
+        $stopped = $abandoned | Stop-ArcpJob -Token tok-alice -Reason cleanup -PassThru -Confirm:$false
+        $stopped.State | Should -Be 'Cancelled'
+        $stopped.Store | Should -Be $script:Runtime
     }
 
     It 'refuses -Store together with -Runtime, and a bad token' {
