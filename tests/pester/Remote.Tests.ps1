@@ -113,6 +113,16 @@ Start-ArcpJob -Runtime $Runtime -Token tok-alice -Step $steps -Name abandoned | 
         $stopped.Store | Should -Be $script:Runtime
     }
 
+    It 'runs -AsJob against the runtime with the token it was given' {
+        $background = Start-ArcpJob -Runtime $script:Runtime -Token tok-alice -Step ([ordered]@{ a = { 'a' }; b = { "$_-b" } }) -Name in-background -AsJob
+        $null = $background | Wait-Job -Timeout 120
+        $job = $background | Receive-Job
+        $background | Remove-Job
+        $job.State | Should -Be 'Completed'
+        $job.Result | Should -Be 'a-b'
+        $job.Store | Should -Be $script:Runtime
+    }
+
     It 'refuses -Store together with -Runtime, and a bad token' {
         { Get-ArcpJob -Store (Join-Path $script:Work 'x.db') -Runtime $script:Runtime -ErrorAction Stop } | Should -Throw -ErrorId 'INVALID_ARGUMENT*'
         { Get-ArcpJob -Runtime $script:Runtime -Token nope -ErrorAction Stop } | Should -Throw -ErrorId 'UNAUTHENTICATED*'

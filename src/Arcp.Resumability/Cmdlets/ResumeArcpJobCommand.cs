@@ -83,6 +83,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
             {
                 Store = store,
                 Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+                Remote = Client.RemoteArcp.IsRuntimeAddress(store) ? RemoteSettings(new Uri(store)) : null,
                 Resume = true,
                 JobId = JobId,
                 AfterMessageId = AfterMessageId,

@@ -112,6 +112,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
         {
             Store = store,
             Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+            Remote = Client.RemoteArcp.IsRuntimeAddress(store) ? RemoteSettings(new Uri(store)) : null,
             Workflow = ParameterSetName == StepSet ? null : Workflow,
             Steps = ParameterSetName == StepSet ? BackgroundRuns.StepText(Step) : null,
             InputObject = InputObject,
