@@ -27,6 +27,13 @@ BeforeAll {
                 Where-Object { $_ } | ForEach-Object { ($_ -split ' ')[0..1] -join ' ' })
     }
 
+    # A failed test must not leave its workers behind.
+    function Stop-Worker([object[]]$Children) {
+        foreach ($child in $Children) {
+            if (-not $child.Process.HasExited) { $child.Process.Kill($true) }
+        }
+    }
+
     function New-SyncFolder([string]$Name) {
         (New-Item -ItemType Directory -Path (Join-Path $script:Temp $Name)).FullName
     }
@@ -65,13 +72,17 @@ Describe 'A SQLite store shared by processes' {
             Start-Worker 'race' $store @{ ARCP_TEST_STEP_LOG = $_; ARCP_TEST_SLOW_STEP = 'two' } @('-JobIds', ($ids -join ','), '-Sync', $sync)
         })
         $pids = @($racers | ForEach-Object { $_.Process.Id })
-        Wait-Until { @(Get-ChildItem -LiteralPath $sync -Filter 'ready-*').Count -eq 2 } -What 'both racers to load the module'
-
-        foreach ($round in 1..10) {
-            $null = New-Item -ItemType File -Path (Join-Path $sync "go-$round")
-            Wait-Until { @($pids | Where-Object { Test-Path (Join-Path $sync "done-$round-$_") }).Count -eq 2 } -What "round $round"
+        try {
+            Wait-Until { @(Get-ChildItem -LiteralPath $sync -Filter 'ready-*').Count -eq 2 } -What 'both racers to load the module'
+            foreach ($round in 1..10) {
+                $null = New-Item -ItemType File -Path (Join-Path $sync "go-$round")
+                Wait-Until { @($pids | Where-Object { Test-Path (Join-Path $sync "done-$round-$_") }).Count -eq 2 } -What "round $round"
+            }
+            $results = @($racers | ForEach-Object { Receive-Worker $_ })
         }
-        $results = @($racers | ForEach-Object { Receive-Worker $_ })
+        finally {
+            Stop-Worker $racers
+        }
 
         foreach ($round in 1..10) {
             $pair = @($results | Where-Object round -EQ $round)
@@ -132,16 +143,22 @@ Describe 'A PostgreSQL store shared by a fleet' {
         $sync = New-SyncFolder 'rescue'
         # Another "machine": the pid check cannot prove the killed process gone, so only lease expiry frees the job.
         # (6 s rather than 3: the rescuer must still find the lease live on a loaded machine.)
-        $hold = Start-Worker 'hold' $store @{ ARCP_HOST_ID = 'fleet-host-b'; ARCP_LEASE_SECONDS = '6'; ARCP_TEST_STEP_LOG = $holdLog; ARCP_TEST_SLOW_STEP = 'two'; ARCP_TEST_SLOW_MS = '600000' }
-        Wait-Until { (Test-Path $holdLog) -and ((Get-Content $holdLog) -match ' two ') } -What 'the worker to enter step two'
-        $jobId = (@(Get-Content $holdLog)[0] -split ' ')[0]
-        $rescue = Start-Worker 'rescue' $store @{ ARCP_LEASE_SECONDS = '6'; ARCP_TEST_STEP_LOG = $rescueLog } @('-JobIds', $jobId, '-Sync', $sync)
-        Wait-Until { @(Get-ChildItem -LiteralPath $sync -Filter 'ready-*').Count -eq 1 } -What 'the rescuer to load the module'
+        $hold = Start-Worker 'hold' $store @{ ARCP_HOST_ID = 'fleet-host-b'; ARCP_LEASE_SECONDS = '6'; ARCP_TEST_STEP_LOG = $holdLog; ARCP_TEST_SLOW_STEP = 'two'; ARCP_TEST_SLOW_MS = '120000' }
+        $rescue = $null
+        try {
+            Wait-Until { (Test-Path $holdLog) -and ((Get-Content $holdLog) -match ' two ') } -What 'the worker to enter step two'
+            $jobId = (@(Get-Content $holdLog)[0] -split ' ')[0]
+            $rescue = Start-Worker 'rescue' $store @{ ARCP_LEASE_SECONDS = '6'; ARCP_TEST_STEP_LOG = $rescueLog } @('-JobIds', $jobId, '-Sync', $sync)
+            Wait-Until { @(Get-ChildItem -LiteralPath $sync -Filter 'ready-*').Count -eq 1 } -What 'the rescuer to load the module'
 
-        $hold.Process.Kill($true)
-        $hold.Process.WaitForExit()
-        $null = New-Item -ItemType File -Path (Join-Path $sync 'go')
-        $results = Receive-Worker $rescue
+            $hold.Process.Kill($true)
+            $hold.Process.WaitForExit()
+            $null = New-Item -ItemType File -Path (Join-Path $sync 'go')
+            $results = Receive-Worker $rescue
+        }
+        finally {
+            Stop-Worker (@($hold) + @($rescue | Where-Object { $_ }))
+        }
 
         $results[0].state | Should -Be 'Running'
         $results[0].owner | Should -Be "fleet-host-b/$($hold.Process.Id)"
@@ -231,9 +248,9 @@ Describe 'Retention and removal' {
     It 'a job whose owner is alive: Resume-ArcpJob -Wait gives up at -Timeout, Remove-ArcpJob refuses it unless -Force' {
         $store = Join-Path $Temp 'remove-live.db'
         $log = Join-Path $Temp 'remove-live.log'
-        $hold = Start-Worker 'hold' $store @{ ARCP_TEST_STEP_LOG = $log; ARCP_TEST_SLOW_STEP = 'one'; ARCP_TEST_SLOW_MS = '600000' }
+        $hold = Start-Worker 'hold' $store @{ ARCP_TEST_STEP_LOG = $log; ARCP_TEST_SLOW_STEP = 'one'; ARCP_TEST_SLOW_MS = '120000' }
         try {
-            Wait-Until { Test-Path $log } -What 'the worker to start its job'
+            Wait-Until { (Test-Path $log) -and @(Get-Content $log) -match ' one ' } -What 'the worker to start its job'
             $jobId = (@(Get-Content $log)[0] -split ' ')[0]
 
             $watch = [Diagnostics.Stopwatch]::StartNew()
@@ -251,7 +268,7 @@ Describe 'Retention and removal' {
             @(Get-ArcpJob -Store $store) | Should -BeNullOrEmpty
         }
         finally {
-            $hold.Process.Kill($true)
+            Stop-Worker @($hold)
         }
     }
 }

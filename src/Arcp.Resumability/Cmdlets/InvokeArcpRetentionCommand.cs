@@ -46,12 +46,12 @@ public sealed class InvokeArcpRetentionCommand : ArcpCmdlet
                 planned.LedgerEntriesRemoved);
             if (!ShouldProcess(StoreFactory.Redact(store), action))
             {
-                WriteObject(new ArcpRetentionSummary(planned, store));
+                WriteObject(new ArcpRetentionSummary(planned, StoreFactory.Redact(store)));
                 return;
             }
 
             var applied = RunOnStore(store, (s, ct) => StoreMaintenance.ApplyRetentionAsync(s, policy, now, apply: true, ct));
-            WriteObject(new ArcpRetentionSummary(applied, store));
+            WriteObject(new ArcpRetentionSummary(applied, StoreFactory.Redact(store)));
         }
         catch (Exception ex) when (IsReportable(ex))
         {

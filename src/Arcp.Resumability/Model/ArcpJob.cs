@@ -186,5 +186,6 @@ public sealed class ArcpRetentionSummary
 
     public bool Applied { get; }
 
+    /// <summary>The store, without its password.</summary>
     public string Store { get; }
 }

@@ -27,8 +27,13 @@ function Out-Result([hashtable]$Result) {
     [Console]::Out.Flush()
 }
 
+# Gives up after two minutes, so a worker whose test failed before its cue does not linger.
 function Wait-File([string]$Path) {
-    while (-not (Test-Path -LiteralPath $Path)) { Start-Sleep -Milliseconds 10 }
+    $deadline = [DateTime]::UtcNow.AddMinutes(2)
+    while (-not (Test-Path -LiteralPath $Path)) {
+        if ([DateTime]::UtcNow -gt $deadline) { throw "No $Path within two minutes; the test gave up." }
+        Start-Sleep -Milliseconds 10
+    }
 }
 
 # Tells the test this process is warm (module loaded, store opened once) and waiting for its cue.
