@@ -21,6 +21,10 @@
         'Stop-ArcpJob'
         'Invoke-ArcpRetention'
         'Remove-ArcpJob'
+        'Start-ArcpRuntime'
+        'Stop-ArcpRuntime'
+        'Connect-ArcpRuntime'
+        'Disconnect-ArcpRuntime'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -8,6 +8,7 @@ A job that another live process still drives is refused with ABORTED. A job that
 The step to continue with is the one after the last checkpoint in recording order; if that step's workflow declares a transition (Next) for it, the transition picks the step from the recorded output, so a resume inside a loop continues the loop.
 '@
     Parameters  = @{
+        OnRuntime      = 'Have the runtime continue the job instead of this session (it must have registered the job''s workflow with Start-ArcpRuntime -Workflow). The job is returned at once, Running.'
         AfterMessageId = 'Replay only the job''s messages after this message id (a checkpoint''s MessageId binds here). Without it the whole stream is replayed.'
         CheckpointId   = 'Continue after this checkpoint instead of the latest one. Press Tab to complete the checkpoints of the job given as -JobId.'
         Workflow       = 'The workflow to run instead of the one recorded with the job: a built-in name or a workflow .ps1 path. It must have the same name as the recorded workflow.'

@@ -6,9 +6,9 @@ The store: the path of a SQLite database file, or a PostgreSQL connection string
 
 Binds from the Store property of piped jobs, checkpoints and events, so a pipeline keeps using the store its objects came from.
 '@
-        # For the remote-runtime parameters every cmdlet gets with issue 3 (refine when they land).
-        Runtime = 'An ARCP runtime to use instead of the embedded one over -Store: its address (for example a ws:// or wss:// URL), or a connection made with Connect-ArcpRuntime.'
-        Token = 'The bearer token (RFC 0001 section 8.2) that authenticates the session with -Runtime.'
+        Runtime = 'A remote ARCP runtime (ws://host:port/arcp or wss://…, served by Start-ArcpRuntime) to use instead of the embedded runtime over -Store. Defaults to the runtime set with Connect-ArcpRuntime in this runspace. -Runtime and -Store are mutually exclusive; jobs from a runtime carry its address in their Store property, so piping them on keeps using it.'
+        Token = 'The bearer token (RFC 0001 section 8.2) that authenticates the session with -Runtime; it maps to a principal in the runtime''s token file, and a principal only ever sees its own jobs. Defaults to the token given to Connect-ArcpRuntime for the same runtime, else $env:ARCP_TOKEN; without one the session asks for anonymous access.'
+        SkipCertificateCheck = 'Accept any TLS certificate from a wss:// runtime, for example a self-signed test certificate. Do not use it across networks you do not trust.'
         WhatIf = 'Shows what the command would do without changing anything.'
         Confirm = 'Asks for confirmation before the command changes anything.'
         JobId = 'The id of the job (job_…). Binds from the JobId property of piped jobs, checkpoints and events. Press Tab to complete ids from the store.'

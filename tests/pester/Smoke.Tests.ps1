@@ -17,11 +17,11 @@ Describe 'Published module folder' {
         Join-Path $script:ModuleDir $manifest.RootModule | Should -Exist
     }
 
-    It 'exports the job and maintenance cmdlets and nothing else' {
+    It 'exports the job, maintenance and runtime cmdlets and nothing else' {
         $data = Import-PowerShellDataFile -LiteralPath $script:ManifestPath
         $data.CmdletsToExport | Should -Contain 'Start-ArcpJob'
         @($data.CmdletsToExport) | Sort-Object |
-            Should -Be @('Get-ArcpCheckpoint', 'Get-ArcpEvent', 'Get-ArcpJob', 'Invoke-ArcpRetention', 'Receive-ArcpJob', 'Remove-ArcpJob', 'Resume-ArcpJob', 'Start-ArcpJob', 'Stop-ArcpJob', 'Wait-ArcpJob')
+            Should -Be @('Connect-ArcpRuntime', 'Disconnect-ArcpRuntime', 'Get-ArcpCheckpoint', 'Get-ArcpEvent', 'Get-ArcpJob', 'Invoke-ArcpRetention', 'Receive-ArcpJob', 'Remove-ArcpJob', 'Resume-ArcpJob', 'Start-ArcpJob', 'Start-ArcpRuntime', 'Stop-ArcpJob', 'Stop-ArcpRuntime', 'Wait-ArcpJob')
         @($data.FunctionsToExport).Count | Should -Be 0
         @($data.AliasesToExport).Count | Should -Be 0
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Transports;
@@ -19,6 +20,7 @@ public sealed class ArcpClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PendingRequest> pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource receiveStop = new();
     private readonly SemaphoreSlim resumeGate = new(1, 1);
+    private readonly ConcurrentDictionary<string, Channel<Envelope>> subscriptionEvents = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CancelRequest> cancelRequests = new(StringComparer.Ordinal);
     private Task receiveLoop = Task.CompletedTask;
     private Exception? connectionFault;
@@ -86,26 +88,83 @@ public sealed class ArcpClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends <c>workflow.start</c>; a repeated idempotency key with the same input returns the existing job.</summary>
-    public async Task<StartedJob> StartWorkflowAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <c>workflow.start</c> for a job this client runs itself; a repeated idempotency key with the
+    /// same input returns the existing job.
+    /// </summary>
+    public Task<StartedJob> StartWorkflowAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, CancellationToken cancellationToken) =>
+        StartAsync(workflow, inputs, name, idempotencyKey, "client", cancellationToken);
+
+    /// <summary>
+    /// Starts a job the runtime runs itself (it must have <paramref name="workflow"/> registered). Its events
+    /// arrive on <see cref="Subscription"/>(<see cref="StartedJob.SubscriptionId"/>).
+    /// </summary>
+    public Task<StartedJob> StartOnRuntimeAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, CancellationToken cancellationToken) =>
+        StartAsync(workflow, inputs, name, idempotencyKey, "runtime", cancellationToken);
+
+    /// <summary>§13.1: subscribes (with a backfill when <paramref name="request"/> has <c>since</c>); events arrive on the returned reader.</summary>
+    public async Task<ArcpSubscription> SubscribeAsync(SubscribePayload request, CancellationToken cancellationToken)
     {
-        var command = NewCommand(MessageTypes.WorkflowStart, new WorkflowStartPayload(workflow, inputs) { Name = name }) with { IdempotencyKey = idempotencyKey };
+        var answer = await RequestAsync(NewCommand(MessageTypes.Subscribe, request), cancellationToken).ConfigureAwait(false);
+        var id = Expect(answer, MessageTypes.SubscribeAccepted).PayloadAs<SubscribeAcceptedPayload>().SubscriptionId;
+        return Subscription(id);
+    }
+
+    public async Task UnsubscribeAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        Expect(await RequestAsync(NewCommand(MessageTypes.Unsubscribe, new UnsubscribePayload { SubscriptionId = subscriptionId }) with { SubscriptionId = subscriptionId }, cancellationToken).ConfigureAwait(false), MessageTypes.Ack);
+        if (subscriptionEvents.TryRemove(subscriptionId, out var events))
+        {
+            events.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>The events delivered under <paramref name="subscriptionId"/> (explicit, or the implicit one of a runtime-driven job).</summary>
+    public ArcpSubscription Subscription(string subscriptionId) => new(subscriptionId, EventsOf(subscriptionId).Reader);
+
+    private async Task<StartedJob> StartAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, string driver, CancellationToken cancellationToken)
+    {
+        var command = NewCommand(MessageTypes.WorkflowStart, new WorkflowStartPayload(workflow, inputs) { Name = name }) with
+        {
+            IdempotencyKey = idempotencyKey,
+            Extensions = new JsonObject { [MessageTypes.DriverExtension] = driver },
+        };
         var answer = await RequestAsync(command, cancellationToken).ConfigureAwait(false);
         var accepted = Expect(answer, MessageTypes.JobAccepted).PayloadAs<JobAcceptedPayload>();
-        return new StartedJob(answer.JobId ?? throw Malformed(answer, "job_id"), accepted.Existing == true, accepted.State, answer.Id);
+        return new StartedJob(answer.JobId ?? throw Malformed(answer, "job_id"), accepted.Existing == true, accepted.State, answer.Id)
+        {
+            SubscriptionId = answer.Extensions?[MessageTypes.SubscriptionExtension]?.GetValue<string>(),
+        };
     }
+
+    private Channel<Envelope> EventsOf(string subscriptionId) =>
+        subscriptionEvents.GetOrAdd(subscriptionId, _ => Channel.CreateBounded<Envelope>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleWriter = true }));
 
     /// <summary>
     /// §19 resume: the runtime replays the job's stream after <paramref name="afterMessageId"/>, byte for
     /// byte, then ends with the <c>resume.replay_complete</c> marker naming the checkpoint to continue from.
     /// </summary>
-    public async Task<ResumeResult> ResumeAsync(string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken)
+    public Task<ResumeResult> ResumeAsync(string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken) =>
+        ResumeAsync(jobId, afterMessageId, checkpointId, onRuntime: false, cancellationToken);
+
+    /// <summary>
+    /// Resumes a job for the runtime to drive on (it must have the job's workflow registered): the replay
+    /// comes back as usual, then the job's new events arrive on the subscription named in the result.
+    /// </summary>
+    public Task<ResumeResult> ResumeOnRuntimeAsync(string jobId, CancellationToken cancellationToken) =>
+        ResumeAsync(jobId, null, null, onRuntime: true, cancellationToken);
+
+    private async Task<ResumeResult> ResumeAsync(string jobId, string? afterMessageId, string? checkpointId, bool onRuntime, CancellationToken cancellationToken)
     {
         // One replay at a time: frames between the ack and the marker belong to it.
         await resumeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var command = NewCommand(MessageTypes.Resume, new ResumePayload { AfterMessageId = afterMessageId, CheckpointId = checkpointId, IncludeOpenStreams = false }) with { JobId = jobId };
+            var command = NewCommand(MessageTypes.Resume, new ResumePayload { AfterMessageId = afterMessageId, CheckpointId = checkpointId, IncludeOpenStreams = false }) with
+            {
+                JobId = jobId,
+                Extensions = onRuntime ? new JsonObject { [MessageTypes.DriverExtension] = "runtime" } : null,
+            };
             var replay = new ReplayCollector();
             var answer = await RequestAsync(command, replay, cancellationToken).ConfigureAwait(false);
             Expect(answer, MessageTypes.EventEmit);
@@ -116,7 +175,7 @@ public sealed class ArcpClient : IAsyncDisposable
             }
 
             var complete = marker.Data.Deserialize<ReplayComplete>(ArcpJson.Options) ?? throw Malformed(answer, "payload.data");
-            return new ResumeResult(replay.Frames, complete) { DataLoss = replay.DataLoss };
+            return new ResumeResult(replay.Frames, complete) { SubscriptionId = replay.SubscriptionId, DataLoss = replay.DataLoss };
         }
         finally
         {
@@ -270,8 +329,24 @@ public sealed class ArcpClient : IAsyncDisposable
     {
         try
         {
-            while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            while (true)
             {
+                string? frame;
+                try
+                {
+                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidFrameException)
+                {
+                    // A frame we cannot read answers nothing we wait for; its request times out if it mattered.
+                    continue;
+                }
+
+                if (frame is null)
+                {
+                    break;
+                }
+
                 Route(frame);
             }
 
@@ -304,6 +379,7 @@ public sealed class ArcpClient : IAsyncDisposable
         {
             if (request.Replay is { } replay && envelope.Type == MessageTypes.Ack)
             {
+                replay.SubscriptionId = envelope.Extensions?[MessageTypes.SubscriptionExtension]?.GetValue<string>();
                 replay.Started = true;
                 return;
             }
@@ -316,6 +392,12 @@ public sealed class ArcpClient : IAsyncDisposable
             }
 
             request.Answer.TrySetResult(envelope);
+            return;
+        }
+
+        if (envelope.Type == MessageTypes.SubscribeEvent && envelope.SubscriptionId is { } subscription)
+        {
+            EventsOf(subscription).Writer.TryWrite(envelope);
             return;
         }
 
@@ -371,6 +453,8 @@ public sealed class ArcpClient : IAsyncDisposable
     {
         public bool Started { get; set; }
 
+        public string? SubscriptionId { get; set; }
+
         public List<string> Frames { get; } = [];
 
         public ArcpError? DataLoss { get; set; }
@@ -400,11 +484,21 @@ public sealed class CancelRequest : IDisposable
     public void Dispose() => source.Dispose();
 }
 
-public sealed record StartedJob(string JobId, bool Existing, string State, string AcceptedMessageId);
+public sealed record StartedJob(string JobId, bool Existing, string State, string AcceptedMessageId)
+{
+    /// <summary>For a runtime-driven job: the implicit subscription its events arrive on.</summary>
+    public string? SubscriptionId { get; init; }
+}
+
+/// <summary>A subscription's <c>subscribe.event</c> envelopes, in arrival order (the original event is <c>payload.event</c>).</summary>
+public sealed record ArcpSubscription(string Id, ChannelReader<Envelope> Events);
 
 /// <summary>What a resume returned: the replayed frames verbatim and the end-of-replay marker.</summary>
 public sealed record ResumeResult(IReadOnlyList<string> ReplayedFrames, ReplayComplete Complete)
 {
+    /// <summary>For a runtime-driven resume: the implicit subscription the job's new events arrive on.</summary>
+    public string? SubscriptionId { get; init; }
+
     /// <summary>Set when retention purged part of the requested replay (§19 DATA_LOSS); the replay holds what was left.</summary>
     public ArcpError? DataLoss { get; init; }
 }

@@ -11,12 +11,14 @@ namespace Arcp.Resumability.Client;
 public sealed class EmbeddedArcp : IAsyncDisposable
 {
     private readonly IArcpStore store;
+    private readonly ArcpRuntime runtime;
     private readonly CancellationTokenSource runtimeStop;
     private readonly Task serving;
 
-    private EmbeddedArcp(IArcpStore store, ArcpClient client, Task serving, CancellationTokenSource runtimeStop)
+    private EmbeddedArcp(IArcpStore store, ArcpRuntime runtime, ArcpClient client, Task serving, CancellationTokenSource runtimeStop)
     {
         this.store = store;
+        this.runtime = runtime;
         Client = client;
         this.serving = serving;
         this.runtimeStop = runtimeStop;
@@ -55,13 +57,14 @@ public sealed class EmbeddedArcp : IAsyncDisposable
         try
         {
             var client = await ArcpClient.ConnectAsync(clientEnd, new ClientOptions(), cancellationToken).ConfigureAwait(false);
-            return new EmbeddedArcp(store, client, serving, stop);
+            return new EmbeddedArcp(store, runtime, client, serving, stop);
         }
         catch
         {
             clientEnd.Close();
             await stop.CancelAsync().ConfigureAwait(false);
             await serving.ConfigureAwait(false);
+            await runtime.DisposeAsync().ConfigureAwait(false);
             stop.Dispose();
             throw;
         }
@@ -83,6 +86,7 @@ public sealed class EmbeddedArcp : IAsyncDisposable
         await serving.ConfigureAwait(false);
         await runtimeStop.CancelAsync().ConfigureAwait(false);
         runtimeStop.Dispose();
+        await runtime.DisposeAsync().ConfigureAwait(false);
         await store.DisposeAsync().ConfigureAwait(false);
     }
 }

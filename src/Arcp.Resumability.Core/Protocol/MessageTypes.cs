@@ -24,6 +24,11 @@ public static class MessageTypes
     public const string JobFailed = "job.failed";
     public const string JobCancelled = "job.cancelled";
 
+    public const string Subscribe = "subscribe";
+    public const string SubscribeAccepted = "subscribe.accepted";
+    public const string SubscribeEvent = "subscribe.event";
+    public const string Unsubscribe = "unsubscribe";
+
     public const string Log = "log";
     public const string EventEmit = "event.emit";
 
@@ -61,6 +66,27 @@ public static class MessageTypes
 
     /// <summary>Answer to <see cref="EventQuery"/>.</summary>
     public const string EventList = "arcpx.resumability.event_list.v1";
+
+    /// <summary>The synthetic <c>event.emit</c> type that ends a subscription's backfill (§13.3).</summary>
+    public const string BackfillCompleteEvent = "subscription.backfill_complete";
+
+    /// <summary>
+    /// Envelope extension on <c>workflow.start</c>/<c>resume</c> (and echoed on <c>job.accepted</c>): <c>"client"</c> when the
+    /// client runs the steps itself, <c>"runtime"</c> to have a runtime that registered the workflow run them.
+    /// </summary>
+    public const string DriverExtension = "arcpx.resumability.driver";
+
+    /// <summary>Capability listing the workflows a runtime can run itself.</summary>
+    public const string WorkflowsCapability = "arcpx.resumability.workflows";
+
+    /// <summary>Envelope extension naming the implicit subscription that carries a runtime-driven job's events.</summary>
+    public const string SubscriptionExtension = "arcpx.resumability.subscription_id";
+
+    /// <summary>The <c>event.emit</c> type the runtime records when a job's owner missed its heartbeats (§10.3 "block").</summary>
+    public const string JobBlockedEvent = "job.blocked";
+
+    /// <summary>Asks a hosted runtime to shut down gracefully; only principals in the runtime's admin list may send it.</summary>
+    public const string Shutdown = "arcpx.resumability.shutdown.v1";
 
     /// <summary>The <c>event.emit</c> payload type that closes a resume replay (the RFC leaves the marker open).</summary>
     public const string ReplayCompleteEvent = "resume.replay_complete";

@@ -9,9 +9,11 @@ namespace Arcp.Resumability.Runtime;
 /// An ARCP runtime over one store. Each connection is served as one session; the runtime persists
 /// every envelope before delivering it and answers only through envelopes.
 /// </summary>
-public sealed class ArcpRuntime
+public sealed partial class ArcpRuntime
 {
     public const string ProcessExtension = "arcpx.resumability.process.v1";
+
+    private readonly TaskCompletionSource shutdownRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ArcpRuntime(IArcpStore store, RuntimeOptions options)
     {
@@ -24,6 +26,11 @@ public sealed class ArcpRuntime
     public IArcpStore Store { get; }
 
     public RuntimeOptions Options { get; }
+
+    /// <summary>Completes when an admin principal asked the runtime to shut down; the host watching it stops.</summary>
+    public Task ShutdownRequested => shutdownRequested.Task;
+
+    internal void RequestShutdown() => shutdownRequested.TrySetResult();
 
     /// <summary>Serves one session until the peer closes the connection or <paramref name="cancellationToken"/> fires.</summary>
     public async Task ServeAsync(IArcpConnection connection, CancellationToken cancellationToken)
@@ -40,9 +47,11 @@ public sealed class ArcpRuntime
         ["anonymous"] = Options.AllowAnonymous,
         ["heartbeat_interval_seconds"] = (int)Options.HeartbeatInterval.TotalSeconds,
         ["heartbeat_recovery"] = "block",
+        ["subscriptions"] = true,
         ["interrupt"] = false,
         ["scheduled_jobs"] = false,
         ["extensions"] = new JsonArray(MessageTypes.ResumabilityExtension),
+        [MessageTypes.WorkflowsCapability] = new JsonArray(Options.Workflows.Keys.Order(StringComparer.Ordinal).Select(name => JsonValue.Create(name)).ToArray<JsonNode?>()),
     };
 
     internal DateTimeOffset Now => Options.Clock.GetUtcNow();
@@ -84,6 +93,9 @@ public static class JobStates
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
+
+    /// <summary>§10.2: waiting; here, a job whose owner missed its heartbeats, until someone resumes it.</summary>
+    public const string Blocked = "blocked";
 
     public static bool IsTerminal(string state) => state is Completed or Failed or Cancelled;
 }

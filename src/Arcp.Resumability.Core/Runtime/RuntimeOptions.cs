@@ -9,6 +9,9 @@ public sealed record RuntimeOptions
     /// <summary>Bearer tokens and the principal each one authenticates.</summary>
     public IReadOnlyDictionary<string, string> BearerTokens { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>Principals allowed to send the <c>arcpx.resumability.shutdown.v1</c> admin message.</summary>
+    public IReadOnlySet<string> AdminPrincipals { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Whether <c>auth.scheme: none</c> is accepted (only with <c>capabilities.anonymous: true</c>, §8.2).</summary>
     public bool AllowAnonymous { get; init; }
 
@@ -23,6 +26,9 @@ public sealed record RuntimeOptions
 
     /// <summary>How long <c>(principal, idempotency_key)</c> outcomes are kept (§6.4 asks for at least the lease horizon).</summary>
     public TimeSpan IdempotencyHorizon { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>Workflows this runtime runs itself when a <c>workflow.start</c> does not say the client drives (see <see cref="Protocol.MessageTypes.DriverExtension"/>).</summary>
+    public IReadOnlyDictionary<string, Steps.WorkflowDefinition> Workflows { get; init; } = new Dictionary<string, Steps.WorkflowDefinition>(StringComparer.Ordinal);
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 

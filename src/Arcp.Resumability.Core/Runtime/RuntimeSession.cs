@@ -10,7 +10,7 @@ namespace Arcp.Resumability.Runtime;
 /// One accepted (or not yet accepted) session. Messages are handled strictly in arrival order, which
 /// is what gives a job's events their order and lets a resume delimit its replay.
 /// </summary>
-internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connection)
+internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnection connection, string? preAuthenticatedPrincipal = null)
 {
     private readonly IArcpStore store = runtime.Store;
     private string? sessionId;
@@ -21,13 +21,29 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
     private readonly Dictionary<string, long> cancelScan = new(StringComparer.Ordinal);
     private readonly HashSet<string> relayedCancels = new(StringComparer.Ordinal);
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public async Task RunAsync(CancellationToken runtimeStop)
     {
+        // Linked so an overflowing outbox (a subscriber too slow for its events) can end just this session.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(runtimeStop);
+        var cancellationToken = stop.Token;
+        sessionStop = stop;
         try
         {
-            while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            while (true)
             {
-                if (!await HandleFrameAsync(frame, cancellationToken).ConfigureAwait(false))
+                string? frame;
+                try
+                {
+                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidFrameException ex)
+                {
+                    // The transport skipped the frame, so no id can be read from it; answer and go on.
+                    await SendUnloggedNackAsync(null, ArcpError.Create(ErrorCodes.InvalidArgument, ex.Message, FrameDetails(ex)), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (frame is null || !await HandleFrameAsync(frame, cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -43,10 +59,19 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         }
         finally
         {
+            await EndSubscriptionsAsync().ConfigureAwait(false);
+            if (sessionId is not null)
+            {
+                runtime.SessionClosed(sessionId);
+            }
+
             await ReleaseLeasesAsync().ConfigureAwait(false);
             connection.Close();
         }
     }
+
+    private static JsonObject? FrameDetails(InvalidFrameException ex) =>
+        ex.MaxFrameBytes is { } limit ? new JsonObject { ["max_frame_bytes"] = limit, ["frame_bytes"] = ex.FrameBytes } : null;
 
     /// <returns>False when the session is over.</returns>
     private async Task<bool> HandleFrameAsync(string frame, CancellationToken cancellationToken)
@@ -129,6 +154,14 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             case MessageTypes.SessionClose:
                 await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false);
                 return false;
+            case MessageTypes.Subscribe:
+                await SubscribeAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
+            case MessageTypes.Unsubscribe:
+                await UnsubscribeAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
+            case MessageTypes.Shutdown:
+                return await ShutdownAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
             case MessageTypes.SessionOpen:
                 throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Session '{sessionId}' is already open.");
             case var type when MessageTypes.IsOwnerEmittedJobEvent(type):
@@ -140,6 +173,18 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             default:
                 throw ArcpException.Of(ErrorCodes.Unimplemented, $"Message type '{envelope.Type}' is not implemented by this runtime.");
         }
+    }
+
+    private async Task<bool> ShutdownAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        if (!runtime.Options.AdminPrincipals.Contains(principal!))
+        {
+            throw ArcpException.Of(ErrorCodes.PermissionDenied, $"Principal '{principal}' may not shut this runtime down.");
+        }
+
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false);
+        runtime.RequestShutdown();
+        return true;
     }
 
     private async Task<bool> OpenSessionAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -166,6 +211,8 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         owner = ReadProcess(envelope) ?? new ProcessIdentity("remote:" + newSessionId, 0, runtime.Now);
         principal = authenticated;
         sessionId = newSessionId;
+        runtime.SessionOpened(newSessionId, authenticated);
+        StartOutbox();
         var accepted = Envelope.Create(MessageTypes.SessionAccepted, new SessionAcceptedPayload(newSessionId, runtime.Options.Identity, runtime.Capabilities()), newSessionId, correlationId: envelope.Id);
         await RespondAsync(
             envelope,
@@ -183,6 +230,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
 
     private (string? Principal, ArcpError? Error) Authenticate(SessionOpenPayload open)
     {
+        if (preAuthenticatedPrincipal is not null)
+        {
+            // The runtime's own step driver, connected in process on behalf of the job's principal.
+            return (preAuthenticatedPrincipal, null);
+        }
+
         switch (open.Auth?.Scheme)
         {
             case "bearer" when open.Auth.Token is { Length: > 0 } token && runtime.Options.BearerTokens.TryGetValue(token, out var tokenPrincipal):
@@ -210,6 +263,15 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
 
         var inputs = ArcpJson.ToText(start.Inputs);
         var requestHash = ArcpJson.Sha256Hex(start.Workflow, inputs);
+        var driver = runtime.DriverFor(envelope, start.Workflow);
+        var watch = driver is null ? null : "sub_" + ArcpId.NewUlid();
+        string? drivenJob = null;
+        if (driver is null)
+        {
+            // Before the answer goes out: from then on the owner's heartbeat deadlines run (§10.3).
+            runtime.Liveness.Seen(sessionId!);
+        }
+
         await RespondAsync(
             envelope,
             frame,
@@ -235,7 +297,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                 }
 
                 var jobId = ArcpId.NewJobId();
-                var accepted = Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(JobStates.Accepted, start.Workflow) { Name = start.Name }, jobId);
+                var accepted = Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(JobStates.Accepted, start.Workflow) { Name = start.Name }, jobId) with
+                {
+                    Extensions = watch is null
+                        ? new JsonObject { [MessageTypes.DriverExtension] = "client" }
+                        : new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch },
+                };
                 // Correlated like job.accepted, so a retransmitted workflow.start gets both answers again (§6.4).
                 var started = Reply(envelope, MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, jobId) with { CausationId = envelope.Id };
                 await tx.InsertJobAsync(
@@ -251,7 +318,8 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                         LastMessageId = started.Id,
                         CreatedAt = now,
                         UpdatedAt = now,
-                        Lease = NewLease(now),
+                        // A runtime-driven job is claimed by its driver's own session a moment later.
+                        Lease = driver is null ? NewLease(now) : null,
                     },
                     cancellationToken).ConfigureAwait(false);
                 if (envelope.IdempotencyKey is { } newKey)
@@ -259,9 +327,16 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                     await tx.InsertLedgerEntryAsync(new LedgerEntry(principal!, newKey, requestHash, jobId, now, now + runtime.Options.IdempotencyHorizon), cancellationToken).ConfigureAwait(false);
                 }
 
+                drivenJob = driver is null ? null : jobId;
                 return [accepted, started];
             },
             cancellationToken).ConfigureAwait(false);
+        if (drivenJob is not null)
+        {
+            // The starting session watches the job it does not run, through an implicit job subscription.
+            WatchJob(drivenJob, watch!);
+            await AwaitClaimAsync(runtime.Drive(drivenJob, principal!, driver!), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task RecordJobEventAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -270,6 +345,9 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         var durability = envelope.Type is MessageTypes.JobProgress or MessageTypes.JobHeartbeat or MessageTypes.Log or MessageTypes.StreamOpen or MessageTypes.StreamChunk or MessageTypes.StreamClose
             ? CommitDurability.ProcessSafe
             : CommitDurability.Durable;
+
+        // Any event from an owner proves it alive (§10.3); one that owns nothing is dropped by the watchdog.
+        runtime.Liveness.Seen(sessionId!);
 
         // Parse before touching the store so a malformed payload is refused without side effects.
         JobCheckpointPayload? checkpoint = null;
@@ -526,6 +604,14 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         }
 
         var replay = await store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
+        var runtimeDriver = RequestedRuntimeDriver(envelope, job!.Workflow);
+        var watch = runtimeDriver is null ? null : "sub_" + ArcpId.NewUlid();
+        if (runtimeDriver is null)
+        {
+            // Before the answer goes out: from then on the new owner's heartbeat deadlines run (§10.3).
+            runtime.Liveness.Seen(sessionId!);
+        }
+
         JobRecord? claimed = null;
         var frames = await RespondAsync(
             envelope,
@@ -550,12 +636,15 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                             });
                     }
 
-                    current = current with { Lease = NewLease(now), UpdatedAt = now };
+                    // A job blocked by lost heartbeats (§10.3) runs again under its new owner.
+                    // A runtime-driven resume leaves the lease to the driver's own session.
+                    current = current with { Lease = runtimeDriver is null ? NewLease(now) : null, UpdatedAt = now, State = JobStates.Running };
                     await tx.UpdateJobAsync(current, cancellationToken).ConfigureAwait(false);
                 }
 
                 claimed = current;
-                return [Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))];
+                var ack = Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id));
+                return [watch is null ? ack : ack with { Extensions = new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch } }];
             },
             cancellationToken).ConfigureAwait(false);
         if (frames is null || claimed is null)
@@ -590,6 +679,11 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                     ArcpJson.Options)!.AsObject()),
             jobId);
         await PersistAndSendAsync([marker], cancellationToken).ConfigureAwait(false);
+        if (runtimeDriver is not null && !JobStates.IsTerminal(claimed.State))
+        {
+            WatchJob(jobId, watch!);
+            await AwaitClaimAsync(runtime.Drive(jobId, principal!, runtimeDriver), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task LookupStepAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -692,12 +786,18 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
+            pendingPublish.Clear();
             var inbound = new EventDraft(envelope.Id, envelope.Type, EventDirection.Inbound, sessionId, jobStream, envelope.CorrelationId, runtime.Now, frame);
             if (!await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
             {
                 await transaction.DisposeAsync().ConfigureAwait(false);
                 await ResendEarlierAnswersAsync(envelope, cancellationToken).ConfigureAwait(false);
                 return null;
+            }
+
+            if (jobStream is not null)
+            {
+                pendingPublish.Add(new PublishedEvent(envelope.Id, envelope.Type, sessionId, jobStream, principal!, frame));
             }
 
             IReadOnlyList<Envelope> replies;
@@ -723,6 +823,7 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        PublishCommitted();
         foreach (var outbound in frames)
         {
             await connection.SendAsync(outbound, cancellationToken).ConfigureAwait(false);
@@ -737,9 +838,12 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
         var transaction = await store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
+            pendingPublish.Clear();
             frames = await AppendOutboundAsync(transaction, envelopes, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        PublishCommitted();
 
         foreach (var outbound in frames)
         {
@@ -758,6 +862,11 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
                 || outbound.Type == MessageTypes.JobCancelled;
             var draft = new EventDraft(outbound.Id, outbound.Type, EventDirection.Outbound, sessionId, inJobStream ? outbound.JobId : null, outbound.CorrelationId, runtime.Now, text);
             await transaction.TryAppendEventAsync(draft, cancellationToken).ConfigureAwait(false);
+            if (draft.JobId is { } job)
+            {
+                pendingPublish.Add(new PublishedEvent(draft.MessageId, draft.Type, sessionId, job, principal!, text));
+            }
+
             frames.Add(text);
         }
 
@@ -882,5 +991,24 @@ internal sealed class RuntimeSession(ArcpRuntime runtime, IArcpConnection connec
     private sealed class DuplicateStepException(CheckpointRecord recorded) : Exception("The step outcome is already recorded.")
     {
         public CheckpointRecord Recorded { get; } = recorded;
+    }
+
+    /// <summary>The registered workflow when a <c>resume</c> asks the runtime (not this session) to drive the job on.</summary>
+    private Steps.WorkflowDefinition? RequestedRuntimeDriver(Envelope request, string workflow) =>
+        request.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? driver) && driver == "runtime"
+            ? runtime.DriverFor(request, workflow)
+            : null;
+
+    /// <summary>Holds this session's next message until the runtime's driver owns the job, so a query right after shows it running, not interrupted.</summary>
+    private static async Task AwaitClaimAsync(Task claimed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await claimed.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A driver stuck before its first step is visible as an interrupted job; nothing to wait for.
+        }
     }
 }

@@ -7,12 +7,13 @@ using Arcp.Resumability.Store;
 namespace Arcp.Resumability.PowerShell.Commands;
 
 /// <summary>
-/// Shared plumbing: store selection, one embedded session per store for the life of the pipeline,
-/// async work driven from the pipeline thread, Ctrl+C, and ARCP errors as ErrorRecords.
+/// Shared plumbing: where jobs live (an embedded runtime over -Store, or a remote runtime at -Runtime),
+/// one session per place for the life of the pipeline, async work driven from the pipeline thread,
+/// Ctrl+C, and ARCP errors as ErrorRecords.
 /// </summary>
 public abstract class ArcpCmdlet : PSCmdlet, IDisposable
 {
-    private readonly Dictionary<string, EmbeddedArcp> sessions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ArcpClient Client, IAsyncDisposable Owner)> sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IArcpStore> stores = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
     private bool disposed;
@@ -21,15 +22,62 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
     /// The store: a SQLite file path, or a PostgreSQL connection string (postgresql://user@host/db or
     /// Host=...;Database=...; the password best comes from $env:ARCP_PG_PASSWORD or $env:PGPASSWORD).
     /// Defaults to $env:ARCP_STORE, else the per-user data folder.
-    /// Binds from piped jobs and checkpoints so a pipeline keeps using the store they came from.
+    /// Binds from piped jobs and checkpoints so a pipeline keeps using the store they came from
+    /// (for jobs of a remote runtime that is the runtime's ws:// address).
     /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? Store { get; set; }
 
+    /// <summary>A remote runtime (ws:// or wss://) instead of the embedded one; defaults to Connect-ArcpRuntime's.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public Uri? Runtime { get; set; }
+
+    /// <summary>Bearer token for -Runtime; defaults to Connect-ArcpRuntime's token, else $env:ARCP_TOKEN.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Token { get; set; }
+
+    /// <summary>Accept any TLS certificate from a wss:// runtime (self-signed test certificates).</summary>
+    [Parameter]
+    public SwitchParameter SkipCertificateCheck { get; set; }
+
     internal PipelineDispatcher Dispatcher { get; } = new();
 
-    internal string ResolvedStore => StoreLocator.Resolve(Store, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+    /// <summary>
+    /// Where this command's jobs live: a store path for the embedded runtime, or a runtime's address.
+    /// Explicit -Store or -Runtime win over the Connect-ArcpRuntime default, which wins over the default store.
+    /// </summary>
+    internal string ResolvedStore
+    {
+        get
+        {
+            var storeIsAddress = RemoteArcp.IsRuntimeAddress(Store);
+            if (Runtime is not null)
+            {
+                if (Store is not null && !(storeIsAddress && new Uri(Store) == Runtime))
+                {
+                    // Terminating: the cmdlets resolve this before their own error handling, and no input could fix it.
+                    ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(ErrorCodes.InvalidArgument, "-Store and -Runtime are mutually exclusive: jobs live either in a local store or on a remote runtime."), null, Runtime));
+                }
+
+                return CheckedAddress(Runtime);
+            }
+
+            if (storeIsAddress)
+            {
+                return CheckedAddress(new Uri(Store!));
+            }
+
+            if (Store is null && RuntimeConnections.Current is { } connection)
+            {
+                return connection.Runtime.AbsoluteUri;
+            }
+
+            return StoreLocator.Resolve(Store, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+        }
+    }
 
     public void Dispose()
     {
@@ -41,7 +89,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
         disposed = true;
         foreach (var session in sessions.Values)
         {
-            session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            CloseAsync(session.Client, session.Owner).GetAwaiter().GetResult();
         }
 
         sessions.Clear();
@@ -59,23 +107,28 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
     protected override void StopProcessing() => stopping.Cancel();
 
     /// <summary>Runs async work against the session for <paramref name="store"/>; callbacks run on this thread meanwhile.</summary>
-    internal T Run<T>(string store, Func<ArcpClient, CancellationToken, Task<T>> work) =>
-        Dispatcher.Run(
+    internal T Run<T>(string store, Func<ArcpClient, CancellationToken, Task<T>> work)
+    {
+        var remote = RemoteArcp.IsRuntimeAddress(store) ? RemoteSettings(new Uri(store)) : null;
+        return Dispatcher.Run(
             async cancellationToken =>
             {
                 if (!sessions.TryGetValue(store, out var session))
                 {
-                    session = await EmbeddedArcp.OpenAsync(store, OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false);
+                    session = await OpenAsync(store, remote, cancellationToken).ConfigureAwait(false);
                     sessions[store] = session;
                 }
 
                 return await work(session.Client, cancellationToken).ConfigureAwait(false);
             },
             stopping.Token);
+    }
 
     /// <summary>Runs maintenance straight on <paramref name="store"/> (no session), opened once per store for the pipeline.</summary>
     internal T RunOnStore<T>(string store, Func<IArcpStore, CancellationToken, Task<T>> work) =>
-        Dispatcher.Run(
+        RemoteArcp.IsRuntimeAddress(store)
+            ? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"{MyInvocation.MyCommand.Name} works on a store directly, not through a runtime ({store}); pass -Store, on the runtime's machine.")
+            : Dispatcher.Run(
             async cancellationToken =>
             {
                 if (!stores.TryGetValue(store, out var opened))
@@ -110,4 +163,67 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             var jobs = await client.QueryJobsAsync(new JobQueryPayload { JobId = jobId }, ct).ConfigureAwait(false);
             return jobs.Count == 1 ? new ArcpJob(jobs[0], store) : throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{store}'.");
         });
+
+    /// <summary>Token and TLS settings for <paramref name="runtime"/>: this command's, else the runspace default's for the same runtime.</summary>
+    internal RuntimeConnection RemoteSettings(Uri runtime)
+    {
+        var fallback = RuntimeConnections.Current is { } current && current.Runtime == runtime ? current : null;
+        var token = Token ?? fallback?.Token ?? NonEmpty(Environment.GetEnvironmentVariable("ARCP_TOKEN"));
+        return new RuntimeConnection(runtime, token, SkipCertificateCheck.IsPresent || fallback?.SkipCertificateCheck == true);
+    }
+
+#pragma warning disable CA5359 // Only with -SkipCertificateCheck, which exists for self-signed test runtimes.
+    internal static async Task<ArcpClient> ConnectRemoteAsync(RuntimeConnection remote, CancellationToken cancellationToken) =>
+        await RemoteArcp.ConnectAsync(
+            remote.Runtime,
+            remote.Token,
+            remote.SkipCertificateCheck ? (_, _, _, _) => true : null,
+            null,
+            cancellationToken).ConfigureAwait(false);
+#pragma warning restore CA5359
+
+    internal static async Task CloseAsync(ArcpClient client, IAsyncDisposable owner)
+    {
+        if (!ReferenceEquals(client, owner))
+        {
+            await owner.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await client.CloseAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ArcpException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The runtime releases the session's leases when the connection ends, close or no close.
+        }
+
+        await client.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private string CheckedAddress(Uri runtime)
+    {
+        if (!runtime.IsAbsoluteUri || runtime.Scheme is not ("ws" or "wss"))
+        {
+            ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(ErrorCodes.InvalidArgument, $"-Runtime must be a ws:// or wss:// address, not '{runtime}'."), null, runtime));
+        }
+
+        return runtime.AbsoluteUri;
+    }
+
+    private static async Task<(ArcpClient, IAsyncDisposable)> OpenAsync(string store, RuntimeConnection? remote, CancellationToken cancellationToken)
+    {
+        if (remote is not null)
+        {
+            var client = await ConnectRemoteAsync(remote, cancellationToken).ConfigureAwait(false);
+            return (client, client);
+        }
+
+        var embedded = await EmbeddedArcp.OpenAsync(store, OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false);
+        return (embedded.Client, embedded);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

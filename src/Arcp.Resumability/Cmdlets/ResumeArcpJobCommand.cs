@@ -70,6 +70,10 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int? Timeout { get; set; }
 
+    /// <summary>Have the runtime drive the job on (it must have registered the job's workflow); returns at once.</summary>
+    [Parameter(ParameterSetName = RecordedSet)]
+    public SwitchParameter OnRuntime { get; set; }
+
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
@@ -79,6 +83,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
             {
                 Store = store,
                 Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+                Remote = Client.RemoteArcp.IsRuntimeAddress(store) ? RemoteSettings(new Uri(store)) : null,
                 Resume = true,
                 JobId = JobId,
                 AfterMessageId = AfterMessageId,
@@ -96,6 +101,13 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
 
         try
         {
+            if (OnRuntime)
+            {
+                Run(store, (client, ct) => client.ResumeOnRuntimeAsync(JobId, ct));
+                WriteObject(FetchJob(store, JobId));
+                return;
+            }
+
             var workflow = ParameterSetName switch
             {
                 StepSet => WorkflowLoader.FromSteps(Step),

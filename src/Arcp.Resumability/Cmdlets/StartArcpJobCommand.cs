@@ -46,6 +46,13 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
     [ValidateNotNullOrEmpty]
     public string? IdempotencyKey { get; set; }
 
+    /// <summary>
+    /// Have the runtime run the job (it must be a Start-ArcpRuntime -Workflow that registered this workflow):
+    /// the job is returned at once, running; watch it with Get-ArcpJob.
+    /// </summary>
+    [Parameter(ParameterSetName = WorkflowSet)]
+    public SwitchParameter OnRuntime { get; set; }
+
     /// <summary>Runs after each checkpoint is durable, with the ArcpCheckpoint as $_.</summary>
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
@@ -65,17 +72,15 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
 
         try
         {
-            var workflow = ParameterSetName == StepSet ? WorkflowLoader.FromSteps(Step) : WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
-            JsonNode? input;
-            try
+            if (OnRuntime)
             {
-                input = PowerShellJson.ToJsonNode(InputObject);
-            }
-            catch (JsonConversionException ex)
-            {
-                throw new ArcpException(ArcpError.Create(ErrorCodes.InvalidArgument, $"-InputObject cannot be recorded: {ex.Message}"), ex);
+                var started = Run(store, (client, ct) => client.StartOnRuntimeAsync(Workflow, JobInput(), Name, IdempotencyKey, ct));
+                WriteObject(FetchJob(store, started.JobId));
+                return;
             }
 
+            var workflow = ParameterSetName == StepSet ? WorkflowLoader.FromSteps(Step) : WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+            var input = JobInput();
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store);
             var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
             var result = Run(store, (client, ct) => new StepRunner(client).StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
@@ -88,6 +93,18 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
         }
     }
 
+    private JsonNode? JobInput()
+    {
+        try
+        {
+            return PowerShellJson.ToJsonNode(InputObject);
+        }
+        catch (JsonConversionException ex)
+        {
+            throw new ArcpException(ArcpError.Create(ErrorCodes.InvalidArgument, $"-InputObject cannot be recorded: {ex.Message}"), ex);
+        }
+    }
+
     private ArcpBackgroundJob StartBackground(string store)
     {
         var workflowName = ParameterSetName == StepSet ? WorkflowLoader.InlineWorkflowName : Workflow;
@@ -95,6 +112,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
         {
             Store = store,
             Location = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+            Remote = Client.RemoteArcp.IsRuntimeAddress(store) ? RemoteSettings(new Uri(store)) : null,
             Workflow = ParameterSetName == StepSet ? null : Workflow,
             Steps = ParameterSetName == StepSet ? BackgroundRuns.StepText(Step) : null,
             InputObject = InputObject,

@@ -11,6 +11,9 @@ internal sealed record BackgroundRunSpec
 
     public required string Location { get; init; }
 
+    /// <summary>For a remote runtime (<see cref="Store"/> is its address): the token and TLS setting to reach it with.</summary>
+    public Hosting.RuntimeConnection? Remote { get; init; }
+
     /// <summary>Resume-ArcpJob (with <see cref="JobId"/>) instead of Start-ArcpJob.</summary>
     public bool Resume { get; init; }
 
@@ -53,6 +56,10 @@ public sealed class ArcpBackgroundJob : Job2
     private const string RunScript = """
         param($Spec, $BackgroundJob)
         $parameters = @{ Store = $Spec.Store }
+        if ($Spec.Remote) {
+            if ($Spec.Remote.Token) { $parameters.Token = $Spec.Remote.Token }
+            if ($Spec.Remote.SkipCertificateCheck) { $parameters.SkipCertificateCheck = $true }
+        }
         if ($Spec.Steps) {
             $steps = [ordered]@{}
             foreach ($step in $Spec.Steps) { $steps[$step.Key] = [scriptblock]::Create($step.Value) }

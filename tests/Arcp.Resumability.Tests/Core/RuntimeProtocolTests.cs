@@ -175,7 +175,6 @@ public sealed class RuntimeProtocolTests : IAsyncLifetime, IDisposable
     [Theory]
     [InlineData("tool.invoke")]
     [InlineData("interrupt")]
-    [InlineData("subscribe")]
     public async Task An_unimplemented_core_type_is_nacked_as_unimplemented(string type)
     {
         var peer = await OpenAsync(AliceToken);

@@ -1,0 +1,229 @@
+using System.Management.Automation;
+using System.Net;
+using System.Security;
+using System.Security.Cryptography.X509Certificates;
+using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Runtime;
+using Arcp.Resumability.Runtime.Hosting;
+using Arcp.Resumability.Store;
+using Arcp.Resumability.Transports;
+
+namespace Arcp.Resumability.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Hosts an ARCP runtime over WebSocket (-Listen) or stdin/stdout (-Stdio) until Ctrl+C, Stop-ArcpRuntime or end of input.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "ArcpRuntime", DefaultParameterSetName = ListenSet)]
+[OutputType(typeof(void))]
+public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
+{
+    private const string ListenSet = "Listen";
+    private const string StdioSet = "Stdio";
+    private readonly CancellationTokenSource stopping = new();
+    private readonly PipelineDispatcher dispatcher = new();
+
+    /// <summary>ws://host:port/path or wss://host:port/path (with -Certificate); port 0 picks a free port.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ListenSet)]
+    [ValidateNotNull]
+    public Uri Listen { get; set; } = null!;
+
+    /// <summary>Serve one session over this process's stdin and stdout (nothing else is written to stdout).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = StdioSet)]
+    public SwitchParameter Stdio { get; set; }
+
+    /// <summary>The store (SQLite path or PostgreSQL connection string); defaults like the client cmdlets' -Store.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Store { get; set; }
+
+    /// <summary>Bearer tokens: lines of "token principal [admin]", or a JSON array of {token, principal, admin}.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TokenFile { get; set; }
+
+    /// <summary>Accept auth scheme "none" from clients that declare capabilities.anonymous.</summary>
+    [Parameter]
+    public SwitchParameter AllowAnonymous { get; set; }
+
+    /// <summary>A PFX (PKCS#12) file with the TLS certificate and its private key, for wss://.</summary>
+    [Parameter(ParameterSetName = ListenSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Certificate { get; set; }
+
+    [Parameter(ParameterSetName = ListenSet)]
+    public SecureString? CertificatePassword { get; set; }
+
+    /// <summary>
+    /// Workflows (built-in names or .ps1 paths) this runtime runs itself for clients that start them without
+    /// running the steps (Start-ArcpJob -OnRuntime). Their steps run one at a time in this command's runspace.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Workflow { get; set; }
+
+    /// <summary>The largest frame accepted from a client, in bytes.</summary>
+    [Parameter]
+    [ValidateRange(1024, 256 * 1024 * 1024)]
+    public int MaxFrameBytes { get; set; } = TransportOptions.DefaultMaxFrameBytes;
+
+    public void Dispose()
+    {
+        stopping.Dispose();
+        dispatcher.Dispose();
+    }
+
+    protected override void StopProcessing() => stopping.Cancel();
+
+    protected override void EndProcessing()
+    {
+        var cwd = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        var storePath = StoreLocator.Resolve(Store, cwd);
+        if (Stdio)
+        {
+            // stdout is the protocol channel: what steps write to the host's streams must not reach it.
+            foreach (var preference in (string[])["ProgressPreference", "WarningPreference", "InformationPreference", "VerbosePreference", "DebugPreference", "ErrorActionPreference"])
+            {
+                SessionState.PSVariable.Set(preference, ActionPreference.SilentlyContinue);
+            }
+        }
+
+        var options = RuntimeOptions(cwd) with { Workflows = LoadWorkflows(cwd, storePath) };
+        var transport = new TransportOptions { MaxFrameBytes = MaxFrameBytes };
+        using var certificate = LoadCertificate(cwd);
+        try
+        {
+            dispatcher.Run(
+                async cancellationToken =>
+                {
+                    var store = await StoreFactory.OpenAsync(storePath, cancellationToken).ConfigureAwait(false);
+                    await using (store.ConfigureAwait(false))
+                    {
+                        var runtime = new ArcpRuntime(store, options);
+                        await using var runtimeScope = runtime.ConfigureAwait(false);
+                        if (Stdio)
+                        {
+                            // The admin shutdown message ends a stdio session too, like the end of stdin does.
+                            using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                            _ = runtime.ShutdownRequested.ContinueWith(_ => session.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                            var connection = StreamConnection.ForConsole(transport);
+                            await using (connection.ConfigureAwait(false))
+                            {
+                                await runtime.ServeAsync(connection, session.Token).ConfigureAwait(false);
+                            }
+
+                            return true;
+                        }
+
+                        var host = ArcpWebSocketHost.Start(runtime, Listen, certificate, transport);
+                        await using (host.ConfigureAwait(false))
+                        {
+                            var address = host.Address;
+                            var location = store.Location;
+                            await dispatcher.InvokeAsync(() => Host.UI.WriteLine($"ARCP runtime listening on {address} (store {location}); Ctrl+C or Stop-ArcpRuntime stops it.")).ConfigureAwait(false);
+                            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        return true;
+                    }
+                },
+                stopping.Token);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Ctrl+C: sessions were ended and their jobs left resumable.
+        }
+        catch (Exception ex) when (ex is StoreException or System.Net.Sockets.SocketException or ArgumentException)
+        {
+            ThrowTerminatingError(ArcpErrors.ToRecord(ex is StoreException ? ex : new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, ex.Message), ex), Listen));
+        }
+    }
+
+    private RuntimeOptions RuntimeOptions(string cwd)
+    {
+        BearerTokenFile tokens;
+        try
+        {
+            tokens = TokenFile is null
+                ? new BearerTokenFile(new Dictionary<string, string>(), new HashSet<string>())
+                : BearerTokenFile.Load(Path.GetFullPath(TokenFile, cwd));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw Terminating(ErrorCodes.InvalidArgument, $"-TokenFile cannot be read: {ex.Message}", ex);
+        }
+
+        if (tokens.Tokens.Count == 0 && !AllowAnonymous)
+        {
+            throw Terminating(ErrorCodes.InvalidArgument, "No client could ever connect: give -TokenFile with at least one token, or -AllowAnonymous.", null);
+        }
+
+        RuntimeOptions operatorOptions;
+        try
+        {
+            // Lease and heartbeat come from $env:ARCP_LEASE_SECONDS / $env:ARCP_HEARTBEAT_SECONDS, as for the embedded runtime.
+            operatorOptions = OperatorSettings.RuntimeOptions();
+        }
+        catch (ArcpException ex)
+        {
+            throw Terminating(ex.Code, ex.Message, ex);
+        }
+
+        return operatorOptions with
+        {
+            BearerTokens = tokens.Tokens,
+            AdminPrincipals = tokens.AdminPrincipals,
+            AllowAnonymous = AllowAnonymous,
+            // stdout may be the protocol channel (-Stdio); diagnostics always go to stderr.
+            Diagnostics = message => Console.Error.WriteLine($"arcp: {message}"),
+        };
+    }
+
+    private Dictionary<string, Steps.WorkflowDefinition> LoadWorkflows(string cwd, string storePath)
+    {
+        var workflows = new Dictionary<string, Steps.WorkflowDefinition>(StringComparer.Ordinal);
+        foreach (var nameOrPath in Workflow ?? [])
+        {
+            Scripting.ScriptWorkflow loaded;
+            try
+            {
+                loaded = Scripting.WorkflowLoader.Load(nameOrPath, cwd);
+            }
+            catch (ArcpException ex)
+            {
+                throw Terminating(ex.Code, ex.Message, ex);
+            }
+
+            // Step bodies run on this command's pipeline thread, which pumps them while the host serves.
+            // Steps' progress and streams go to this command's host (recorded as job events all the same).
+            var observer = new PowerShellStepObserver(this, dispatcher, $"ARCP runtime: {loaded.Name}", null, storePath);
+            workflows[loaded.Name] = Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer);
+        }
+
+        return workflows;
+    }
+
+    private X509Certificate2? LoadCertificate(string cwd)
+    {
+        if (Certificate is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var password = CertificatePassword is null ? null : new NetworkCredential(string.Empty, CertificatePassword).Password;
+            return new X509Certificate2(Path.GetFullPath(Certificate, cwd), password);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException)
+        {
+            throw Terminating(ErrorCodes.InvalidArgument, $"-Certificate cannot be loaded: {ex.Message}", ex);
+        }
+    }
+
+    private PipelineStoppedException Terminating(string code, string message, Exception? inner)
+    {
+        ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(code, message), inner, Listen));
+        return new PipelineStoppedException();
+    }
+}
