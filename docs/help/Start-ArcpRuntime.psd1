@@ -16,11 +16,15 @@ The host stops on Ctrl+C, when an admin principal sends Stop-ArcpRuntime, or (wi
         CertificatePassword = 'The password of the -Certificate file.'
         Workflow            = 'Workflows (built-in names or workflow .ps1 paths) the runtime runs itself when a client starts them without running the steps (Start-ArcpJob -OnRuntime). Their names are advertised to clients in the session capabilities.'
         MaxFrameBytes       = 'The largest message accepted from a client, in bytes (default 1 MiB). A larger one is discarded without being buffered and answered with an INVALID_ARGUMENT error; the session goes on.'
+        RetentionInterval   = 'Apply retention while the runtime runs: one pass at start, then one every interval (for example 01:00:00). Each pass purges events older than -EventRetention and removes finished jobs older than -CompletedJobRetention, like Invoke-ArcpRetention; checkpoints go only with their job. Passes are reported on standard error; a failed pass is reported and the schedule goes on. Without it the runtime applies no retention.'
+        EventRetention      = 'With -RetentionInterval: how long events are kept (default 30 days; a bare number is days). Resuming into purged history reports DATA_LOSS and continues from the latest checkpoint.'
+        CompletedJobRetention = 'With -RetentionInterval: how long completed, failed and cancelled jobs are kept after their last update (default 90 days; a bare number is days).'
     }
     Outputs     = 'Nothing. With -Listen, a line naming the address served.'
     Examples    = @(
         @{ Title = 'Serve a store on the local machine'; Code = "'tok-ops ops admin' | Set-Content tokens.txt`nStart-ArcpRuntime -Listen ws://127.0.0.1:8765/arcp -Store ./jobs.db -TokenFile ./tokens.txt -Workflow research"; Remarks = 'Clients connect with Connect-ArcpRuntime -Runtime ws://127.0.0.1:8765/arcp -Token tok-ops; research jobs can be started for the runtime to run.' }
         @{ Title = 'Serve over TLS'; Code = "Start-ArcpRuntime -Listen wss://0.0.0.0:8443/arcp -Certificate ./server.pfx -CertificatePassword (Read-Host -AsSecureString) -TokenFile ./tokens.txt"; Remarks = 'Serves wss:// with the certificate from the PFX file.' }
+        @{ Title = 'Serve with retention applied every hour'; Code = "Start-ArcpRuntime -Listen ws://127.0.0.1:8765/arcp -Store ./jobs.db -TokenFile ./tokens.txt -RetentionInterval 01:00:00 -EventRetention 14 -CompletedJobRetention 60"; Remarks = 'Keeps two weeks of events and two months of finished jobs, checked hourly.' }
         @{ Title = 'A runtime as a child process over stdio'; Code = 'pwsh -NoProfile -Command "Import-Module Arcp.Resumability; Start-ArcpRuntime -Stdio -AllowAnonymous -Store ./jobs.db"'; Remarks = 'The parent process writes one JSON envelope per line to the child''s stdin and reads the answers from its stdout.' }
     )
     Links       = @('Stop-ArcpRuntime', 'Connect-ArcpRuntime', 'Start-ArcpJob')

@@ -67,6 +67,20 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     [ValidateRange(1024, 256 * 1024 * 1024)]
     public int MaxFrameBytes { get; set; } = TransportOptions.DefaultMaxFrameBytes;
 
+    /// <summary>Apply retention while the runtime runs: once at start and then at this interval.</summary>
+    [Parameter]
+    public TimeSpan? RetentionInterval { get; set; }
+
+    /// <summary>With -RetentionInterval: events older than this are purged (a bare number is days).</summary>
+    [Parameter]
+    [DaysTransformation]
+    public TimeSpan EventRetention { get; set; } = RetentionPolicy.DefaultEventAge;
+
+    /// <summary>With -RetentionInterval: finished jobs not updated for this long are removed (a bare number is days).</summary>
+    [Parameter]
+    [DaysTransformation]
+    public TimeSpan CompletedJobRetention { get; set; } = RetentionPolicy.DefaultCompletedJobAge;
+
     public void Dispose()
     {
         stopping.Dispose();
@@ -88,6 +102,11 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             }
         }
 
+        if (RetentionInterval is { } retentionInterval && retentionInterval <= TimeSpan.Zero)
+        {
+            throw Terminating(ErrorCodes.InvalidArgument, $"-RetentionInterval must be positive, not {retentionInterval}.", null);
+        }
+
         var options = RuntimeOptions(cwd) with { Workflows = LoadWorkflows(cwd, storePath) };
         var transport = new TransportOptions { MaxFrameBytes = MaxFrameBytes };
         using var certificate = LoadCertificate(cwd);
@@ -101,6 +120,10 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                     {
                         var runtime = new ArcpRuntime(store, options);
                         await using var runtimeScope = runtime.ConfigureAwait(false);
+                        using var retentionStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                        var retention = ScheduleRetention(store, retentionStop.Token);
+                        try
+                        {
                         if (Stdio)
                         {
                             // The admin shutdown message ends a stdio session too, like the end of stdin does.
@@ -125,6 +148,12 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                         }
 
                         return true;
+                        }
+                        finally
+                        {
+                            await retentionStop.CancelAsync().ConfigureAwait(false);
+                            await retention.ConfigureAwait(false);
+                        }
                     }
                 },
                 stopping.Token);
@@ -137,6 +166,26 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         {
             ThrowTerminatingError(ArcpErrors.ToRecord(ex is StoreException ? ex : new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, ex.Message), ex), Listen));
         }
+    }
+
+    private Task ScheduleRetention(IArcpStore store, CancellationToken cancellationToken)
+    {
+        if (RetentionInterval is not { } interval)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Diagnostics go to stderr: under -Stdio, stdout is the protocol channel.
+        return Task.Run(
+            () => RetentionSchedule.RunAsync(
+                store,
+                new RetentionPolicy(EventRetention, CompletedJobRetention),
+                interval,
+                TimeProvider.System,
+                pass => Console.Error.WriteLine($"Retention: purged {pass.EventsPurged} event(s) older than {pass.EventCutoff:u}, removed {pass.JobsRemoved} finished job(s) last updated before {pass.JobCutoff:u}."),
+                failure => Console.Error.WriteLine($"Retention pass failed (the schedule goes on): {failure.Message}"),
+                cancellationToken),
+            CancellationToken.None);
     }
 
     private RuntimeOptions RuntimeOptions(string cwd)
