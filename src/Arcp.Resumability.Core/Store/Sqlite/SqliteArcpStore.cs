@@ -104,78 +104,44 @@ public sealed class SqliteArcpStore : IArcpStore
     }
 
     public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
-        ReadAsync(c => SqliteStoreTransaction.QueryJob(statements, null, jobId), cancellationToken);
+        ReadAsync(() => SqliteStoreTransaction.QueryJob(statements, null, jobId), cancellationToken);
 
-    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<JobRecord>>(
+    public async Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken) =>
+        await QueryAsync($"SELECT {JobReadColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;", c => Add(c, "$principal", principal), ReadJob, cancellationToken).ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
+        await QueryAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid;", c => Add(c, "$job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false);
+
+    public async Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken) =>
+        (await QueryAsync(
+            $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND checkpoint_id = $checkpoint_id;",
             c =>
             {
-                using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {JobReadColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;";
-                Add(command, "$principal", principal);
-                return ReadAll(command, ReadJob);
+                Add(c, "$job_id", jobId);
+                Add(c, "$checkpoint_id", checkpointId);
             },
-            cancellationToken);
-
-    public Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<CheckpointRecord>>(
-            c =>
-            {
-                using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid;";
-                Add(command, "$job_id", jobId);
-                return ReadAll(command, ReadCheckpoint);
-            },
-            cancellationToken);
-
-    public Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken) =>
-        ReadAsync(
-            c =>
-            {
-                using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND checkpoint_id = $checkpoint_id;";
-                Add(command, "$job_id", jobId);
-                Add(command, "$checkpoint_id", checkpointId);
-                return ReadAll(command, ReadCheckpoint).FirstOrDefault();
-            },
-            cancellationToken);
+            ReadCheckpoint,
+            cancellationToken).ConfigureAwait(false)).FirstOrDefault();
 
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
-        ReadAsync(c => SqliteStoreTransaction.QueryCheckpointByKey(statements, null, jobId, idempotencyKey), cancellationToken);
+        ReadAsync(() => SqliteStoreTransaction.QueryCheckpointByKey(statements, null, jobId, idempotencyKey), cancellationToken);
 
-    public Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
-        ReadAsync(
+    public async Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {EventColumns} FROM events WHERE message_id = $message_id;", c => Add(c, "$message_id", messageId), ReadEvent, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    public async Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            $"SELECT {EventColumns} FROM events WHERE job_id = $job_id AND sequence > $after ORDER BY sequence;",
             c =>
             {
-                using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {EventColumns} FROM events WHERE message_id = $message_id;";
-                Add(command, "$message_id", messageId);
-                return ReadAll(command, ReadEvent).FirstOrDefault();
+                Add(c, "$job_id", jobId);
+                Add(c, "$after", afterSequence);
             },
-            cancellationToken);
+            ReadEvent,
+            cancellationToken).ConfigureAwait(false);
 
-    public Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<StoredEvent>>(
-            c =>
-            {
-                using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {EventColumns} FROM events WHERE job_id = $job_id AND sequence > $after ORDER BY sequence;";
-                Add(command, "$job_id", jobId);
-                Add(command, "$after", afterSequence);
-                return ReadAll(command, ReadEvent);
-            },
-            cancellationToken);
-
-    public Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<StoredEvent>>(
-            c =>
-            {
-                using var command = c.CreateCommand();
-                command.CommandText = $"SELECT {EventColumns} FROM events WHERE correlation_id = $correlation_id AND direction = 'out' ORDER BY sequence;";
-                Add(command, "$correlation_id", correlationId);
-                return ReadAll(command, ReadEvent);
-            },
-            cancellationToken);
+    public async Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) =>
+        await QueryAsync($"SELECT {EventColumns} FROM events WHERE correlation_id = $correlation_id AND direction = 'out' ORDER BY sequence;", c => Add(c, "$correlation_id", correlationId), ReadEvent, cancellationToken).ConfigureAwait(false);
 
     public async ValueTask DisposeAsync()
     {
@@ -211,16 +177,27 @@ public sealed class SqliteArcpStore : IArcpStore
         command.ExecuteNonQuery();
     }
 
-    private async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
+    private async Task<T> ReadAsync<T>(Func<T> read, CancellationToken cancellationToken)
     {
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return read(connection);
+            return read();
         }
         finally
         {
             gate.Release();
         }
     }
+
+    /// <summary>Runs a prepared query outside any transaction (WAL readers see the last committed state).</summary>
+    private Task<List<T>> QueryAsync<T>(string sql, Action<SqliteCommand> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken) =>
+        ReadAsync(
+            () =>
+            {
+                var command = statements.Get(sql, null);
+                bind(command);
+                return ReadAll(command, read);
+            },
+            cancellationToken);
 }
