@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
-using Arcp.Resumability.PowerShell.Completion;
 using System.Text.Json.Nodes;
+using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
