@@ -118,7 +118,7 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
         {
             // The store failed (database server unreachable, disk full): nothing can be recorded, not even this
             // refusal, so it goes out unlogged and the session ends; leases that cannot be released lapse on their own.
-            await connection.SendAsync(EnvelopeCodec.Serialize(Nack(envelope, ArcpError.Create(ErrorCodes.Unavailable, ex.Message))), cancellationToken).ConfigureAwait(false);
+            await connection.SendAsync(EnvelopeCodec.Serialize(Nack(envelope, ex.ToArcpError())), cancellationToken).ConfigureAwait(false);
             return false;
         }
     }

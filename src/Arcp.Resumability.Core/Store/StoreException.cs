@@ -1,8 +1,10 @@
+using Arcp.Resumability.Protocol;
+
 namespace Arcp.Resumability.Store;
 
 public enum StoreErrorKind
 {
-    /// <summary>The store cannot be opened or read (bad path, not a database, I/O failure).</summary>
+    /// <summary>The store cannot be opened or read (bad path, not a database, read-only, locked, I/O failure, server down).</summary>
     Unavailable,
 
     /// <summary>The store was written by a newer schema than this code understands.</summary>
@@ -10,9 +12,12 @@ public enum StoreErrorKind
 
     /// <summary>The store's content is damaged.</summary>
     Corrupt,
+
+    /// <summary>The store ran out of room (disk or database full, out of memory, too many connections).</summary>
+    Exhausted,
 }
 
-/// <summary>A store that cannot be used; the runtime maps it to an ARCP error for the caller.</summary>
+/// <summary>A store that cannot be used; the runtime and the cmdlets report it as the ARCP error of <see cref="ToArcpError"/>.</summary>
 public sealed class StoreException : Exception
 {
     public StoreException(StoreErrorKind kind, string message, Exception? innerException = null)
@@ -36,4 +41,15 @@ public sealed class StoreException : Exception
     }
 
     public StoreErrorKind Kind { get; }
+
+    /// <summary>The ARCP error a caller sees for this failure; both drivers' failures map through here.</summary>
+    public ArcpError ToArcpError() => ArcpError.Create(
+        Kind switch
+        {
+            StoreErrorKind.SchemaTooNew => ErrorCodes.FailedPrecondition,
+            StoreErrorKind.Corrupt => ErrorCodes.DataLoss,
+            StoreErrorKind.Exhausted => ErrorCodes.ResourceExhausted,
+            _ => ErrorCodes.Unavailable,
+        },
+        Message);
 }

@@ -13,7 +13,7 @@ internal static class ArcpErrors
     public static ErrorRecord ToRecord(Exception exception, object? target) => exception switch
     {
         ArcpException arcp => Record(arcp.Error, arcp, target),
-        StoreException store => Record(FromStore(store), store, target),
+        StoreException store => Record(store.ToArcpError(), store, target),
         _ => new ErrorRecord(exception, ErrorCodes.Internal, ErrorCategory.NotSpecified, target),
     };
 
@@ -23,15 +23,6 @@ internal static class ArcpErrors
         record.ErrorDetails = new ErrorDetails($"{error.Code}: {error.Message}") { RecommendedAction = RecommendedAction(error.Code) };
         return record;
     }
-
-    public static ArcpError FromStore(StoreException store) => ArcpError.Create(
-        store.Kind switch
-        {
-            StoreErrorKind.SchemaTooNew => ErrorCodes.FailedPrecondition,
-            StoreErrorKind.Corrupt => ErrorCodes.DataLoss,
-            _ => ErrorCodes.Unavailable,
-        },
-        store.Message);
 
     private static ErrorCategory Category(string code) => code switch
     {

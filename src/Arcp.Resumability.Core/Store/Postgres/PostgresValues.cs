@@ -81,7 +81,23 @@ internal static class PostgresValues
         }
         catch (NpgsqlException ex) when (ex.InnerException is not OperationCanceledException)
         {
+            throw new StoreException(Kind(ex), $"The store '{location}' failed: {ex.Message}", ex);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            // Npgsql lets a failed host name lookup through unwrapped.
             throw new StoreException(StoreErrorKind.Unavailable, $"The store '{location}' failed: {ex.Message}", ex);
         }
     }
+
+    // The SQLSTATE classes the SQLite store maps the same way (https://www.postgresql.org/docs/current/errcodes-appendix.html):
+    // 53 insufficient resources (disk full, out of memory, too many connections), XX001/XX002 damaged data or index.
+    private static StoreErrorKind Kind(NpgsqlException exception) => exception is PostgresException server
+        ? server.SqlState switch
+        {
+            ['5', '3', _, _, _] => StoreErrorKind.Exhausted,
+            "XX001" or "XX002" => StoreErrorKind.Corrupt,
+            _ => StoreErrorKind.Unavailable,
+        }
+        : StoreErrorKind.Unavailable;
 }

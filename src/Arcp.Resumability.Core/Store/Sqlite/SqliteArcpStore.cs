@@ -26,7 +26,14 @@ public sealed class SqliteArcpStore : IArcpStore
     public string Location { get; }
 
     /// <summary>Opens (creating if needed) the store at <paramref name="path"/> and brings its schema up to date.</summary>
-    public static Task<SqliteArcpStore> OpenAsync(string path, CancellationToken cancellationToken)
+    public static Task<SqliteArcpStore> OpenAsync(string path, CancellationToken cancellationToken) =>
+        OpenAsync(path, BusyTimeout, [], cancellationToken);
+
+    /// <summary>
+    /// Opens the store with a chosen lock wait and extra per-connection pragmas applied once the schema is current;
+    /// the failure tests use them to make SQLite itself refuse (a held lock, <c>query_only</c>, <c>max_page_count</c>).
+    /// </summary>
+    internal static Task<SqliteArcpStore> OpenAsync(string path, TimeSpan busyTimeout, IReadOnlyList<string> connectionPragmas, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         cancellationToken.ThrowIfCancellationRequested();
@@ -51,23 +58,27 @@ public sealed class SqliteArcpStore : IArcpStore
                 DataSource = fullPath,
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 Pooling = false,
-                DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+                // The driver retries a busy statement until this many seconds pass (0 would mean forever).
+                DefaultTimeout = Math.Max(1, (int)Math.Ceiling(busyTimeout.TotalSeconds)),
             }.ToString());
             connection.Open();
-            Pragma(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
+            Pragma(connection, $"PRAGMA busy_timeout = {(int)busyTimeout.TotalMilliseconds};");
             SqliteSchema.EnsureNotTooNew(connection, fullPath);
             Pragma(connection, "PRAGMA journal_mode = WAL;");
             Pragma(connection, "PRAGMA synchronous = FULL;");
             Pragma(connection, "PRAGMA foreign_keys = ON;");
             SqliteSchema.Migrate(connection, fullPath);
+            foreach (var pragma in connectionPragmas)
+            {
+                Pragma(connection, pragma);
+            }
+
             return Task.FromResult(new SqliteArcpStore(connection, fullPath));
         }
         catch (SqliteException ex)
         {
             connection?.Dispose();
-            // A file that is not a database (SQLITE_NOTADB) is a wrong path, not lost history; only SQLITE_CORRUPT is.
-            var kind = ex.SqliteErrorCode == 11 ? StoreErrorKind.Corrupt : StoreErrorKind.Unavailable;
-            throw new StoreException(kind, $"Cannot open the store '{fullPath}': {ex.Message}", ex);
+            throw SqliteStoreErrors.Translate($"Cannot open the store '{fullPath}'", ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -86,15 +97,18 @@ public sealed class SqliteArcpStore : IArcpStore
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (durability != currentDurability)
+            return SqliteStoreErrors.Guard(Location, () =>
             {
-                // Only the commits that must survive power loss pay for an fsync; WAL keeps commit order, so a
-                // durable commit also makes every earlier process-safe one durable.
-                Pragma(connection, durability == CommitDurability.Durable ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
-                currentDurability = durability;
-            }
+                if (durability != currentDurability)
+                {
+                    // Only the commits that must survive power loss pay for an fsync; WAL keeps commit order, so a
+                    // durable commit also makes every earlier process-safe one durable.
+                    Pragma(connection, durability == CommitDurability.Durable ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
+                    currentDurability = durability;
+                }
 
-            return new SqliteStoreTransaction(statements, connection.BeginTransaction(deferred: false), gate);
+                return new SqliteStoreTransaction(statements, connection.BeginTransaction(deferred: false), gate, Location);
+            });
         }
         catch
         {
@@ -182,7 +196,7 @@ public sealed class SqliteArcpStore : IArcpStore
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return read();
+            return SqliteStoreErrors.Guard(Location, read);
         }
         finally
         {

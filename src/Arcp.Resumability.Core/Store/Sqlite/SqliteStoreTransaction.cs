@@ -4,7 +4,8 @@ using static Arcp.Resumability.Store.Sqlite.SqliteValues;
 namespace Arcp.Resumability.Store.Sqlite;
 
 /// <summary>A write transaction holding the store's connection until it is committed or disposed.</summary>
-internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, SqliteTransaction transaction, SemaphoreSlim gate) : IStoreTransaction
+/// <remarks>Every driver failure leaves through <see cref="SqliteStoreErrors"/> as a <see cref="StoreException"/>.</remarks>
+internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, SqliteTransaction transaction, SemaphoreSlim gate, string location) : IStoreTransaction
 {
     private const int SqliteConstraintUnique = 2067;
     private const int SqliteConstraintPrimaryKey = 1555;
@@ -23,18 +24,21 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         Add(command, "$correlation_id", draft.CorrelationId);
         Add(command, "$created_at", Time(draft.CreatedAt));
         Add(command, "$envelope", draft.Envelope);
-        try
+        return Run(() =>
         {
-            command.ExecuteNonQuery();
-            return Task.FromResult(true);
-        }
-        catch (SqliteException ex) when (ex.SqliteExtendedErrorCode is SqliteConstraintUnique or SqliteConstraintPrimaryKey)
-        {
-            return Task.FromResult(false);
-        }
+            try
+            {
+                command.ExecuteNonQuery();
+                return true;
+            }
+            catch (SqliteException ex) when (ex.SqliteExtendedErrorCode is SqliteConstraintUnique or SqliteConstraintPrimaryKey)
+            {
+                return false;
+            }
+        });
     }
 
-    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) => Task.FromResult(QueryJob(statements, transaction, jobId));
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) => Run(() => QueryJob(statements, transaction, jobId));
 
     public Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
@@ -42,8 +46,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             $"INSERT INTO jobs ({JobColumns}) VALUES ($job_id, $principal, $workflow, $name, $state, $inputs, $idempotency_key, $result, $error, " +
             "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at);");
         BindJob(command, job);
-        command.ExecuteNonQuery();
-        return Task.CompletedTask;
+        return Run(command.ExecuteNonQuery);
     }
 
     public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken)
@@ -55,7 +58,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             "WHERE job_id = $job_id AND principal = $principal AND workflow = $workflow AND inputs = $inputs AND created_at = $created_at " +
             "AND idempotency_key IS $idempotency_key;");
         BindJob(command, job);
-        if (command.ExecuteNonQuery() != 1)
+        if (SqliteStoreErrors.Guard(location, command.ExecuteNonQuery) != 1)
         {
             throw new StoreException(StoreErrorKind.Corrupt, $"Job '{job.JobId}' changed identity or vanished during an update.");
         }
@@ -64,7 +67,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     }
 
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
-        Task.FromResult(QueryCheckpointByKey(statements, transaction, jobId, idempotencyKey));
+        Run(() => QueryCheckpointByKey(statements, transaction, jobId, idempotencyKey));
 
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
@@ -79,8 +82,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         Add(command, "$created_at", Time(checkpoint.CreatedAt));
         Add(command, "$output", checkpoint.Output);
         Add(command, "$definition_version", checkpoint.DefinitionVersion);
-        command.ExecuteNonQuery();
-        return Task.CompletedTask;
+        return Run(command.ExecuteNonQuery);
     }
 
     public Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken)
@@ -90,11 +92,10 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             "WHERE principal = $principal AND idempotency_key = $key;");
         Add(command, "$principal", principal);
         Add(command, "$key", idempotencyKey);
-        var entry = SqliteArcpStore.ReadAll(
+        return Run(() => SqliteArcpStore.ReadAll(
             command,
             r => new LedgerEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ParseTime(r.GetString(4)), r.IsDBNull(5) ? null : ParseTime(r.GetString(5))))
-            .FirstOrDefault();
-        return Task.FromResult(entry);
+            .FirstOrDefault());
     }
 
     public Task InsertLedgerEntryAsync(LedgerEntry entry, CancellationToken cancellationToken)
@@ -111,8 +112,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         Add(command, "$outcome", entry.Outcome);
         Add(command, "$created_at", Time(entry.CreatedAt));
         Add(command, "$expires_at", entry.ExpiresAt is null ? null : Time(entry.ExpiresAt.Value));
-        command.ExecuteNonQuery();
-        return Task.CompletedTask;
+        return Run(command.ExecuteNonQuery);
     }
 
     public Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken)
@@ -125,8 +125,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         Add(command, "$host", session.Host);
         Add(command, "$pid", session.ProcessId);
         Add(command, "$opened", Time(session.OpenedAt));
-        command.ExecuteNonQuery();
-        return Task.CompletedTask;
+        return Run(command.ExecuteNonQuery);
     }
 
     public Task CloseSessionAsync(string sessionId, DateTimeOffset closedAt, CancellationToken cancellationToken)
@@ -134,15 +133,14 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         var command = Command("UPDATE sessions SET closed_at = $closed WHERE session_id = $id;");
         Add(command, "$id", sessionId);
         Add(command, "$closed", Time(closedAt));
-        command.ExecuteNonQuery();
-        return Task.CompletedTask;
+        return Run(command.ExecuteNonQuery);
     }
 
     public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken)
     {
         var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE lease_session_id = $session;");
         Add(command, "$session", sessionId);
-        return Task.FromResult<IReadOnlyList<JobRecord>>(SqliteArcpStore.ReadAll(command, ReadJob));
+        return Run<IReadOnlyList<JobRecord>>(() => SqliteArcpStore.ReadAll(command, ReadJob));
     }
 
     public Task<int> PurgeEventsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
@@ -152,39 +150,44 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             "(SELECT MAX(e.sequence) FROM events e WHERE e.job_id = jobs.job_id AND e.created_at < $cutoff)) " +
             "WHERE job_id IN (SELECT job_id FROM events WHERE job_id IS NOT NULL AND created_at < $cutoff);");
         Add(watermark, "$cutoff", Time(cutoff));
-        watermark.ExecuteNonQuery();
-
-        var purge = Command("DELETE FROM events WHERE created_at < $cutoff;");
-        Add(purge, "$cutoff", Time(cutoff));
-        return Task.FromResult(purge.ExecuteNonQuery());
+        return Run(() =>
+        {
+            watermark.ExecuteNonQuery();
+            var purge = Command("DELETE FROM events WHERE created_at < $cutoff;");
+            Add(purge, "$cutoff", Time(cutoff));
+            return purge.ExecuteNonQuery();
+        });
     }
 
     public Task<IReadOnlyList<string>> ListFinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
     {
         var command = Command("SELECT job_id FROM jobs WHERE state IN ('completed', 'failed', 'cancelled') AND updated_at < $before ORDER BY updated_at;");
         Add(command, "$before", Time(updatedBefore));
-        return Task.FromResult<IReadOnlyList<string>>(SqliteArcpStore.ReadAll(command, r => r.GetString(0)));
+        return Run<IReadOnlyList<string>>(() => SqliteArcpStore.ReadAll(command, r => r.GetString(0)));
     }
 
     public Task<JobDeletion> DeleteJobAsync(string jobId, CancellationToken cancellationToken)
     {
-        var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
-        var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
-        var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
-        Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
-        return Task.FromResult(new JobDeletion(events, checkpoints, ledger));
+        return Run(() =>
+        {
+            var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
+            var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
+            var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
+            Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
+            return new JobDeletion(events, checkpoints, ledger);
+        });
     }
 
     public Task<int> PurgeExpiredLedgerEntriesAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < $now;");
         Add(command, "$now", Time(now));
-        return Task.FromResult(command.ExecuteNonQuery());
+        return Run(command.ExecuteNonQuery);
     }
 
     public Task CommitAsync(CancellationToken cancellationToken)
     {
-        transaction.Commit();
+        SqliteStoreErrors.Guard(location, transaction.Commit);
         Release();
         return Task.CompletedTask;
     }
@@ -193,9 +196,16 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     {
         if (!released)
         {
-            // Not committed: everything written in this transaction is discarded.
-            transaction.Rollback();
-            Release();
+            try
+            {
+                // Not committed: everything written in this transaction is discarded.
+                SqliteStoreErrors.Guard(location, transaction.Rollback);
+            }
+            finally
+            {
+                // A failed rollback (the file went away) must not keep the store's gate shut for every later caller.
+                Release();
+            }
         }
 
         return ValueTask.CompletedTask;
@@ -217,6 +227,8 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     }
 
     private SqliteCommand Command(string sql) => statements.Get(sql, transaction);
+
+    private Task<T> Run<T>(Func<T> work) => Task.FromResult(SqliteStoreErrors.Guard(location, work));
 
     private int Delete(string sql, string jobId)
     {
