@@ -4,42 +4,82 @@ namespace Arcp.Resumability.PowerShell.Hosting;
 
 /// <summary>
 /// Runs async core work off the pipeline thread while executing callbacks (script blocks, Write-*)
-/// on it: PowerShell only allows those on the thread that runs the cmdlet.
+/// on it: PowerShell only allows those on the thread that runs the cmdlet. The pipeline thread is the
+/// one that creates the dispatcher (PowerShell creates a cmdlet on the thread that runs it).
 /// </summary>
+/// <remarks>
+/// Each <see cref="Run{T}"/> pumps its own queue, closed with <see cref="BlockingCollection{T}.CompleteAdding"/>
+/// when its work ends, so a <see cref="Run{T}"/> nested inside a callback ends on its own work and never on
+/// the outer one's. Callbacks go to the innermost queue still open, and a nested run takes over the callbacks
+/// already waiting in outer queues: while it pumps, the outer work's callbacks run there instead of waiting
+/// for a thread that is busy.
+/// </remarks>
 internal sealed class PipelineDispatcher : IDisposable
 {
-    private readonly BlockingCollection<Action?> queue = [];
-    private int pipelineThreadId;
+    private readonly int pipelineThreadId = Environment.CurrentManagedThreadId;
+    private readonly List<BlockingCollection<Action>> pumps = [];
+    private bool disposed;
 
-    /// <summary>Runs <paramref name="work"/> to completion, pumping callbacks on the calling (pipeline) thread.</summary>
+    /// <summary>Runs <paramref name="work"/> to completion, pumping callbacks on the pipeline thread, and returns its result or rethrows its exception.</summary>
     public T Run<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
-        pipelineThreadId = Environment.CurrentManagedThreadId;
-        var task = Task.Run(() => work(cancellationToken), CancellationToken.None);
-        _ = task.ContinueWith(_ => queue.Add(null), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        foreach (var callback in queue.GetConsumingEnumerable(CancellationToken.None))
+        ArgumentNullException.ThrowIfNull(work);
+        if (Environment.CurrentManagedThreadId != pipelineThreadId)
         {
-            if (callback is null)
-            {
-                break;
-            }
-
-            callback();
+            throw new InvalidOperationException($"{nameof(PipelineDispatcher)}.{nameof(Run)} must be called on the pipeline thread that created the dispatcher.");
         }
 
-        return task.GetAwaiter().GetResult();
+        using var pump = new BlockingCollection<Action>();
+        lock (pumps)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+
+            // Callbacks queued for an outer run before this one started could wait for this run forever: the
+            // pipeline thread is in here now, so they run here.
+            foreach (var outer in pumps)
+            {
+                while (outer.TryTake(out var pending))
+                {
+                    pump.Add(pending, CancellationToken.None);
+                }
+            }
+
+            pumps.Add(pump);
+        }
+
+        try
+        {
+            var task = Task.Run(() => work(cancellationToken), CancellationToken.None);
+            _ = task.ContinueWith(_ => Close(pump), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+            // Ends once the work has ended and every callback queued before that has run.
+            foreach (var callback in pump.GetConsumingEnumerable(CancellationToken.None))
+            {
+                callback();
+            }
+
+            return task.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            lock (pumps)
+            {
+                pumps.Remove(pump);
+            }
+        }
     }
 
-    /// <summary>Runs <paramref name="callback"/> on the pipeline thread and completes with its result.</summary>
+    /// <summary>Runs <paramref name="callback"/> on the pipeline thread and completes with its result or its exception.</summary>
     public Task<T> InvokeAsync<T>(Func<T> callback)
     {
+        ArgumentNullException.ThrowIfNull(callback);
         if (Environment.CurrentManagedThreadId == pipelineThreadId)
         {
             return Task.FromResult(callback());
         }
 
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        queue.Add(() =>
+        void Invoke()
         {
             try
             {
@@ -49,15 +89,43 @@ internal sealed class PipelineDispatcher : IDisposable
             {
                 completion.SetException(ex);
             }
-        });
+        }
+
+        lock (pumps)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            var pump = pumps.LastOrDefault(p => !p.IsAddingCompleted)
+                ?? throw new InvalidOperationException("No command is running on the pipeline thread to run this callback.");
+            pump.Add(Invoke);
+        }
+
         return completion.Task;
     }
 
-    public Task InvokeAsync(Action callback) => InvokeAsync(() =>
+    public Task InvokeAsync(Action callback)
     {
-        callback();
-        return true;
-    });
+        ArgumentNullException.ThrowIfNull(callback);
+        return InvokeAsync(() =>
+        {
+            callback();
+            return true;
+        });
+    }
 
-    public void Dispose() => queue.Dispose();
+    public void Dispose()
+    {
+        lock (pumps)
+        {
+            disposed = true;
+        }
+    }
+
+    // Under the lock, so a callback is either in the queue before it closes or goes to an outer one.
+    private void Close(BlockingCollection<Action> pump)
+    {
+        lock (pumps)
+        {
+            pump.CompleteAdding();
+        }
+    }
 }
