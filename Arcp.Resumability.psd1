@@ -6,6 +6,8 @@
     CompanyName          = 'Arcp.Resumability'
     Copyright            = '(c) Arcp.Resumability contributors. MIT licence.'
     Description          = 'Crash-proof, resumable multi-step jobs for PowerShell over ARCP (Agent Runtime Control Protocol): durable checkpoints after every step, resume at the step after the last checkpoint.'
+    # The lowest version claimed. The cmdlets compile against PowerShellStandard.Library 5.1 (a subset of the 7.4 API)
+    # and the core targets .NET 8; only PowerShell 7.6.9 on .NET 10 is tested (see README, Requirements).
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('Arcp.Resumability.Format.ps1xml')
@@ -34,6 +36,7 @@
             Tags       = @('ARCP', 'Resumability', 'Checkpoint', 'Durable', 'Jobs', 'Workflow', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri = 'https://opensource.org/licenses/MIT'
             ProjectUri = 'https://github.com/arcp-resumability/Arcp.Resumability'
+            ReleaseNotes = 'Tested with PowerShell 7.6.9 (.NET 10) only; PowerShell 7.4 and 7.5 are claimed but not tested.'
         }
     }
 }

@@ -58,7 +58,10 @@ $PesterRunner = Join-Path $Root 'tests/run-pester.ps1'
 $ArtifactsDir = Join-Path $Root '.artifacts'
 $TestResultsDir = Join-Path $ArtifactsDir 'test'
 $BenchProject = Join-Path $Root 'bench/Arcp.Resumability.Bench/Arcp.Resumability.Bench.csproj'
-$PesterVersion = '5.7.1'
+# One version for the whole tree: the PesterVersion property of Directory.Packages.props (tests/tools/Tools.csproj downloads it).
+$PesterVersion = ([xml](Get-Content -LiteralPath (Join-Path $Root 'Directory.Packages.props') -Raw)).Project.PropertyGroup.PesterVersion |
+    Where-Object { $_ } | Select-Object -First 1
+if (-not $PesterVersion) { throw 'Directory.Packages.props sets no PesterVersion.' }
 
 function Write-Step([string]$Message) {
     Write-Host ''

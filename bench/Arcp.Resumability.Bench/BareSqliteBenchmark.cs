@@ -35,15 +35,20 @@ internal sealed class BareSqliteBenchmark : IDisposable
         full.CommandText = "PRAGMA synchronous = FULL;";
         normal = connection.CreateCommand();
         normal.CommandText = "PRAGMA synchronous = NORMAL;";
-        transaction = splitCommits
-            ? () =>
+        if (splitCommits)
+        {
+            transaction = () =>
             {
                 normal.ExecuteNonQuery();
                 Commit(progress);
                 full.ExecuteNonQuery();
                 Commit(checkpoint);
-            }
-            : () => Commit(progress, checkpoint);
+            };
+        }
+        else
+        {
+            transaction = () => Commit(progress, checkpoint);
+        }
     }
 
     public List<double> Samples { get; } = [];

@@ -124,30 +124,30 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                         var retention = ScheduleRetention(store, retentionStop.Token);
                         try
                         {
-                        if (Stdio)
-                        {
-                            // The admin shutdown message ends a stdio session too, like the end of stdin does.
-                            using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                            _ = runtime.ShutdownRequested.ContinueWith(_ => session.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                            var connection = StreamConnection.ForConsole(transport);
-                            await using (connection.ConfigureAwait(false))
+                            if (Stdio)
                             {
-                                await runtime.ServeAsync(connection, session.Token).ConfigureAwait(false);
+                                // The admin shutdown message ends a stdio session too, like the end of stdin does.
+                                using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                                _ = runtime.ShutdownRequested.ContinueWith(_ => session.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                                var connection = StreamConnection.ForConsole(transport);
+                                await using (connection.ConfigureAwait(false))
+                                {
+                                    await runtime.ServeAsync(connection, session.Token).ConfigureAwait(false);
+                                }
+
+                                return true;
+                            }
+
+                            var host = ArcpWebSocketHost.Start(runtime, Listen, certificate, transport);
+                            await using (host.ConfigureAwait(false))
+                            {
+                                var address = host.Address;
+                                var location = store.Location;
+                                await dispatcher.InvokeAsync(() => Host.UI.WriteLine($"ARCP runtime listening on {address} (store {location}); Ctrl+C or Stop-ArcpRuntime stops it.")).ConfigureAwait(false);
+                                await host.RunAsync(cancellationToken).ConfigureAwait(false);
                             }
 
                             return true;
-                        }
-
-                        var host = ArcpWebSocketHost.Start(runtime, Listen, certificate, transport);
-                        await using (host.ConfigureAwait(false))
-                        {
-                            var address = host.Address;
-                            var location = store.Location;
-                            await dispatcher.InvokeAsync(() => Host.UI.WriteLine($"ARCP runtime listening on {address} (store {location}); Ctrl+C or Stop-ArcpRuntime stops it.")).ConfigureAwait(false);
-                            await host.RunAsync(cancellationToken).ConfigureAwait(false);
-                        }
-
-                        return true;
                         }
                         finally
                         {

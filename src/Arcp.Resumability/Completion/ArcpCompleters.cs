@@ -2,8 +2,8 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using Arcp.Resumability.Client;
-using Arcp.Resumability.Protocol;
 using Arcp.Resumability.PowerShell.Scripting;
+using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Completion;

@@ -235,6 +235,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         await first.Connection.DisposeAsync();
 
         var second = await OpenPeerAsync("tok-alice");
+        await WaitUntilInterruptedAsync(second, jobId);
         var resume = second.Envelope("resume", new JsonObject(), new JsonObject { ["job_id"] = jobId });
         await second.SendAsync(resume);
         var ack = await second.ReceiveAsync();
@@ -315,10 +316,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         var jobId = await StartClientJobAsync(owner);
         await owner.RequestAsync(owner.Envelope("session.close"));
         var operatorPeer = await OpenPeerAsync("tok-alice");
-        for (var attempt = 0; attempt < 100 && !(bool)(await QueryJobAsync(operatorPeer, jobId))["interrupted"]!; attempt++)
-        {
-            await Task.Delay(20);
-        }
+        await WaitUntilInterruptedAsync(operatorPeer, jobId);
 
         var bob = await OpenPeerAsync("tok-bob");
         var foreign = bob.Envelope("cancel", new JsonObject { ["target"] = "job", ["target_id"] = jobId });
@@ -495,6 +493,21 @@ public abstract class ConformanceTests : IAsyncLifetime
     {
         var list = await peer.RequestAsync(peer.Envelope("arcpx.resumability.job_query.v1", new JsonObject { ["job_id"] = jobId }));
         return Assert.Single(list.Payload()["jobs"]!.AsArray())!.AsObject();
+    }
+
+    /// <summary>
+    /// Waits, within a bound, until the job reads interrupted. The runtime releases a gone peer's lease only once it
+    /// has seen the connection end, and a resume or cancel sent before that meets the live lease (ABORTED).
+    /// </summary>
+    private static async Task WaitUntilInterruptedAsync(RawPeer peer, string jobId)
+    {
+        var limit = TimeSpan.FromSeconds(30);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(bool)(await QueryJobAsync(peer, jobId))["interrupted"]!)
+        {
+            Assert.True(waited.Elapsed < limit, $"Job {jobId} still had a live owner after {limit.TotalSeconds} s.");
+            await Task.Delay(20);
+        }
     }
 
     private static async Task<(JsonObject Marker, List<JsonObject> Backfill)> ReceiveBackfillAsync(RawPeer peer)
