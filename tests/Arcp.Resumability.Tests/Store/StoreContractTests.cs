@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
@@ -167,7 +169,7 @@ public abstract class StoreContractTests
             {
                 await using var tx = await store.BeginAsync(CommitDurability.ProcessSafe, default);
                 var job = await tx.GetJobAsync("job_l", default);
-                if (ArcpRuntime.IsLive(job!.Lease, now))
+                if (LeaseLiveness.IsLive(job!.Lease, now))
                 {
                     return false;
                 }
@@ -430,7 +432,7 @@ public abstract class StoreContractTests
 
         await using (var maintenance = await OpenAsync())
         {
-            var retention = await StoreMaintenance.ApplyRetentionAsync(maintenance, new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow, apply: true, default);
+            var retention = await new JobService(maintenance, new JobServiceOptions()).ApplyRetentionAsync(new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow, apply: true, default);
             Assert.True(retention.EventsPurged > 0);
             Assert.Equal(0, retention.JobsRemoved);
         }
@@ -468,8 +470,8 @@ public abstract class StoreContractTests
         var jobId = Assert.Single(await owner.Client.QueryJobsAsync(new JobQueryPayload(), default)).JobId;
         await using var maintenance = await OpenAsync();
 
-        var refused = await Assert.ThrowsAsync<ArcpException>(() => StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: false, DateTimeOffset.UtcNow, default));
-        var removed = await StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: true, DateTimeOffset.UtcNow, default);
+        var refused = await Assert.ThrowsAsync<ArcpException>(() => new JobService(maintenance, new JobServiceOptions()).RemoveJobAsync(jobId, force: false, DateTimeOffset.UtcNow, default));
+        var removed = await new JobService(maintenance, new JobServiceOptions()).RemoveJobAsync(jobId, force: true, DateTimeOffset.UtcNow, default);
         await stopOwner.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
 
@@ -477,7 +479,7 @@ public abstract class StoreContractTests
         Assert.Contains($"process {Environment.ProcessId}", refused.Message, StringComparison.Ordinal);
         Assert.True(removed.Events > 0);
         Assert.Null(await maintenance.GetJobAsync(jobId, default));
-        var gone = await Assert.ThrowsAsync<ArcpException>(() => StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: false, DateTimeOffset.UtcNow, default));
+        var gone = await Assert.ThrowsAsync<ArcpException>(() => new JobService(maintenance, new JobServiceOptions()).RemoveJobAsync(jobId, force: false, DateTimeOffset.UtcNow, default));
         Assert.Equal(ErrorCodes.NotFound, gone.Code);
     }
 
