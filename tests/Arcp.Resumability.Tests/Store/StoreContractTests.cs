@@ -310,6 +310,54 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_step_output_is_stored_once_in_its_checkpoint_and_replayed_byte_for_byte()
+    {
+        // Characters outside ASCII and the BMP before and inside the output: the cut position must survive both encodings.
+        const string Output = "{\"summary\":\"déjà vu 😀\",\"items\":[1,2,{\"deep\":true}]}";
+        var frame = "{\"arcp\":\"1\",\"id\":\"msg_chk\",\"type\":\"job.checkpoint\",\"job_id\":\"job_once\",\"trace_id\":\"naïve 😀\",\"payload\":{\"checkpoint_id\":\"chk_once\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":" + Output + ",\"definition_version\":\"v1\"}}}";
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_once"), default);
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_chk", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_once", null, T0, frame), default));
+            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_once", "job_once", 0, "one", "msg_chk", "key-once", T0, "{\"normalised\":\"elsewhere\"}"), default);
+        });
+
+        var logged = (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_chk';"))!;
+        Assert.DoesNotContain("déjà vu", logged, StringComparison.Ordinal);
+        Assert.Equal(Output, (string)(await ExecuteSqlAsync("SELECT output FROM checkpoints WHERE checkpoint_id = 'chk_once';"))!);
+        Assert.Equal(frame, Assert.Single(await store.ReadJobStreamAsync("job_once", 0, default)).Envelope);
+        Assert.Equal(frame, (await store.FindEventAsync("msg_chk", default))!.Envelope);
+
+        // Event retention takes the event; the output stays with the checkpoint.
+        await InTransactionAsync(store, tx => tx.PurgeEventsAsync(T0.AddDays(1), default));
+        Assert.Empty(await store.ReadJobStreamAsync("job_once", 0, default));
+        Assert.Equal(Output, (await store.FindCheckpointByKeyAsync("job_once", "key-once", default))!.Output);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_event_logged_before_the_upgrade_replays_unchanged()
+    {
+        const string Frame = "{\"arcp\":\"1\",\"id\":\"msg_old\",\"type\":\"job.checkpoint\",\"job_id\":\"job_old\",\"payload\":{\"checkpoint_id\":\"chk_old\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":[1]}}}";
+        await CreateFirstSchemaAsync();
+        await ExecuteSqlAsync(
+            "INSERT INTO jobs (job_id, principal, workflow, state, inputs, created_at, updated_at) " +
+            "VALUES ('job_old', 'local:test', 'counting', 'running', '{}', '2026-01-01T00:00:00.0000000Z', '2026-01-01T00:00:00.0000000Z');");
+        await ExecuteSqlAsync(
+            "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope) " +
+            $"VALUES ('msg_old', 'job.checkpoint', 'in', 'sess_old', 'job_old', NULL, '2026-01-01T00:00:00.0000000Z', '{Frame}');");
+        await ExecuteSqlAsync(
+            "INSERT INTO checkpoints (checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output) " +
+            "VALUES ('chk_old', 'job_old', 0, 'one', 'msg_old', 'key-old', '2026-01-01T00:00:00.0000000Z', '[1]');");
+
+        await using var store = await OpenAsync();
+
+        Assert.Equal(Frame, Assert.Single(await store.ReadJobStreamAsync("job_old", 0, default)).Envelope);
+        Assert.Equal("[1]", (await store.FindCheckpointByKeyAsync("job_old", "key-old", default))!.Output);
+        Assert.Equal(LatestSchemaVersion, Convert.ToInt32(await ExecuteSqlAsync("SELECT MAX(version) FROM schema_version;"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task A_store_written_by_a_newer_schema_is_refused_and_left_unchanged()
     {
         await (await OpenAsync()).DisposeAsync();
