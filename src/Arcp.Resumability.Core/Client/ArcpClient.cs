@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Arcp.Resumability.Protocol;
-using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Transports;
 
 namespace Arcp.Resumability.Client;
@@ -56,17 +55,11 @@ public sealed class ArcpClient : IAsyncDisposable
                 capabilities["anonymous"] = true;
             }
 
-            var process = ProcessIdentity.Current;
             var open = Envelope.Create(MessageTypes.SessionOpen, new SessionOpenPayload(options.Auth, options.Identity, capabilities)) with
             {
                 Extensions = new JsonObject
                 {
-                    [ArcpRuntime.ProcessExtension] = new JsonObject
-                    {
-                        ["host"] = process.Host,
-                        ["pid"] = process.ProcessId,
-                        ["started_at"] = ArcpJson.FormatTimestamp(process.StartedAt),
-                    },
+                    [MessageTypes.ProcessExtension] = ProcessIdentity.Current.ToExtension(),
                 },
             };
             var answer = await client.RequestAsync(open, cancellationToken).ConfigureAwait(false);

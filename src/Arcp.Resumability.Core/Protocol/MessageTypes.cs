@@ -76,6 +76,9 @@ public static class MessageTypes
     /// </summary>
     public const string DriverExtension = "arcpx.resumability.driver";
 
+    /// <summary>Envelope extension on <c>session.open</c> naming the peer's process (see <see cref="ProcessIdentity"/>), recorded with every lease it takes.</summary>
+    public const string ProcessExtension = "arcpx.resumability.process.v1";
+
     /// <summary>Capability listing the workflows a runtime can run itself.</summary>
     public const string WorkflowsCapability = "arcpx.resumability.workflows";
 

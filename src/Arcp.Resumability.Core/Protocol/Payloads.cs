@@ -26,6 +26,9 @@ public sealed record AckPayload(string AckFor)
     public string? MessageId { get; init; }
 
     public string? CheckpointId { get; init; }
+
+    /// <summary>On the ack of a <c>job.checkpoint</c>: the checkpoint as recorded (its stored creation time included), without the output the owner already has.</summary>
+    public CheckpointSummary? Checkpoint { get; init; }
 }
 
 public sealed record NackPayload(string? AckFor, string Code, string Message)

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using Arcp.Resumability.Client;
 using Arcp.Resumability.Protocol;
-using Arcp.Resumability.Steps;
 using Arcp.Resumability.Store;
 using Arcp.Resumability.Transports;
 
@@ -49,17 +47,17 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
 
     internal string? SessionPrincipal(string sessionId) => openSessions.TryGetValue(sessionId, out var principal) ? principal : null;
 
-    /// <summary>The registered workflow the runtime should run for this request, or null when a client drives.</summary>
-    internal WorkflowDefinition? DriverFor(Envelope request, string workflow)
+    /// <summary>Whether the runtime itself should run <paramref name="workflow"/> for this request (false when a client drives).</summary>
+    internal bool RuntimeDrives(Envelope request, string workflow)
     {
         var declared = request.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
         if (declared == "client")
         {
-            return null;
+            return false;
         }
 
-        var registered = Options.Workflows.GetValueOrDefault(workflow);
-        if (declared == "runtime" && registered is null)
+        var registered = Options.Driver is { } driver && driver.Workflows.Contains(workflow, StringComparer.Ordinal);
+        if (declared == "runtime" && !registered)
         {
             throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"This runtime has no workflow '{workflow}' registered to run itself.", new JsonObject { ["workflow"] = workflow });
         }
@@ -68,37 +66,32 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="jobId"/> in this process: an in-process session on behalf of the job's
-    /// principal resumes it with the step runner, so the runtime's own steps are persisted, fenced and
+    /// Runs <paramref name="jobId"/> in this process: the injected <see cref="IJobDriver"/> resumes it over an
+    /// in-process session on behalf of the job's principal, so the runtime's own steps are persisted, fenced and
     /// fanned out exactly like a client's.
     /// </summary>
     /// <returns>Completes once the driver holds the job (or gave up), so the caller's next answer shows it owned.</returns>
-    internal Task Drive(string jobId, string principal, WorkflowDefinition workflow)
+    internal Task Drive(string jobId, string principal, string workflow)
     {
-        if (driversStop.IsCancellationRequested || drivers.ContainsKey(jobId))
+        if (Options.Driver is not { } driver || driversStop.IsCancellationRequested || drivers.ContainsKey(jobId))
         {
             return Task.CompletedTask;
         }
 
-        var claimed = new ClaimSignal();
-        var run = Task.Run(() => DriveAsync(jobId, principal, workflow, claimed, driversStop.Token), CancellationToken.None);
+        var claimed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = Task.Run(() => DriveAsync(driver, jobId, principal, workflow, claimed, driversStop.Token), CancellationToken.None);
         drivers[jobId] = run;
         _ = run.ContinueWith(_ => drivers.TryRemove(jobId, out var _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return claimed.Task;
     }
 
-    private async Task DriveAsync(string jobId, string principal, WorkflowDefinition workflow, ClaimSignal claimed, CancellationToken cancellationToken)
+    private async Task DriveAsync(IJobDriver driver, string jobId, string principal, string workflow, TaskCompletionSource claimed, CancellationToken cancellationToken)
     {
         var (clientEnd, serverEnd) = InMemoryTransport.CreatePair();
-        var serving = new RuntimeSession(this, serverEnd, principal).RunAsync(cancellationToken);
+        var serving = new SessionConnection(this, serverEnd, principal).RunAsync(cancellationToken);
         try
         {
-            var client = await ArcpClient.ConnectAsync(clientEnd, new ClientOptions { Identity = new ClientIdentity("arcp-resumability-runtime-driver", Options.Identity.Version) }, cancellationToken).ConfigureAwait(false);
-            await using (client.ConfigureAwait(false))
-            {
-                await new StepRunner(client).ResumeAsync(workflow, jobId, null, null, claimed, cancellationToken).ConfigureAwait(false);
-                await client.CloseAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await driver.DriveAsync(new JobDrive(jobId, workflow, clientEnd, () => claimed.TrySetResult()), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -110,73 +103,20 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
         }
         finally
         {
-            claimed.Signal();
+            claimed.TrySetResult();
             clientEnd.Close();
             await serving.ConfigureAwait(false);
         }
     }
 
-    /// <summary>Completes when the driver reaches its first step, which it only does holding the job's lease.</summary>
-    private sealed class ClaimSignal : IStepObserver
-    {
-        private readonly TaskCompletionSource claimed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Task => claimed.Task;
-
-        public void Signal() => claimed.TrySetResult();
-
-        public ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
-        {
-            Signal();
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken)
-        {
-            Signal();
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-    }
-
-    /// <summary>
-    /// §10.3 with <c>heartbeat_recovery: "block"</c>: the jobs of a session that missed its heartbeat
-    /// deadlines are marked <c>blocked</c>, lose their lease (so anyone may resume them) and get a
-    /// <c>job.blocked</c> event in their stream.
-    /// </summary>
+    /// <summary>§10.3 recovery for a silent session: its jobs are blocked and the <c>job.blocked</c> events fanned out.</summary>
     internal async Task BlockJobsOfAsync(string sessionId, CancellationToken cancellationToken)
     {
-        var blocked = new List<PublishedEvent>();
-        var transaction = await Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
+        foreach (var (job, emitted, frame) in await Jobs.BlockJobsOfAsync(sessionId, MissedHeartbeats, cancellationToken).ConfigureAwait(false))
         {
-            var now = Now;
-            foreach (var job in await transaction.ListJobsLeasedByAsync(sessionId, cancellationToken).ConfigureAwait(false))
-            {
-                if (JobStates.IsTerminal(job.State))
-                {
-                    continue;
-                }
-
-                var error = ArcpError.Create(ErrorCodes.HeartbeatLost, $"The job's owner (session {sessionId}) missed {MissedHeartbeats} heartbeat deadlines; the job is blocked until someone resumes it.", new JsonObject { ["session_id"] = sessionId });
-                var emitted = Envelope.Create(MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.JobBlockedEvent, JsonNodeOf(error)), jobId: job.JobId);
-                var text = EnvelopeCodec.Serialize(emitted);
-                await transaction.TryAppendEventAsync(new EventDraft(emitted.Id, emitted.Type, EventDirection.Outbound, null, job.JobId, null, now, text), cancellationToken).ConfigureAwait(false);
-                await transaction.UpdateJobAsync(job with { State = JobStates.Blocked, Lease = null, UpdatedAt = now, LastMessageId = emitted.Id }, cancellationToken).ConfigureAwait(false);
-                blocked.Add(new PublishedEvent(emitted.Id, emitted.Type, null, job.JobId, job.Principal, text));
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach (var published in blocked)
-        {
-            Events.Publish(published);
+            Events.Publish(new PublishedEvent(emitted.Id, emitted.Type, null, job.JobId, job.Principal, frame));
         }
     }
-
-    private static JsonObject JsonNodeOf(ArcpError error) => System.Text.Json.JsonSerializer.SerializeToNode(error, ArcpJson.Options)!.AsObject();
 }
 
 /// <summary>

@@ -27,8 +27,8 @@ public sealed record RuntimeOptions
     /// <summary>How long <c>(principal, idempotency_key)</c> outcomes are kept (§6.4 asks for at least the lease horizon).</summary>
     public TimeSpan IdempotencyHorizon { get; init; } = TimeSpan.FromDays(30);
 
-    /// <summary>Workflows this runtime runs itself when a <c>workflow.start</c> does not say the client drives (see <see cref="Protocol.MessageTypes.DriverExtension"/>).</summary>
-    public IReadOnlyDictionary<string, Steps.WorkflowDefinition> Workflows { get; init; } = new Dictionary<string, Steps.WorkflowDefinition>(StringComparer.Ordinal);
+    /// <summary>Runs the workflows this runtime runs itself when a <c>workflow.start</c> does not say the client drives (see <see cref="Protocol.MessageTypes.DriverExtension"/>); none when null.</summary>
+    public IJobDriver? Driver { get; init; }
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 

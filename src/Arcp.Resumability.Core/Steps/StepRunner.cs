@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
 using Arcp.Resumability.Protocol;
-using Arcp.Resumability.Runtime;
 
 namespace Arcp.Resumability.Steps;
 
@@ -46,8 +45,8 @@ public sealed class StepRunner(ArcpClient client)
             return new JobRunResult(jobId, job.State, job.Result, job.Error) { AlreadyTerminal = true, DataLoss = resume.DataLoss };
         }
 
-        // An explicit checkpoint wins; otherwise the last checkpoint the replay showed, else the latest recorded one.
-        var anchor = checkpointId is null ? LastReplayedCheckpoint(resume.ReplayedFrames) ?? resume.Complete.Checkpoint : resume.Complete.Checkpoint;
+        // The runtime's marker names the checkpoint to continue after (the one asked for, else the latest recorded).
+        var anchor = resume.Complete.Checkpoint;
         if (anchor is null)
         {
             var fromStart = await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
@@ -200,7 +199,9 @@ public sealed class StepRunner(ArcpClient client)
 
                 if (observer is not null)
                 {
-                    var summary = new CheckpointSummary(ack.CheckpointId ?? checkpointId, jobId, step.Name, index, ack.MessageId ?? string.Empty, context.IdempotencyKey, ArcpJson.FormatTimestamp(DateTimeOffset.UtcNow)) { Output = output };
+                    // The runtime's ack carries the checkpoint as stored (a duplicate's: as first recorded); its output is ours or the recorded one.
+                    var stored = ack.Checkpoint ?? throw ArcpException.Of(ErrorCodes.Internal, $"The runtime acknowledged checkpoint '{checkpointId}' of job '{jobId}' without describing it.");
+                    var summary = stored with { Output = output };
                     await observer.CheckpointRecordedAsync(context, summary, cancellationToken).ConfigureAwait(false);
                 }
 
@@ -297,24 +298,5 @@ public sealed class StepRunner(ArcpClient client)
         merged["step_index"] = context.StepIndex;
         merged["exception_type"] ??= (ex.InnerException is not null && ex is StepFailedException ? ex.InnerException : ex).GetType().FullName;
         return merged;
-    }
-
-    private static CheckpointSummary? LastReplayedCheckpoint(IReadOnlyList<string> frames)
-    {
-        for (var i = frames.Count - 1; i >= 0; i--)
-        {
-            var envelope = EnvelopeCodec.Parse(frames[i]);
-            if (envelope.Type == MessageTypes.JobCheckpoint && envelope.JobId is { } jobId)
-            {
-                var checkpoint = envelope.PayloadAs<JobCheckpointPayload>();
-                return new CheckpointSummary(checkpoint.CheckpointId, jobId, checkpoint.Label, checkpoint.Snapshot.StepIndex, envelope.Id, envelope.IdempotencyKey ?? checkpoint.CheckpointId, envelope.Timestamp)
-                {
-                    Output = checkpoint.Snapshot.Output,
-                    DefinitionVersion = checkpoint.Snapshot.DefinitionVersion,
-                };
-            }
-        }
-
-        return null;
     }
 }

@@ -17,7 +17,10 @@ internal static class StoreRows
 
     public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output, definition_version";
 
-    public const string EventColumns = "sequence, message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope";
+    public const string EventColumns = "e.sequence, e.message_id, e.type, e.direction, e.session_id, e.job_id, e.correlation_id, e.created_at, e.envelope, e.output_at, c.output";
+
+    /// <summary>Events with the output of the checkpoint a <c>job.checkpoint</c> event was cut from (see <see cref="CheckpointOutputs"/>).</summary>
+    public const string EventSource = "events e LEFT JOIN checkpoints c ON e.output_at IS NOT NULL AND c.message_id = e.message_id";
 
     public static string? NullableString(DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 
@@ -55,5 +58,5 @@ internal static class StoreRows
         NullableString(r, 5),
         NullableString(r, 6),
         readTime(r, 7),
-        r.GetString(8));
+        r.IsDBNull(9) ? r.GetString(8) : CheckpointOutputs.Splice(r.GetString(8), Convert.ToInt32(r.GetValue(9), System.Globalization.CultureInfo.InvariantCulture), NullableString(r, 10)));
 }

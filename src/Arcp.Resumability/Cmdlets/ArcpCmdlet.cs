@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
@@ -125,7 +127,8 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Runs maintenance straight on <paramref name="store"/> (no session), opened once per store for the pipeline.</summary>
-    internal T RunOnStore<T>(string store, Func<IArcpStore, CancellationToken, Task<T>> work) =>
+    /// <summary>Runs maintenance through the job service on a store opened directly (and kept open for this command).</summary>
+    internal T RunOnStore<T>(string store, Func<JobService, CancellationToken, Task<T>> work) =>
         RemoteArcp.IsRuntimeAddress(store)
             ? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"{MyInvocation.MyCommand.Name} works on a store directly, not through a runtime ({store}); pass -Store, on the runtime's machine.")
             : Dispatcher.Run(
@@ -137,7 +140,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
                     stores[store] = opened;
                 }
 
-                return await work(opened, cancellationToken).ConfigureAwait(false);
+                return await work(new JobService(opened, new JobServiceOptions()), cancellationToken).ConfigureAwait(false);
             },
             stopping.Token);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Management.Automation;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Store;
 
@@ -34,7 +35,7 @@ public sealed class InvokeArcpRetentionCommand : ArcpCmdlet
             var now = DateTimeOffset.UtcNow;
 
             // Counted in a transaction that is rolled back, so -WhatIf and the confirmation name real numbers.
-            var planned = RunOnStore(store, (s, ct) => StoreMaintenance.ApplyRetentionAsync(s, policy, now, apply: false, ct));
+            var planned = RunOnStore(store, (jobs, ct) => jobs.ApplyRetentionAsync(policy, now, apply: false, ct));
             var action = string.Format(
                 CultureInfo.InvariantCulture,
                 "Delete {0} event(s) logged before {1:u} and {2} finished job(s) last updated before {3:u} (with their {4} checkpoint(s)), and {5} expired idempotency record(s)",
@@ -50,7 +51,7 @@ public sealed class InvokeArcpRetentionCommand : ArcpCmdlet
                 return;
             }
 
-            var applied = RunOnStore(store, (s, ct) => StoreMaintenance.ApplyRetentionAsync(s, policy, now, apply: true, ct));
+            var applied = RunOnStore(store, (jobs, ct) => jobs.ApplyRetentionAsync(policy, now, apply: true, ct));
             WriteObject(new ArcpRetentionSummary(applied, StoreFactory.Redact(store)));
         }
         catch (Exception ex) when (IsReportable(ex))

@@ -30,7 +30,7 @@ public sealed class RemoveArcpJobCommand : ArcpCmdlet
 
         try
         {
-            var removed = RunOnStore(store, (s, ct) => StoreMaintenance.RemoveJobAsync(s, JobId, Force, DateTimeOffset.UtcNow, ct));
+            var removed = RunOnStore(store, (jobs, ct) => jobs.RemoveJobAsync(JobId, Force, DateTimeOffset.UtcNow, ct));
             WriteVerbose($"Job {JobId} removed: {removed.Events} event(s), {removed.Checkpoints} checkpoint(s), {removed.LedgerEntries} idempotency record(s).");
         }
         catch (Exception ex) when (IsReportable(ex))

@@ -2,6 +2,8 @@ using System.Management.Automation;
 using System.Net;
 using System.Security;
 using System.Security.Cryptography.X509Certificates;
+using Arcp.Resumability.Embedding;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Runtime;
@@ -107,7 +109,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             throw Terminating(ErrorCodes.InvalidArgument, $"-RetentionInterval must be positive, not {retentionInterval}.", null);
         }
 
-        var options = RuntimeOptions(cwd) with { Workflows = LoadWorkflows(cwd, storePath) };
+        var options = RuntimeOptions(cwd) with { Driver = new WorkflowJobDriver(LoadWorkflows(cwd, storePath)) };
         var transport = new TransportOptions { MaxFrameBytes = MaxFrameBytes };
         using var certificate = LoadCertificate(cwd);
         try
@@ -121,7 +123,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                         var runtime = new ArcpRuntime(store, options);
                         await using var runtimeScope = runtime.ConfigureAwait(false);
                         using var retentionStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                        var retention = ScheduleRetention(store, retentionStop.Token);
+                        var retention = ScheduleRetention(runtime.Jobs, retentionStop.Token);
                         try
                         {
                             if (Stdio)
@@ -168,7 +170,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         }
     }
 
-    private Task ScheduleRetention(IArcpStore store, CancellationToken cancellationToken)
+    private Task ScheduleRetention(JobService jobs, CancellationToken cancellationToken)
     {
         if (RetentionInterval is not { } interval)
         {
@@ -178,7 +180,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         // Diagnostics go to stderr: under -Stdio, stdout is the protocol channel.
         return Task.Run(
             () => RetentionSchedule.RunAsync(
-                store,
+                jobs,
                 new RetentionPolicy(EventRetention, CompletedJobRetention),
                 interval,
                 TimeProvider.System,
@@ -228,9 +230,9 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         };
     }
 
-    private Dictionary<string, Steps.WorkflowDefinition> LoadWorkflows(string cwd, string storePath)
+    private List<Steps.WorkflowDefinition> LoadWorkflows(string cwd, string storePath)
     {
-        var workflows = new Dictionary<string, Steps.WorkflowDefinition>(StringComparer.Ordinal);
+        var workflows = new List<Steps.WorkflowDefinition>();
         foreach (var nameOrPath in Workflow ?? [])
         {
             Scripting.ScriptWorkflow loaded;
@@ -246,7 +248,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             // Step bodies run on this command's pipeline thread, which pumps them while the host serves.
             // Steps' progress and streams go to this command's host (recorded as job events all the same).
             var observer = new PowerShellStepObserver(this, dispatcher, $"ARCP runtime: {loaded.Name}", null, storePath);
-            workflows[loaded.Name] = Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer);
+            workflows.Add(Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer));
         }
 
         return workflows;

@@ -1,9 +1,10 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using Arcp.Resumability.Client;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Completion;
@@ -19,15 +20,13 @@ public sealed class JobIdCompleter : IArgumentCompleter
             return [];
         }
 
-        var jobs = CompletionStore.Query(store, (client, ct) => client.QueryJobsAsync(new JobQueryPayload(), ct)) ?? [];
+        var jobs = CompletionStore.Query(store, (service, principal, ct) => service.QueryJobsAsync(principal, null, null, ct)) ?? [];
         return jobs
             .Where(j => CompletionStore.Matches(j.JobId, wordToComplete) || (j.Name is not null && CompletionStore.Matches(j.Name, wordToComplete)))
             .OrderByDescending(j => j.UpdatedAt, StringComparer.Ordinal)
-            .Select(j => new CompletionResult(j.JobId, j.JobId, CompletionResultType.ParameterValue, $"{j.Name ?? j.Workflow} ({StateName(j)}, updated {j.UpdatedAt})"))
+            .Select(j => new CompletionResult(j.JobId, j.JobId, CompletionResultType.ParameterValue, $"{j.Name ?? j.Workflow} ({JobSummaries.OperatorState(j)}, updated {j.UpdatedAt})"))
             .ToList();
     }
-
-    private static string StateName(JobSummary job) => job.Interrupted ? "interrupted" : job.State;
 }
 
 /// <summary>Completes -CheckpointId with the checkpoints of the job already given as -JobId.</summary>
@@ -41,7 +40,7 @@ public sealed class CheckpointIdCompleter : IArgumentCompleter
             return [];
         }
 
-        var checkpoints = CompletionStore.Query(store, (client, ct) => client.QueryCheckpointsAsync(jobId, null, ct)) ?? [];
+        var checkpoints = CompletionStore.Query(store, (service, principal, ct) => service.QueryCheckpointsAsync(principal, jobId, null, ct)) ?? [];
         return checkpoints
             .Where(c => CompletionStore.Matches(c.CheckpointId, wordToComplete) || CompletionStore.Matches(c.Step, wordToComplete))
             .Select(c => new CompletionResult(c.CheckpointId, $"{c.CheckpointId} ({c.Step})", CompletionResultType.ParameterValue, $"Step {c.StepIndex}: {c.Step}, {c.CreatedAt}"))
@@ -91,7 +90,7 @@ public sealed class EventTypeCompleter : IArgumentCompleter
             .ToList();
 }
 
-/// <summary>What the completers share: finding the store without creating it, and a short-lived session on it.</summary>
+/// <summary>What the completers share: finding the store without creating it, and read-only queries on it.</summary>
 internal static class CompletionStore
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(5);
@@ -112,8 +111,11 @@ internal static class CompletionStore
     public static bool Matches(string candidate, string? word) =>
         string.IsNullOrEmpty(word) || WildcardPattern.Get(word.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase).IsMatch(candidate);
 
-    /// <summary>Runs one query; a completer that fails or is slow offers nothing rather than an error.</summary>
-    public static T? Query<T>(string store, Func<ArcpClient, CancellationToken, Task<T>> query)
+    /// <summary>
+    /// Runs one read-only query through the job service, as the local user the embedded runtime serves; no runtime
+    /// and no session is opened, so nothing is written. A completer that fails or is slow offers nothing rather than an error.
+    /// </summary>
+    public static T? Query<T>(string store, Func<JobService, string, CancellationToken, Task<T>> query)
         where T : class
     {
         try
@@ -121,10 +123,10 @@ internal static class CompletionStore
             return Task.Run(async () =>
             {
                 using var timeout = new CancellationTokenSource(Budget);
-                var session = await EmbeddedArcp.OpenAsync(store, null, timeout.Token).ConfigureAwait(false);
-                await using (session.ConfigureAwait(false))
+                var opened = await StoreFactory.OpenAsync(store, timeout.Token).ConfigureAwait(false);
+                await using (opened.ConfigureAwait(false))
                 {
-                    return await query(session.Client, timeout.Token).ConfigureAwait(false);
+                    return await query(new JobService(opened, new JobServiceOptions()), new RuntimeOptions().AnonymousPrincipal, timeout.Token).ConfigureAwait(false);
                 }
             }).GetAwaiter().GetResult();
         }

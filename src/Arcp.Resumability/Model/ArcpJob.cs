@@ -157,7 +157,7 @@ public sealed class ArcpCheckpoint
 /// <summary>What Invoke-ArcpRetention removed, or with -WhatIf would remove (Applied is then false).</summary>
 public sealed class ArcpRetentionSummary
 {
-    internal ArcpRetentionSummary(Store.RetentionResult result, string store)
+    internal ArcpRetentionSummary(Arcp.Resumability.Jobs.RetentionResult result, string store)
     {
         EventCutoff = result.EventCutoff;
         JobCutoff = result.JobCutoff;

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Arcp.Resumability.Embedding;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
 using Arcp.Resumability.Store;
@@ -35,7 +37,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         {
             BearerTokens = new Dictionary<string, string> { ["tok-alice"] = "alice", ["tok-bob"] = "bob", ["tok-admin"] = "admin" },
             AdminPrincipals = new HashSet<string> { "admin" },
-            Workflows = new Dictionary<string, WorkflowDefinition> { ["counting"] = Counting },
+            Driver = new WorkflowJobDriver([Counting]),
         });
     }
 
@@ -260,7 +262,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         await peer.RequestAsync(Checkpoint(peer, jobId, "chk_kept", "one", 0));
 
         // Retention run as if 40 days had passed: every event goes, the checkpoint stays.
-        var retention = await StoreMaintenance.ApplyRetentionAsync(store!, new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow.AddDays(40), apply: true, CancellationToken.None);
+        var retention = await new JobService(store!, new JobServiceOptions()).ApplyRetentionAsync(new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow.AddDays(40), apply: true, CancellationToken.None);
         Assert.True(retention.EventsPurged >= 3);
 
         var resume = peer.Envelope("resume", new JsonObject { ["after_message_id"] = (string)started["id"]! }, new JsonObject { ["job_id"] = jobId });

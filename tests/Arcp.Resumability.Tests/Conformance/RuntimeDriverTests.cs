@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Arcp.Resumability.Embedding;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
 using Arcp.Resumability.Store.Sqlite;
@@ -80,7 +81,7 @@ public sealed class RuntimeDriverTests : IDisposable
     private static RuntimeOptions Options(WorkflowDefinition workflow) => new()
     {
         BearerTokens = new Dictionary<string, string> { ["tok"] = "alice" },
-        Workflows = new Dictionary<string, WorkflowDefinition> { [workflow.Name] = workflow },
+        Driver = new WorkflowJobDriver([workflow]),
     };
 
     /// <summary>Three steps appending their names; step two waits for <paramref name="gate"/> (or the driver's cancellation).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Steps;
 

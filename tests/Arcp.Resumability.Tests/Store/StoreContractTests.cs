@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
@@ -167,7 +169,7 @@ public abstract class StoreContractTests
             {
                 await using var tx = await store.BeginAsync(CommitDurability.ProcessSafe, default);
                 var job = await tx.GetJobAsync("job_l", default);
-                if (ArcpRuntime.IsLive(job!.Lease, now))
+                if (LeaseLiveness.IsLive(job!.Lease, now))
                 {
                     return false;
                 }
@@ -308,6 +310,54 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_step_output_is_stored_once_in_its_checkpoint_and_replayed_byte_for_byte()
+    {
+        // Characters outside ASCII and the BMP before and inside the output: the cut position must survive both encodings.
+        const string Output = "{\"summary\":\"déjà vu 😀\",\"items\":[1,2,{\"deep\":true}]}";
+        var frame = "{\"arcp\":\"1\",\"id\":\"msg_chk\",\"type\":\"job.checkpoint\",\"job_id\":\"job_once\",\"trace_id\":\"naïve 😀\",\"payload\":{\"checkpoint_id\":\"chk_once\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":" + Output + ",\"definition_version\":\"v1\"}}}";
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_once"), default);
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_chk", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_once", null, T0, frame), default));
+            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_once", "job_once", 0, "one", "msg_chk", "key-once", T0, "{\"normalised\":\"elsewhere\"}"), default);
+        });
+
+        var logged = (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_chk';"))!;
+        Assert.DoesNotContain("déjà vu", logged, StringComparison.Ordinal);
+        Assert.Equal(Output, (string)(await ExecuteSqlAsync("SELECT output FROM checkpoints WHERE checkpoint_id = 'chk_once';"))!);
+        Assert.Equal(frame, Assert.Single(await store.ReadJobStreamAsync("job_once", 0, default)).Envelope);
+        Assert.Equal(frame, (await store.FindEventAsync("msg_chk", default))!.Envelope);
+
+        // Event retention takes the event; the output stays with the checkpoint.
+        await InTransactionAsync(store, tx => tx.PurgeEventsAsync(T0.AddDays(1), default));
+        Assert.Empty(await store.ReadJobStreamAsync("job_once", 0, default));
+        Assert.Equal(Output, (await store.FindCheckpointByKeyAsync("job_once", "key-once", default))!.Output);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_event_logged_before_the_upgrade_replays_unchanged()
+    {
+        const string Frame = "{\"arcp\":\"1\",\"id\":\"msg_old\",\"type\":\"job.checkpoint\",\"job_id\":\"job_old\",\"payload\":{\"checkpoint_id\":\"chk_old\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":[1]}}}";
+        await CreateFirstSchemaAsync();
+        await ExecuteSqlAsync(
+            "INSERT INTO jobs (job_id, principal, workflow, state, inputs, created_at, updated_at) " +
+            "VALUES ('job_old', 'local:test', 'counting', 'running', '{}', '2026-01-01T00:00:00.0000000Z', '2026-01-01T00:00:00.0000000Z');");
+        await ExecuteSqlAsync(
+            "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope) " +
+            $"VALUES ('msg_old', 'job.checkpoint', 'in', 'sess_old', 'job_old', NULL, '2026-01-01T00:00:00.0000000Z', '{Frame}');");
+        await ExecuteSqlAsync(
+            "INSERT INTO checkpoints (checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output) " +
+            "VALUES ('chk_old', 'job_old', 0, 'one', 'msg_old', 'key-old', '2026-01-01T00:00:00.0000000Z', '[1]');");
+
+        await using var store = await OpenAsync();
+
+        Assert.Equal(Frame, Assert.Single(await store.ReadJobStreamAsync("job_old", 0, default)).Envelope);
+        Assert.Equal("[1]", (await store.FindCheckpointByKeyAsync("job_old", "key-old", default))!.Output);
+        Assert.Equal(LatestSchemaVersion, Convert.ToInt32(await ExecuteSqlAsync("SELECT MAX(version) FROM schema_version;"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task A_store_written_by_a_newer_schema_is_refused_and_left_unchanged()
     {
         await (await OpenAsync()).DisposeAsync();
@@ -430,7 +480,7 @@ public abstract class StoreContractTests
 
         await using (var maintenance = await OpenAsync())
         {
-            var retention = await StoreMaintenance.ApplyRetentionAsync(maintenance, new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow, apply: true, default);
+            var retention = await new JobService(maintenance, new JobServiceOptions()).ApplyRetentionAsync(new RetentionPolicy(TimeSpan.FromDays(30), TimeSpan.FromDays(90)), DateTimeOffset.UtcNow, apply: true, default);
             Assert.True(retention.EventsPurged > 0);
             Assert.Equal(0, retention.JobsRemoved);
         }
@@ -468,8 +518,8 @@ public abstract class StoreContractTests
         var jobId = Assert.Single(await owner.Client.QueryJobsAsync(new JobQueryPayload(), default)).JobId;
         await using var maintenance = await OpenAsync();
 
-        var refused = await Assert.ThrowsAsync<ArcpException>(() => StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: false, DateTimeOffset.UtcNow, default));
-        var removed = await StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: true, DateTimeOffset.UtcNow, default);
+        var refused = await Assert.ThrowsAsync<ArcpException>(() => new JobService(maintenance, new JobServiceOptions()).RemoveJobAsync(jobId, force: false, DateTimeOffset.UtcNow, default));
+        var removed = await new JobService(maintenance, new JobServiceOptions()).RemoveJobAsync(jobId, force: true, DateTimeOffset.UtcNow, default);
         await stopOwner.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
 
@@ -477,7 +527,7 @@ public abstract class StoreContractTests
         Assert.Contains($"process {Environment.ProcessId}", refused.Message, StringComparison.Ordinal);
         Assert.True(removed.Events > 0);
         Assert.Null(await maintenance.GetJobAsync(jobId, default));
-        var gone = await Assert.ThrowsAsync<ArcpException>(() => StoreMaintenance.RemoveJobAsync(maintenance, jobId, force: false, DateTimeOffset.UtcNow, default));
+        var gone = await Assert.ThrowsAsync<ArcpException>(() => new JobService(maintenance, new JobServiceOptions()).RemoveJobAsync(jobId, force: false, DateTimeOffset.UtcNow, default));
         Assert.Equal(ErrorCodes.NotFound, gone.Code);
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Steps;
 using Arcp.Resumability.Store;

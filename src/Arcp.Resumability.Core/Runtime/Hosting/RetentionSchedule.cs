@@ -1,3 +1,4 @@
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 
@@ -11,9 +12,9 @@ public static class RetentionSchedule
     /// fails (the store is briefly unavailable, say) is reported and the schedule goes on: retention is
     /// housekeeping and must never take the runtime down.
     /// </summary>
-    public static async Task RunAsync(IArcpStore store, RetentionPolicy policy, TimeSpan interval, TimeProvider clock, Action<RetentionResult> onPass, Action<Exception> onFailure, CancellationToken cancellationToken)
+    public static async Task RunAsync(JobService jobs, RetentionPolicy policy, TimeSpan interval, TimeProvider clock, Action<RetentionResult> onPass, Action<Exception> onFailure, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(onPass);
@@ -26,7 +27,7 @@ public static class RetentionSchedule
             {
                 try
                 {
-                    onPass(await StoreMaintenance.ApplyRetentionAsync(store, policy, clock.GetUtcNow(), apply: true, cancellationToken).ConfigureAwait(false));
+                    onPass(await jobs.ApplyRetentionAsync(policy, clock.GetUtcNow(), apply: true, cancellationToken).ConfigureAwait(false));
                 }
                 catch (Exception ex) when (ex is StoreException or ArcpException)
                 {

@@ -126,11 +126,11 @@ public sealed partial class PostgresArcpStore : IArcpStore
         });
 
     public Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {EventColumns} FROM events WHERE message_id = @message_id;", c => Text(c, "message_id", messageId), ReadEvent, cancellationToken);
+        QueryAsync($"SELECT {EventColumns} FROM {EventSource} WHERE e.message_id = @message_id;", c => Text(c, "message_id", messageId), ReadEvent, cancellationToken);
 
     public async Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
         await QueryAllAsync(
-            $"SELECT {EventColumns} FROM events WHERE job_id = @job_id AND sequence > @after ORDER BY sequence;",
+            $"SELECT {EventColumns} FROM {EventSource} WHERE e.job_id = @job_id AND e.sequence > @after ORDER BY e.sequence;",
             c =>
             {
                 Text(c, "job_id", jobId);
@@ -141,7 +141,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
 
     public async Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) =>
         await QueryAllAsync(
-            $"SELECT {EventColumns} FROM events WHERE correlation_id = @correlation_id AND direction = 'out' ORDER BY sequence;",
+            $"SELECT {EventColumns} FROM {EventSource} WHERE e.correlation_id = @correlation_id AND e.direction = 'out' ORDER BY e.sequence;",
             c => Text(c, "correlation_id", correlationId),
             ReadEvent,
             cancellationToken).ConfigureAwait(false);

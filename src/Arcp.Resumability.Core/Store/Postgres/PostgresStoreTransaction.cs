@@ -74,6 +74,21 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
         {
+            // Stored once: the output moves from the checkpoint's event (logged just before, same transaction) into its row.
+            await using (var read = Command("SELECT envelope FROM events WHERE message_id = @message_id AND type = 'job.checkpoint' AND output_at IS NULL;"))
+            {
+                Text(read, "message_id", checkpoint.MessageId);
+                if (await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string envelope && CheckpointOutputs.Cut(envelope) is { } cut)
+                {
+                    await using var update = Command("UPDATE events SET envelope = @envelope, output_at = @output_at WHERE message_id = @message_id;");
+                    Text(update, "envelope", cut.Remainder);
+                    Integer(update, "output_at", cut.At);
+                    Text(update, "message_id", checkpoint.MessageId);
+                    await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    checkpoint = checkpoint with { Output = cut.Output };
+                }
+            }
+
             await using var command = Command(
                 $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@checkpoint_id, @job_id, @step_index, @step, @message_id, @idempotency_key, @created_at, @output, @definition_version);");
             Text(command, "checkpoint_id", checkpoint.CheckpointId);

@@ -14,6 +14,8 @@ internal static class PostgresValues
 
     public const string EventColumns = StoreRows.EventColumns;
 
+    public const string EventSource = StoreRows.EventSource;
+
     public static void Text(NpgsqlCommand command, string name, string? value) =>
         command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value });
 

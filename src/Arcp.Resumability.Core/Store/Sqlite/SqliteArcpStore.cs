@@ -141,11 +141,11 @@ public sealed class SqliteArcpStore : IArcpStore
         ReadAsync(() => SqliteStoreTransaction.QueryCheckpointByKey(statements, null, jobId, idempotencyKey), cancellationToken);
 
     public async Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {EventColumns} FROM events WHERE message_id = $message_id;", c => Add(c, "$message_id", messageId), ReadEvent, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        (await QueryAsync($"SELECT {EventColumns} FROM {EventSource} WHERE e.message_id = $message_id;", c => Add(c, "$message_id", messageId), ReadEvent, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
 
     public async Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
         await QueryAsync(
-            $"SELECT {EventColumns} FROM events WHERE job_id = $job_id AND sequence > $after ORDER BY sequence;",
+            $"SELECT {EventColumns} FROM {EventSource} WHERE e.job_id = $job_id AND e.sequence > $after ORDER BY e.sequence;",
             c =>
             {
                 Add(c, "$job_id", jobId);
@@ -155,7 +155,7 @@ public sealed class SqliteArcpStore : IArcpStore
             cancellationToken).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) =>
-        await QueryAsync($"SELECT {EventColumns} FROM events WHERE correlation_id = $correlation_id AND direction = 'out' ORDER BY sequence;", c => Add(c, "$correlation_id", correlationId), ReadEvent, cancellationToken).ConfigureAwait(false);
+        await QueryAsync($"SELECT {EventColumns} FROM {EventSource} WHERE e.correlation_id = $correlation_id AND e.direction = 'out' ORDER BY e.sequence;", c => Add(c, "$correlation_id", correlationId), ReadEvent, cancellationToken).ConfigureAwait(false);
 
     public async ValueTask DisposeAsync()
     {

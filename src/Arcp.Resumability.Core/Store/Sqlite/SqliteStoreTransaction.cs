@@ -71,6 +71,19 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
 
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
+        // Stored once: the output moves from the checkpoint's event (logged just before, same transaction) into its row.
+        var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
+        Add(read, "$message_id", checkpoint.MessageId);
+        if (read.ExecuteScalar() is string envelope && CheckpointOutputs.Cut(envelope) is { } cut)
+        {
+            var update = Command("UPDATE events SET envelope = $envelope, output_at = $output_at WHERE message_id = $message_id;");
+            Add(update, "$envelope", cut.Remainder);
+            Add(update, "$output_at", cut.At);
+            Add(update, "$message_id", checkpoint.MessageId);
+            update.ExecuteNonQuery();
+            checkpoint = checkpoint with { Output = cut.Output };
+        }
+
         var command = Command(
             $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version);");
         Add(command, "$checkpoint_id", checkpoint.CheckpointId);

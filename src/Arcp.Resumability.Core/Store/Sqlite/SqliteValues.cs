@@ -52,6 +52,8 @@ internal static class SqliteValues
 
     public const string EventColumns = StoreRows.EventColumns;
 
+    public const string EventSource = StoreRows.EventSource;
+
     public static StoredEvent ReadEvent(SqliteDataReader r) => StoreRows.ReadEvent(r, ReadTimeColumn);
 
     private static DateTimeOffset ReadTimeColumn(System.Data.Common.DbDataReader r, int ordinal) => ParseTime(r.GetString(ordinal));

@@ -1,29 +1,11 @@
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
-using Arcp.Resumability.Runtime;
+using Arcp.Resumability.Store;
 
-namespace Arcp.Resumability.Store;
+namespace Arcp.Resumability.Jobs;
 
-/// <summary>How long history is kept. Checkpoints are not subject to event retention: they go only with their job.</summary>
-public sealed record RetentionPolicy(TimeSpan EventAge, TimeSpan CompletedJobAge)
-{
-    public static TimeSpan DefaultEventAge { get; } = TimeSpan.FromDays(30);
-
-    public static TimeSpan DefaultCompletedJobAge { get; } = TimeSpan.FromDays(90);
-}
-
-/// <summary>What one retention pass removed (or, when not applied, would remove).</summary>
-public sealed record RetentionResult(
-    DateTimeOffset EventCutoff,
-    DateTimeOffset JobCutoff,
-    int EventsPurged,
-    int JobsRemoved,
-    int CheckpointsRemoved,
-    int LedgerEntriesRemoved,
-    bool Applied);
-
-/// <summary>Operator maintenance straight on a store: retention and removing a job's history.</summary>
-public static class StoreMaintenance
+/// <summary>Operator maintenance: retention and removing a job's history.</summary>
+public sealed partial class JobService
 {
     /// <summary>
     /// Removes completed, failed and cancelled jobs last updated before <c>now - CompletedJobAge</c> with all
@@ -31,9 +13,8 @@ public static class StoreMaintenance
     /// a later resume report DATA_LOSS), then expired idempotency ledger entries. Everything happens in one
     /// transaction; with <paramref name="apply"/> false it is rolled back, which counts what would go.
     /// </summary>
-    public static async Task<RetentionResult> ApplyRetentionAsync(IArcpStore store, RetentionPolicy policy, DateTimeOffset now, bool apply, CancellationToken cancellationToken)
+    public async Task<RetentionResult> ApplyRetentionAsync(RetentionPolicy policy, DateTimeOffset now, bool apply, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(policy);
         if (policy.EventAge < TimeSpan.Zero || policy.CompletedJobAge < TimeSpan.Zero)
         {
@@ -42,7 +23,7 @@ public static class StoreMaintenance
 
         var eventCutoff = now - policy.EventAge;
         var jobCutoff = now - policy.CompletedJobAge;
-        var transaction = await store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        var transaction = await Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
             int events = 0, checkpoints = 0, ledger = 0;
@@ -71,25 +52,17 @@ public static class StoreMaintenance
     /// lease is live is refused with ABORTED (naming the owner) unless <paramref name="force"/> is set; the
     /// owner of a force-removed job is stopped by NOT_FOUND at its next event.
     /// </summary>
-    public static async Task<JobDeletion> RemoveJobAsync(IArcpStore store, string jobId, bool force, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<JobDeletion> RemoveJobAsync(string jobId, bool force, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrWhiteSpace(jobId);
-        var transaction = await store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        var transaction = await Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
             var job = await transaction.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false)
-                ?? throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{store.Location}'.", new JsonObject { ["job_id"] = jobId });
-            if (!force && !JobStates.IsTerminal(job.State) && job.Lease is { } lease && ArcpRuntime.IsLive(lease, now))
+                ?? throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{Store.Location}'.", new JsonObject { ["job_id"] = jobId });
+            if (!force && !JobStates.IsTerminal(job.State) && job.Lease is { } lease && LeaseLiveness.IsLive(lease, now))
             {
-                throw ArcpException.Of(
-                    ErrorCodes.Aborted,
-                    $"Job '{jobId}' is being driven by process {lease.ProcessId} on '{lease.Host}' (session {lease.SessionId}); its lease runs until {ArcpJson.FormatTimestamp(lease.ExpiresAt)}. Use -Force to remove it anyway.",
-                    new JsonObject
-                    {
-                        ["job_id"] = jobId,
-                        ["owner"] = new JsonObject { ["session_id"] = lease.SessionId, ["host"] = lease.Host, ["process_id"] = lease.ProcessId, ["lease_expires_at"] = ArcpJson.FormatTimestamp(lease.ExpiresAt) },
-                    });
+                throw Owned(jobId, lease, " Use -Force to remove it anyway.");
             }
 
             var removed = await transaction.DeleteJobAsync(jobId, cancellationToken).ConfigureAwait(false);

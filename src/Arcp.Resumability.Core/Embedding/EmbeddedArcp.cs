@@ -1,8 +1,9 @@
+using Arcp.Resumability.Client;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Store;
 using Arcp.Resumability.Transports;
 
-namespace Arcp.Resumability.Client;
+namespace Arcp.Resumability.Embedding;
 
 /// <summary>
 /// The embedded default: an in-process runtime over a SQLite or PostgreSQL store, reached through an in-memory

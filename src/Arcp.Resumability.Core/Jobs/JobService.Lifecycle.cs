@@ -1,0 +1,250 @@
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Jobs;
+
+/// <summary>A <c>workflow.start</c> as the job layer records it; ids chosen by the caller so its answers can name them.</summary>
+public sealed record JobStart(string JobId, string Principal, string Workflow, string? Name, string Inputs, string? IdempotencyKey, string StartedMessageId);
+
+/// <summary>An owner's event to record against its job; at most one of checkpoint and terminal state is set.</summary>
+public sealed record JobEvent(string MessageId, bool IsHeartbeat)
+{
+    public CheckpointDraft? Checkpoint { get; init; }
+
+    public string? TerminalState { get; init; }
+
+    public string? Result { get; init; }
+
+    public string? Error { get; init; }
+}
+
+/// <summary>A step's outcome to record: the checkpoint row its <c>job.checkpoint</c> envelope describes.</summary>
+public sealed record CheckpointDraft(string CheckpointId, int StepIndex, string Step, string IdempotencyKey, string Output, string? DefinitionVersion);
+
+/// <summary>The same logical step again (§6.4): carries the recorded checkpoint out of a transaction that must be rolled back.</summary>
+public sealed class DuplicateStepException(CheckpointRecord recorded) : Exception("The step outcome is already recorded.")
+{
+    public CheckpointRecord Recorded { get; } = recorded;
+}
+
+/// <summary>Job transitions: start, record, claim, cancel, block and release.</summary>
+public sealed partial class JobService
+{
+    /// <summary>
+    /// Creates the job (with a ledger entry for its idempotency key), or returns the job an earlier start with
+    /// the same key and request created. <paramref name="holder"/> null leaves the job unleased for a driver to claim.
+    /// </summary>
+    /// <returns>The job and whether it already existed.</returns>
+    public async Task<(JobRecord Job, bool Existing)> StartAsync(IStoreTransaction tx, JobStart start, JobHolder? holder, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(start);
+        var now = Now;
+        var requestHash = ArcpJson.Sha256Hex(start.Workflow, start.Inputs);
+        if (start.IdempotencyKey is { } key && await tx.GetLedgerEntryAsync(start.Principal, key, cancellationToken).ConfigureAwait(false) is { } prior
+            && (prior.ExpiresAt is null || prior.ExpiresAt > now))
+        {
+            if (prior.RequestHash != requestHash)
+            {
+                throw ArcpException.Of(
+                    ErrorCodes.AlreadyExists,
+                    $"Idempotency key '{key}' was already used for job '{prior.Outcome}' with a different workflow or input.",
+                    new JsonObject { ["job_id"] = prior.Outcome, ["idempotency_key"] = key });
+            }
+
+            var existing = await tx.GetJobAsync(prior.Outcome, cancellationToken).ConfigureAwait(false)
+                ?? throw ArcpException.Of(ErrorCodes.DataLoss, $"Idempotency key '{key}' points at job '{prior.Outcome}', which is no longer in the store.");
+            return (existing, true);
+        }
+
+        var job = new JobRecord
+        {
+            JobId = start.JobId,
+            Principal = start.Principal,
+            Workflow = start.Workflow,
+            Name = start.Name,
+            State = JobStates.Running,
+            Inputs = start.Inputs,
+            IdempotencyKey = start.IdempotencyKey,
+            LastMessageId = start.StartedMessageId,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Lease = holder is null ? null : NewLease(holder, now),
+        };
+        await tx.InsertJobAsync(job, cancellationToken).ConfigureAwait(false);
+        if (start.IdempotencyKey is { } newKey)
+        {
+            await tx.InsertLedgerEntryAsync(new LedgerEntry(start.Principal, newKey, requestHash, start.JobId, now, now + Options.IdempotencyHorizon), cancellationToken).ConfigureAwait(false);
+        }
+
+        return (job, false);
+    }
+
+    /// <summary>
+    /// Records an owner's event: renews its lease and, for a checkpoint or a terminal event, the job's progress.
+    /// Only the lease holder records (fencing); a repeated step key throws <see cref="DuplicateStepException"/>.
+    /// </summary>
+    /// <returns>The checkpoint recorded, if the event was one.</returns>
+    public async Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobEvent recorded, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(holder);
+        ArgumentNullException.ThrowIfNull(recorded);
+        var now = Now;
+        var job = await OwnedJobAsync(tx, holder, jobId, cancellationToken).ConfigureAwait(false);
+        var updated = job with { UpdatedAt = now, Lease = NewLease(holder, now) };
+        if (!recorded.IsHeartbeat)
+        {
+            updated = updated with { LastMessageId = recorded.MessageId };
+        }
+
+        CheckpointRecord? checkpoint = null;
+        if (recorded.Checkpoint is { } draft)
+        {
+            if (await tx.FindCheckpointByKeyAsync(jobId, draft.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } prior)
+            {
+                throw new DuplicateStepException(prior);
+            }
+
+            checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
+            {
+                DefinitionVersion = draft.DefinitionVersion,
+            };
+            await tx.InsertCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+            updated = updated with { LastCheckpointId = draft.CheckpointId };
+        }
+        else if (recorded.TerminalState is { } state)
+        {
+            updated = updated with { State = state, Result = recorded.Result, Error = recorded.Error, Lease = null };
+        }
+
+        await tx.UpdateJobAsync(updated, cancellationToken).ConfigureAwait(false);
+        return checkpoint;
+    }
+
+    /// <summary>
+    /// Claims a job for a resume: refused with ABORTED while another session's lease is live. An unfinished job
+    /// (including one blocked by lost heartbeats, §10.3) runs again, leased to <paramref name="holder"/>, or left
+    /// unleased for a runtime driver to claim when <paramref name="leaseTo"/> is null.
+    /// </summary>
+    public async Task<JobRecord> ClaimAsync(IStoreTransaction tx, string jobId, string sessionId, JobHolder? leaseTo, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        var current = await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw NotFound(jobId);
+        if (JobStates.IsTerminal(current.State))
+        {
+            return current;
+        }
+
+        var now = Now;
+        if (current.Lease is { } lease && lease.SessionId != sessionId && LeaseLiveness.IsLive(lease, now))
+        {
+            throw Owned(jobId, lease, string.Empty);
+        }
+
+        current = current with { Lease = leaseTo is null ? null : NewLease(leaseTo, now), UpdatedAt = now, State = JobStates.Running };
+        await tx.UpdateJobAsync(current, cancellationToken).ConfigureAwait(false);
+        return current;
+    }
+
+    /// <summary>The job as a cancel finds it inside the transaction that decides it.</summary>
+    public static async Task<JobRecord> GetForCancelAsync(IStoreTransaction tx, string jobId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        return await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw NotFound(jobId);
+    }
+
+    public bool HasLiveOwner(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return LeaseLiveness.IsLive(job.Lease, Now);
+    }
+
+    /// <summary>Cancels a job nobody drives, here and now; <paramref name="cancelledMessageId"/> is the <c>job.cancelled</c> recorded for it.</summary>
+    public async Task MarkCancelledAsync(IStoreTransaction tx, JobRecord job, ArcpError error, string cancelledMessageId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(job);
+        await tx.UpdateJobAsync(
+            job with { State = JobStates.Cancelled, Error = ArcpJson.Serialize(error), Lease = null, UpdatedAt = Now, LastMessageId = cancelledMessageId },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// §10.3 with <c>heartbeat_recovery: "block"</c>: the unfinished jobs of a session that missed
+    /// <paramref name="missedHeartbeats"/> heartbeat deadlines are marked <c>blocked</c>, lose their lease (so
+    /// anyone may resume them) and get a <c>job.blocked</c> event in their stream.
+    /// </summary>
+    /// <returns>The blocked jobs with the stored frame of their <c>job.blocked</c> event.</returns>
+    public async Task<IReadOnlyList<(JobRecord Job, Envelope Event, string Frame)>> BlockJobsOfAsync(string sessionId, int missedHeartbeats, CancellationToken cancellationToken)
+    {
+        var blocked = new List<(JobRecord, Envelope, string)>();
+        var transaction = await Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var now = Now;
+            foreach (var job in await transaction.ListJobsLeasedByAsync(sessionId, cancellationToken).ConfigureAwait(false))
+            {
+                if (JobStates.IsTerminal(job.State))
+                {
+                    continue;
+                }
+
+                var error = ArcpError.Create(ErrorCodes.HeartbeatLost, $"The job's owner (session {sessionId}) missed {missedHeartbeats} heartbeat deadlines; the job is blocked until someone resumes it.", new JsonObject { ["session_id"] = sessionId });
+                var emitted = Envelope.Create(MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.JobBlockedEvent, System.Text.Json.JsonSerializer.SerializeToNode(error, ArcpJson.Options)!.AsObject()), jobId: job.JobId);
+                var text = EnvelopeCodec.Serialize(emitted);
+                await transaction.TryAppendEventAsync(new EventDraft(emitted.Id, emitted.Type, EventDirection.Outbound, null, job.JobId, null, now, text), cancellationToken).ConfigureAwait(false);
+                var updated = job with { State = JobStates.Blocked, Lease = null, UpdatedAt = now, LastMessageId = emitted.Id };
+                await transaction.UpdateJobAsync(updated, cancellationToken).ConfigureAwait(false);
+                blocked.Add((updated, emitted, text));
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return blocked;
+    }
+
+    /// <summary>Records an accepted session and the process behind it.</summary>
+    public Task RecordSessionAsync(IStoreTransaction tx, JobHolder holder, string? clientKind, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(holder);
+        return tx.InsertSessionAsync(new SessionRecord(holder.SessionId, holder.Principal, clientKind, holder.Process.Host, holder.Process.ProcessId, Now), cancellationToken);
+    }
+
+    /// <summary>Releases every lease a closing session holds (its jobs become resumable at once) and closes its row.</summary>
+    public async Task ReleaseLeasesAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var transaction = await Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            foreach (var job in await transaction.ListJobsLeasedByAsync(sessionId, cancellationToken).ConfigureAwait(false))
+            {
+                await transaction.UpdateJobAsync(job with { Lease = null, UpdatedAt = Now }, cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CloseSessionAsync(sessionId, Now, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<JobRecord> OwnedJobAsync(IStoreTransaction tx, JobHolder holder, string jobId, CancellationToken cancellationToken)
+    {
+        var job = EnsureVisible(await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId, holder.Principal);
+        if (JobStates.IsTerminal(job.State))
+        {
+            throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Job '{jobId}' is already {job.State}.", new JsonObject { ["job_id"] = jobId, ["state"] = job.State });
+        }
+
+        if (job.Lease?.SessionId != holder.SessionId)
+        {
+            // Fencing: a session that lost its lease (expired and claimed elsewhere, or released) records nothing more.
+            var holderText = job.Lease is { } lease ? $"session {lease.SessionId} (process {lease.ProcessId} on '{lease.Host}')" : "no session (it is interrupted; resume it first)";
+            throw ArcpException.Of(ErrorCodes.PermissionDenied, $"This session does not own job '{jobId}'; it is held by {holderText}.", new JsonObject { ["job_id"] = jobId });
+        }
+
+        return job;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Jobs;
+
+/// <summary>What a resume replays and from where: the events after the client's position and the anchor checkpoint.</summary>
+public sealed record ResumePlan(JobRecord Job, long AfterSequence, CheckpointRecord? Anchor, IReadOnlyList<StoredEvent> Replay);
+
+/// <summary>Reads, each limited to what one principal may see. None of them writes.</summary>
+public sealed partial class JobService
+{
+    /// <summary>The principal's jobs (or the one named) as summaries, filtered by operator state (<see cref="JobSummaries.OperatorState"/>).</summary>
+    public async Task<IReadOnlyList<JobSummary>> QueryJobsAsync(string principal, string? jobId, IReadOnlyCollection<string>? states, CancellationToken cancellationToken)
+    {
+        IEnumerable<JobRecord> jobs;
+        if (jobId is not null)
+        {
+            var job = await Store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+            jobs = job is not null && job.Principal == principal ? [job] : [];
+        }
+        else
+        {
+            jobs = await Store.ListJobsAsync(principal, cancellationToken).ConfigureAwait(false);
+        }
+
+        var summaries = jobs.Select(Summarize).Where(s => states is null || states.Contains(JobSummaries.OperatorState(s), StringComparer.OrdinalIgnoreCase)).ToList();
+        for (var i = 0; i < summaries.Count; i++)
+        {
+            // Operators read "where is it" as a step name; the job row only keeps the checkpoint id.
+            if (summaries[i].LastCheckpointId is { } checkpointId && await Store.FindCheckpointAsync(summaries[i].JobId, checkpointId, cancellationToken).ConfigureAwait(false) is { } last)
+            {
+                summaries[i] = summaries[i] with { LastCheckpointStep = last.Step };
+            }
+        }
+
+        return summaries;
+    }
+
+    /// <summary>The job's checkpoints (or the one named, NOT_FOUND when it is not there), outputs included.</summary>
+    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string principal, string jobId, string? checkpointId, CancellationToken cancellationToken)
+    {
+        await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        var checkpoints = await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
+        var selected = checkpoints.Where(c => checkpointId is null || c.CheckpointId == checkpointId).Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
+        if (checkpointId is not null && selected.Count == 0)
+        {
+            throw ArcpException.Of(ErrorCodes.NotFound, $"Checkpoint '{checkpointId}' does not exist for job '{jobId}'.", new JsonObject { ["checkpoint_id"] = checkpointId });
+        }
+
+        return selected;
+    }
+
+    /// <summary>The recorded outcome of the step with <paramref name="idempotencyKey"/>, or null when it never completed.</summary>
+    public async Task<CheckpointSummary?> FindStepAsync(string principal, string jobId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        var recorded = await Store.FindCheckpointByKeyAsync(jobId, idempotencyKey, cancellationToken).ConfigureAwait(false);
+        return recorded is null ? null : JobSummaries.Of(recorded, includeOutput: true);
+    }
+
+    /// <summary>The job's stream after <paramref name="afterMessageId"/> (all of it when null).</summary>
+    public async Task<IReadOnlyList<EventSummary>> QueryEventsAsync(string principal, string jobId, string? afterMessageId, CancellationToken cancellationToken)
+    {
+        await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        long afterSequence = 0;
+        if (afterMessageId is not null)
+        {
+            var after = await Store.FindEventAsync(afterMessageId, cancellationToken).ConfigureAwait(false);
+            if (after is null || after.JobId != jobId)
+            {
+                throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterMessageId}' is not part of job '{jobId}'s event stream.", new JsonObject { ["after_message_id"] = afterMessageId });
+            }
+
+            afterSequence = after.Sequence;
+        }
+
+        return (await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false))
+            .Select(e => new EventSummary(e.Sequence, e.MessageId, e.Type, ArcpJson.FormatTimestamp(e.CreatedAt), e.Envelope))
+            .ToList();
+    }
+
+    /// <summary>
+    /// Where a resume starts: the events after <paramref name="afterMessageId"/> and the anchor checkpoint, which is
+    /// the one named or else the job's last. This is the only place the anchor is decided; the client takes it from
+    /// the <c>resume.replay_complete</c> marker.
+    /// </summary>
+    public async Task<ResumePlan> PlanResumeAsync(string principal, string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken)
+    {
+        var job = await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        long afterSequence = 0;
+        if (afterMessageId is not null)
+        {
+            var after = await Store.FindEventAsync(afterMessageId, cancellationToken).ConfigureAwait(false);
+            if (after is null)
+            {
+                // Once retention purged part of the job's stream, a missing message may be one of those: replay
+                // what is left and report DATA_LOSS (§19) instead of refusing.
+                if (job.PurgedThroughSequence == 0)
+                {
+                    throw ArcpException.Of(ErrorCodes.NotFound, $"Message '{afterMessageId}' is not in the event log.", new JsonObject { ["after_message_id"] = afterMessageId });
+                }
+            }
+            else if (after.JobId != jobId)
+            {
+                throw ArcpException.Of(ErrorCodes.InvalidArgument, $"Message '{afterMessageId}' is not part of job '{jobId}'s event stream.", new JsonObject { ["after_message_id"] = afterMessageId });
+            }
+            else
+            {
+                afterSequence = after.Sequence;
+            }
+        }
+
+        CheckpointRecord? anchor;
+        if (checkpointId is not null)
+        {
+            anchor = await Store.FindCheckpointAsync(jobId, checkpointId, cancellationToken).ConfigureAwait(false)
+                ?? throw ArcpException.Of(ErrorCodes.NotFound, $"Checkpoint '{checkpointId}' does not exist for job '{jobId}'.", new JsonObject { ["checkpoint_id"] = checkpointId });
+        }
+        else
+        {
+            var checkpoints = await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
+            anchor = checkpoints.Count == 0 ? null : checkpoints[^1];
+        }
+
+        var replay = await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
+        return new ResumePlan(job, afterSequence, anchor, replay);
+    }
+
+    /// <summary>
+    /// Inbound <c>cancel</c> requests recorded in the stream of a job <paramref name="sessionId"/> holds, after
+    /// <paramref name="afterSequence"/>, for the owner's session to relay (§10.4).
+    /// </summary>
+    /// <returns>The requests and the sequence scanned up to.</returns>
+    public async Task<(IReadOnlyList<StoredEvent> Requests, long ScannedThrough)> PendingCancelsAsync(string sessionId, string jobId, long afterSequence, CancellationToken cancellationToken)
+    {
+        var events = await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
+        if (events.Count == 0)
+        {
+            return ([], afterSequence);
+        }
+
+        var requests = events.Where(e => e.Type == MessageTypes.Cancel && e.Direction == EventDirection.Inbound).ToList();
+        if (requests.Count == 0 || (await Store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false))?.Lease?.SessionId != sessionId)
+        {
+            return ([], events[^1].Sequence);
+        }
+
+        return (requests, events[^1].Sequence);
+    }
+}

@@ -1,0 +1,252 @@
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Jobs;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Runtime;
+
+/// <summary>Job lifecycle messages: <c>workflow.start</c>, the owner's job events and <c>cancel</c>.</summary>
+internal sealed partial class RuntimeSession
+{
+    private async Task StartWorkflowAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var start = envelope.PayloadAs<WorkflowStartPayload>();
+        if (string.IsNullOrWhiteSpace(start.Workflow))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "workflow.start needs a non-empty 'workflow'.");
+        }
+
+        var inputs = ArcpJson.ToText(start.Inputs);
+        var watch = runtime.RuntimeDrives(envelope, start.Workflow) ? "sub_" + ArcpId.NewUlid() : null;
+        string? drivenJob = null;
+        if (watch is null)
+        {
+            // Before the answer goes out: from then on the owner's heartbeat deadlines run (§10.3).
+            runtime.Liveness.Seen(sessionId);
+        }
+
+        await RespondAsync(
+            envelope,
+            frame,
+            null,
+            CommitDurability.Durable,
+            async tx =>
+            {
+                var jobId = ArcpId.NewJobId();
+                // Correlated like job.accepted, so a retransmitted workflow.start gets both answers again (§6.4).
+                var started = Reply(envelope, MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, jobId) with { CausationId = envelope.Id };
+                // A runtime-driven job is claimed by its driver's own session a moment later.
+                var (job, existing) = await jobs.StartAsync(tx, new JobStart(jobId, principal, start.Workflow, start.Name, inputs, envelope.IdempotencyKey, started.Id), watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
+                if (existing)
+                {
+                    return [Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(job.State, job.Workflow) { Name = job.Name, Existing = true }, job.JobId)];
+                }
+
+                var accepted = Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(JobStates.Accepted, start.Workflow) { Name = start.Name }, jobId) with
+                {
+                    Extensions = watch is null
+                        ? new JsonObject { [MessageTypes.DriverExtension] = "client" }
+                        : new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch },
+                };
+                drivenJob = watch is null ? null : jobId;
+                return [accepted, started];
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (drivenJob is not null && watch is not null)
+        {
+            // The starting session watches the job it does not run, through an implicit job subscription.
+            WatchJob(drivenJob, watch);
+            await AwaitClaimAsync(runtime.Drive(drivenJob, principal, start.Workflow), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RecordJobEventAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");
+        var durability = envelope.Type is MessageTypes.JobProgress or MessageTypes.JobHeartbeat or MessageTypes.Log or MessageTypes.StreamOpen or MessageTypes.StreamChunk or MessageTypes.StreamClose
+            ? CommitDurability.ProcessSafe
+            : CommitDurability.Durable;
+
+        // Any event from an owner proves it alive (§10.3); one that owns nothing is dropped by the watchdog.
+        runtime.Liveness.Seen(sessionId);
+
+        // Parse before touching the store so a malformed payload is refused without side effects.
+        var recorded = ReadJobEvent(envelope);
+        await RespondAsync(
+            envelope,
+            frame,
+            // Heartbeats are liveness, not history: logged, but kept out of what a resume replays.
+            recorded.IsHeartbeat ? null : jobId,
+            durability,
+            async tx =>
+            {
+                var checkpoint = await jobs.RecordAsync(tx, holder, jobId, recorded, cancellationToken).ConfigureAwait(false);
+                var ack = new AckPayload(envelope.Id) { MessageId = envelope.Id };
+                if (checkpoint is not null)
+                {
+                    ack = ack with { CheckpointId = checkpoint.CheckpointId, Checkpoint = JobSummaries.Of(checkpoint, includeOutput: false) };
+                }
+
+                return [Reply(envelope, MessageTypes.Ack, ack)];
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!MessageTypes.IsTerminalJobEvent(envelope.Type))
+        {
+            await RelayCancellationAsync(jobId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Validates an owner's event and says what the job layer records for it.</summary>
+    private static JobEvent ReadJobEvent(Envelope envelope)
+    {
+        var recorded = new JobEvent(envelope.Id, envelope.Type == MessageTypes.JobHeartbeat);
+        switch (envelope.Type)
+        {
+            case MessageTypes.JobProgress:
+                envelope.PayloadAs<JobProgressPayload>();
+                return recorded;
+            case MessageTypes.JobHeartbeat:
+                envelope.PayloadAs<JobHeartbeatPayload>();
+                return recorded;
+            case MessageTypes.Log:
+                var log = envelope.PayloadAs<LogPayload>();
+                if (!LogLevels.IsValid(log.Level) || log.Message is null)
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "log needs a 'message' and a 'level' of trace, debug, info, warn, error or critical.");
+                }
+
+                return recorded;
+            case MessageTypes.StreamOpen:
+                if (string.IsNullOrEmpty(envelope.StreamId) || string.IsNullOrEmpty(envelope.PayloadAs<StreamOpenPayload>().Kind))
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "stream.open needs a 'stream_id' and a 'kind'.");
+                }
+
+                return recorded;
+            case MessageTypes.StreamChunk:
+            case MessageTypes.StreamClose:
+                if (string.IsNullOrEmpty(envelope.StreamId))
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'stream_id'.");
+                }
+
+                return recorded;
+            case MessageTypes.JobCheckpoint:
+                var checkpoint = envelope.PayloadAs<JobCheckpointPayload>();
+                if (string.IsNullOrWhiteSpace(checkpoint.CheckpointId) || string.IsNullOrWhiteSpace(checkpoint.Label) || checkpoint.Snapshot is null)
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "job.checkpoint needs 'checkpoint_id', 'label' and 'snapshot'.");
+                }
+
+                var key = envelope.IdempotencyKey ?? checkpoint.CheckpointId;
+                return recorded with
+                {
+                    Checkpoint = new CheckpointDraft(checkpoint.CheckpointId, checkpoint.Snapshot.StepIndex, checkpoint.Label, key, ArcpJson.ToText(checkpoint.Snapshot.Output), checkpoint.Snapshot.DefinitionVersion),
+                };
+            case MessageTypes.JobCompleted:
+                return recorded with { TerminalState = JobStates.Completed, Result = ArcpJson.ToText(envelope.PayloadAs<JobCompletedPayload>().Result) };
+            case MessageTypes.JobFailed:
+            case MessageTypes.JobCancelled:
+                var error = envelope.PayloadAs<ArcpError>();
+                if (string.IsNullOrEmpty(error.Code) || error.Message is null)
+                {
+                    throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs an error with 'code' and 'message'.");
+                }
+
+                return recorded with { TerminalState = envelope.Type == MessageTypes.JobFailed ? JobStates.Failed : JobStates.Cancelled, Error = ArcpJson.Serialize(error) };
+            default:
+                return recorded;
+        }
+    }
+
+    /// <summary>
+    /// §10.4 cancel of a job. A job nobody drives (interrupted) is cancelled here and now. A job with a live
+    /// owner is cancelled cooperatively: the request is recorded in the job's stream, where the owner's session
+    /// (in this runtime or another one over the same store) finds it on the owner's next event (a heartbeat at
+    /// the latest) and relays it to the owner, which stops at a clean checkpoint and emits <c>job.cancelled</c>.
+    /// Escalation after <c>deadline_ms</c> (§10.4's MAY) is not implemented: the deadline is passed on to the owner.
+    /// </summary>
+    private async Task CancelAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var request = envelope.PayloadAs<CancelPayload>();
+        if (string.IsNullOrEmpty(request.Target) || string.IsNullOrEmpty(request.TargetId))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "cancel needs a 'target' and a 'target_id'.");
+        }
+
+        Envelope Refused(string reason, string message) =>
+            Reply(envelope, MessageTypes.CancelRefused, new CancelRefusedPayload(request.Target, request.TargetId, reason) { Message = message }, request.Target == "job" ? request.TargetId : null);
+
+        if (request.Target != "job")
+        {
+            await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Refused(CancelRefusals.NotCancellable, $"This runtime cancels jobs only, not a '{request.Target}'.")), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var jobId = request.TargetId;
+        var job = await jobs.GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        if (JobStates.IsTerminal(job.State))
+        {
+            await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Refused(CancelRefusals.AlreadyTerminal, $"Job '{jobId}' is already {job.State}.")), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await RespondAsync(
+            envelope,
+            frame,
+            jobId,
+            CommitDurability.Durable,
+            async tx =>
+            {
+                var current = await JobService.GetForCancelAsync(tx, jobId, cancellationToken).ConfigureAwait(false);
+                if (JobStates.IsTerminal(current.State))
+                {
+                    return [Refused(CancelRefusals.AlreadyTerminal, $"Job '{jobId}' is already {current.State}.")];
+                }
+
+                if (jobs.HasLiveOwner(current))
+                {
+                    return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = current.State }, jobId)];
+                }
+
+                var error = ArcpError.Create(
+                    ErrorCodes.Cancelled,
+                    $"Cancelled ({request.Reason ?? "no reason given"}) while no process was running it.",
+                    new JsonObject { ["reason"] = request.Reason, ["cancel_id"] = envelope.Id, ["last_checkpoint_id"] = current.LastCheckpointId });
+                var cancelled = Envelope.Create(MessageTypes.JobCancelled, error, sessionId, jobId) with { CausationId = envelope.Id };
+                await jobs.MarkCancelledAsync(tx, current, error, cancelled.Id, cancellationToken).ConfigureAwait(false);
+                return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = JobStates.Cancelled }, jobId), cancelled];
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Relays cancel requests recorded in the stream of a job this session drives to its owner, once each.</summary>
+    private async Task RelayCancellationAsync(string jobId, CancellationToken cancellationToken)
+    {
+        cancelScan.TryGetValue(jobId, out var scanned);
+        var (requests, scannedThrough) = await jobs.PendingCancelsAsync(sessionId, jobId, scanned, cancellationToken).ConfigureAwait(false);
+        cancelScan[jobId] = scannedThrough;
+        foreach (var recorded in requests)
+        {
+            if (relayedCancels.Add(recorded.MessageId))
+            {
+                var request = EnvelopeCodec.Parse(recorded.Envelope);
+                var relay = Envelope.Create(MessageTypes.Cancel, request.PayloadAs<CancelPayload>(), sessionId, jobId) with { CausationId = request.Id };
+                await PersistAndSendAsync([relay], cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Holds this session's next message until the runtime's driver owns the job, so a query right after shows it running, not interrupted.</summary>
+    private static async Task AwaitClaimAsync(Task claimed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await claimed.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A driver stuck before its first step is visible as an interrupted job; nothing to wait for.
+        }
+    }
+}

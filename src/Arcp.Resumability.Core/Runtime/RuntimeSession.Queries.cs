@@ -1,0 +1,48 @@
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Runtime;
+
+/// <summary>Read-only messages: step lookup and the job, checkpoint and event queries, each answered from the job layer.</summary>
+internal sealed partial class RuntimeSession
+{
+    private async Task LookupStepAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var jobId = RequireJobId(envelope);
+        var lookup = envelope.PayloadAs<StepLookupPayload>();
+        if (string.IsNullOrEmpty(lookup.IdempotencyKey))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "Step lookup needs an 'idempotency_key'.");
+        }
+
+        var recorded = await jobs.FindStepAsync(principal, jobId, lookup.IdempotencyKey, cancellationToken).ConfigureAwait(false);
+        var outcome = new StepOutcomePayload(recorded is not null, recorded);
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.StepOutcome, outcome, jobId)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task QueryJobsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var query = envelope.PayloadAs<JobQueryPayload>();
+        var summaries = await jobs.QueryJobsAsync(principal, query.JobId, query.States, cancellationToken).ConfigureAwait(false);
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.JobList, new JobListPayload(summaries))), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task QueryCheckpointsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var jobId = RequireJobId(envelope);
+        var query = envelope.PayloadAs<CheckpointQueryPayload>();
+        var selected = await jobs.QueryCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.CheckpointList, new CheckpointListPayload(selected), jobId)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task QueryEventsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var jobId = RequireJobId(envelope);
+        var query = envelope.PayloadAs<EventQueryPayload>();
+        var events = await jobs.QueryEventsAsync(principal, jobId, query.AfterMessageId, cancellationToken).ConfigureAwait(false);
+        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.EventList, new EventListPayload(events), jobId)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string RequireJobId(Envelope envelope) =>
+        envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");
+}

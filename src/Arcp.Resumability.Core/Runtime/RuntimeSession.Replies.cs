@@ -1,0 +1,121 @@
+using Arcp.Resumability.Jobs;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Runtime;
+
+/// <summary>The persist-and-reply pipeline: nothing goes out before it is logged, and a retransmission gets the logged answers.</summary>
+internal sealed partial class RuntimeSession
+{
+    /// <summary>
+    /// Logs the inbound envelope and runs <paramref name="handle"/> in one transaction, then sends what it
+    /// returned. A retransmitted message id is not handled again: its earlier answers are sent instead (§6.4).
+    /// </summary>
+    /// <returns>The frames sent, or null when the message was a retransmission.</returns>
+    private async Task<IReadOnlyList<string>?> RespondAsync(
+        Envelope envelope,
+        string frame,
+        string? jobStream,
+        CommitDurability durability,
+        Func<IStoreTransaction, Task<IReadOnlyList<Envelope>>> handle,
+        CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> frames;
+        var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            pendingPublish.Clear();
+            var inbound = new EventDraft(envelope.Id, envelope.Type, EventDirection.Inbound, sessionId, jobStream, envelope.CorrelationId, runtime.Now, frame);
+            if (!await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                await ResendEarlierAnswersAsync(envelope, cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
+            if (jobStream is not null)
+            {
+                pendingPublish.Add(new PublishedEvent(envelope.Id, envelope.Type, sessionId, jobStream, principal, frame));
+            }
+
+            IReadOnlyList<Envelope> replies;
+            try
+            {
+                replies = await handle(transaction).ConfigureAwait(false);
+            }
+            catch (DuplicateStepException duplicate)
+            {
+                // Undo the job-stream append, keep the inbound id for transport-level dedupe.
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                var recorded = duplicate.Recorded;
+                var ack = Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id) { Duplicate = true, MessageId = recorded.MessageId, CheckpointId = recorded.CheckpointId, Checkpoint = JobSummaries.Of(recorded, includeOutput: false) });
+                return await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(ack), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArcpException ex)
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                return await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Nack(envelope, ex.Error)), cancellationToken).ConfigureAwait(false);
+            }
+
+            frames = await AppendOutboundAsync(transaction, replies, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        PublishCommitted();
+        foreach (var outbound in frames)
+        {
+            await connection.SendAsync(outbound, cancellationToken).ConfigureAwait(false);
+        }
+
+        return frames;
+    }
+
+    /// <summary>Logs and sends envelopes the runtime emits on its own (not as the answer to one inbound message).</summary>
+    public async Task PersistAndSendAsync(IReadOnlyList<Envelope> envelopes, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> frames;
+        var transaction = await store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            pendingPublish.Clear();
+            frames = await AppendOutboundAsync(transaction, envelopes, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        PublishCommitted();
+
+        foreach (var outbound in frames)
+        {
+            await connection.SendAsync(outbound, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> AppendOutboundAsync(IStoreTransaction transaction, IReadOnlyList<Envelope> envelopes, CancellationToken cancellationToken)
+    {
+        var logged = await EnvelopeLog.AppendOutboundAsync(transaction, envelopes, sessionId, runtime.Now, cancellationToken).ConfigureAwait(false);
+        foreach (var draft in logged)
+        {
+            if (draft.JobId is { } job)
+            {
+                pendingPublish.Add(new PublishedEvent(draft.MessageId, draft.Type, sessionId, job, principal, draft.Envelope));
+            }
+        }
+
+        return logged.Select(draft => draft.Envelope).ToList();
+    }
+
+    private async Task ResendEarlierAnswersAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        foreach (var answer in await store.ReadResponsesAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
+        {
+            await connection.SendAsync(answer.Envelope, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Envelope Reply<TPayload>(Envelope request, string type, TPayload payload, string? jobId = null) =>
+        Envelope.Create(type, payload, sessionId, jobId ?? request.JobId, request.Id) with { TraceId = request.TraceId };
+
+    private Envelope Nack(Envelope request, ArcpError error) => Reply(request, MessageTypes.Nack, NackPayload.From(request.Id, error));
+
+    private static Task<IReadOnlyList<Envelope>> One(Envelope envelope) => Task.FromResult<IReadOnlyList<Envelope>>([envelope]);
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Jobs;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Runtime;
+
+/// <summary>§19 <c>resume</c>: claim the job, replay its stream byte for byte, then the <c>resume.replay_complete</c> marker.</summary>
+internal sealed partial class RuntimeSession
+{
+    private async Task ResumeAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, "resume needs a 'job_id'.");
+        var request = envelope.PayloadAs<ResumePayload>();
+        var plan = await jobs.PlanResumeAsync(principal, jobId, request.AfterMessageId, request.CheckpointId, cancellationToken).ConfigureAwait(false);
+        var replay = plan.Replay;
+
+        // Only a resume that asks for it is handed to the runtime's driver (one the runtime cannot drive is refused).
+        var runtimeDrives = envelope.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? driver) && driver == "runtime"
+            && runtime.RuntimeDrives(envelope, plan.Job.Workflow);
+        var watch = runtimeDrives ? "sub_" + ArcpId.NewUlid() : null;
+        if (watch is null)
+        {
+            // Before the answer goes out: from then on the new owner's heartbeat deadlines run (§10.3).
+            runtime.Liveness.Seen(sessionId);
+        }
+
+        JobRecord? claimed = null;
+        var frames = await RespondAsync(
+            envelope,
+            frame,
+            null,
+            CommitDurability.ProcessSafe,
+            async tx =>
+            {
+                // A runtime-driven resume leaves the lease to the driver's own session.
+                claimed = await jobs.ClaimAsync(tx, jobId, sessionId, watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
+                var ack = Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id));
+                return [watch is null ? ack : ack with { Extensions = new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch } }];
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (frames is null || claimed is null)
+        {
+            return;
+        }
+
+        // The claim read the watermark after the replay was read, so a purge racing this resume is not missed.
+        if (plan.AfterSequence < claimed.PurgedThroughSequence)
+        {
+            // §19: part of what the client asked to replay fell to retention. Say so (not retryable) before replaying
+            // the rest; checkpoints outlive event retention, so the client can usually carry on (its decision).
+            var lost = ArcpError.Create(
+                ErrorCodes.DataLoss,
+                $"Events of job '{jobId}' up to sequence {claimed.PurgedThroughSequence} were purged by retention; the replay starts at {(replay.Count == 0 ? "the end of the stream" : $"message '{replay[0].MessageId}'")}.",
+                new JsonObject { ["job_id"] = jobId, ["purged_through_sequence"] = claimed.PurgedThroughSequence, ["oldest_retained_message_id"] = replay.Count == 0 ? null : replay[0].MessageId });
+            await PersistAndSendAsync([Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.DataLossEvent, JsonSerializer.SerializeToNode(lost, ArcpJson.Options)!.AsObject()), jobId)], cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var replayed in replay)
+        {
+            await connection.SendAsync(replayed.Envelope, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The marker names the anchor checkpoint; it is decided here (by the job layer) and nowhere else.
+        var complete = new ReplayComplete(
+            jobs.Summarize(claimed),
+            replay.Count,
+            replay.Count == 0 ? request.AfterMessageId : replay[^1].MessageId,
+            plan.Anchor is null ? null : JobSummaries.Of(plan.Anchor, includeOutput: true),
+            ArcpJson.ParseNode(claimed.Inputs));
+        var marker = Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId);
+        await PersistAndSendAsync([marker], cancellationToken).ConfigureAwait(false);
+        if (watch is not null && !JobStates.IsTerminal(claimed.State))
+        {
+            WatchJob(jobId, watch);
+            await AwaitClaimAsync(runtime.Drive(jobId, principal, claimed.Workflow), cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Transports;
+
+namespace Arcp.Resumability.Runtime;
+
+/// <summary>
+/// The frame loop of one connection: frames go to the <see cref="SessionHandshake"/> until it yields an open
+/// <see cref="RuntimeSession"/>, then to that session, strictly in arrival order (which is what gives a job's
+/// events their order and lets a resume delimit its replay).
+/// </summary>
+internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection connection, string? preAuthenticatedPrincipal)
+{
+    public async Task RunAsync(CancellationToken runtimeStop)
+    {
+        // Linked so an overflowing outbox (a subscriber too slow for its events) can end just this session.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(runtimeStop);
+        var cancellationToken = stop.Token;
+        var handshake = new SessionHandshake(runtime, connection, preAuthenticatedPrincipal, stop);
+        RuntimeSession? session = null;
+        try
+        {
+            while (true)
+            {
+                string? frame;
+                try
+                {
+                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidFrameException ex)
+                {
+                    // The transport skipped the frame, so no id can be read from it; answer and go on.
+                    var error = ArcpError.Create(ErrorCodes.InvalidArgument, ex.Message, ex.MaxFrameBytes is { } limit ? new JsonObject { ["max_frame_bytes"] = limit, ["frame_bytes"] = ex.FrameBytes } : null);
+                    await SendUnloggedNackAsync(session, null, error, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (frame is null)
+                {
+                    break;
+                }
+
+                Envelope envelope;
+                try
+                {
+                    envelope = EnvelopeCodec.Parse(frame);
+                }
+                catch (EnvelopeFormatException ex)
+                {
+                    await SendUnloggedNackAsync(session, ex.MessageId, ArcpError.Create(ErrorCodes.InvalidArgument, ex.Message), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (session is null)
+                {
+                    session = await handshake.HandleAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                }
+                else if (!await session.HandleAsync(envelope, frame, cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutdown: in-flight jobs keep their checkpoints and become resumable below.
+        }
+        catch (IOException)
+        {
+            // The peer vanished; same as a close without session.close.
+        }
+        finally
+        {
+            if (session is not null)
+            {
+                await session.EndAsync().ConfigureAwait(false);
+            }
+
+            connection.Close();
+        }
+    }
+
+    private Task SendUnloggedNackAsync(RuntimeSession? session, string? ackFor, ArcpError error, CancellationToken cancellationToken)
+    {
+        // A frame we could not parse has no trustworthy id to log it under; the nack itself is still logged.
+        var nack = Envelope.Create(MessageTypes.Nack, NackPayload.From(ackFor, error), session?.SessionId, correlationId: ackFor);
+        return session is null
+            ? EnvelopeLog.PersistAndSendAsync(runtime, connection, [nack], cancellationToken)
+            : session.PersistAndSendAsync([nack], cancellationToken);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Jobs;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Transports;
+
+namespace Arcp.Resumability.Runtime;
+
+/// <summary>
+/// §8.1/§8.2 before acceptance: authenticates a <c>session.open</c> and turns it into an open
+/// <see cref="RuntimeSession"/> (with its id, principal and process), or rejects it. Nothing else is served yet.
+/// </summary>
+internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection connection, string? preAuthenticatedPrincipal, CancellationTokenSource sessionStop)
+{
+    /// <returns>The open session, or null while the peer has not opened one.</returns>
+    public async Task<RuntimeSession?> HandleAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        if (envelope.Type != MessageTypes.SessionOpen)
+        {
+            // §8.1: nothing but the handshake before acceptance; drop it and say so in the diagnostics.
+            runtime.Options.Diagnostics?.Invoke($"Dropped '{envelope.Type}' ({envelope.Id}) received before the session was accepted.");
+            return null;
+        }
+
+        SessionOpenPayload open;
+        try
+        {
+            open = envelope.PayloadAs<SessionOpenPayload>();
+        }
+        catch (JsonException ex)
+        {
+            await RejectAsync(envelope, ArcpError.Create(ErrorCodes.InvalidArgument, $"session.open payload is invalid: {ex.Message}"), cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        var authenticated = Authenticate(open);
+        if (authenticated.Error is { } error)
+        {
+            await RejectAsync(envelope, error, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        var sessionId = ArcpId.NewSessionId();
+        var process = ProcessIdentity.FromExtension(envelope) ?? new ProcessIdentity("remote:" + sessionId, 0, runtime.Now);
+        var session = new RuntimeSession(runtime, connection, new JobHolder(sessionId, authenticated.Principal, process), sessionStop);
+        await session.AcceptAsync(envelope, frame, open.Client?.Kind, cancellationToken).ConfigureAwait(false);
+        return session;
+    }
+
+    private (string Principal, ArcpError? Error) Authenticate(SessionOpenPayload open)
+    {
+        if (preAuthenticatedPrincipal is not null)
+        {
+            // The runtime's own job driver, connected in process on behalf of the job's principal.
+            return (preAuthenticatedPrincipal, null);
+        }
+
+        switch (open.Auth?.Scheme)
+        {
+            case "bearer" when open.Auth.Token is { Length: > 0 } token && runtime.Options.BearerTokens.TryGetValue(token, out var tokenPrincipal):
+                return (tokenPrincipal, null);
+            case "bearer":
+                return (string.Empty, ArcpError.Create(ErrorCodes.Unauthenticated, "The bearer token is missing or not recognised."));
+            case "none" when runtime.Options.AllowAnonymous && (open.Capabilities?["anonymous"]) is JsonValue anonymous && anonymous.TryGetValue(out bool yes) && yes:
+                return (runtime.Options.AnonymousPrincipal, null);
+            case "none":
+                return (string.Empty, ArcpError.Create(ErrorCodes.Unauthenticated, "Anonymous sessions are not allowed here (they need capabilities.anonymous: true and a runtime configured for anonymous use)."));
+            case null:
+                return (string.Empty, ArcpError.Create(ErrorCodes.Unauthenticated, "session.open carries no auth block."));
+            default:
+                return (string.Empty, ArcpError.Create(ErrorCodes.Unimplemented, $"Authentication scheme '{open.Auth.Scheme}' is not supported; use 'bearer'."));
+        }
+    }
+
+    private Task RejectAsync(Envelope envelope, ArcpError error, CancellationToken cancellationToken) =>
+        EnvelopeLog.PersistAndSendAsync(runtime, connection, [Envelope.Create(MessageTypes.SessionRejected, error, correlationId: envelope.Id)], cancellationToken);
+}

@@ -1,0 +1,89 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Arcp.Resumability.Store;
+
+/// <summary>
+/// A step's output is stored once, in its checkpoint row. The <c>job.checkpoint</c> envelope in the event log keeps
+/// every other byte of the frame as received and the position its output was cut from, so a replay splices the
+/// checkpoint's output back in and sends the frame byte for byte; retention may purge the event, never the output.
+/// </summary>
+internal static class CheckpointOutputs
+{
+    private static readonly string[] OutputPath = ["payload", "snapshot", "output"];
+
+    /// <summary>Cuts the output of the <c>job.checkpoint</c> frame <paramref name="envelope"/> out of it.</summary>
+    /// <returns>The frame without its output, where it was cut (in UTF-16 units), and the output's exact text; null when the frame has none.</returns>
+    public static (string Remainder, int At, string Output)? Cut(string envelope)
+    {
+        var bytes = Encoding.UTF8.GetBytes(envelope);
+        if (Locate(bytes) is not var (start, end))
+        {
+            return null;
+        }
+
+        var at = Encoding.UTF8.GetCharCount(bytes, 0, start);
+        var length = Encoding.UTF8.GetCharCount(bytes, start, end - start);
+        return (envelope.Remove(at, length), at, envelope.Substring(at, length));
+    }
+
+    /// <summary>The stored frame with its checkpoint's output put back where it was cut.</summary>
+    public static string Splice(string remainder, int at, string? output) =>
+        output is null || at < 0 || at > remainder.Length
+            ? throw new StoreException(StoreErrorKind.Corrupt, $"A job.checkpoint event lost its checkpoint's output (cut at {at}); the event log is inconsistent.")
+            : remainder.Insert(at, output);
+
+    private static (int Start, int End)? Locate(byte[] json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        var depth = 0;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.EndObject)
+                {
+                    return null;
+                }
+
+                if (reader.TokenType != JsonTokenType.PropertyName)
+                {
+                    continue;
+                }
+
+                var matches = reader.ValueTextEquals(OutputPath[depth]);
+                reader.Read();
+                if (!matches)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                if (depth == OutputPath.Length - 1)
+                {
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    return (start, (int)reader.BytesConsumed);
+                }
+
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return null;
+                }
+
+                depth++;
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        return null;
+    }
+}
