@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Steps;
 using Microsoft.Data.Sqlite;
