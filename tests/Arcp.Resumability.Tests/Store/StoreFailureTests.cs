@@ -55,6 +55,10 @@ public sealed class StoreFailureTests : IDisposable
 
         public Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) => inner.ReadJobStreamAsync(jobId, afterSequence, cancellationToken);
 
+        public Task<IReadOnlyList<StoredEvent>> ReadJobEventsAfterAsync(long afterSequence, int limit, CancellationToken cancellationToken) => inner.ReadJobEventsAfterAsync(afterSequence, limit, cancellationToken);
+
+        public Task<long> GetLastSequenceAsync(CancellationToken cancellationToken) => inner.GetLastSequenceAsync(cancellationToken);
+
         public Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) => inner.ReadResponsesAsync(correlationId, cancellationToken);
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
