@@ -178,7 +178,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
 
     /// <summary>The error for a job that stopped moving because nobody drives it: it names the state and the way on.</summary>
     internal static ErrorRecord InterruptedError(ArcpJob job, string why) => ArcpErrors.Record(
-        ArcpError.Create(ErrorCodes.FailedPrecondition, $"Job '{job.JobId}' is {job.State}: {why} Nobody drives it any more, so it moves on only when someone resumes it (Resume-ArcpJob -JobId {job.JobId}).", new System.Text.Json.Nodes.JsonObject { ["job_id"] = job.JobId, ["state"] = job.State.ToString() }),
+        ArcpError.Create(ErrorCodes.FailedPrecondition, $"Job '{job.JobId}' is {job.State}: {why} Nothing moves it on until someone resumes it with Resume-ArcpJob -JobId {job.JobId}.", new System.Text.Json.Nodes.JsonObject { ["job_id"] = job.JobId, ["state"] = job.State.ToString() }),
         null,
         job,
         $"Resume it with 'Resume-ArcpJob -JobId {job.JobId}' (add -Wait to wait for a live owner first); see where it stopped with Get-ArcpCheckpoint -JobId {job.JobId}.");

@@ -42,7 +42,7 @@ public sealed class ReceiveArcpJobCommand : ArcpCmdlet
                         WriteError(ArcpErrors.Record(error, null, job));
                         break;
                     case ArcpJobState.Interrupted:
-                        WriteError(InterruptedError(job, "it has no result, because its owner stopped driving it before it finished."));
+                        WriteError(InterruptedError(job, "it has no result, because its owner stopped driving it (the process ended or its lease ran out) before it finished."));
                         break;
                     default:
                         throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Job '{id}' is {job.State}; it has no result yet. Use -Wait or Wait-ArcpJob.");

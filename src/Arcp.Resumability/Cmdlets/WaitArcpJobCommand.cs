@@ -58,7 +58,7 @@ public sealed class WaitArcpJobCommand : ArcpCmdlet
                     break;
                 case { Job: { } interrupted }:
                     // Like Wait-Job with a suspended job: the wait ends, since nothing moves the job on by itself.
-                    WriteError(InterruptedError(interrupted, "its owner stopped driving it before it finished."));
+                    WriteError(InterruptedError(interrupted, "its owner stopped driving it (the process ended or its lease ran out) before it finished."));
                     break;
                 default:
                     var timeout = ArcpException.Of(
