@@ -54,12 +54,17 @@ public sealed class ArcpSubscription : IAsyncDisposable
         }
     }
 
-    /// <summary>Unsubscribes (when the session is still open) and ends reading.</summary>
+    /// <summary>Unsubscribes (when the session is still open) and ends reading; events not read yet are dropped.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
             Close(null);
+            while (events.Reader.TryRead(out _))
+            {
+                // Nobody will read them.
+            }
+
             await unsubscribe(this).ConfigureAwait(false);
         }
     }
