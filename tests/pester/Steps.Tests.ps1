@@ -122,7 +122,7 @@ Describe 'Get-ArcpEvent' {
             })
         $clock = [Diagnostics.Stopwatch]::StartNew()
         while (-not $job.ArcpJobId -and $clock.Elapsed.TotalSeconds -lt 60) { Start-Sleep -Milliseconds 20 }
-        $followed = @(Get-ArcpEvent -Store $script:Store -JobId $job.ArcpJobId -Follow -PollIntervalMilliseconds 100)
+        $followed = @(Get-ArcpEvent -Store $script:Store -JobId $job.ArcpJobId -Follow)
         $followed[-1].Type | Should -Be 'job.completed'
         @($followed | Where-Object Type -EQ 'job.checkpoint').Count | Should -Be 3
         $job | Wait-Job -Timeout 30 | Remove-Job
