@@ -155,6 +155,7 @@ internal sealed partial class RuntimeSession
         {
             subscription.WatchStatus(runtime.Changes.WatchStatus(watchedJobs));
         }
+
         var accepted = await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.SubscribeAccepted, new SubscribeAcceptedPayload(subscription.Id)) with { SubscriptionId = subscription.Id }), cancellationToken).ConfigureAwait(false);
         if (accepted is null)
         {
