@@ -15,7 +15,7 @@ The step to continue with is the one after the last checkpoint in recording orde
         Step           = 'The inline steps the job was started with (jobs started with -Step record no script text, so they need it again).'
         OnCheckpoint   = 'A script block run after each new checkpoint is durable, with the ArcpCheckpoint as $_.'
         Force          = 'Resume even though the workflow definition changed since the checkpoint the job continues from. Every checkpoint records the version of the definition that produced it (the workflow file''s declared Version, else a hash of the file''s or the -Step script text); without -Force a different version is refused with FAILED_PRECONDITION and nothing runs.'
-        Wait           = 'When another live process holds the job''s lease, wait until that lease ends (the process exits or its lease expires) and then resume, instead of failing with ABORTED.'
+        Wait           = 'When another live process holds the job''s lease, wait until that lease ends (the owner releases it, its process exits, or the lease expires) and then resume, instead of failing with ABORTED. The wait is on an ARCP subscription: the runtime reports the lease''s end, usually within a second, with no polling here.'
         Timeout        = 'With -Wait: give up after this many seconds with DEADLINE_EXCEEDED. By default -Wait waits as long as it takes.'
         AsJob          = 'Runs the remaining steps in a background PowerShell job (type ArcpJob) and returns it at once; see Start-ArcpJob -AsJob. A later Resume-Job (or ResumeJob()) of that PowerShell job resumes the ARCP job again after its latest checkpoint.'
     }

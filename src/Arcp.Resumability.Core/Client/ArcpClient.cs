@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Transports;
 
@@ -19,7 +18,7 @@ public sealed class ArcpClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PendingRequest> pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource receiveStop = new();
     private readonly SemaphoreSlim resumeGate = new(1, 1);
-    private readonly ConcurrentDictionary<string, Channel<Envelope>> subscriptionEvents = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ArcpSubscription> subscriptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CancelRequest> cancelRequests = new(StringComparer.Ordinal);
     private Task receiveLoop = Task.CompletedTask;
     private Exception? connectionFault;
@@ -89,31 +88,25 @@ public sealed class ArcpClient : IAsyncDisposable
         StartAsync(workflow, inputs, name, idempotencyKey, "client", cancellationToken);
 
     /// <summary>
-    /// Starts a job the runtime runs itself (it must have <paramref name="workflow"/> registered). Its events
-    /// arrive on <see cref="Subscription"/>(<see cref="StartedJob.SubscriptionId"/>).
+    /// Starts a job the runtime runs itself (it must have <paramref name="workflow"/> registered); follow it with
+    /// <see cref="SubscribeAsync"/> or <see cref="JobWaits.WaitForJobAsync"/>.
     /// </summary>
     public Task<StartedJob> StartOnRuntimeAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, CancellationToken cancellationToken) =>
         StartAsync(workflow, inputs, name, idempotencyKey, "runtime", cancellationToken);
 
-    /// <summary>§13.1: subscribes (with a backfill when <paramref name="request"/> has <c>since</c>); events arrive on the returned reader.</summary>
+    /// <summary>
+    /// §13.1: opens a subscription (with a backfill when <paramref name="request"/> has <c>since</c>). Its events
+    /// are read from the result until it is disposed (which unsubscribes) or the session ends.
+    /// </summary>
     public async Task<ArcpSubscription> SubscribeAsync(SubscribePayload request, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var answer = await RequestAsync(NewCommand(MessageTypes.Subscribe, request), cancellationToken).ConfigureAwait(false);
         var id = Expect(answer, MessageTypes.SubscribeAccepted).PayloadAs<SubscribeAcceptedPayload>().SubscriptionId;
-        return Subscription(id);
-    }
 
-    public async Task UnsubscribeAsync(string subscriptionId, CancellationToken cancellationToken)
-    {
-        Expect(await RequestAsync(NewCommand(MessageTypes.Unsubscribe, new UnsubscribePayload { SubscriptionId = subscriptionId }) with { SubscriptionId = subscriptionId }, cancellationToken).ConfigureAwait(false), MessageTypes.Ack);
-        if (subscriptionEvents.TryRemove(subscriptionId, out var events))
-        {
-            events.Writer.TryComplete();
-        }
+        // Registered by the receive loop as the answer arrived, so the events right behind it were kept.
+        return subscriptions.TryGetValue(id, out var subscription) ? subscription : throw Malformed(answer, "subscription_id");
     }
-
-    /// <summary>The events delivered under <paramref name="subscriptionId"/> (explicit, or the implicit one of a runtime-driven job).</summary>
-    public ArcpSubscription Subscription(string subscriptionId) => new(subscriptionId, EventsOf(subscriptionId).Reader);
 
     private async Task<StartedJob> StartAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, string driver, CancellationToken cancellationToken)
     {
@@ -124,14 +117,8 @@ public sealed class ArcpClient : IAsyncDisposable
         };
         var answer = await RequestAsync(command, cancellationToken).ConfigureAwait(false);
         var accepted = Expect(answer, MessageTypes.JobAccepted).PayloadAs<JobAcceptedPayload>();
-        return new StartedJob(answer.JobId ?? throw Malformed(answer, "job_id"), accepted.Existing == true, accepted.State, answer.Id)
-        {
-            SubscriptionId = answer.Extensions?[MessageTypes.SubscriptionExtension]?.GetValue<string>(),
-        };
+        return new StartedJob(answer.JobId ?? throw Malformed(answer, "job_id"), accepted.Existing == true, accepted.State, answer.Id);
     }
-
-    private Channel<Envelope> EventsOf(string subscriptionId) =>
-        subscriptionEvents.GetOrAdd(subscriptionId, _ => Channel.CreateBounded<Envelope>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleWriter = true }));
 
     /// <summary>
     /// §19 resume: the runtime replays the job's stream after <paramref name="afterMessageId"/>, byte for
@@ -142,7 +129,7 @@ public sealed class ArcpClient : IAsyncDisposable
 
     /// <summary>
     /// Resumes a job for the runtime to drive on (it must have the job's workflow registered): the replay
-    /// comes back as usual, then the job's new events arrive on the subscription named in the result.
+    /// comes back as usual; follow the job's new events with <see cref="SubscribeAsync"/>.
     /// </summary>
     public Task<ResumeResult> ResumeOnRuntimeAsync(string jobId, CancellationToken cancellationToken) =>
         ResumeAsync(jobId, null, null, onRuntime: true, cancellationToken);
@@ -168,7 +155,7 @@ public sealed class ArcpClient : IAsyncDisposable
             }
 
             var complete = marker.Data.Deserialize<ReplayComplete>(ArcpJson.Options) ?? throw Malformed(answer, "payload.data");
-            return new ResumeResult(replay.Frames, complete) { SubscriptionId = replay.SubscriptionId, DataLoss = replay.DataLoss };
+            return new ResumeResult(replay.Frames, complete) { DataLoss = replay.DataLoss };
         }
         finally
         {
@@ -372,9 +359,14 @@ public sealed class ArcpClient : IAsyncDisposable
         {
             if (request.Replay is { } replay && envelope.Type == MessageTypes.Ack)
             {
-                replay.SubscriptionId = envelope.Extensions?[MessageTypes.SubscriptionExtension]?.GetValue<string>();
                 replay.Started = true;
                 return;
+            }
+
+            if (envelope.Type == MessageTypes.SubscribeAccepted)
+            {
+                var id = envelope.PayloadAs<SubscribeAcceptedPayload>().SubscriptionId;
+                subscriptions[id] = new ArcpSubscription(id, UnsubscribeAsync);
             }
 
             if (request.Replay is { Started: true } lossy && envelope.Type == MessageTypes.EventEmit
@@ -388,9 +380,9 @@ public sealed class ArcpClient : IAsyncDisposable
             return;
         }
 
-        if (envelope.Type == MessageTypes.SubscribeEvent && envelope.SubscriptionId is { } subscription)
+        if (envelope.Type == MessageTypes.SubscribeEvent)
         {
-            EventsOf(subscription).Writer.TryWrite(envelope);
+            Deliver(envelope);
             return;
         }
 
@@ -410,12 +402,66 @@ public sealed class ArcpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hands a <c>subscribe.event</c> to its subscription. Events of subscriptions this client did not open (the
+    /// implicit one a runtime-driven job's starter gets) or already closed are dropped.
+    /// </summary>
+    private void Deliver(Envelope wrapper)
+    {
+        if (wrapper.SubscriptionId is not { } id || !subscriptions.TryGetValue(id, out var subscription)
+            || wrapper.Payload.ValueKind != JsonValueKind.Object || !wrapper.Payload.TryGetProperty("event", out var inner))
+        {
+            return;
+        }
+
+        Envelope unwrapped;
+        try
+        {
+            unwrapped = EnvelopeCodec.Parse(inner.GetRawText());
+        }
+        catch (EnvelopeFormatException)
+        {
+            return;
+        }
+
+        if (!subscription.Deliver(unwrapped) && subscriptions.TryRemove(id, out _))
+        {
+            subscription.Close(new ArcpException(ArcpError.Create(ErrorCodes.BackpressureOverflow, $"Subscription {id} fell {ArcpSubscription.Capacity} events behind its reader and was closed.", new JsonObject { ["subscription_id"] = id })));
+            _ = Task.Run(() => SendUnsubscribeAsync(id), CancellationToken.None);
+        }
+    }
+
+    private Task UnsubscribeAsync(ArcpSubscription subscription) =>
+        subscriptions.TryRemove(subscription.Id, out _) ? SendUnsubscribeAsync(subscription.Id) : Task.CompletedTask;
+
+    private async Task SendUnsubscribeAsync(string id)
+    {
+        try
+        {
+            var command = NewCommand(MessageTypes.Unsubscribe, new UnsubscribePayload { SubscriptionId = id }) with { SubscriptionId = id };
+            Expect(await RequestAsync(command, CancellationToken.None).ConfigureAwait(false), MessageTypes.Ack);
+        }
+        catch (Exception ex) when (ex is ArcpException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The session is gone or going, and its subscriptions with it.
+        }
+    }
+
     private void FailPending(Exception error)
     {
         connectionFault ??= error;
         foreach (var request in pending.Values)
         {
             request.Answer.TrySetException(error);
+        }
+
+        var ended = error as ArcpException ?? new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, "The session ended."), error);
+        foreach (var id in subscriptions.Keys)
+        {
+            if (subscriptions.TryRemove(id, out var subscription))
+            {
+                subscription.Close(ended);
+            }
         }
     }
 
@@ -446,52 +492,8 @@ public sealed class ArcpClient : IAsyncDisposable
     {
         public bool Started { get; set; }
 
-        public string? SubscriptionId { get; set; }
-
         public List<string> Frames { get; } = [];
 
         public ArcpError? DataLoss { get; set; }
     }
-}
-
-/// <summary>The answer to a cancel: accepted (with the job's state then) or refused with a §10.4 reason.</summary>
-public sealed record CancelOutcome(bool Accepted, string? State, string? RefusedReason, string? Message);
-
-/// <summary>A cancel request the runtime relayed for a job this session drives.</summary>
-public sealed class CancelRequest : IDisposable
-{
-    private readonly CancellationTokenSource source = new();
-
-    public CancellationToken Token => source.Token;
-
-    public bool IsRequested => source.IsCancellationRequested;
-
-    public string? Reason { get; private set; }
-
-    internal void Request(string? reason)
-    {
-        Reason ??= reason;
-        source.Cancel();
-    }
-
-    public void Dispose() => source.Dispose();
-}
-
-public sealed record StartedJob(string JobId, bool Existing, string State, string AcceptedMessageId)
-{
-    /// <summary>For a runtime-driven job: the implicit subscription its events arrive on.</summary>
-    public string? SubscriptionId { get; init; }
-}
-
-/// <summary>A subscription's <c>subscribe.event</c> envelopes, in arrival order (the original event is <c>payload.event</c>).</summary>
-public sealed record ArcpSubscription(string Id, ChannelReader<Envelope> Events);
-
-/// <summary>What a resume returned: the replayed frames verbatim and the end-of-replay marker.</summary>
-public sealed record ResumeResult(IReadOnlyList<string> ReplayedFrames, ReplayComplete Complete)
-{
-    /// <summary>For a runtime-driven resume: the implicit subscription the job's new events arrive on.</summary>
-    public string? SubscriptionId { get; init; }
-
-    /// <summary>Set when retention purged part of the requested replay (§19 DATA_LOSS); the replay holds what was left.</summary>
-    public ArcpError? DataLoss { get; init; }
 }

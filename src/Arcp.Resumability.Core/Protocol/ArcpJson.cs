@@ -35,9 +35,6 @@ public static class ArcpJson
     /// <summary>Parses JSON text into a node; malformed or too-deep text throws <see cref="JsonException"/>.</summary>
     public static JsonNode? ParseNode(string text) => JsonNode.Parse(text, NodeOptions, DocumentOptions);
 
-    public static JsonNode? ToNode(JsonElement element) =>
-        element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? null : JsonNode.Parse(element.GetRawText(), NodeOptions, DocumentOptions);
-
     /// <summary>Lower-case hex SHA-256 of the given UTF-8 parts, each followed by a zero byte so parts cannot run together.</summary>
     public static string Sha256Hex(params string[] parts)
     {

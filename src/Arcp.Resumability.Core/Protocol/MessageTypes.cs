@@ -88,6 +88,14 @@ public static class MessageTypes
     /// <summary>The <c>event.emit</c> type the runtime records when a job's owner missed its heartbeats (§10.3 "block").</summary>
     public const string JobBlockedEvent = "job.blocked";
 
+    /// <summary>
+    /// The <c>event.emit</c> payload type a runtime sends (never stores) to subscriptions that name a job in
+    /// <c>filter.job_id</c>: the job's state and whether it is interrupted (not finished, and nobody holds a live
+    /// lease on it). Sent once when the subscription starts and again on every change, including the ones no
+    /// event announces (a lease released, expired, or left behind by a process that died).
+    /// </summary>
+    public const string JobStatusEvent = "arcpx.resumability.job_status";
+
     /// <summary>Asks a hosted runtime to shut down gracefully; only principals in the runtime's admin list may send it.</summary>
     public const string Shutdown = "arcpx.resumability.shutdown.v1";
 

@@ -23,7 +23,11 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
 
     internal HeartbeatWatchdog Liveness => liveness ??= new HeartbeatWatchdog(this);
 
+    /// <summary>Other processes' commits to the store, for subscriptions; started by the first subscription.</summary>
+    internal StoreChangeFeed Changes => LazyInitializer.EnsureInitialized(ref changes, () => new StoreChangeFeed(this));
+
     private HeartbeatWatchdog? liveness;
+    private StoreChangeFeed? changes;
 
     /// <summary>Jobs this runtime is running itself right now.</summary>
     public int DrivenJobs => drivers.Count;
@@ -34,6 +38,11 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
         await driversStop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(drivers.Values).ConfigureAwait(false);
         liveness?.Dispose();
+        if (changes is not null)
+        {
+            await changes.DisposeAsync().ConfigureAwait(false);
+        }
+
         driversStop.Dispose();
     }
 

@@ -141,7 +141,9 @@ internal sealed partial class RuntimeSession
         }
 
         // Listen before reading the backfill, so nothing committed in between is missed; the overlap is
-        // removed by message id when the subscription goes live.
+        // removed by message id when the subscription goes live. The change feed starts first, so what other
+        // processes commit from here on reaches the bus too.
+        await runtime.Changes.StartAsync(cancellationToken).ConfigureAwait(false);
         var subscription = new Subscription("sub_" + ArcpId.NewUlid(), filter, principal!, this);
         lock (subscriptions)
         {
@@ -149,6 +151,11 @@ internal sealed partial class RuntimeSession
         }
 
         subscription.Listen(runtime.Events);
+        if (filter.JobId is { Count: > 0 } watchedJobs)
+        {
+            subscription.WatchStatus(runtime.Changes.WatchStatus(watchedJobs));
+        }
+
         var accepted = await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.SubscribeAccepted, new SubscribeAcceptedPayload(subscription.Id)) with { SubscriptionId = subscription.Id }), cancellationToken).ConfigureAwait(false);
         if (accepted is null)
         {
@@ -245,6 +252,7 @@ internal sealed partial class RuntimeSession
         private readonly HashSet<string> sent = new(StringComparer.Ordinal);
         private readonly List<PublishedEvent> pending = [];
         private IDisposable? registration;
+        private IDisposable? statusWatch;
         private bool live;
         private bool closed;
 
@@ -254,6 +262,8 @@ internal sealed partial class RuntimeSession
         public bool EndsWithJob { get; init; }
 
         public void Listen(EventBus bus) => registration = bus.Listen(Offer);
+
+        public void WatchStatus(IDisposable watch) => statusWatch = watch;
 
         public void MarkSent(string messageId)
         {
@@ -312,6 +322,7 @@ internal sealed partial class RuntimeSession
         {
             closed = true;
             registration?.Dispose();
+            statusWatch?.Dispose();
         }
 
         /// <returns>False to stop listening.</returns>

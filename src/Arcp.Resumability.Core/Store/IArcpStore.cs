@@ -28,6 +28,15 @@ public interface IArcpStore : IAsyncDisposable
     /// <summary>The job's canonical stream after <paramref name="afterSequence"/>, in order.</summary>
     Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Job-stream events of every job logged after <paramref name="afterSequence"/>, oldest first, at most
+    /// <paramref name="limit"/> of them: the change feed that shows a runtime what other processes committed.
+    /// </summary>
+    Task<IReadOnlyList<StoredEvent>> ReadJobEventsAfterAsync(long afterSequence, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The highest sequence in the log (0 when it is empty): where a change feed starts.</summary>
+    Task<long> GetLastSequenceAsync(CancellationToken cancellationToken);
+
     /// <summary>Outbound envelopes that answered <paramref name="correlationId"/>, in order (to re-answer a retransmitted id).</summary>
     Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken);
 }

@@ -144,15 +144,47 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             },
             stopping.Token);
 
-    /// <summary>Waits on the pipeline thread without blocking Ctrl+C.</summary>
-    internal void Sleep(TimeSpan delay) =>
-        Dispatcher.Run(
-            async cancellationToken =>
+    /// <summary>
+    /// Waits, on §13 subscriptions of the session for <paramref name="store"/>, until each job reaches
+    /// <paramref name="target"/> or <paramref name="deadline"/> passes (Ctrl+C stops the wait).
+    /// </summary>
+    /// <returns>Per job id: the job once it got there, or null when the deadline passed first, or the failure.</returns>
+    internal IReadOnlyDictionary<string, JobWaitOutcome> WaitForJobs(string store, IReadOnlyList<string> jobIds, JobWaitTarget target, DateTimeOffset? deadline) =>
+        Run(store, async (client, cancellationToken) =>
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (deadline is { } end)
             {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                return true;
-            },
-            stopping.Token);
+                var left = end - DateTimeOffset.UtcNow;
+                timeout.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            }
+
+            var waits = jobIds.Distinct(StringComparer.Ordinal).Select(async jobId =>
+            {
+                try
+                {
+                    return (jobId, new JobWaitOutcome(new ArcpJob(await client.WaitForJobAsync(jobId, target, timeout.Token).ConfigureAwait(false), store), null));
+                }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    // Out of time, maybe before the subscription opened: one last look decides.
+                    var jobs = await client.QueryJobsAsync(new JobQueryPayload { JobId = jobId }, cancellationToken).ConfigureAwait(false);
+                    return (jobId, jobs.Count == 1 && JobWaits.Reached(jobs[0], target) ? new JobWaitOutcome(new ArcpJob(jobs[0], store), null) : new JobWaitOutcome(null, null));
+                }
+                catch (Exception ex) when (IsReportable(ex))
+                {
+                    return (jobId, new JobWaitOutcome(null, ex));
+                }
+            });
+            return (IReadOnlyDictionary<string, JobWaitOutcome>)(await Task.WhenAll(waits).ConfigureAwait(false)).ToDictionary(w => w.jobId, w => w.Item2, StringComparer.Ordinal);
+        });
+
+    /// <summary>The error for a job that stopped moving because nobody drives it: it names the state and the way on.</summary>
+    internal static ErrorRecord InterruptedError(ArcpJob job, string why) => ArcpErrors.Record(
+        ArcpError.Create(ErrorCodes.FailedPrecondition, $"Job '{job.JobId}' is {job.State}: {why} Nothing moves it on until someone resumes it with Resume-ArcpJob -JobId {job.JobId}.", new System.Text.Json.Nodes.JsonObject { ["job_id"] = job.JobId, ["state"] = job.State.ToString() }),
+        null,
+        job,
+        $"Resume it with 'Resume-ArcpJob -JobId {job.JobId}' (add -Wait to wait for a live owner first); see where it stopped with Get-ArcpCheckpoint -JobId {job.JobId}.");
 
     /// <summary>Reports an ARCP or store failure as a non-terminating error (-ErrorAction Stop makes it terminating).</summary>
     internal void WriteArcpError(Exception exception, object? target) => WriteError(ArcpErrors.ToRecord(exception, target));
@@ -230,3 +262,6 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }
+
+/// <summary>How one job's wait ended: the job (at its target), neither (the deadline passed), or a failure.</summary>
+internal sealed record JobWaitOutcome(ArcpJob? Job, Exception? Failure);

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Arcp.Resumability.Client;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.Protocol;
 
@@ -28,26 +29,24 @@ public sealed class GetArcpEventCommand : ArcpCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Type { get; set; }
 
-    /// <summary>Keep polling for new events until the job is finished (or Ctrl+C).</summary>
+    /// <summary>Keep writing new events as they are recorded until the job is finished (or Ctrl+C).</summary>
     [Parameter]
     public SwitchParameter Follow { get; set; }
-
-    /// <summary>How often -Follow polls, in milliseconds.</summary>
-    [Parameter]
-    [ValidateRange(50, 60_000)]
-    public int PollIntervalMilliseconds { get; set; } = 500;
 
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
         var patterns = Type?.Select(t => WildcardPattern.Get(t, WildcardOptions.IgnoreCase)).ToList();
         var after = After;
+        ArcpSubscription? subscription = null;
         try
         {
+            // -Follow subscribes before the first read, so whatever is recorded after that read is announced on it.
+            subscription = Follow ? Run(store, (client, ct) => client.SubscribeAsync(new SubscribePayload { Filter = new SubscriptionFilter { JobId = [JobId] } }, ct)) : null;
             while (true)
             {
                 // The state is read before the events, so the last batch read after a terminal state has everything.
-                var terminal = Follow && FetchJob(store, JobId).State is not (ArcpJobState.Running or ArcpJobState.Interrupted);
+                var terminal = subscription is not null && FetchJob(store, JobId).IsFinished;
                 foreach (var summary in Run(store, (client, ct) => client.QueryEventsAsync(JobId, after, ct)))
                 {
                     after = summary.MessageId;
@@ -57,17 +56,32 @@ public sealed class GetArcpEventCommand : ArcpCmdlet
                     }
                 }
 
-                if (!Follow || terminal)
+                if (subscription is null || terminal)
                 {
                     return;
                 }
 
-                Sleep(TimeSpan.FromMilliseconds(PollIntervalMilliseconds));
+                Run(store, async (_, ct) =>
+                {
+                    await subscription.WaitForEventsAsync(ct).ConfigureAwait(false);
+                    return true;
+                });
             }
         }
         catch (Exception ex) when (IsReportable(ex))
         {
             WriteArcpError(ex, JobId);
+        }
+        finally
+        {
+            if (subscription is not null && !Stopping)
+            {
+                Run(store, async (_, _) =>
+                {
+                    await subscription.DisposeAsync().ConfigureAwait(false);
+                    return true;
+                });
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Arcp.Resumability.Client;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Protocol;
@@ -28,12 +29,7 @@ public sealed class ReceiveArcpJobCommand : ArcpCmdlet
         {
             try
             {
-                var job = FetchJob(store, id);
-                while (Wait && !job.IsFinished)
-                {
-                    Sleep(TimeSpan.FromMilliseconds(250));
-                    job = FetchJob(store, id);
-                }
+                var job = Wait ? WaitForJob(store, id) : FetchJob(store, id);
 
                 switch (job.State)
                 {
@@ -45,8 +41,11 @@ public sealed class ReceiveArcpJobCommand : ArcpCmdlet
                         var error = job.Error is { } recorded ? recorded.Source : ArcpError.Create(ErrorCodes.Unknown, $"Job '{id}' is {job.State} without a recorded error.");
                         WriteError(ArcpErrors.Record(error, null, job));
                         break;
+                    case ArcpJobState.Interrupted:
+                        WriteError(InterruptedError(job, "it has no result, because its owner stopped driving it (the process ended or its lease ran out) before it finished."));
+                        break;
                     default:
-                        throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Job '{id}' is {job.State}; it has no result yet. Use -Wait or Wait-ArcpJob, or resume it if it is interrupted.");
+                        throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Job '{id}' is {job.State}; it has no result yet. Use -Wait or Wait-ArcpJob.");
                 }
             }
             catch (Exception ex) when (IsReportable(ex))
@@ -54,5 +53,16 @@ public sealed class ReceiveArcpJobCommand : ArcpCmdlet
                 WriteArcpError(ex, id);
             }
         }
+    }
+
+    /// <summary>Waits on a subscription until the job finishes or is interrupted (nothing would move it on then).</summary>
+    private ArcpJob WaitForJob(string store, string id)
+    {
+        return WaitForJobs(store, [id], JobWaitTarget.FinishedOrInterrupted, null)[id] switch
+        {
+            { Job: { } job } => job,
+            { Failure: { } failure } => throw failure,
+            _ => FetchJob(store, id),
+        };
     }
 }

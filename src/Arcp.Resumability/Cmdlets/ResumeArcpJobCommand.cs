@@ -20,7 +20,6 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     private const string RecordedSet = "Recorded";
     private const string WorkflowSet = "Workflow";
     private const string StepSet = "Step";
-    private static readonly TimeSpan LeasePollInterval = TimeSpan.FromSeconds(1);
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -142,18 +141,21 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
             }
             catch (ArcpException ex) when (Wait && ex.Code == ErrorCodes.Aborted)
             {
-                // The claim is refused without side effects, so asking again is safe; the owner renews its lease
-                // while it works, so polling is the only way to notice that it stopped.
-                var remaining = deadline - DateTimeOffset.UtcNow;
-                if (remaining <= TimeSpan.Zero)
+                // The claim is refused without side effects, so asking again is safe once the runtime reports
+                // on the subscription that the lease is gone (released, expired, or its process died).
+                WriteVerbose($"{ex.Message} Waiting for the lease to end.");
+                var outcome = WaitForJobs(store, [JobId], Client.JobWaitTarget.Unowned, deadline)[JobId];
+                if (outcome.Failure is { } failure)
+                {
+                    throw failure;
+                }
+
+                if (outcome.Job is null)
                 {
                     throw new ArcpException(
                         ArcpError.Create(ErrorCodes.DeadlineExceeded, $"Gave up after {Timeout} s waiting for job {JobId}: {ex.Message}", ex.Error.Details, ex.Error),
                         ex);
                 }
-
-                WriteVerbose($"{ex.Message} Waiting for the lease to end.");
-                Sleep(remaining is { } left && left < LeasePollInterval ? left : LeasePollInterval);
             }
         }
     }

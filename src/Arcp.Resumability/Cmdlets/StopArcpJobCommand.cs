@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Management.Automation;
+using Arcp.Resumability.Client;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.Protocol;
 
@@ -81,16 +81,10 @@ public sealed class StopArcpJobCommand : ArcpCmdlet
         }
     }
 
+    /// <summary>Waits on a subscription for the job's end, at most <paramref name="deadline"/>; the job as it is then.</summary>
     private ArcpJob WaitUntilStopped(string store, string id, TimeSpan deadline)
     {
-        var clock = Stopwatch.StartNew();
-        var job = FetchJob(store, id);
-        while (!job.IsFinished && clock.Elapsed < deadline)
-        {
-            Sleep(TimeSpan.FromMilliseconds(200));
-            job = FetchJob(store, id);
-        }
-
-        return job;
+        var outcome = WaitForJobs(store, [id], JobWaitTarget.Finished, DateTimeOffset.UtcNow + deadline)[id];
+        return outcome.Failure is { } failure ? throw failure : outcome.Job ?? FetchJob(store, id);
     }
 }

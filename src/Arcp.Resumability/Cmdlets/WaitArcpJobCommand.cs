@@ -1,13 +1,14 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
+using Arcp.Resumability.Client;
 using Arcp.Resumability.PowerShell.Completion;
+using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Protocol;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Waits until jobs are finished (completed, failed or cancelled) and writes them.</para>
+/// <para type="synopsis">Waits until jobs are finished (completed, failed or cancelled) and writes them; an interrupted job ends the wait with an error.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "ArcpJob")]
 [OutputType(typeof(ArcpJob))]
@@ -26,11 +27,6 @@ public sealed class WaitArcpJobCommand : ArcpCmdlet
     [ValidateRange(-1, int.MaxValue)]
     public int Timeout { get; set; } = -1;
 
-    /// <summary>How often the store is polled, in milliseconds.</summary>
-    [Parameter]
-    [ValidateRange(50, 60_000)]
-    public int PollIntervalMilliseconds { get; set; } = 250;
-
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
@@ -39,50 +35,42 @@ public sealed class WaitArcpJobCommand : ArcpCmdlet
 
     protected override void EndProcessing()
     {
-        var clock = Stopwatch.StartNew();
-        var pending = new List<(string Store, string JobId)>(waiting);
-        var finished = new Dictionary<(string, string), ArcpJob>();
-        while (true)
+        // The runtime pushes each job's end, and its interruption when the owner stops driving it, on a subscription.
+        var deadline = Timeout >= 0 ? DateTimeOffset.UtcNow.AddSeconds(Timeout) : (DateTimeOffset?)null;
+        var outcomes = new Dictionary<(string, string), JobWaitOutcome>();
+        foreach (var group in waiting.Distinct().GroupBy(entry => entry.Store, StringComparer.Ordinal))
         {
-            foreach (var entry in pending.ToList())
+            foreach (var (jobId, outcome) in WaitForJobs(group.Key, group.Select(entry => entry.JobId).ToList(), JobWaitTarget.FinishedOrInterrupted, deadline))
             {
-                try
-                {
-                    var job = FetchJob(entry.Store, entry.JobId);
-                    if (job.IsFinished)
-                    {
-                        finished[entry] = job;
-                        pending.Remove(entry);
-                    }
-                }
-                catch (Exception ex) when (IsReportable(ex))
-                {
-                    WriteArcpError(ex, entry.JobId);
-                    pending.Remove(entry);
-                }
+                outcomes[(group.Key, jobId)] = outcome;
             }
-
-            if (pending.Count == 0 || (Timeout >= 0 && clock.Elapsed >= TimeSpan.FromSeconds(Timeout)))
-            {
-                break;
-            }
-
-            Sleep(TimeSpan.FromMilliseconds(PollIntervalMilliseconds));
         }
 
         foreach (var entry in waiting.Distinct())
         {
-            if (finished.TryGetValue(entry, out var job))
+            switch (outcomes[entry])
             {
-                WriteObject(job);
-            }
-            else if (pending.Contains(entry))
-            {
-                var timeout = ArcpException.Of(
-                    ErrorCodes.DeadlineExceeded,
-                    string.Create(CultureInfo.InvariantCulture, $"Job '{entry.JobId}' did not finish within {Timeout} s."),
-                    new System.Text.Json.Nodes.JsonObject { ["job_id"] = entry.JobId });
-                WriteArcpError(timeout, entry.JobId);
+                case { Failure: { } failure }:
+                    WriteArcpError(failure, entry.JobId);
+                    break;
+                case { Job: { IsFinished: true } job }:
+                    WriteObject(job);
+                    break;
+                case { Job: { } interrupted }:
+                    // Like Wait-Job with a suspended job: the wait ends, since nothing moves the job on by itself.
+                    WriteError(InterruptedError(interrupted, "its owner stopped driving it (the process ended or its lease ran out) before it finished."));
+                    break;
+                default:
+                    var timeout = ArcpException.Of(
+                        ErrorCodes.DeadlineExceeded,
+                        string.Create(CultureInfo.InvariantCulture, $"Job '{entry.JobId}' did not finish within {Timeout} s; it is still running."),
+                        new System.Text.Json.Nodes.JsonObject { ["job_id"] = entry.JobId });
+                    WriteError(ArcpErrors.Record(
+                        timeout.Error,
+                        timeout,
+                        entry.JobId,
+                        $"Wait again with a larger -Timeout (-1 waits as long as it takes), follow its progress with 'Get-ArcpEvent -JobId {entry.JobId} -Follow', or stop it with 'Stop-ArcpJob -JobId {entry.JobId}'."));
+                    break;
             }
         }
     }

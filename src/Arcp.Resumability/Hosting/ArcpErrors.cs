@@ -17,10 +17,11 @@ internal static class ArcpErrors
         _ => new ErrorRecord(exception, ErrorCodes.Internal, ErrorCategory.NotSpecified, target),
     };
 
-    public static ErrorRecord Record(ArcpError error, Exception? exception, object? target)
+    /// <summary>An ErrorRecord for <paramref name="error"/>; <paramref name="recommendedAction"/> replaces the one that goes with its code.</summary>
+    public static ErrorRecord Record(ArcpError error, Exception? exception, object? target, string? recommendedAction = null)
     {
         var record = new ErrorRecord(exception ?? new ArcpException(error), error.Code, Category(error.Code), target);
-        record.ErrorDetails = new ErrorDetails($"{error.Code}: {error.Message}") { RecommendedAction = RecommendedAction(error.Code) };
+        record.ErrorDetails = new ErrorDetails($"{error.Code}: {error.Message}") { RecommendedAction = recommendedAction ?? RecommendedAction(error.Code) };
         return record;
     }
 

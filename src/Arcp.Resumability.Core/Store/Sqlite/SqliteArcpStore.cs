@@ -154,6 +154,20 @@ public sealed class SqliteArcpStore : IArcpStore
             ReadEvent,
             cancellationToken).ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<StoredEvent>> ReadJobEventsAfterAsync(long afterSequence, int limit, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            $"SELECT {EventColumns} FROM events WHERE sequence > $after AND job_id IS NOT NULL ORDER BY sequence LIMIT $limit;",
+            c =>
+            {
+                Add(c, "$after", afterSequence);
+                Add(c, "$limit", limit);
+            },
+            ReadEvent,
+            cancellationToken).ConfigureAwait(false);
+
+    public async Task<long> GetLastSequenceAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT COALESCE(MAX(sequence), 0) FROM events;", _ => { }, r => r.GetInt64(0), cancellationToken).ConfigureAwait(false))[0];
+
     public async Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken) =>
         await QueryAsync($"SELECT {EventColumns} FROM {EventSource} WHERE e.correlation_id = $correlation_id AND e.direction = 'out' ORDER BY e.sequence;", c => Add(c, "$correlation_id", correlationId), ReadEvent, cancellationToken).ConfigureAwait(false);
 
