@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 
@@ -160,7 +161,7 @@ internal sealed class StoreChangeFeed : IAsyncDisposable
                 continue;
             }
 
-            var status = new JobStatus(job.State, !JobStates.IsTerminal(job.State) && !ArcpRuntime.IsLive(job.Lease, runtime.Now));
+            var status = new JobStatus(job.State, !JobStates.IsTerminal(job.State) && !LeaseLiveness.IsLive(job.Lease, runtime.Now));
             if (published.TryGetValue(jobId, out var previous) && previous == status)
             {
                 continue;
