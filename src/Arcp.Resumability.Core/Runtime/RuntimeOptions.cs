@@ -6,8 +6,8 @@ public sealed record RuntimeOptions
 {
     public RuntimeIdentity Identity { get; init; } = new("arcp-resumability", typeof(RuntimeOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", TrustLevel: "trusted");
 
-    /// <summary>Bearer tokens and the principal each one authenticates.</summary>
-    public IReadOnlyDictionary<string, string> BearerTokens { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    /// <summary>Bearer tokens and the principal each one authenticates, held as hashes only.</summary>
+    public TokenAuthenticator BearerTokens { get; init; } = TokenAuthenticator.None;
 
     /// <summary>Principals allowed to send the <c>arcpx.resumability.shutdown.v1</c> admin message.</summary>
     public IReadOnlySet<string> AdminPrincipals { get; init; } = new HashSet<string>(StringComparer.Ordinal);

@@ -238,7 +238,7 @@ internal sealed partial class RuntimeSession(ArcpRuntime runtime, IArcpConnectio
 
         switch (open.Auth?.Scheme)
         {
-            case "bearer" when open.Auth.Token is { Length: > 0 } token && runtime.Options.BearerTokens.TryGetValue(token, out var tokenPrincipal):
+            case "bearer" when runtime.Options.BearerTokens.TryAuthenticate(open.Auth.Token, out var tokenPrincipal):
                 return (tokenPrincipal, null);
             case "bearer":
                 return (null, ArcpError.Create(ErrorCodes.Unauthenticated, "The bearer token is missing or not recognised."));

@@ -194,7 +194,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         try
         {
             tokens = TokenFile is null
-                ? new BearerTokenFile(new Dictionary<string, string>(), new HashSet<string>())
+                ? new BearerTokenFile(TokenAuthenticator.None, new HashSet<string>())
                 : BearerTokenFile.Load(Path.GetFullPath(TokenFile, cwd));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
