@@ -12,6 +12,8 @@ namespace Arcp.Resumability.Store;
 /// </summary>
 public static partial class StoreFactory
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Redacted = new(StringComparer.Ordinal);
+
     /// <summary>Password for PostgreSQL stores when the store string has none; checked before <c>PGPASSWORD</c>.</summary>
     public const string PasswordVariable = "ARCP_PG_PASSWORD";
 
@@ -41,7 +43,11 @@ public static partial class StoreFactory
             : await SqliteArcpStore.OpenAsync(storeSpec, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The store string without its password, for messages and logs.</summary>
+    /// <summary>
+    /// The store string without its password, for every message, output object and log: the one redactor.
+    /// Everything else (host, database, <c>sslmode</c>, search path) is kept, so the redacted string still
+    /// names the same store; <see cref="Unredact"/> gives this process back the string it redacted.
+    /// </summary>
     public static string Redact(string storeSpec)
     {
         ArgumentNullException.ThrowIfNull(storeSpec);
@@ -50,14 +56,33 @@ public static partial class StoreFactory
             return storeSpec;
         }
 
+        string redacted;
         try
         {
-            return PostgresArcpStore.Describe(Parse(storeSpec));
+            redacted = IsUri(storeSpec) ? RedactUri(storeSpec) : RedactKeywords(storeSpec);
         }
         catch (StoreException)
         {
             return "(unreadable PostgreSQL connection string)";
         }
+
+        if (!string.Equals(redacted, storeSpec, StringComparison.Ordinal))
+        {
+            Redacted[redacted] = storeSpec;
+        }
+
+        return redacted;
+    }
+
+    /// <summary>
+    /// The store string this process redacted to <paramref name="storeSpec"/> (so <c>Get-ArcpJob | Resume-ArcpJob</c>
+    /// keeps working when the password was in the store string), else <paramref name="storeSpec"/> itself.
+    /// Kept in this process's memory only, never written anywhere.
+    /// </summary>
+    public static string Unredact(string storeSpec)
+    {
+        ArgumentNullException.ThrowIfNull(storeSpec);
+        return Redacted.TryGetValue(storeSpec, out var original) ? original : storeSpec;
     }
 
     /// <summary>
@@ -81,13 +106,52 @@ public static partial class StoreFactory
         return builder.ConnectionString;
     }
 
+    private static bool IsUri(string storeSpec) =>
+        storeSpec.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || storeSpec.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase);
+
+    // postgresql://user:secret@host/db?password=secret&sslmode=… → postgresql://user@host/db?sslmode=…
+    private static string RedactUri(string storeSpec)
+    {
+        Parse(storeSpec);
+        var schemeEnd = storeSpec.IndexOf("://", StringComparison.Ordinal) + 3;
+        var queryStart = storeSpec.IndexOf('?', schemeEnd);
+        var beforeQuery = queryStart < 0 ? storeSpec : storeSpec[..queryStart];
+        var authorityEnd = beforeQuery.IndexOf('/', schemeEnd) is var slash and >= 0 ? slash : beforeQuery.Length;
+        var at = beforeQuery.LastIndexOf('@', authorityEnd - 1, authorityEnd - schemeEnd);
+        if (at >= 0 && beforeQuery.IndexOf(':', schemeEnd, at - schemeEnd) is var colon and >= 0)
+        {
+            beforeQuery = beforeQuery[..colon] + beforeQuery[at..];
+        }
+
+        if (queryStart < 0)
+        {
+            return beforeQuery;
+        }
+
+        var kept = storeSpec[(queryStart + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Where(pair => !Uri.UnescapeDataString(pair.Split('=')[0]).Equals("password", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        return kept.Count == 0 ? beforeQuery : beforeQuery + "?" + string.Join('&', kept);
+    }
+
+    private static string RedactKeywords(string storeSpec)
+    {
+        var builder = Parse(storeSpec);
+        if (builder.Password is null)
+        {
+            return storeSpec;
+        }
+
+        builder.Remove("Password");
+        return builder.ConnectionString;
+    }
+
     private static NpgsqlConnectionStringBuilder Parse(string storeSpec)
     {
         try
         {
-            var schemeEnd = storeSpec.IndexOf("://", StringComparison.Ordinal);
-            return schemeEnd > 0 && storeSpec.StartsWith("postgres", StringComparison.OrdinalIgnoreCase)
-                ? FromUri(storeSpec[(schemeEnd + 3)..])
+            return IsUri(storeSpec)
+                ? FromUri(storeSpec[(storeSpec.IndexOf("://", StringComparison.Ordinal) + 3)..])
                 : new NpgsqlConnectionStringBuilder(storeSpec);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
@@ -143,11 +207,21 @@ public static partial class StoreFactory
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
             var name = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
             var value = equals < 0 ? string.Empty : Uri.UnescapeDataString(pair[(equals + 1)..].Replace('+', ' '));
-            builder[UriParameters.GetValueOrDefault(name, name)] = value;
+            builder[UriParameters.GetValueOrDefault(name, name)] = name.Equals("sslmode", StringComparison.OrdinalIgnoreCase) ? SslMode(value) : value;
         }
 
         return builder;
     }
+
+    // libpq spells the modes disable, allow, prefer, require, verify-ca, verify-full; Npgsql's names drop the hyphen.
+    private static string SslMode(string libpqMode) =>
+        libpqMode.ToLowerInvariant() switch
+        {
+            "disable" or "allow" or "prefer" or "require" => libpqMode,
+            "verify-ca" or "verifyca" => "VerifyCA",
+            "verify-full" or "verifyfull" => "VerifyFull",
+            _ => throw new FormatException($"sslmode '{libpqMode}' is not one of disable, allow, prefer, require, verify-ca, verify-full (verify-full is the one that checks the server's certificate and name)."),
+        };
 
     [GeneratedRegex(@"(^|;)\s*(Host|Server)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex HostKey();
