@@ -268,7 +268,9 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             // Step bodies run on this command's pipeline thread, which pumps them while the host serves.
             // Steps' progress and streams go to this command's host (recorded as job events all the same).
             var observer = new PowerShellStepObserver(this, dispatcher, $"ARCP runtime: {loaded.Name}", null, storePath);
-            workflows[loaded.Name] = Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer);
+            // Job input arrives from clients: a folder it names must lie inside the operator's -CorpusRoot folders.
+            var inputFolders = new Scripting.InputFolderPolicy((CorpusRoot ?? []).Select(root => Path.GetFullPath(root, cwd)).ToList());
+            workflows[loaded.Name] = Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer, inputFolders);
         }
 
         return workflows;
