@@ -57,7 +57,7 @@ Describe 'Security: a runtime host against hostile clients' -Tag 'Security' {
         }
         $private = & $run $script:Secret
         $missing = & $run (Join-Path $script:Work 'no-such-folder')
-        $ssh = & $run '~/.ssh'
+        $ssh = & $run (Join-Path $HOME '.ssh')
         $escape = & $run '../private'
 
         foreach ($job in $private, $missing, $ssh, $escape) {
