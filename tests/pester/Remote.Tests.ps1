@@ -9,6 +9,8 @@ BeforeAll {
     $script:Work = New-TestFolder -Prefix 'arcp-remote'
     $tokenFile = Join-Path $script:Work 'tokens.txt'
     Set-Content -LiteralPath $tokenFile -Value "tok-alice alice admin`ntok-bob bob"
+    # The runtime refuses a token file other users could read.
+    if (-not $IsWindows) { [IO.File]::SetUnixFileMode($tokenFile, [IO.UnixFileMode]'UserRead, UserWrite') }
     $store = Join-Path $script:Work 'runtime.db'
 
     # The host stays up for the whole file, so it is started by hand rather than with Start-ChildPwsh.

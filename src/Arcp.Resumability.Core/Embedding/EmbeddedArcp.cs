@@ -51,7 +51,8 @@ public sealed class EmbeddedArcp : IAsyncDisposable
     public static async Task<EmbeddedArcp> OpenAsync(IArcpStore store, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var runtime = new ArcpRuntime(store, (runtimeOptions ?? new RuntimeOptions()) with { AllowAnonymous = true });
+        // In process, the only client is this process's user.
+        var runtime = new ArcpRuntime(store, (runtimeOptions ?? new RuntimeOptions()) with { AllowAnonymous = true, AnonymousPrincipal = RuntimeOptions.LocalPrincipal });
         var (clientEnd, serverEnd) = InMemoryTransport.CreatePair();
         var stop = new CancellationTokenSource();
         var serving = Task.Run(() => runtime.ServeAsync(serverEnd, stop.Token), CancellationToken.None);

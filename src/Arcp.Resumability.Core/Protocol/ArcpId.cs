@@ -4,7 +4,10 @@ namespace Arcp.Resumability.Protocol;
 
 /// <summary>
 /// Prefixed ULID identifiers (<c>msg_</c>, <c>sess_</c>, <c>job_</c>, <c>chk_</c>).
-/// ULIDs sort by creation time, so ids double as a coarse ordering aid in logs and stores.
+/// The first 48 bits are the creation time in Unix milliseconds, so ids sort roughly by creation time
+/// in logs; the other 80 bits are fresh from the operating system's CSPRNG for every id. Nothing
+/// orders by id (the stores order by sequence or creation time), and an id must never be guessable
+/// from another one: a job id seen by one principal must not lead to its neighbours.
 /// </summary>
 public static class ArcpId
 {
@@ -14,9 +17,6 @@ public static class ArcpId
     public const string CheckpointPrefix = "chk_";
 
     private const string CrockfordAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    private static readonly object Gate = new();
-    private static long lastMilliseconds;
-    private static readonly byte[] LastRandom = new byte[10];
 
     public static string NewMessageId() => MessagePrefix + NewUlid();
 
@@ -46,51 +46,19 @@ public static class ArcpId
         return id[prefix.Length] <= '7';
     }
 
-    /// <summary>
-    /// A monotonic ULID: within one millisecond the random part is incremented, so ids created by
-    /// this process are strictly increasing even when the clock does not advance.
-    /// </summary>
+    /// <summary>A ULID: the current time in milliseconds, then 80 random bits of its own.</summary>
     public static string NewUlid()
     {
         Span<byte> bytes = stackalloc byte[16];
-        lock (Gate)
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        for (var i = 5; i >= 0; i--)
         {
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            if (now <= lastMilliseconds)
-            {
-                now = lastMilliseconds;
-                IncrementRandom();
-            }
-            else
-            {
-                lastMilliseconds = now;
-                RandomNumberGenerator.Fill(LastRandom);
-            }
-
-            for (var i = 5; i >= 0; i--)
-            {
-                bytes[i] = (byte)(now & 0xFF);
-                now >>= 8;
-            }
-
-            LastRandom.CopyTo(bytes[6..]);
+            bytes[i] = (byte)(now & 0xFF);
+            now >>= 8;
         }
 
+        RandomNumberGenerator.Fill(bytes[6..]);
         return Encode(bytes);
-    }
-
-    private static void IncrementRandom()
-    {
-        for (var i = LastRandom.Length - 1; i >= 0; i--)
-        {
-            if (++LastRandom[i] != 0)
-            {
-                return;
-            }
-        }
-
-        // 2^80 ids in one millisecond cannot happen; wrapping would break ordering, so move time on instead.
-        lastMilliseconds++;
     }
 
     private static string Encode(ReadOnlySpan<byte> bytes)

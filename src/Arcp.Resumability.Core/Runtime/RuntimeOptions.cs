@@ -6,8 +6,8 @@ public sealed record RuntimeOptions
 {
     public RuntimeIdentity Identity { get; init; } = new("arcp-resumability", typeof(RuntimeOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", TrustLevel: "trusted");
 
-    /// <summary>Bearer tokens and the principal each one authenticates.</summary>
-    public IReadOnlyDictionary<string, string> BearerTokens { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    /// <summary>Bearer tokens and the principal each one authenticates, held as hashes only.</summary>
+    public TokenAuthenticator BearerTokens { get; init; } = TokenAuthenticator.None;
 
     /// <summary>Principals allowed to send the <c>arcpx.resumability.shutdown.v1</c> admin message.</summary>
     public IReadOnlySet<string> AdminPrincipals { get; init; } = new HashSet<string>(StringComparer.Ordinal);
@@ -15,8 +15,14 @@ public sealed record RuntimeOptions
     /// <summary>Whether <c>auth.scheme: none</c> is accepted (only with <c>capabilities.anonymous: true</c>, §8.2).</summary>
     public bool AllowAnonymous { get; init; }
 
-    /// <summary>The principal anonymous sessions act as; the embedded runtime uses the local user.</summary>
-    public string AnonymousPrincipal { get; init; } = "local:" + Environment.UserName;
+    /// <summary>The principal of this process's user: the embedded runtime's anonymous sessions act as it.</summary>
+    public static string LocalPrincipal { get; } = "local:" + Environment.UserName;
+
+    /// <summary>
+    /// The principal anonymous sessions act as. A hosted runtime's anonymous peers are strangers, so they share
+    /// <c>anonymous</c>, never the local user's principal; only the embedded runtime sets <see cref="LocalPrincipal"/>.
+    /// </summary>
+    public string AnonymousPrincipal { get; init; } = "anonymous";
 
     /// <summary>How long a job's owner may stay silent before anyone may take the job over.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);

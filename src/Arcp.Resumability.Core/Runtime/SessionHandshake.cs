@@ -57,7 +57,7 @@ internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection conn
 
         switch (open.Auth?.Scheme)
         {
-            case "bearer" when open.Auth.Token is { Length: > 0 } token && runtime.Options.BearerTokens.TryGetValue(token, out var tokenPrincipal):
+            case "bearer" when runtime.Options.BearerTokens.TryAuthenticate(open.Auth.Token, out var tokenPrincipal):
                 return (tokenPrincipal, null);
             case "bearer":
                 return (string.Empty, ArcpError.Create(ErrorCodes.Unauthenticated, "The bearer token is missing or not recognised."));

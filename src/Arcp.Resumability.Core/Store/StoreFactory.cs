@@ -11,6 +11,8 @@ namespace Arcp.Resumability.Store;
 /// </summary>
 public static partial class StoreFactory
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Redacted = new(StringComparer.Ordinal);
+
     /// <summary>Password for PostgreSQL stores when the store string has none; checked before <c>PGPASSWORD</c>.</summary>
     public const string PasswordVariable = "ARCP_PG_PASSWORD";
 
@@ -30,7 +32,11 @@ public static partial class StoreFactory
             : await SqliteArcpStore.OpenAsync(storeSpec, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The store string without its password, for messages and logs.</summary>
+    /// <summary>
+    /// The store string without its password, for every message, output object and log: the one redactor.
+    /// Everything else (host, database, <c>sslmode</c>, search path) is kept, so the redacted string still
+    /// names the same store; <see cref="Unredact"/> gives this process back the string it redacted.
+    /// </summary>
     public static string Redact(string storeSpec)
     {
         ArgumentNullException.ThrowIfNull(storeSpec);
@@ -39,14 +45,33 @@ public static partial class StoreFactory
             return storeSpec;
         }
 
+        string redacted;
         try
         {
-            return PostgresStoreString.Redact(storeSpec);
+            redacted = PostgresStoreString.Redact(storeSpec);
         }
         catch (StoreException)
         {
             return "(unreadable PostgreSQL connection string)";
         }
+
+        if (!string.Equals(redacted, storeSpec, StringComparison.Ordinal))
+        {
+            Redacted[redacted] = storeSpec;
+        }
+
+        return redacted;
+    }
+
+    /// <summary>
+    /// The store string this process redacted to <paramref name="storeSpec"/> (so <c>Get-ArcpJob | Resume-ArcpJob</c>
+    /// keeps working when the password was in the store string), else <paramref name="storeSpec"/> itself.
+    /// Kept in this process's memory only, never written anywhere.
+    /// </summary>
+    public static string Unredact(string storeSpec)
+    {
+        ArgumentNullException.ThrowIfNull(storeSpec);
+        return Redacted.TryGetValue(storeSpec, out var original) ? original : storeSpec;
     }
 
     /// <summary>

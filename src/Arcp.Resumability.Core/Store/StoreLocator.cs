@@ -36,10 +36,10 @@ public static class StoreLocator
 
     /// <summary>
     /// The explicit store if given (relative paths against <paramref name="currentDirectory"/>; PostgreSQL
-    /// connection strings as they are), else the default.
+    /// connection strings as they are, or as they were before this process redacted them), else the default.
     /// </summary>
     public static string Resolve(string? explicitStore, string currentDirectory) =>
         string.IsNullOrWhiteSpace(explicitStore) ? ResolveDefault()
-        : StoreFactory.IsPostgres(explicitStore) ? explicitStore
+        : StoreFactory.IsPostgres(explicitStore) ? StoreFactory.Unredact(explicitStore)
         : Path.GetFullPath(explicitStore, currentDirectory);
 }

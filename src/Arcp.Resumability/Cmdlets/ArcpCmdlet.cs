@@ -196,7 +196,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
         Run(store, async (client, ct) =>
         {
             var jobs = await client.QueryJobsAsync(new JobQueryPayload { JobId = jobId }, ct).ConfigureAwait(false);
-            return jobs.Count == 1 ? new ArcpJob(jobs[0], store) : throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{store}'.");
+            return jobs.Count == 1 ? new ArcpJob(jobs[0], store) : throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{StoreFactory.Redact(store)}'.");
         });
 
     /// <summary>Token and TLS settings for <paramref name="runtime"/>: this command's, else the runspace default's for the same runtime.</summary>

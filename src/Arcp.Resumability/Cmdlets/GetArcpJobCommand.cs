@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -35,7 +36,7 @@ public sealed class GetArcpJobCommand : ArcpCmdlet
             var summaries = Run(store, (client, ct) => client.QueryJobsAsync(new JobQueryPayload { JobId = JobId, States = states }, ct));
             if (JobId is not null && summaries.Count == 0 && State is null)
             {
-                throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{JobId}' does not exist in the store '{store}'.");
+                throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{JobId}' does not exist in the store '{StoreFactory.Redact(store)}'.");
             }
 
             var pattern = Name is null ? null : WildcardPattern.Get(Name, WildcardOptions.IgnoreCase);

@@ -64,6 +64,22 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[]? Workflow { get; set; }
 
+    /// <summary>
+    /// Web origins (https://app.example) whose browser pages may connect. Any other request carrying an Origin header
+    /// is refused with HTTP 403; clients that are not browsers send none.
+    /// </summary>
+    [Parameter(ParameterSetName = ListenSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? AllowedOrigin { get; set; }
+
+    /// <summary>
+    /// Folders whose *.md/*.txt files the built-in research workflow may read when a client names one as Corpus.
+    /// Without it, jobs this runtime runs use the module's own corpus only.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CorpusRoot { get; set; }
+
     /// <summary>The largest frame accepted from a client, in bytes.</summary>
     [Parameter]
     [ValidateRange(1024, 256 * 1024 * 1024)]
@@ -140,9 +156,15 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                                 return true;
                             }
 
-                            var host = ArcpWebSocketHost.Start(runtime, Listen, certificate, transport);
+                            var host = ArcpWebSocketHost.Start(runtime, Listen, certificate, transport, new WebSocketListenerOptions { AllowedOrigins = AllowedOrigin ?? [] });
                             await using (host.ConfigureAwait(false))
                             {
+                                if (certificate is null && !IPAddress.IsLoopback(IPAddress.Parse(host.Address.Host.Trim('[', ']'))))
+                                {
+                                    var plain = host.Address;
+                                    await dispatcher.InvokeAsync(() => WriteWarning($"{plain} is reachable from other machines without TLS: bearer tokens and job data cross the network in clear text. Use wss:// with -Certificate, or listen on 127.0.0.1.")).ConfigureAwait(false);
+                                }
+
                                 var address = host.Address;
                                 var location = store.Location;
                                 await dispatcher.InvokeAsync(() => Host.UI.WriteLine($"ARCP runtime listening on {address} (store {location}); Ctrl+C or Stop-ArcpRuntime stops it.")).ConfigureAwait(false);
@@ -196,7 +218,7 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         try
         {
             tokens = TokenFile is null
-                ? new BearerTokenFile(new Dictionary<string, string>(), new HashSet<string>())
+                ? new BearerTokenFile(TokenAuthenticator.None, new HashSet<string>())
                 : BearerTokenFile.Load(Path.GetFullPath(TokenFile, cwd));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
@@ -248,7 +270,9 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             // Step bodies run on this command's pipeline thread, which pumps them while the host serves.
             // Steps' progress and streams go to this command's host (recorded as job events all the same).
             var observer = new PowerShellStepObserver(this, dispatcher, $"ARCP runtime: {loaded.Name}", null, storePath);
-            workflows.Add(Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer));
+            // Job input arrives from clients: a folder it names must lie inside the operator's -CorpusRoot folders.
+            var inputFolders = new Scripting.InputFolderPolicy((CorpusRoot ?? []).Select(root => Path.GetFullPath(root, cwd)).ToList());
+            workflows.Add(Scripting.ScriptStepBody.ToDefinition(loaded, dispatcher, observer, inputFolders));
         }
 
         return workflows;

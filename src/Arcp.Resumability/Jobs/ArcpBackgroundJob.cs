@@ -105,10 +105,10 @@ public sealed class ArcpBackgroundJob : Job2
     /// <summary>The ARCP job this PowerShell job drives, once known (at its first checkpoint at the latest).</summary>
     public string? ArcpJobId { get; private set; }
 
-    /// <summary>The store the ARCP job lives in.</summary>
-    public string Store => spec.Store;
+    /// <summary>The store the ARCP job lives in, without its password.</summary>
+    public string Store => Arcp.Resumability.Store.StoreFactory.Redact(spec.Store);
 
-    public override string Location => spec.Store;
+    public override string Location => Store;
 
     public override string StatusMessage => arcpState;
 

@@ -21,7 +21,7 @@ public sealed class ArcpEvent
         Payload = payload is null ? null : PowerShellJson.FromJsonNode(payload);
         Envelope = summary.Envelope;
         Summary = Summarize(summary.Type, payload as JsonObject);
-        Store = store;
+        Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
     }
 
     public string JobId { get; }

@@ -32,7 +32,7 @@ public sealed class ArcpJob
         UpdatedAt = Timestamp(summary.UpdatedAt);
         IdempotencyKey = summary.IdempotencyKey;
         Owner = summary.Owner is { } owner ? $"{owner.Host}/{owner.ProcessId}" : null;
-        Store = store;
+        Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
     }
 
     public string JobId { get; }
@@ -64,7 +64,7 @@ public sealed class ArcpJob
     /// <summary>host/process of the live owner of a running job; empty when nobody drives it.</summary>
     public string? Owner { get; }
 
-    /// <summary>The store the job lives in, so piping a job on keeps using the same store.</summary>
+    /// <summary>The store the job lives in, without its password, so piping a job on keeps using the same store.</summary>
     public string Store { get; }
 
     /// <summary>True once the job completed, failed or was cancelled: nothing will change it any more.</summary>
@@ -125,7 +125,7 @@ public sealed class ArcpCheckpoint
         CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
         Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output) : null;
         DefinitionVersion = summary.DefinitionVersion;
-        Store = store;
+        Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
     }
 
     public string JobId { get; }
@@ -166,7 +166,7 @@ public sealed class ArcpRetentionSummary
         CheckpointsRemoved = result.CheckpointsRemoved;
         IdempotencyRecordsRemoved = result.LedgerEntriesRemoved;
         Applied = result.Applied;
-        Store = store;
+        Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
     }
 
     /// <summary>Events logged before this were purged.</summary>

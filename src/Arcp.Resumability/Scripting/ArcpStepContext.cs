@@ -17,9 +17,11 @@ public sealed class ArcpStepContext
     private readonly Action<int, string>? showProgress;
     private readonly CancellationToken cancellationToken;
     private readonly CancellationToken jobCancellation;
+    private readonly Scripting.InputFolderPolicy? inputFolders;
 
-    internal ArcpStepContext(StepContext context, object? previousOutput, Action<int, string>? showProgress, CancellationToken cancellationToken)
+    internal ArcpStepContext(StepContext context, object? previousOutput, Action<int, string>? showProgress, CancellationToken cancellationToken, Scripting.InputFolderPolicy? inputFolders = null)
     {
+        this.inputFolders = inputFolders;
         JobId = context.JobId;
         Workflow = context.Workflow;
         Step = context.Step;
@@ -46,6 +48,23 @@ public sealed class ArcpStepContext
     public string IdempotencyKey { get; }
 
     public object? PreviousOutput { get; }
+
+    /// <summary>
+    /// True when the job's input came from a runtime host's client rather than from this process's user: host
+    /// paths in such input must go through <see cref="ResolveInputFolder"/>.
+    /// </summary>
+    public bool InputIsRemote => inputFolders is not null;
+
+    /// <summary>
+    /// A folder named by the job's input, as a full path. For remote input it must lie inside a folder the host's
+    /// operator allowed (Start-ArcpRuntime -CorpusRoot), with links resolved; otherwise this throws PERMISSION_DENIED
+    /// without saying whether the folder exists. Local input is the caller's own and is only made absolute.
+    /// </summary>
+    public string ResolveInputFolder(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return inputFolders is null ? Path.GetFullPath(path) : inputFolders.Resolve(path);
+    }
 
     /// <summary>True once Stop-ArcpJob (an ARCP cancel) asked the job to stop; the job stops after this step.</summary>
     public bool CancellationRequested => jobCancellation.IsCancellationRequested;

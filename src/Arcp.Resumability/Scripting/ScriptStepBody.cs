@@ -22,10 +22,11 @@ internal static class ScriptStepBody
         & { try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) } catch { throw } } *>&1 | & { process { $__ArcpSink.Invoke($_) } }
         """);
 
-    public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, PowerShellStepObserver observer) =>
+    /// <param name="inputFolders">For a runtime host: the folders remote job input may name (see <see cref="ArcpStepContext.ResolveInputFolder"/>); null when the input is the caller's own.</param>
+    public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders = null) =>
         new(
             workflow.Name,
-            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer))
+            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer, inputFolders))
             {
                 Next = workflow.Transitions.TryGetValue(s.Key, out var next) ? Transition(next, dispatcher) : null,
             }).ToList())
@@ -48,14 +49,14 @@ internal static class ScriptStepBody
             }
         }));
 
-    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer) =>
-        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, cancellationToken)));
+    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders) =>
+        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, inputFolders, cancellationToken)));
 
-    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, CancellationToken cancellationToken)
+    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var input = PowerShellJson.FromJsonNode(context.Input);
-        var step = new ArcpStepContext(context, input, (percent, message) => observer.ShowStepProgress(context, percent, message), cancellationToken);
+        var step = new ArcpStepContext(context, input, (percent, message) => observer.ShowStepProgress(context, percent, message), cancellationToken, inputFolders);
         var results = new List<PSObject>();
         var sink = new Action<PSObject>(item =>
         {

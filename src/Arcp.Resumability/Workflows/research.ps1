@@ -25,7 +25,8 @@
       * $null                          -> the default request (see $defaultRequest below)
       * a non-empty string             -> the request
       * a hashtable / object with       Request (or Topic), optional Corpus (folder path; relative
-                                        paths resolve against the current location) and optional
+                                        paths resolve against the current location; on a runtime
+                                        host only inside its -CorpusRoot folders) and optional
                                         MaxPassages (passages kept per question, default 3)
                                         MaxRounds (synthesize/critique rounds while the critique is
                                         high, 1 to 10, default 2)
@@ -195,7 +196,10 @@
         }
         else {
             if ($corpusArg -isnot [string]) { throw "research/plan: Corpus must be a folder path string, not [$($corpusArg.GetType().FullName)]." }
-            $corpus = [System.IO.Path]::GetFullPath($ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($corpusArg))
+            # Input from a runtime host's client may only name folders inside the operator's -CorpusRoot.
+            $arcpStep = Get-Variable -Name ArcpStep -ValueOnly -ErrorAction Ignore
+            if ($arcpStep -and $arcpStep.InputIsRemote) { $corpus = $arcpStep.ResolveInputFolder($corpusArg) }
+            else { $corpus = [System.IO.Path]::GetFullPath($ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($corpusArg)) }
         }
         if (-not [System.IO.Directory]::Exists($corpus)) {
             if ([System.IO.File]::Exists($corpus)) { throw "research/plan: the corpus path '$corpus' is a file; Corpus must be a folder of *.md / *.txt files." }
@@ -333,6 +337,9 @@
         $corpus = [string] (& $getMember $Plan 'Corpus')
         $maxPassages = [int] (& $getMember $Plan 'MaxPassages')
         if ($maxPassages -lt 1) { $maxPassages = $defaultMaxPassages }
+        # A recorded plan is input too: for a runtime host's client it is checked again, like the plan checked it.
+        $arcpStep = Get-Variable -Name ArcpStep -ValueOnly -ErrorAction Ignore
+        if ($arcpStep -and $arcpStep.InputIsRemote -and $corpus -ne $defaultCorpus) { $corpus = $arcpStep.ResolveInputFolder($corpus) }
         if ([string]::IsNullOrEmpty($corpus) -or -not [System.IO.Directory]::Exists($corpus)) {
             throw "research/gather: the corpus folder '$corpus' does not exist."
         }

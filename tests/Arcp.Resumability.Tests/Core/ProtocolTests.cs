@@ -48,23 +48,7 @@ public sealed class ProtocolTests
             time = (time << 5) | (uint)Crockford.IndexOf(c, StringComparison.Ordinal);
         }
 
-        // Monotonic generation may have pushed the time part ahead of the clock by a millisecond or so, never behind.
-        Assert.InRange(time, before, after + 1000);
-    }
-
-    [Fact]
-    public void A_burst_of_ten_thousand_ids_is_strictly_increasing_even_within_one_millisecond()
-    {
-        var ids = Enumerable.Range(0, 10_000).Select(_ => ArcpId.NewMessageId()).ToList();
-
-        for (var i = 1; i < ids.Count; i++)
-        {
-            Assert.True(string.CompareOrdinal(ids[i - 1], ids[i]) < 0, $"id {i} ({ids[i]}) does not sort after {ids[i - 1]}");
-        }
-
-        // Prove the same-millisecond path was exercised: many ids share their time part.
-        var sameMillisecond = ids.Zip(ids.Skip(1)).Count(p => p.First.AsSpan(4, 10).SequenceEqual(p.Second.AsSpan(4, 10)));
-        Assert.True(sameMillisecond > 100, $"only {sameMillisecond} consecutive ids shared a millisecond");
+        Assert.InRange(time, before, after);
     }
 
     [Theory]

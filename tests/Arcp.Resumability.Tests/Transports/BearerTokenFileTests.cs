@@ -9,8 +9,10 @@ public sealed class BearerTokenFileTests
     {
         var file = BearerTokenFile.Parse("# tokens\n\ntok-a  alice admin\r\ntok-b bob\n", "tokens.txt");
 
-        Assert.Equal("alice", file.Tokens["tok-a"]);
-        Assert.Equal("bob", file.Tokens["tok-b"]);
+        Assert.True(file.Tokens.TryAuthenticate("tok-a", out var alice));
+        Assert.Equal("alice", alice);
+        Assert.True(file.Tokens.TryAuthenticate("tok-b", out var bob));
+        Assert.Equal("bob", bob);
         Assert.Equal(["alice"], file.AdminPrincipals);
     }
 

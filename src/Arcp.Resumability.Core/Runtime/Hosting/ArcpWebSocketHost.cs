@@ -7,8 +7,9 @@ namespace Arcp.Resumability.Runtime.Hosting;
 /// <summary>
 /// Serves a runtime over WebSocket: every accepted connection becomes one session, run on its own task
 /// with its own bounded send queue, so a slow or dead peer only ever stalls (and eventually loses) its
-/// own session. Stopping stops accepting, ends every session (which releases its job leases, leaving
-/// in-flight jobs resumable) and waits for them.
+/// own session. A connection that has not opened a session by the deadline is closed. Stopping stops
+/// accepting, ends every session (which releases its job leases, leaving in-flight jobs resumable) and
+/// waits for them.
 /// </summary>
 public sealed class ArcpWebSocketHost : IAsyncDisposable
 {
@@ -19,26 +20,40 @@ public sealed class ArcpWebSocketHost : IAsyncDisposable
     private readonly ConcurrentDictionary<int, Task> sessions = new();
     private readonly Task acceptLoop;
     private readonly SemaphoreSlim stopGate = new(1, 1);
+    private readonly TimeSpan sessionOpenTimeout;
     private int nextSession;
     private bool stopped;
 
-    private ArcpWebSocketHost(ArcpRuntime runtime, WebSocketListener listener)
+    private ArcpWebSocketHost(ArcpRuntime runtime, WebSocketListener listener, TimeSpan sessionOpenTimeout)
     {
         this.runtime = runtime;
         this.listener = listener;
+        this.sessionOpenTimeout = sessionOpenTimeout;
         acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
     }
+
+    /// <summary>How long an upgraded connection has to get a <c>session.accepted</c> when no other value is given.</summary>
+    public static TimeSpan DefaultSessionOpenTimeout { get; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Where clients connect (with the real port when the listen address used port 0).</summary>
     public Uri Address => listener.Address;
 
     public int ActiveSessions => sessions.Count;
 
-    /// <summary>Starts listening on <paramref name="listen"/>; TLS when <paramref name="certificate"/> is given (wss://).</summary>
-    public static ArcpWebSocketHost Start(ArcpRuntime runtime, Uri listen, X509Certificate2? certificate, TransportOptions? transport)
+    /// <summary>TCP connections open now, handshaking or upgraded.</summary>
+    public int OpenConnections => listener.OpenConnections;
+
+    /// <summary>
+    /// Starts listening on <paramref name="listen"/>; TLS when <paramref name="certificate"/> is given (wss://).
+    /// <paramref name="limits"/> caps connections and allows browser origins; an upgraded connection without an
+    /// accepted session after <paramref name="sessionOpenTimeout"/> (default <see cref="DefaultSessionOpenTimeout"/>) is closed.
+    /// </summary>
+    public static ArcpWebSocketHost Start(ArcpRuntime runtime, Uri listen, X509Certificate2? certificate, TransportOptions? transport, WebSocketListenerOptions? limits = null, TimeSpan? sessionOpenTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
-        return new ArcpWebSocketHost(runtime, WebSocketListener.Start(listen, certificate, transport));
+        var deadline = sessionOpenTimeout ?? DefaultSessionOpenTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(sessionOpenTimeout));
+        return new ArcpWebSocketHost(runtime, WebSocketListener.Start(listen, certificate, transport, limits), deadline);
     }
 
     /// <summary>Serves until <paramref name="cancellationToken"/> fires or an admin asks the runtime to shut down, then stops.</summary>
@@ -109,9 +124,12 @@ public sealed class ArcpWebSocketHost : IAsyncDisposable
     {
         // Off the accept loop at once, so a client slow to open its session never delays the next accept.
         await Task.Yield();
+        var guarded = new SessionOpenDeadline(connection, sessionOpenTimeout);
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(sessionStop.Token, guarded.Expired);
+        using var report = guarded.Expired.Register(() => runtime.Options.Diagnostics?.Invoke($"Connection {id} opened no session within {sessionOpenTimeout.TotalSeconds:0.#} s; closing it."));
         try
         {
-            await runtime.ServeAsync(connection, sessionStop.Token).ConfigureAwait(false);
+            await runtime.ServeAsync(guarded, session.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // One session's failure must never take the host and every other session down.
         catch (Exception ex)
@@ -121,7 +139,7 @@ public sealed class ArcpWebSocketHost : IAsyncDisposable
         }
         finally
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await guarded.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -10,18 +10,32 @@ namespace Arcp.Resumability.Runtime.Hosting;
 /// <item>JSON: an array of <c>{ "token": "…", "principal": "…", "admin": true }</c> objects.</item>
 /// </list>
 /// <c>admin</c> principals may shut the runtime down with <c>arcpx.resumability.shutdown.v1</c>.
+/// Only the tokens' hashes are kept (<see cref="TokenAuthenticator"/>).
 /// </summary>
-public sealed record BearerTokenFile(IReadOnlyDictionary<string, string> Tokens, IReadOnlySet<string> AdminPrincipals)
+public sealed record BearerTokenFile(TokenAuthenticator Tokens, IReadOnlySet<string> AdminPrincipals)
 {
+    private const UnixFileMode GroupOrOthers =
+        UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+        | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>Reads a token file, refusing on Unix one that any other user could read or change (as ssh refuses a private key).</summary>
+    /// <exception cref="UnauthorizedAccessException">The file is open to its group or to others.</exception>
     public static BearerTokenFile Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!OperatingSystem.IsWindows() && File.GetUnixFileMode(path) is var mode && (mode & GroupOrOthers) != 0)
+        {
+            throw new UnauthorizedAccessException(
+                $"The token file '{path}' is open to other users (mode {Convert.ToString((int)mode, 8)}); bearer tokens must be private to the runtime's user. Run: chmod 600 '{path}'");
+        }
+
         return Parse(File.ReadAllText(path), path);
     }
 
     public static BearerTokenFile Parse(string text, string source)
     {
         ArgumentNullException.ThrowIfNull(text);
+        // Plain text only while the file is read; the result keeps hashes.
         var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
         var admins = new HashSet<string>(StringComparer.Ordinal);
         void Add(string token, string principal, bool admin, string where)
@@ -89,6 +103,6 @@ public sealed record BearerTokenFile(IReadOnlyDictionary<string, string> Tokens,
             }
         }
 
-        return new BearerTokenFile(tokens, admins);
+        return new BearerTokenFile(TokenAuthenticator.FromTokens(tokens), admins);
     }
 }

@@ -15,8 +15,8 @@ internal static class PostgresStoreString
         ["target_session_attrs"] = "Target Session Attributes",
     };
 
-    /// <summary>The store string without its password.</summary>
-    public static string Redact(string storeSpec) => PostgresArcpStore.Describe(Parse(storeSpec));
+    /// <summary>The store string without its password (in the user part or a <c>password</c> parameter); the rest is kept as written.</summary>
+    public static string Redact(string storeSpec) => IsUri(storeSpec) ? RedactUri(storeSpec) : RedactKeywords(storeSpec);
 
     /// <summary>
     /// The Npgsql connection string for a PostgreSQL store string, with credentials the string lacks taken
@@ -39,13 +39,52 @@ internal static class PostgresStoreString
         return builder.ConnectionString;
     }
 
+    private static bool IsUri(string storeSpec) =>
+        storeSpec.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || storeSpec.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase);
+
+    // postgresql://user:secret@host/db?password=secret&sslmode=… → postgresql://user@host/db?sslmode=…
+    private static string RedactUri(string storeSpec)
+    {
+        Parse(storeSpec);
+        var schemeEnd = storeSpec.IndexOf("://", StringComparison.Ordinal) + 3;
+        var queryStart = storeSpec.IndexOf('?', schemeEnd);
+        var beforeQuery = queryStart < 0 ? storeSpec : storeSpec[..queryStart];
+        var authorityEnd = beforeQuery.IndexOf('/', schemeEnd) is var slash and >= 0 ? slash : beforeQuery.Length;
+        var at = beforeQuery.LastIndexOf('@', authorityEnd - 1, authorityEnd - schemeEnd);
+        if (at >= 0 && beforeQuery.IndexOf(':', schemeEnd, at - schemeEnd) is var colon and >= 0)
+        {
+            beforeQuery = beforeQuery[..colon] + beforeQuery[at..];
+        }
+
+        if (queryStart < 0)
+        {
+            return beforeQuery;
+        }
+
+        var kept = storeSpec[(queryStart + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Where(pair => !Uri.UnescapeDataString(pair.Split('=')[0]).Equals("password", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        return kept.Count == 0 ? beforeQuery : beforeQuery + "?" + string.Join('&', kept);
+    }
+
+    private static string RedactKeywords(string storeSpec)
+    {
+        var builder = Parse(storeSpec);
+        if (builder.Password is null)
+        {
+            return storeSpec;
+        }
+
+        builder.Remove("Password");
+        return builder.ConnectionString;
+    }
+
     private static NpgsqlConnectionStringBuilder Parse(string storeSpec)
     {
         try
         {
-            var schemeEnd = storeSpec.IndexOf("://", StringComparison.Ordinal);
-            return schemeEnd > 0 && storeSpec.StartsWith("postgres", StringComparison.OrdinalIgnoreCase)
-                ? FromUri(storeSpec[(schemeEnd + 3)..])
+            return IsUri(storeSpec)
+                ? FromUri(storeSpec[(storeSpec.IndexOf("://", StringComparison.Ordinal) + 3)..])
                 : new NpgsqlConnectionStringBuilder(storeSpec);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
@@ -101,9 +140,19 @@ internal static class PostgresStoreString
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
             var name = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
             var value = equals < 0 ? string.Empty : Uri.UnescapeDataString(pair[(equals + 1)..].Replace('+', ' '));
-            builder[UriParameters.GetValueOrDefault(name, name)] = value;
+            builder[UriParameters.GetValueOrDefault(name, name)] = name.Equals("sslmode", StringComparison.OrdinalIgnoreCase) ? SslMode(value) : value;
         }
 
         return builder;
     }
+
+    // libpq spells the modes disable, allow, prefer, require, verify-ca, verify-full; Npgsql's names drop the hyphen.
+    private static string SslMode(string libpqMode) =>
+        libpqMode.ToLowerInvariant() switch
+        {
+            "disable" or "allow" or "prefer" or "require" => libpqMode,
+            "verify-ca" or "verifyca" => "VerifyCA",
+            "verify-full" or "verifyfull" => "VerifyFull",
+            _ => throw new FormatException($"sslmode '{libpqMode}' is not one of disable, allow, prefer, require, verify-ca, verify-full (verify-full is the one that checks the server's certificate and name)."),
+        };
 }

@@ -50,8 +50,10 @@ public sealed class SqliteArcpStore : IArcpStore
         {
             if (!string.IsNullOrEmpty(folder))
             {
-                Directory.CreateDirectory(folder);
+                StoreFileModes.CreateFolder(folder);
             }
+
+            StoreFileModes.CreateDatabaseFile(fullPath);
 
             connection = new SqliteConnection(new SqliteConnectionStringBuilder
             {
