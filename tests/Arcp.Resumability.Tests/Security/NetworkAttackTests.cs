@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Runtime.Hosting;
 using Arcp.Resumability.Store.Sqlite;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
 using Arcp.Resumability.Tests.Core;
 
 namespace Arcp.Resumability.Tests.Security;
