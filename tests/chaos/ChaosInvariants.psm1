@@ -80,9 +80,12 @@ function Test-ChaosInvariant {
 
     # Every job exists once, Completed, with the right result.
     $byName = @{}
-    foreach ($j in $Jobs) { $byName[[string]$j.Name] = @($byName[[string]$j.Name]) + @($j) | Where-Object { $null -ne $_ } }
+    foreach ($j in $Jobs) {
+        if (-not $byName.ContainsKey([string]$j.Name)) { $byName[[string]$j.Name] = [System.Collections.Generic.List[object]]::new() }
+        $byName[[string]$j.Name].Add($j)
+    }
     foreach ($n in 1..$JobCount) {
-        $found = @($byName["chaos-$n"])
+        $found = if ($byName.ContainsKey("chaos-$n")) { @($byName["chaos-$n"]) } else { @() }
         if ($found.Count -ne 1) { $violations.Add("job chaos-${n}: $($found.Count) jobs in the store (expected exactly 1)"); continue }
         $job = $found[0]
         if ("$($job.State)" -ne 'Completed') { $violations.Add("job chaos-$n ($($job.JobId)): state $($job.State) (expected Completed); error: $($job.Error)") }

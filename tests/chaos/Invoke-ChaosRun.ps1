@@ -73,7 +73,7 @@ $null = New-Item -ItemType Directory -Path $runFolder
 function Start-ChaosWorker([string]$StoreText, [string]$Claims, [string]$Effects) {
     $start = [Diagnostics.ProcessStartInfo]::new('setsid')
     foreach ($a in @($pwsh) + @('-NoProfile', '-NonInteractive', '-File', $workerScript,
-            '-Store', $StoreText, '-Workflow', $workflow, '-Claims', $Claims, '-Jobs', $Jobs)) { $start.ArgumentList.Add([string]$a) }
+            '-Store', $StoreText, '-Workflow', $workflow, '-Claims', $Claims, '-Jobs', $Jobs, '-HarnessPid', $PID)) { $start.ArgumentList.Add([string]$a) }
     $start.UseShellExecute = $false
     $start.RedirectStandardOutput = $true
     $start.RedirectStandardError = $true

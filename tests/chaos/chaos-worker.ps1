@@ -11,7 +11,9 @@ param(
     [Parameter(Mandatory)][string]$Store,
     [Parameter(Mandatory)][string]$Workflow,
     [Parameter(Mandatory)][string]$Claims,
-    [Parameter(Mandatory)][int]$Jobs
+    [Parameter(Mandatory)][int]$Jobs,
+    # The harness process: a worker outliving it (the harness itself was killed) stops at its next turn.
+    [Parameter(Mandatory)][int]$HarnessPid
 )
 
 $ErrorActionPreference = 'Stop'
@@ -47,6 +49,7 @@ function Get-JobNumber {
 Import-Module $env:ARCP_MODULE_PATH
 Write-Activity 'ready'
 while ($true) {
+    if (-not (Get-Process -Id $HarnessPid -ErrorAction Ignore)) { Write-Activity 'orphaned'; exit 3 }
     $interrupted = @(Get-ArcpJob -State Interrupted -Store $Store)
     if ($interrupted.Count -gt 0) {
         Write-Activity 'resume-begin' ($interrupted.JobId -join ',')
