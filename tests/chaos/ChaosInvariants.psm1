@@ -43,7 +43,7 @@ function Get-ChaosKillPhase {
         $byPid[$e.Pid].Add($e)
     }
     foreach ($kill in $Kills) {
-        $own = if ($byPid.ContainsKey($kill.Pid)) { @($byPid[$kill.Pid]) } else { @() }
+        $own = @(if ($byPid.ContainsKey($kill.Pid)) { $byPid[$kill.Pid] })
         $activity = 'startup'; $position = 'outside-step'
         if (@($own | Where-Object Event -EQ 'ready').Count -gt 0) {
             $lastActivity = @($own | Where-Object { $_.Event -notlike 'step-*' })[-1]
@@ -85,7 +85,7 @@ function Test-ChaosInvariant {
         $byName[[string]$j.Name].Add($j)
     }
     foreach ($n in 1..$JobCount) {
-        $found = if ($byName.ContainsKey("chaos-$n")) { @($byName["chaos-$n"]) } else { @() }
+        $found = @(if ($byName.ContainsKey("chaos-$n")) { $byName["chaos-$n"] })
         if ($found.Count -ne 1) { $violations.Add("job chaos-${n}: $($found.Count) jobs in the store (expected exactly 1)"); continue }
         $job = $found[0]
         if ("$($job.State)" -ne 'Completed') { $violations.Add("job chaos-$n ($($job.JobId)): state $($job.State) (expected Completed); error: $($job.Error)") }
@@ -112,7 +112,7 @@ function Test-ChaosInvariant {
     $startsByJob = @{}
     foreach ($group in ($starts | Group-Object Subject)) { $startsByJob[$group.Name] = @($group.Group | Sort-Object Ticks) }
     foreach ($jobId in @(@($Jobs | ForEach-Object { [string]$_.JobId }) + @($startsByJob.Keys) | Sort-Object -Unique)) {
-        $jobStarts = if ($startsByJob.ContainsKey($jobId)) { $startsByJob[$jobId] } else { @() }
+        $jobStarts = @(if ($startsByJob.ContainsKey($jobId)) { $startsByJob[$jobId] })
         for ($i = 0; $i -lt $script:StepNames.Count; $i++) {
             $step = $script:StepNames[$i]
             $runs = @($jobStarts | Where-Object Step -EQ $step)
