@@ -51,7 +51,7 @@ if (-not $env:ARCP_MODULE_PATH -or -not (Test-Path -LiteralPath $env:ARCP_MODULE
     throw "Set `$env:ARCP_MODULE_PATH to the module manifest (out/Arcp.Resumability/Arcp.Resumability.psd1); 'build.ps1 chaos' does."
 }
 if (-not $IsLinux) { throw 'The chaos harness needs Linux (setsid, kill -9 of process groups).' }
-foreach ($tool in @('setsid') + @(if ($Store -eq 'sqlite') { 'sqlite3' })) {
+foreach ($tool in 'setsid') {
     if (-not (Get-Command $tool -CommandType Application -ErrorAction Ignore)) { throw "The chaos harness needs '$tool' on PATH." }
 }
 Import-Module $env:ARCP_MODULE_PATH
@@ -141,8 +141,18 @@ function Invoke-Drain([string]$StoreText, [string]$Claims) {
 function Test-StoreHealth([string]$StoreText, $Server) {
     $problems = [System.Collections.Generic.List[string]]::new()
     if ($Store -eq 'sqlite') {
-        $check = @(& sqlite3 $StoreText 'PRAGMA integrity_check;' 2>&1)
-        if ($LASTEXITCODE -ne 0 -or ($check -join "`n") -ne 'ok') { $problems.Add("PRAGMA integrity_check: $($check -join '; ')") }
+        # Microsoft.Data.Sqlite is the module's own driver (loaded with it); read-only, unpooled.
+        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$StoreText;Mode=ReadOnly;Pooling=False")
+        try {
+            $connection.Open()
+            $command = $connection.CreateCommand()
+            $command.CommandText = 'PRAGMA integrity_check;'
+            $reader = $command.ExecuteReader()
+            $check = @(while ($reader.Read()) { $reader.GetString(0) })
+            $reader.Dispose()
+        }
+        finally { $connection.Dispose() }
+        if (($check -join "`n") -ne 'ok') { $problems.Add("PRAGMA integrity_check: $($check -join '; ')") }
         return [pscustomobject]@{ Check = "integrity_check $($check -join '; ')"; Problems = $problems.ToArray() }
     }
     $schema = [regex]::Match($StoreText, 'Search Path=([^;]+)').Groups[1].Value
@@ -204,7 +214,7 @@ function Invoke-ChaosRound([int]$Round, $Server) {
         if ($now -gt $deadline) { $timedOut = $true; break }
         $live = @($pool | Where-Object { -not $_.Process.HasExited })
         if ($killing) {
-            $claimedAll = @(Get-ChildItem -LiteralPath $claims -File).Count -ge $Jobs
+            $claimedAll = [IO.Directory]::GetFiles($claims).Length -ge $Jobs
             if ($kills.Count -ge $KillsPerRound -or ($claimedAll -and $live.Count -eq 0)) { $killing = $false; $aimed.Clear() }
         }
         if (-not $killing -and $live.Count -eq 0) { break }
@@ -243,7 +253,7 @@ function Invoke-ChaosRound([int]$Round, $Server) {
                 $nextRandom = $now.AddMilliseconds($random.Next($MinGapMs, $MaxGapMs))
             }
             # Killed workers are replaced; so is any worker while job numbers remain unclaimed.
-            $claimedAll = @(Get-ChildItem -LiteralPath $claims -File).Count -ge $Jobs
+            $claimedAll = [IO.Directory]::GetFiles($claims).Length -ge $Jobs
             foreach ($w in @($pool | Where-Object { $_.Process.HasExited -and -not $_.PSObject.Properties['Replaced'] })) {
                 $w | Add-Member -NotePropertyName Replaced -NotePropertyValue $true
                 if ($w.Killed -or -not $claimedAll) { & $launch }

@@ -89,7 +89,7 @@ Describe 'A short chaos round (kill -9 of worker process groups)' {
             [pscustomobject]@{
                 Store = $store
                 Child = Start-ArcpChild -ScriptPath $script:Harness -Environment @{ ARCP_MODULE_PATH = $env:ARCP_MODULE_PATH } -Arguments @(
-                    '-Store', $store, '-Rounds', '1', '-Workers', '2', '-Jobs', '6', '-KillsPerRound', '8',
+                    '-Store', $store, '-Rounds', '1', '-Workers', '2', '-Jobs', '5', '-KillsPerRound', '6',
                     '-MinGapMs', '1500', '-MaxGapMs', '4000', '-RoundTimeoutSeconds', '200', '-ResultFile', $resultFile)
             }
         }
@@ -107,8 +107,8 @@ Describe 'A short chaos round (kill -9 of worker process groups)' {
         $run.Summary | Should -Not -BeNullOrEmpty -Because $because
         @($run.Summary.Violations) | Should -BeNullOrEmpty
         $run.Summary.Kills | Should -BeGreaterThan 0 -Because $because
-        $run.Summary.Jobs | Should -Be 6
-        $run.Summary.StepRuns | Should -Be (30 + $run.Summary.ReRuns)
+        $run.Summary.Jobs | Should -Be 5
+        $run.Summary.StepRuns | Should -Be (25 + $run.Summary.ReRuns)
         (@($run.Summary.KillsByPhase.PSObject.Properties.Value) | Measure-Object -Sum).Sum | Should -Be $run.Summary.Kills
         $run.Done.Out | Should -Match 'all invariants hold'
     }
