@@ -188,6 +188,7 @@ function Invoke-ChaosRound([int]$Round, $Server) {
     $deadline = [DateTime]::UtcNow.AddSeconds($RoundTimeoutSeconds)
     $nextRandom = [DateTime]::UtcNow.AddMilliseconds($random.Next($MinGapMs, $MaxGapMs))
     $killing = $true
+    $randomTarget = $null
     $timedOut = $false
     $launched = 0
 
@@ -244,11 +245,13 @@ function Invoke-ChaosRound([int]$Round, $Server) {
             }
             # Random kills go to workers past start-up (start-up has its own aimed kills; pwsh takes seconds
             # to start, so random instants would otherwise mostly hit start-up).
-            # Three in four go to a worker inside Start-ArcpJob or Resume-ArcpJob when there is one.
+            # Nine in ten go to a worker inside Start-ArcpJob or Resume-ArcpJob (waiting for one if need be),
+            # the rest to any worker past start-up (querying, claiming, between calls).
+            if ($now -ge $nextRandom -and $null -eq $randomTarget) { $randomTarget = if ($random.NextDouble() -lt 0.9) { 'busy' } else { 'any' } }
             $live = @($pool | Where-Object { $_.Ready -and -not $_.Process.HasExited })
-            $busy = @($live | Where-Object Busy)
-            if ($busy.Count -gt 0 -and $random.NextDouble() -lt 0.75) { $live = $busy }
+            if ($randomTarget -eq 'busy') { $live = @($live | Where-Object Busy) }
             if ($now -ge $nextRandom -and $live.Count -gt 0 -and $kills.Count -lt $KillsPerRound) {
+                $randomTarget = $null
                 & $kill $live[$random.Next(0, $live.Count)] 'random'
                 $nextRandom = $now.AddMilliseconds($random.Next($MinGapMs, $MaxGapMs))
             }

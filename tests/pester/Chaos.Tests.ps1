@@ -97,6 +97,8 @@ Describe 'A short chaos round (kill -9 of worker process groups)' {
             $run = $script:Runs[$c.Store]
             $run.Done = Wait-ArcpChild $c.Child -TimeoutSeconds 280
             if (Test-Path -LiteralPath $run.ResultFile) { $run.Summary = Get-Content -LiteralPath $run.ResultFile -Raw | ConvertFrom-Json }
+            # The harness's figures, for the CI log.
+            foreach ($line in @($run.Done.Out -split "`r?`n" | Where-Object { $_ -match '^(round |kills by |\d+ rounds in )' })) { Write-Host "    chaos $($c.Store): $line" }
         }
     }
 
