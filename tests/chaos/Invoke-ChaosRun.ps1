@@ -190,7 +190,6 @@ function Invoke-ChaosRound([int]$Round, $Server) {
     $killing = $true
     $randomTarget = $null
     $timedOut = $false
-    $launched = 0
 
     $launch = {
         $w = Start-ChaosWorker $storeText $claims $effects
@@ -271,6 +270,9 @@ function Invoke-ChaosRound([int]$Round, $Server) {
         foreach ($line in ($w.Out.Result -split "`r?`n" | Where-Object { $_ -like 'ERROR *' })) { $workerErrors.Add("worker $($w.Pid): $line") }
     }
     $leftForDrain = @(Get-ArcpJob -State Interrupted -Store $storeText).Count
+    # Every worker is gone now: a job that is neither finished nor Interrupted holds the lease of a dead
+    # process that the store failed to recognise as dead (an orphaned lease).
+    $orphaned = @(Get-ArcpJob -Store $storeText | Where-Object { "$($_.State)" -notin 'Completed', 'Failed', 'Cancelled', 'Interrupted' })
 
     # The clean drain, in this process; its steps log to the same side-effect folder.
     $env:ARCP_CHAOS_EFFECTS = $effects
@@ -291,6 +293,7 @@ function Invoke-ChaosRound([int]$Round, $Server) {
     foreach ($v in $health.Problems) { $violations.Add($v) }
     foreach ($v in $workerErrors) { $violations.Add("unexpected worker error: $v") }
     foreach ($v in $drain.Errors) { $violations.Add("unexpected drain error: $v") }
+    foreach ($j in $orphaned) { $violations.Add("job $($j.Name) ($($j.JobId)) reads $($j.State), owned by $($j.Owner), after every worker was gone (orphaned lease)") }
     if ($timedOut) { $violations.Add("the round did not finish within $RoundTimeoutSeconds s; its workers were killed") }
 
     [pscustomobject]@{
