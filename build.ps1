@@ -13,6 +13,7 @@
         dotnet pwsh ./build.ps1 bench --iterations 5  # remaining arguments go to the benchmark
         dotnet pwsh -c './build.ps1 bench -- -n 5'    # a bare `--` only works in -Command mode (pwsh -File rejects it)
         dotnet pwsh ./build.ps1 clean                 # removes out/ and .artifacts/
+        dotnet pwsh ./build.ps1 chaos -Store postgres -Rounds 5 -Workers 3   # kill -9 chaos run (docs/reliability.md)
 
     Task 'test' always ends with exactly one line "N passed, N failed, N skipped" (xunit + Pester)
     and exits 1 if anything failed, if a runner crashed or produced no result file (counted as one
@@ -21,7 +22,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'clean')]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'clean', 'chaos')]
     [string]$Task = 'build',
 
     [string]$Configuration = 'Release',
@@ -32,6 +33,11 @@ param(
     # Pester files/folders to run (task 'test'); default: tests/pester. Comma-separated values are split,
     # because `pwsh -File` passes `-PesterPath a,b` as the single string 'a,b'.
     [string[]]$PesterPath,
+
+    # Chaos run (task 'chaos', tests/chaos/Invoke-ChaosRun.ps1): rounds, store kind and worker processes.
+    [ValidateRange(1, 100000)][int]$Rounds = 1,
+    [ValidateSet('sqlite', 'postgres')][string]$Store = 'sqlite',
+    [ValidateRange(1, 32)][int]$Workers = 3,
 
     # Extra arguments for the benchmark (task 'bench'). Under `pwsh -File`, arguments starting with a single
     # dash are taken as build.ps1 parameter names; `--long-options` and plain values pass through.
@@ -58,6 +64,7 @@ $PesterRunner = Join-Path $Root 'tests/run-pester.ps1'
 $ArtifactsDir = Join-Path $Root '.artifacts'
 $TestResultsDir = Join-Path $ArtifactsDir 'test'
 $BenchProject = Join-Path $Root 'bench/Arcp.Resumability.Bench/Arcp.Resumability.Bench.csproj'
+$ChaosRunner = Join-Path $Root 'tests/chaos/Invoke-ChaosRun.ps1'
 # One version for the whole tree: the PesterVersion property of Directory.Packages.props (tests/tools/Tools.csproj downloads it).
 $PesterVersion = ([xml](Get-Content -LiteralPath (Join-Path $Root 'Directory.Packages.props') -Raw)).Project.PropertyGroup.PesterVersion |
     Where-Object { $_ } | Select-Object -First 1
@@ -362,6 +369,23 @@ try {
             $benchArgs = @('run', '-c', 'Release', '--project', $BenchProject)
             if ($ExtraArgs) { $benchArgs += @('--') + @($ExtraArgs) }
             Invoke-Dotnet -What 'Benchmark' -Arguments $benchArgs
+        }
+        'chaos' {
+            Invoke-BuildTask
+            Write-Step "Chaos: $Rounds round(s) on $Store with $Workers worker(s)"
+            $null = New-Item -ItemType Directory -Force -Path $ArtifactsDir
+            $previousModulePath = $env:ARCP_MODULE_PATH
+            $env:ARCP_MODULE_PATH = $ModuleManifest
+            try {
+                Invoke-Dotnet -What 'Chaos run' -AllowFailure -Arguments @(
+                    'pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosRunner,
+                    '-Store', $Store, '-Rounds', $Rounds, '-Workers', $Workers,
+                    '-ResultFile', (Join-Path $ArtifactsDir "chaos-$Store.json"))
+            }
+            finally {
+                $env:ARCP_MODULE_PATH = $previousModulePath
+            }
+            if ($LASTEXITCODE -ne 0) { Write-Host "chaos run exited with code $LASTEXITCODE"; exit $LASTEXITCODE }
         }
         'clean' {
             foreach ($dir in 'out', '.artifacts') {
