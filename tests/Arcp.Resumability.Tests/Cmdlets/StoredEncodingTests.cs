@@ -29,6 +29,8 @@ public sealed class StoredEncodingTests : IDisposable
 
         """;
 
+    private static readonly string[] StepNames = ["plan", "gather", "write"];
+
     private readonly TestStore store = new();
 
     [Fact]
@@ -45,7 +47,7 @@ public sealed class StoredEncodingTests : IDisposable
             $global:seen.Id.GetType().FullName
             $global:seen.Count.GetType().FullName
             $global:seen.Ratio.GetType().FullName
-            , $global:seen.Tags | ForEach-Object { $_.GetType().FullName }
+            $global:seen.Tags.GetType().FullName
             $global:seen.Inner -is [pscustomobject]
             $recorded = (Get-ArcpCheckpoint -JobId '{jobId}' -Store $store)[0].Output
             $recorded -is [pscustomobject]
@@ -84,7 +86,7 @@ public sealed class StoredEncodingTests : IDisposable
     {
         var workflow = new WorkflowDefinition(
             "inline",
-            new[] { "plan", "gather", "write" }.Select(s => new StepDefinition(s, (_, _) => ValueTask.FromResult(JsonNode.Parse(planOutput)))).ToList());
+            StepNames.Select(s => new StepDefinition(s, (_, _) => ValueTask.FromResult(JsonNode.Parse(planOutput)))).ToList());
         using var observer = new StopAfter("plan");
         await using var arcp = await EmbeddedArcp.OpenAsync(store.Path, null, CancellationToken.None);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
