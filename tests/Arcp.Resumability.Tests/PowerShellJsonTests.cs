@@ -1,4 +1,6 @@
+using System.Collections;
 using System.Collections.ObjectModel;
+using System.Collections.Specialized;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Internal;
@@ -12,20 +14,20 @@ namespace Arcp.Resumability.Tests;
 public sealed class PowerShellJsonTests
 {
     [Fact]
-    public void Nested_ordered_hashtables_keep_their_order_and_come_back_as_custom_objects()
+    public void Nested_ordered_hashtables_keep_their_order_and_come_back_ordered()
     {
         var value = Evaluate("$v = [ordered]@{ Zeta = 1; Alpha = [ordered]@{ Mid = 'm'; Beta = @(1, 2) }; Gamma = $null }");
 
         var json = PowerShellJson.ToJson(value);
 
-        Assert.Equal("""{"Zeta":1,"Alpha":{"Mid":"m","Beta":[1,2]},"Gamma":null}""", json);
-        var back = Assert.IsType<PSObject>(PowerShellJson.FromJson(json));
-        Assert.IsType<PSCustomObject>(back.BaseObject);
-        Assert.Equal(["Zeta", "Alpha", "Gamma"], PropertyNames(back));
-        var alpha = Assert.IsType<PSObject>(back.Properties["Alpha"].Value);
-        Assert.Equal(["Mid", "Beta"], PropertyNames(alpha));
-        Assert.Equal(new object[] { 1, 2 }, Assert.IsType<object[]>(alpha.Properties["Beta"].Value));
-        Assert.Null(back.Properties["Gamma"].Value);
+        Assert.Equal("""{"$arcp":"ordered","Zeta":1,"Alpha":{"$arcp":"ordered","Mid":"m","Beta":[1,2]},"Gamma":null}""", json);
+        var back = Assert.IsType<OrderedDictionary>(PowerShellJson.FromJson(json));
+        Assert.Equal(["Zeta", "Alpha", "Gamma"], back.Keys.Cast<string>());
+        var alpha = Assert.IsType<OrderedDictionary>(back["alpha"]);
+        Assert.Equal(["Mid", "Beta"], alpha.Keys.Cast<string>());
+        Assert.Equal(new object[] { 1, 2 }, Assert.IsType<object[]>(alpha["Beta"]));
+        Assert.True(back.Contains("Gamma"));
+        Assert.Null(back["Gamma"]);
     }
 
     [Fact]
@@ -84,22 +86,32 @@ public sealed class PowerShellJsonTests
 
     [Theory]
     [InlineData("$v = 42", "42", typeof(int), "42")]
-    [InlineData("$v = [byte]7", "7", typeof(int), "7")]
     [InlineData("$v = 3000000000", "3000000000", typeof(long), "3000000000")]
     [InlineData("$v = [long]::MinValue", "-9223372036854775808", typeof(long), "-9223372036854775808")]
-    [InlineData("$v = [ulong]::MaxValue", "18446744073709551615", typeof(decimal), "18446744073709551615")]
-    [InlineData("$v = [bigint]'79228162514264337593543950335'", "79228162514264337593543950335", typeof(decimal), "79228162514264337593543950335")]
     [InlineData("$v = 1.5", "1.5", typeof(double), "1.5")]
     [InlineData("$v = 0.1 + 0.2", "0.30000000000000004", typeof(double), "0.30000000000000004")]
     [InlineData("$v = [double]3", "3.0", typeof(double), "3")]
     [InlineData("$v = 1e20", "1E+20", typeof(double), "1E+20")]
     [InlineData("$v = [double]::NegativeZero", "-0.0", typeof(double), "-0")]
-    [InlineData("$v = [float]0.1", "0.1", typeof(double), "0.1")]
-    [InlineData("$v = 3.1415926535897932384626433833d", "3.1415926535897932384626433833", typeof(decimal), "3.1415926535897932384626433833")]
-    [InlineData("$v = 0.1000000000000000000000000001d", "0.1000000000000000000000000001", typeof(decimal), "0.1000000000000000000000000001")]
-    [InlineData("$v = 0.0000000000000000000000000001d", "0.0000000000000000000000000001", typeof(double), "1E-28")]
-    [InlineData("$v = 1.10d", "1.10", typeof(double), "1.1")]
-    public void Numbers_keep_their_value_and_come_back_as_the_narrowest_exact_type(string script, string expectedJson, Type expectedType, string expectedValue)
+    [InlineData("$v = 5L", """{"$arcp":"long","v":5}""", typeof(long), "5")]
+    [InlineData("$v = [byte]7", """{"$arcp":"byte","v":7}""", typeof(byte), "7")]
+    [InlineData("$v = [sbyte]-7", """{"$arcp":"sbyte","v":-7}""", typeof(sbyte), "-7")]
+    [InlineData("$v = [int16]-300", """{"$arcp":"short","v":-300}""", typeof(short), "-300")]
+    [InlineData("$v = [uint16]65535", """{"$arcp":"ushort","v":65535}""", typeof(ushort), "65535")]
+    [InlineData("$v = [uint32]4000000000", """{"$arcp":"uint","v":4000000000}""", typeof(uint), "4000000000")]
+    [InlineData("$v = [ulong]::MaxValue", """{"$arcp":"ulong","v":18446744073709551615}""", typeof(ulong), "18446744073709551615")]
+    [InlineData("$v = [bigint]::Pow(10, 40)", """{"$arcp":"bigint","v":"10000000000000000000000000000000000000000"}""", typeof(System.Numerics.BigInteger), "10000000000000000000000000000000000000000")]
+    [InlineData("$v = [bigint]'-79228162514264337593543950336'", """{"$arcp":"bigint","v":"-79228162514264337593543950336"}""", typeof(System.Numerics.BigInteger), "-79228162514264337593543950336")]
+    [InlineData("$v = [float]0.1", """{"$arcp":"float","v":0.1}""", typeof(float), "0.1")]
+    [InlineData("$v = [float]3", """{"$arcp":"float","v":3.0}""", typeof(float), "3")]
+    [InlineData("$v = [double]::NaN", """{"$arcp":"double","v":"NaN"}""", typeof(double), "NaN")]
+    [InlineData("$v = [double]::PositiveInfinity", """{"$arcp":"double","v":"Infinity"}""", typeof(double), "Infinity")]
+    [InlineData("$v = [float]::NegativeInfinity", """{"$arcp":"float","v":"-Infinity"}""", typeof(float), "-Infinity")]
+    [InlineData("$v = 3.1415926535897932384626433833d", """{"$arcp":"decimal","v":"3.1415926535897932384626433833"}""", typeof(decimal), "3.1415926535897932384626433833")]
+    [InlineData("$v = 0.0000000000000000000000000001d", """{"$arcp":"decimal","v":"0.0000000000000000000000000001"}""", typeof(decimal), "0.0000000000000000000000000001")]
+    [InlineData("$v = 1.10d", """{"$arcp":"decimal","v":"1.10"}""", typeof(decimal), "1.10")]
+    [InlineData("$v = 0d", """{"$arcp":"decimal","v":"0"}""", typeof(decimal), "0")]
+    public void Numbers_keep_their_type_and_exact_value(string script, string expectedJson, Type expectedType, string expectedValue)
     {
         var json = PowerShellJson.ToJson(Evaluate(script));
 
@@ -128,43 +140,20 @@ public sealed class PowerShellJsonTests
         Assert.Equal(double.Parse("123456789012345678901234567890123", CultureInfo.InvariantCulture), Assert.IsType<double>(back[3]));
     }
 
-    [Theory]
-    [InlineData("$v = [bigint]::Pow(10, 30)", "$")]
-    [InlineData("$v = @{ Big = [bigint]'-79228162514264337593543950336' }", "$.Big")]
-    public void Integers_beyond_decimal_range_are_refused_rather_than_rounded(string script, string expectedPath)
-    {
-        var error = Assert.Throws<JsonConversionException>(() => PowerShellJson.ToJson(Evaluate(script)));
-
-        Assert.Equal(expectedPath, error.Path);
-        Assert.Contains("too large to store exactly", error.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("$v = @{ x = [double]::NaN }", "$.x", "NaN")]
-    [InlineData("$v = @(1, [double]::PositiveInfinity)", "$[1]", "Infinity")]
-    [InlineData("$v = [ordered]@{ 'key with space' = [float]::NegativeInfinity }", "$['key with space']", "-Infinity")]
-    public void Non_finite_numbers_are_refused(string script, string expectedPath, string expectedText)
-    {
-        var error = Assert.Throws<JsonConversionException>(() => PowerShellJson.ToJson(Evaluate(script)));
-
-        Assert.Equal(expectedPath, error.Path);
-        Assert.Contains($"Step output at {expectedPath} is {expectedText},", error.Message, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void Booleans_and_nulls_survive_inside_arrays_and_objects()
     {
         var json = PowerShellJson.ToJson(Evaluate("$v = @(1, $null, $true, $false, [ordered]@{ a = $null; b = $false }, [switch]$true, [DBNull]::Value)"));
 
-        Assert.Equal("""[1,null,true,false,{"a":null,"b":false},true,null]""", json);
+        Assert.Equal("""[1,null,true,false,{"$arcp":"ordered","a":null,"b":false},true,null]""", json);
         var back = Assert.IsType<object[]>(PowerShellJson.FromJson(json));
         Assert.Null(back[1]);
         Assert.True(Assert.IsType<bool>(back[2]));
         Assert.False(Assert.IsType<bool>(back[3]));
-        var obj = Assert.IsType<PSObject>(back[4]);
-        Assert.NotNull(obj.Properties["a"]);
-        Assert.Null(obj.Properties["a"].Value);
-        Assert.False(Assert.IsType<bool>(obj.Properties["b"].Value));
+        var obj = Assert.IsType<OrderedDictionary>(back[4]);
+        Assert.True(obj.Contains("a"));
+        Assert.Null(obj["a"]);
+        Assert.False(Assert.IsType<bool>(obj["b"]));
     }
 
     [Fact]
@@ -175,10 +164,10 @@ public sealed class PowerShellJsonTests
         var json = PowerShellJson.ToJson(value);
 
         Assert.All(json, c => Assert.True(c < 128, $"Unexpected non-ASCII character U+{(int)c:X4} in {json}"));
-        var back = Assert.IsType<PSObject>(PowerShellJson.FromJson(json));
-        var property = Assert.Single(back.Properties);
-        Assert.Equal("clé 名前", property.Name);
-        Assert.Equal("😀 中文 \"quoted\" 'single' line1\nline2\r\n\\back\\slash\ttab <&> \0", property.Value);
+        var back = Assert.IsType<OrderedDictionary>(PowerShellJson.FromJson(json));
+        var entry = Assert.Single(back.Cast<DictionaryEntry>());
+        Assert.Equal("clé 名前", entry.Key);
+        Assert.Equal("😀 中文 \"quoted\" 'single' line1\nline2\r\n\\back\\slash\ttab <&> \0", entry.Value);
     }
 
     [Fact]
@@ -230,16 +219,25 @@ public sealed class PowerShellJsonTests
     }
 
     [Fact]
-    public void Date_time_offsets_come_back_as_local_dates_at_the_same_instant()
+    public void Date_time_offsets_keep_their_offset()
     {
-        var original = (DateTimeOffset)Evaluate("$v = [datetimeoffset]::new(2026, 5, 7, 21, 30, 0, [timespan]::FromHours(5.5))")!;
+        var original = (DateTimeOffset)Evaluate("$v = [datetimeoffset]::new(2026, 5, 7, 21, 30, 0, [timespan]::FromHours(5.5)).AddTicks(1234567)")!;
 
         var json = PowerShellJson.ToJson(original);
 
-        Assert.Equal("2026-05-07T21:30:00.0000000+05:30", StoredString(json));
-        var back = Assert.IsType<DateTime>(PowerShellJson.FromJson(json));
+        Assert.Equal("""{"$arcp":"datetimeoffset","v":"2026-05-07T21:30:00.1234567\u002B05:30"}""", json);
+        var back = Assert.IsType<DateTimeOffset>(PowerShellJson.FromJson(json));
+        Assert.Equal(original.Ticks, back.Ticks);
+        Assert.Equal(original.Offset, back.Offset);
+    }
+
+    [Fact]
+    public void A_zoned_date_string_stored_by_an_earlier_version_still_reads_as_a_local_date()
+    {
+        var back = Assert.IsType<DateTime>(PowerShellJson.FromJson("\"2026-05-07T21:30:00.0000000+05:30\""));
+
         Assert.Equal(DateTimeKind.Local, back.Kind);
-        Assert.Equal(original.UtcDateTime, back.ToUniversalTime());
+        Assert.Equal(new DateTime(2026, 5, 7, 16, 0, 0, DateTimeKind.Utc), back.ToUniversalTime());
     }
 
     [Theory]
@@ -251,21 +249,45 @@ public sealed class PowerShellJsonTests
     [InlineData("2026-05-07T21:30:00+0200")]
     [InlineData("2026-05-07T21:30:00Z\n")]
     [InlineData("on 2026-05-07T21:30:00Z")]
-    public void Strings_that_are_not_round_trip_dates_stay_strings(string text)
+    public void Strings_that_are_not_round_trip_dates_stay_plain_strings(string text)
     {
-        Assert.Equal(text, PowerShellJson.FromJson(PowerShellJson.ToJson(text)));
+        var json = PowerShellJson.ToJson(text);
+
+        Assert.StartsWith("\"", json, StringComparison.Ordinal);
+        Assert.Equal(text, PowerShellJson.FromJson(json));
     }
 
     [Theory]
-    [InlineData("$v = [timespan]::new(1, 2, 3, 4, 500)", "\"1.02:03:04.5000000\"")]
-    [InlineData("$v = [guid]'6f1c2b7e-1d2a-4c53-9a0e-0a4b5c6d7e8f'", "\"6f1c2b7e-1d2a-4c53-9a0e-0a4b5c6d7e8f\"")]
-    [InlineData("$v = [uri]'https://example.org/a%20b?q=1'", "\"https://example.org/a%20b?q=1\"")]
-    [InlineData("$v = [version]'1.2.3.4'", "\"1.2.3.4\"")]
-    [InlineData("$v = [System.IO.FileAttributes]'ReadOnly, Hidden'", "\"ReadOnly, Hidden\"")]
-    [InlineData("$v = [char]'x'", "\"x\"")]
-    public void Simple_value_types_are_stored_as_their_string_form(string script, string expectedJson)
+    [InlineData("2026-05-07T21:30:00Z")]
+    [InlineData("2026-05-07T21:30:00")]
+    [InlineData("2026-05-07T21:30:00.1234567+02:00")]
+    public void Strings_that_look_like_round_trip_dates_are_tagged_and_stay_strings(string text)
     {
-        Assert.Equal(expectedJson, PowerShellJson.ToJson(Evaluate(script)));
+        var json = PowerShellJson.ToJson(text);
+
+        Assert.Equal($"{{\"$arcp\":\"string\",\"v\":\"{text.Replace("+", "\\u002B", StringComparison.Ordinal)}\"}}", json);
+        Assert.Equal(text, Assert.IsType<string>(PowerShellJson.FromJson(json)));
+    }
+
+    [Theory]
+    [InlineData("$v = [timespan]::new(1, 2, 3, 4, 500)", """{"$arcp":"timespan","v":"1.02:03:04.5000000"}""")]
+    [InlineData("$v = [guid]'6f1c2b7e-1d2a-4c53-9a0e-0a4b5c6d7e8f'", """{"$arcp":"guid","v":"6f1c2b7e-1d2a-4c53-9a0e-0a4b5c6d7e8f"}""")]
+    [InlineData("$v = [uri]'https://example.org/a%20b?q=1'", """{"$arcp":"uri","v":"https://example.org/a%20b?q=1"}""")]
+    [InlineData("$v = [uri]::new('../up/there', [UriKind]::Relative)", """{"$arcp":"relativeuri","v":"../up/there"}""")]
+    [InlineData("$v = [version]'1.2.3.4'", """{"$arcp":"version","v":"1.2.3.4"}""")]
+    [InlineData("$v = [System.IO.FileAttributes]'ReadOnly, Hidden'", """{"$arcp":"enum","type":"System.IO.FileAttributes","v":"ReadOnly, Hidden"}""")]
+    [InlineData("$v = [char]'x'", """{"$arcp":"char","v":"x"}""")]
+    [InlineData("$v = [byte[]](0, 1, 254, 255)", """{"$arcp":"bytes","v":"AAH\u002B/w=="}""")]
+    public void Value_types_json_cannot_tell_apart_are_tagged_and_come_back_equal(string script, string expectedJson)
+    {
+        var value = Evaluate(script)!;
+
+        var json = PowerShellJson.ToJson(value);
+
+        Assert.Equal(expectedJson, json);
+        var back = PowerShellJson.FromJson(json)!;
+        Assert.Equal(value.GetType(), back.GetType());
+        Assert.Equal(value, back);
     }
 
     [Fact]
@@ -275,7 +297,7 @@ public sealed class PowerShellJsonTests
 
         Assert.Equal("\"hello\"", PowerShellJson.ToJson(new PSObject("hello")));
         Assert.Equal("\"hello\"", PowerShellJson.ToJson(decorated));
-        Assert.Equal("""{"a":1}""", PowerShellJson.ToJson(new PSObject(new PSObject(new Dictionary<string, int> { ["a"] = 1 }))));
+        Assert.Equal("""{"$arcp":"ordered","a":1}""", PowerShellJson.ToJson(new PSObject(new PSObject(new Dictionary<string, int> { ["a"] = 1 }))));
         Assert.Equal("null", PowerShellJson.ToJson(AutomationNull.Value));
         Assert.Equal("null", PowerShellJson.ToJson(null));
     }
@@ -287,11 +309,11 @@ public sealed class PowerShellJsonTests
 
         var json = PowerShellJson.ToJson(value);
 
-        Assert.Equal(string.Concat(Enumerable.Repeat("{\"n\":", 64)) + "\"leaf\"" + new string('}', 64), json);
+        Assert.Equal(string.Concat(Enumerable.Repeat("{\"$arcp\":\"hashtable\",\"n\":", 64)) + "\"leaf\"" + new string('}', 64), json);
         object? back = PowerShellJson.FromJson(json);
         for (var i = 0; i < 64; i++)
         {
-            back = Assert.IsType<PSObject>(back).Properties["n"].Value;
+            back = Assert.IsType<Hashtable>(back)["n"];
         }
 
         Assert.Equal("leaf", back);
@@ -355,8 +377,6 @@ public sealed class PowerShellJsonTests
     [Theory]
     [InlineData("$v = [System.Collections.Generic.Dictionary[string,int]]::new(); $v['a'] = 1; $v['A'] = 2", "$.A")]
     [InlineData("$v = @{}; $v[1] = 'int'; $v['1'] = 'string'", "$['1']")]
-    [InlineData("$v = @{ Inner = [ordered]@{ '' = 1 } }", "$.Inner['']")]
-    [InlineData("$v = @{ PSObject = 1 }", "$.PSObject")]
     public void Keys_that_cannot_become_distinct_property_names_are_refused(string script, string expectedPath)
     {
         var error = Assert.Throws<JsonConversionException>(() => PowerShellJson.ToJson(Evaluate(script)));
@@ -428,7 +448,7 @@ public sealed class PowerShellJsonTests
 
         Assert.Equal(2.5, node["c"]!.GetValue<double>());
         Assert.Equal(2, node["a"]!.AsArray().Count);
-        Assert.Equal("""{"a":[1,"b"],"c":2.5}""", node.ToJsonString());
+        Assert.Equal("""{"$arcp":"ordered","a":[1,"b"],"c":2.5}""", node.ToJsonString());
     }
 
     [Theory]
@@ -475,13 +495,16 @@ public sealed class PowerShellJsonTests
     }
 
     [Fact]
-    public void A_step_receiving_stored_output_can_return_it_unchanged()
+    public void A_step_receiving_output_stored_by_an_earlier_version_can_return_it_with_the_same_values()
     {
         const string Json = """{"a":[1,2.5,"x",{"b":null}],"d":"2026-05-07T21:30:00.0000000Z","m":3.1415926535897932384626433833,"e":[],"f":-0.0}""";
 
         var passedThrough = Invoke("param($x) ,$x", PowerShellJson.FromJson(Json)).Single();
 
-        Assert.Equal(Json, PowerShellJson.ToJson(passedThrough));
+        // Only the decimal gains its tag: the untagged reading of earlier versions already gave it back as a decimal.
+        Assert.Equal(
+            """{"a":[1,2.5,"x",{"b":null}],"d":"2026-05-07T21:30:00.0000000Z","m":{"$arcp":"decimal","v":"3.1415926535897932384626433833"},"e":[],"f":-0.0}""",
+            PowerShellJson.ToJson(passedThrough));
     }
 
     private static object? Evaluate(string script)

@@ -247,13 +247,13 @@ function Compare-DeepValue {
         Compares a value as a step produced it with the value that came back from the JSON round trip.
     .DESCRIPTION
         Returns one line per difference (nothing when equal). The rules are those of the module's JSON
-        round trip: dictionaries and [pscustomobject]s come back as [pscustomobject]s with the same
-        property names in the same order; lists come back as object[] of the same length (a single-element
-        array stays an array, an empty one stays empty); strings compare ordinally; booleans stay
-        booleans; int, long and double keep their type and value (doubles bit for bit); decimals keep their
-        exact value; a Utc DateTime stays Utc with the same ticks; a Local DateTime stays Local at the same
-        instant; an Unspecified one keeps its ticks; a DateTimeOffset comes back as the same instant (as
-        a DateTimeOffset or a zoned DateTime). -Counter (a [ref] to an int) counts leaf comparisons.
+        round trip: a [hashtable] comes back as a [hashtable] with the same keys, any other dictionary as an
+        [ordered] dictionary with the same keys in the same order, a [pscustomobject] as a [pscustomobject]
+        with the same property names in the same order; lists come back as object[] of the same length (a
+        single-element array stays an array, an empty one stays empty) except byte[], which stays byte[];
+        every other value keeps its exact type. Strings compare ordinally; doubles bit for bit; decimals
+        with their scale; a Utc or Unspecified DateTime keeps its kind and ticks, a Local one its kind and
+        instant; a DateTimeOffset keeps its ticks and offset. -Counter (a [ref] to an int) counts leaf comparisons.
     #>
     param(
         [AllowNull()]$Expected,
@@ -268,7 +268,7 @@ function Compare-DeepValue {
     if ($null -ne $Expected -and -not (& $isCustom $Expected)) { $e = $Expected.psobject.BaseObject }
     $a = $Actual
     if ($null -ne $Actual -and -not (& $isCustom $Actual)) { $a = $Actual.psobject.BaseObject }
-    $typeOf = { param($v) if ($null -eq $v) { '$null' } else { $v.GetType().FullName } }
+    $typeOf = { param($v) if ($null -eq $v) { '$null' } elseif (& $isCustom $v) { 'pscustomobject' } else { $v.GetType().FullName } }
     $leaf = { if ($Counter) { $Counter.Value++ } }
     $more = @{}
     if ($Counter) { $more.Counter = $Counter }
@@ -280,73 +280,88 @@ function Compare-DeepValue {
     }
     if ($null -eq $a) { "${Path}: expected $(& $typeOf $e) '$e', got `$null"; return }
 
-    if ($e -is [System.Collections.IDictionary] -or (& $isCustom $e)) {
-        if (-not (& $isCustom $a)) {
-            "${Path}: expected a [pscustomobject], got $(& $typeOf $a)"; return
-        }
-        $eNames = [string[]]@(if ($e -is [System.Collections.IDictionary]) { $e.Keys | ForEach-Object { "$_" } } else { $e.PSObject.Properties | ForEach-Object Name })
+    if (& $isCustom $e) {
+        if (-not (& $isCustom $a)) { "${Path}: expected a [pscustomobject], got $(& $typeOf $a)"; return }
+        $eNames = [string[]]@($e.PSObject.Properties | ForEach-Object Name)
         $aNames = [string[]]@($a.PSObject.Properties | ForEach-Object Name)
-        if (($eNames -join "`0") -cne ($aNames -join "`0")) {
-            "${Path}: expected properties [$($eNames -join ', ')], got [$($aNames -join ', ')]"; return
-        }
-        foreach ($name in $eNames) {
-            $ev = $null
-            if ($e -is [System.Collections.IDictionary]) { $ev = $e[$name] } else { $ev = $e.$name }
-            Compare-DeepValue -Expected $ev -Actual $a.$name -Path "$Path.$name" @more
-        }
+        if (($eNames -join "`0") -cne ($aNames -join "`0")) { "${Path}: expected properties [$($eNames -join ', ')], got [$($aNames -join ', ')]"; return }
+        foreach ($name in $eNames) { Compare-DeepValue -Expected $e.$name -Actual $a.$name -Path "$Path.$name" @more }
+        return
+    }
+    if ($e -is [System.Collections.IDictionary]) {
+        $wanted = if ($e -is [hashtable]) { [hashtable] } else { [System.Collections.Specialized.OrderedDictionary] }
+        if ($a.GetType() -ne $wanted) { "${Path}: expected a $($wanted.FullName), got $(& $typeOf $a)"; return }
+        $eNames = [string[]]@($e.Keys | ForEach-Object { "$_" })
+        $aNames = [string[]]@($a.Keys | ForEach-Object { "$_" })
+        # A hashtable has no order to keep; an [ordered] dictionary does.
+        if ($e -is [hashtable]) { $eNames = [string[]]@($eNames | Sort-Object -CaseSensitive); $aNames = [string[]]@($aNames | Sort-Object -CaseSensitive) }
+        if (($eNames -join "`0") -cne ($aNames -join "`0")) { "${Path}: expected keys [$($eNames -join ', ')], got [$($aNames -join ', ')]"; return }
+        foreach ($name in $eNames) { Compare-DeepValue -Expected $e[$name] -Actual $a[$name] -Path "$Path.$name" @more }
+        return
+    }
+    if ($e -is [byte[]]) {
+        & $leaf
+        if ($a -isnot [byte[]] -or [Convert]::ToHexString($a) -cne [Convert]::ToHexString($e)) { "${Path}: expected byte[] $([Convert]::ToHexString($e)), got $(& $typeOf $a)" }
         return
     }
     if ($e -is [System.Collections.IList] -and $e -isnot [string]) {
         if ($a -isnot [object[]]) { "${Path}: expected an array (object[]) of $($e.Count), got $(& $typeOf $a)"; return }
         if ($a.Count -ne $e.Count) { "${Path}: expected $($e.Count) element(s), got $($a.Count)"; return }
-        for ($i = 0; $i -lt $e.Count; $i++) {
-            Compare-DeepValue -Expected $e[$i] -Actual $a[$i] -Path "$Path[$i]" @more
-        }
+        for ($i = 0; $i -lt $e.Count; $i++) { Compare-DeepValue -Expected $e[$i] -Actual $a[$i] -Path "$Path[$i]" @more }
         return
     }
 
     & $leaf
-    switch ($e) {
-        { $_ -is [string] } {
-            if ($a -isnot [string] -or -not [string]::Equals($e, $a, [StringComparison]::Ordinal)) { "${Path}: expected string '$e', got $(& $typeOf $a) '$a'" }
-            break
-        }
-        { $_ -is [bool] } {
-            if ($a -isnot [bool] -or $a -ne $e) { "${Path}: expected bool $e, got $(& $typeOf $a) '$a'" }
-            break
-        }
-        { $_ -is [int] -or $_ -is [long] } {
-            if ($a.GetType() -ne $e.GetType() -or -not $a.Equals($e)) { "${Path}: expected $(& $typeOf $e) $e, got $(& $typeOf $a) $a" }
-            break
-        }
-        { $_ -is [double] } {
-            # Bit for bit, so that 0.1 stays 0.1 and negative zero keeps its sign.
-            if ($a -isnot [double] -or [BitConverter]::DoubleToInt64Bits($a) -ne [BitConverter]::DoubleToInt64Bits($e)) {
-                "${Path}: expected double $($e.ToString('R', [cultureinfo]::InvariantCulture)), got $(& $typeOf $a) $(if ($a -is [double]) { $a.ToString('R', [cultureinfo]::InvariantCulture) } else { $a })"
-            }
-            break
-        }
-        { $_ -is [decimal] } {
-            $exact = $a -is [decimal] -or $a -is [double] -or $a -is [int] -or $a -is [long]
-            if (-not $exact -or [decimal]$a -ne $e) { "${Path}: expected decimal $e, got $(& $typeOf $a) $a" }
-            break
-        }
+    if ($a.GetType() -ne $e.GetType()) { "${Path}: expected $(& $typeOf $e) '$e', got $(& $typeOf $a) '$a'"; return }
+    $same = switch ($e) {
+        { $_ -is [string] } { [string]::Equals($e, $a, [StringComparison]::Ordinal); break }
+        # Bit for bit, so that 0.1 stays 0.1, negative zero keeps its sign and NaN equals NaN.
+        { $_ -is [double] } { [BitConverter]::DoubleToInt64Bits($a) -eq [BitConverter]::DoubleToInt64Bits($e); break }
+        # ToString keeps a decimal's scale (1.50 is not 1.5 for a decimal).
+        { $_ -is [decimal] } { $a.ToString([cultureinfo]::InvariantCulture) -ceq $e.ToString([cultureinfo]::InvariantCulture); break }
         { $_ -is [datetime] } {
-            if ($a -isnot [datetime]) { "${Path}: expected DateTime, got $(& $typeOf $a) '$a'"; break }
-            if ($a.Kind -ne $e.Kind) { "${Path}: expected DateTime of kind $($e.Kind), got kind $($a.Kind) ($($a.ToString('o')))"; break }
-            $same = if ($e.Kind -eq [DateTimeKind]::Unspecified) { $a.Ticks -eq $e.Ticks } else { $a.ToUniversalTime().Ticks -eq $e.ToUniversalTime().Ticks }
-            if (-not $same) { "${Path}: expected $($e.ToString('o')), got $($a.ToString('o'))" }
+            $a.Kind -eq $e.Kind -and $(if ($e.Kind -eq [DateTimeKind]::Local) { $a.ToUniversalTime().Ticks -eq $e.ToUniversalTime().Ticks } else { $a.Ticks -eq $e.Ticks })
             break
         }
-        { $_ -is [DateTimeOffset] } {
-            $instant = if ($a -is [DateTimeOffset]) { $a.UtcTicks } elseif ($a -is [datetime] -and $a.Kind -ne [DateTimeKind]::Unspecified) { $a.ToUniversalTime().Ticks } else { $null }
-            if ($instant -ne $e.UtcTicks) { "${Path}: expected the instant $($e.ToString('o')), got $(& $typeOf $a) '$(if ($a -is [IFormattable]) { $a.ToString('o', $null) } else { $a })'" }
-            break
-        }
-        default {
-            if (-not $e.Equals($a)) { "${Path}: expected $(& $typeOf $e) '$e', got $(& $typeOf $a) '$a'" }
-        }
+        { $_ -is [DateTimeOffset] } { $a.Ticks -eq $e.Ticks -and $a.Offset -eq $e.Offset; break }
+        default { $e.Equals($a) }
     }
+    if (-not $same) {
+        $show = { param($v) if ($v -is [IFormattable]) { [string]::Format([cultureinfo]::InvariantCulture, $(if ($v -is [datetime] -or $v -is [DateTimeOffset]) { '{0:o}' } elseif ($v -is [double]) { '{0:R}' } else { '{0}' }), $v) } else { "$v" } }
+        "${Path}: expected $(& $typeOf $e) $(& $show $e), got $(& $show $a)"
+    }
+}
+
+function Get-ValueDescription {
+    <#
+    A one-line canonical text of a value's type and value under the rules of Compare-DeepValue, so that two
+    processes can compare what they saw: dictionaries and objects list their entries, Local dates show
+    their instant, doubles their bits. The same value gives the same text in every process and time zone.
+    #>
+    param([AllowNull()]$Value)
+    if ($null -eq $Value) { return 'null' }
+    if ($Value.psobject.BaseObject -is [System.Management.Automation.PSCustomObject]) {
+        return 'pscustomobject{' + (@($Value.PSObject.Properties | ForEach-Object { "$($_.Name)=$(Get-ValueDescription $_.Value)" }) -join ',') + '}'
+    }
+    $v = $Value.psobject.BaseObject
+    $type = $v.GetType().FullName
+    if ($v -is [System.Collections.IDictionary]) {
+        $entries = @(foreach ($key in $v.Keys) { "$key=$(Get-ValueDescription $v[$key])" })
+        if ($v -is [hashtable]) { $entries = @($entries | Sort-Object -CaseSensitive) }
+        return "$type{$($entries -join ',')}"
+    }
+    if ($v -is [byte[]]) { return "$type " + [Convert]::ToHexString($v) }
+    if ($v -is [System.Collections.IList]) { return "$type[" + (@(foreach ($item in $v) { Get-ValueDescription $item }) -join ',') + ']' }
+    $text = switch ($v) {
+        { $_ -is [double] } { [BitConverter]::DoubleToInt64Bits($v); break }
+        { $_ -is [float] } { [BitConverter]::SingleToInt32Bits($v); break }
+        { $_ -is [datetime] } { "$($v.Kind) $(if ($v.Kind -eq [DateTimeKind]::Local) { $v.ToUniversalTime().Ticks } else { $v.Ticks })"; break }
+        { $_ -is [DateTimeOffset] } { "$($v.Ticks) $($v.Offset)"; break }
+        # String.Format calls IFormattable.ToString(null, culture), which some types (char) only implement explicitly.
+        { $_ -is [IFormattable] } { [string]::Format([cultureinfo]::InvariantCulture, '{0}', $v); break }
+        default { "$v" }
+    }
+    "$type $text"
 }
 
 function New-RoundTripPayload {

@@ -27,7 +27,7 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
         {
             foreach (var checkpoint in Run(store, (client, ct) => client.QueryCheckpointsAsync(JobId, CheckpointId, ct)))
             {
-                WriteObject(new ArcpCheckpoint(checkpoint, store));
+                WriteObject(new ArcpCheckpoint(checkpoint, store, WriteWarning));
             }
         }
         catch (Exception ex) when (IsReportable(ex))

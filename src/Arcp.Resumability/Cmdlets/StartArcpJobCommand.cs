@@ -97,7 +97,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
     {
         try
         {
-            return PowerShellJson.ToJsonNode(InputObject);
+            return PowerShellJson.ToJsonNode(InputObject, subject: PowerShellJson.JobInput);
         }
         catch (JsonConversionException ex)
         {

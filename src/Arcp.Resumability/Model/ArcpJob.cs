@@ -114,7 +114,8 @@ public sealed class ArcpErrorInfo
 /// <summary>A durable checkpoint: the recorded output of one step.</summary>
 public sealed class ArcpCheckpoint
 {
-    internal ArcpCheckpoint(CheckpointSummary summary, string store)
+    /// <param name="warn">Told when the output holds values of an enum that is not loaded here (they read back as names).</param>
+    internal ArcpCheckpoint(CheckpointSummary summary, string store, Action<string>? warn = null)
     {
         JobId = summary.JobId;
         CheckpointId = summary.CheckpointId;
@@ -123,7 +124,7 @@ public sealed class ArcpCheckpoint
         MessageId = summary.MessageId;
         IdempotencyKey = summary.IdempotencyKey;
         CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
-        Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output) : null;
+        Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output, warn, $"The output of step '{summary.Step}' (checkpoint {summary.CheckpointId})") : null;
         DefinitionVersion = summary.DefinitionVersion;
         Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
     }

@@ -88,7 +88,10 @@ public sealed class ArcpStepContext
     /// <summary>Records a §17.2 log event with attributes (a hashtable that converts to a JSON object).</summary>
     public void Log(string level, string message, IDictionary? attributes)
     {
-        var json = attributes is null ? null : PowerShellJson.ToJsonNode(attributes) as JsonObject;
+        var json = attributes is null ? null : PowerShellJson.ToJsonNode(attributes, subject: "Log attributes") as JsonObject;
+
+        // §17.2 attributes are a plain object for every reader; only the values inside keep their type tags.
+        json?.Remove(TypeTags.Key);
         Reporter.LogAsync(level, message, json, cancellationToken).GetAwaiter().GetResult();
     }
 

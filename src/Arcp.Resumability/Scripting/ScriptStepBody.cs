@@ -37,7 +37,7 @@ internal static class ScriptStepBody
     private static StepTransition Transition(ScriptBlock script, PipelineDispatcher dispatcher) =>
         (context, output, _) => new ValueTask<string?>(dispatcher.InvokeAsync(() =>
         {
-            var value = PowerShellJson.FromJsonNode(output);
+            var value = PowerShellJson.FromJsonNode(output, subject: $"The output of step '{context.Step}'");
             try
             {
                 var result = script.InvokeWithContext(null, [new PSVariable("_", value)], [value]);
@@ -55,7 +55,8 @@ internal static class ScriptStepBody
     private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var input = PowerShellJson.FromJsonNode(context.Input);
+        var warnings = new List<string>();
+        var input = PowerShellJson.FromJsonNode(context.Input, warnings.Add, $"The input of step '{context.Step}'");
         var step = new ArcpStepContext(context, input, (percent, message) => observer.ShowStepProgress(context, percent, message), cancellationToken, inputFolders);
         var results = new List<PSObject>();
         var sink = new Action<PSObject>(item =>
@@ -65,6 +66,12 @@ internal static class ScriptStepBody
                 results.Add(item);
             }
         });
+        foreach (var warning in warnings)
+        {
+            // Recorded in the job's log and shown to the caller, like a warning the step wrote itself.
+            sink(new PSObject(new WarningRecord(warning)));
+        }
+
         try
         {
             List<PSVariable> variables = [new PSVariable("_", input), new PSVariable("ArcpStep", step)];
