@@ -16,6 +16,7 @@
         'Get-ArcpJob'
         'Get-ArcpCheckpoint'
         'Get-ArcpEvent'
+        'Show-ArcpJob'
         'Wait-ArcpJob'
         'Receive-ArcpJob'
         'Stop-ArcpJob'
