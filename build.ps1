@@ -190,6 +190,11 @@ function Invoke-BuildIfChanged {
 # platforms' native SQLite, no .pdb or deps.json.
 function Invoke-PackTask {
     Invoke-BuildTask
+    $null = New-ModulePackage
+}
+
+# Packs the built module folder (out/) into .artifacts/pack/Arcp.Resumability.<version>.nupkg and returns its path.
+function New-ModulePackage {
     $version = Get-ProjectVersion
     Write-Step "Packing Arcp.Resumability $version"
     $stage = Join-Path $PackDir 'stage/Arcp.Resumability'
@@ -216,6 +221,7 @@ function Invoke-PackTask {
     Write-Host "Install it from a local folder repository:"
     Write-Host "  Register-PSResourceRepository -Name ArcpLocal -Uri '$PackDir' -Trusted"
     Write-Host "  Install-PSResource -Name Arcp.Resumability -Repository ArcpLocal"
+    $package
 }
 
 function Get-NuGetGlobalPackagesFolder {
@@ -310,6 +316,7 @@ function Invoke-XunitTests {
 
 # Pester in a child pwsh process. Returns a result object; never throws for test failures.
 function Invoke-PesterTests {
+    param([string]$Package)
     $result = [pscustomobject]@{
         Name = 'Pester'; Ok = $false; Total = 0; Passed = 0; Failed = 0; Skipped = 0
         Failures = [System.Collections.Generic.List[object]]::new(); Problem = $null
@@ -355,7 +362,9 @@ function Invoke-PesterTests {
 
     Write-Step "Pester: $($testFiles.Count) file(s) in a child process"
     $previousModulePath = $env:ARCP_MODULE_PATH
+    $previousPackage = $env:ARCP_PACKAGE_PATH
     $env:ARCP_MODULE_PATH = $ModuleManifest
+    $env:ARCP_PACKAGE_PATH = $Package
     try {
         Invoke-Dotnet -What 'Pester' -AllowFailure -Arguments @(
             'pwsh', '-NoProfile', '-NonInteractive', '-File', $PesterRunner,
@@ -367,6 +376,7 @@ function Invoke-PesterTests {
     }
     finally {
         $env:ARCP_MODULE_PATH = $previousModulePath
+        $env:ARCP_PACKAGE_PATH = $previousPackage
     }
 
     if (-not (Test-Path -LiteralPath $resultFile -PathType Leaf)) {
@@ -394,8 +404,11 @@ function Invoke-TestTask {
     $started = [Diagnostics.Stopwatch]::StartNew()
     $results = [System.Collections.Generic.List[object]]::new()
     $buildProblem = $null
+    $package = $null
     try {
         Invoke-BuildTask
+        # Package.Tests.ps1 installs this package with Install-PSResource, as an operator would.
+        $package = New-ModulePackage
     }
     catch {
         $buildProblem = $_.Exception.Message
@@ -404,7 +417,7 @@ function Invoke-TestTask {
     if ($null -eq $buildProblem) {
         $null = New-Item -ItemType Directory -Force -Path $TestResultsDir
         $results.Add((Invoke-XunitTests))
-        $results.Add((Invoke-PesterTests))
+        $results.Add((Invoke-PesterTests -Package $package))
     }
 
     $passed = 0; $failed = 0; $skipped = 0
