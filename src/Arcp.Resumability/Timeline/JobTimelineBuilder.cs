@@ -33,6 +33,13 @@ internal static class JobTimelineBuilder
             }
 
             state.JobStart ??= at;
+            if (envelope.Type == MessageTypes.JobStarted)
+            {
+                // Answered on the starting session, which for a runtime-driven job is not the one that runs the steps.
+                state.JobStarted ??= at;
+                continue;
+            }
+
             if (!IsOwnerEvent(envelope.Type) || state.Finished)
             {
                 continue;
@@ -44,6 +51,14 @@ internal static class JobTimelineBuilder
         }
 
         var start = state.JobStart ?? now;
+        if (state.Run < 0 && state.JobStarted is { } startedAt && !state.Finished)
+        {
+            // Started, but no step has reported anything yet: the first step is running (or was, when it stopped).
+            state.Run = 0;
+            state.StepStart = startedAt;
+            state.StepStartIsExact = true;
+        }
+
         if (!state.Finished && state.StepStart is { } pendingStart && state.Run >= 0)
         {
             // The job's last run has not finished: its owner is on a step now, or it stopped mid-step.
@@ -61,7 +76,7 @@ internal static class JobTimelineBuilder
     /// <summary>The placeholder for a step whose name no event recorded (renamed once the resumed run shows it).</summary>
     internal const string Unknown = "(next step)";
 
-    private static bool IsOwnerEvent(string type) => type is MessageTypes.JobStarted or MessageTypes.JobProgress or MessageTypes.JobCheckpoint
+    private static bool IsOwnerEvent(string type) => type is MessageTypes.JobProgress or MessageTypes.JobCheckpoint
         or MessageTypes.Log or MessageTypes.StreamOpen or MessageTypes.StreamChunk or MessageTypes.StreamClose
         or MessageTypes.JobCompleted or MessageTypes.JobFailed or MessageTypes.JobCancelled;
 
@@ -89,8 +104,8 @@ internal static class JobTimelineBuilder
 
         state.Run++;
         state.SessionId = sessionId;
-        state.StepStart = resumedAt;
-        state.StepStartIsExact = state.Run == 0;
+        state.StepStart = state.Run == 0 ? state.JobStarted ?? at : resumedAt;
+        state.StepStartIsExact = state.Run == 0 && state.JobStarted is not null;
         state.PendingStep = null;
         state.PendingIndex = null;
     }
@@ -100,10 +115,6 @@ internal static class JobTimelineBuilder
         var payload = envelope.Payload;
         switch (envelope.Type)
         {
-            case MessageTypes.JobStarted:
-                state.StepStart = at;
-                state.StepStartIsExact = true;
-                break;
             case MessageTypes.JobProgress when Text(payload, "step") is { } step:
                 if (state.PendingStep != step)
                 {
@@ -207,6 +218,8 @@ internal static class JobTimelineBuilder
         public List<TimelineGap> Gaps { get; } = [];
 
         public DateTimeOffset? JobStart { get; set; }
+
+        public DateTimeOffset? JobStarted { get; set; }
 
         public DateTimeOffset? LastEvent { get; set; }
 

@@ -118,6 +118,28 @@ public sealed class JobTimelineBuilderTests
         Assert.Equal((At(2), At(20)), (timeline.Gaps[0].Start, timeline.Gaps[0].End));
     }
 
+    [Fact]
+    public void A_runtime_driven_job_started_on_another_session_has_no_gap_before_its_first_step()
+    {
+        // job.started answers the starting session; the runtime's driver session runs the steps.
+        var events = new TimelineEvents().Started(0).NewRun(At(0.2)).Step(2, "one", 0).Step(3, "two", 1).Completed(3);
+
+        var timeline = Build(events, ArcpJobState.Completed);
+
+        Assert.Equal(1, timeline.Runs);
+        Assert.Empty(timeline.Gaps);
+        Assert.Equal((At(0), true), (timeline.Bars[0].Start, timeline.Bars[0].StartIsExact));
+    }
+
+    [Fact]
+    public void A_job_that_crashed_before_its_first_step_reported_shows_that_step_interrupted()
+    {
+        var timeline = Build(new TimelineEvents().Started(0), ArcpJobState.Interrupted);
+
+        var bar = Assert.Single(timeline.Bars);
+        Assert.Equal((JobTimelineBuilder.Unknown, StepOutcome.Interrupted, At(0)), (bar.Step, bar.Outcome, bar.Start));
+    }
+
     [Theory]
     [InlineData("sess_01ARZ3NDEKTSV4RRFFQ69G5FAV", 1469922850259L)]
     [InlineData("sess_000000001Z0000000000000000", 63L)]
