@@ -1,5 +1,6 @@
 @{
     RootModule           = 'Arcp.Resumability.dll'
+    # Stamped from Directory.Build.props <Version> (with ReleaseNotes from CHANGELOG.md) by build.ps1 build/pack.
     ModuleVersion        = '0.1.0'
     GUID                 = '5d0f3c4e-8a3b-4c4f-9a5e-2f1b7c6d9e01'
     Author               = 'Arcp.Resumability contributors'
@@ -18,6 +19,7 @@
         'Get-ArcpJob'
         'Get-ArcpCheckpoint'
         'Get-ArcpEvent'
+        'Show-ArcpJob'
         'Wait-ArcpJob'
         'Receive-ArcpJob'
         'Stop-ArcpJob'

@@ -9,7 +9,8 @@
         dotnet pwsh ./build.ps1 build                 # publish the module folder to out/Arcp.Resumability
         dotnet pwsh ./build.ps1 test                  # build, xunit (TRX) + Pester (child process), summary
         dotnet pwsh ./build.ps1 test -Filter 'FullyQualifiedName~Store' -PesterPath tests/pester/Smoke.Tests.ps1
-        dotnet pwsh ./build.ps1 demo                  # runs examples/resumability/demo.ps1
+        dotnet pwsh ./build.ps1 demo                  # runs examples/resumability/demo.ps1 (builds only if an input changed)
+        dotnet pwsh ./build.ps1 pack                  # build, then .artifacts/pack/Arcp.Resumability.<version>.nupkg
         dotnet pwsh ./build.ps1 bench --iterations 5  # remaining arguments go to the benchmark
         dotnet pwsh -c './build.ps1 bench -- -n 5'    # a bare `--` only works in -Command mode (pwsh -File rejects it)
         dotnet pwsh ./build.ps1 clean                 # removes out/ and .artifacts/
@@ -22,7 +23,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'clean', 'chaos')]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'pack', 'clean', 'chaos')]
     [string]$Task = 'build',
 
     [string]$Configuration = 'Release',
@@ -69,6 +70,13 @@ $ChaosRunner = Join-Path $Root 'tests/chaos/Invoke-ChaosRun.ps1'
 $PesterVersion = ([xml](Get-Content -LiteralPath (Join-Path $Root 'Directory.Packages.props') -Raw)).Project.PropertyGroup.PesterVersion |
     Where-Object { $_ } | Select-Object -First 1
 if (-not $PesterVersion) { throw 'Directory.Packages.props sets no PesterVersion.' }
+$VersionProps = Join-Path $Root 'Directory.Build.props'
+$Changelog = Join-Path $Root 'CHANGELOG.md'
+# Written after a successful build: a hash of every build input, so `demo` can skip an unchanged build.
+$BuildStamp = Join-Path $Root 'out/Arcp.Resumability.build-stamp'
+$PackDir = Join-Path $ArtifactsDir 'pack'
+# Native SQLite ships for these platforms only (README "Supported platforms"); the package drops the others.
+$SupportedRuntimes = @('linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64')
 
 function Write-Step([string]$Message) {
     Write-Host ''
@@ -97,10 +105,14 @@ function Remove-Folder([string]$Path) {
 }
 
 function Invoke-BuildTask {
+    $started = [Diagnostics.Stopwatch]::StartNew()
     Write-Step "Publishing module ($Configuration) to $ModuleDir"
     Remove-Folder $ModuleDir
+    if (Test-Path -LiteralPath $BuildStamp) { Remove-Item -LiteralPath $BuildStamp -Force }
+    # Minimal verbosity: one line per project as it finishes, so a first build is not half a minute of silence.
     Invoke-Dotnet -What 'Module publish' -Arguments @(
-        'publish', $ModuleProject, '-c', $Configuration, '-o', $ModuleDir, '-nologo', '-v:q')
+        'publish', $ModuleProject, '-c', $Configuration, '-o', $ModuleDir, '-nologo', '-v:m', '-clp:NoSummary')
+    Write-Step 'Generating MAML help from docs/help'
     # MAML help from the compiled cmdlets plus docs/help, in a child pwsh so the DLL never loads here.
     Invoke-Dotnet -What 'Help generation' -Arguments @(
         'pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tools/New-MamlHelp.ps1'),
@@ -110,7 +122,116 @@ function Invoke-BuildTask {
             throw "Module publish produced no $file in $ModuleDir."
         }
     }
-    Write-Host "Module folder: $ModuleDir ($(@(Get-ChildItem -LiteralPath $ModuleDir -Recurse -File).Count) files)"
+    Set-ModuleManifestRelease -Path $ModuleManifest
+    Copy-Item -LiteralPath (Join-Path $Root 'LICENSE') -Destination $ModuleDir
+    [IO.File]::WriteAllText($BuildStamp, (Get-BuildInputHash))
+    Write-Host ("Module folder: $ModuleDir ($(@(Get-ChildItem -LiteralPath $ModuleDir -Recurse -File).Count) files), built in {0:n0}s" -f $started.Elapsed.TotalSeconds)
+}
+
+# The version from its one place, Directory.Build.props <Version> (the assemblies get it from there too).
+function Get-ProjectVersion {
+    $version = ([xml](Get-Content -LiteralPath $VersionProps -Raw)).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+    if (-not $version -or -not ($version -as [version])) { throw "Directory.Build.props has no <Version> of the form 1.2.3 (found '$version')." }
+    [string]$version
+}
+
+# The CHANGELOG.md section "## [<version>] ..." up to the next "## " heading, without its heading.
+function Get-ReleaseNote([string]$Version) {
+    $lines = @(Get-Content -LiteralPath $Changelog)
+    $start = [array]::FindIndex([string[]]$lines, [Predicate[string]] { param($l) $l -match "^## \[$([regex]::Escape($Version))\]" })
+    if ($start -lt 0) { throw "CHANGELOG.md has no '## [$Version]' section; add one before building version $Version." }
+    $body = @($lines | Select-Object -Skip ($start + 1) | ForEach-Object -Begin { $done = $false } -Process {
+            if ($_ -match '^## ') { $done = $true }
+            if (-not $done) { $_ }
+        })
+    $text = ($body -join "`n").Trim()
+    if (-not $text) { throw "CHANGELOG.md section '## [$Version]' is empty." }
+    if ($text -match "(?m)^'@") { throw "CHANGELOG.md section '## [$Version]' has a line starting with '@, which cannot go into the manifest." }
+    $text
+}
+
+# Stamps the published manifest with the version and that version's release notes.
+function Set-ModuleManifestRelease([string]$Path) {
+    $version = Get-ProjectVersion
+    $notes = Get-ReleaseNote $version
+    $text = Get-Content -LiteralPath $Path -Raw
+    $text = [regex]::Replace($text, "(?m)^(\s*ModuleVersion\s*=\s*)'[^']*'", "`${1}'$version'")
+    $text = [regex]::Replace($text, "(?m)^(\s*)(ProjectUri\s*=.*)$", { param($m) "$($m.Groups[1].Value)$($m.Groups[2].Value)`n$($m.Groups[1].Value)ReleaseNotes = @'`n$notes`n'@" })
+    [IO.File]::WriteAllText($Path, $text, [Text.UTF8Encoding]::new($false))
+    $data = Import-PowerShellDataFile -LiteralPath $Path
+    if ($data.ModuleVersion -ne $version -or -not $data.PrivateData.PSData.ReleaseNotes) {
+        throw "Could not stamp version $version and its release notes into $Path."
+    }
+    Write-Host "Manifest: version $version, release notes from CHANGELOG.md"
+}
+
+# A hash of every file the module folder is built from (sources, help, manifest, version, changelog, tools).
+function Get-BuildInputHash {
+    $inputs = @(
+        Get-ChildItem -LiteralPath (Join-Path $Root 'src'), (Join-Path $Root 'docs/help') -Recurse -File |
+            Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' }
+        Get-Item -LiteralPath (Join-Path $Root 'Arcp.Resumability.psd1'), $VersionProps, $Changelog, (Join-Path $Root 'LICENSE'),
+            (Join-Path $Root 'tools/New-MamlHelp.ps1'), $PSCommandPath
+        foreach ($optional in 'Directory.Packages.props', 'global.json', 'nuget.config') {
+            $path = Join-Path $Root $optional
+            if (Test-Path -LiteralPath $path -PathType Leaf) { Get-Item -LiteralPath $path }
+        }
+    ) | Sort-Object FullName
+    $lines = foreach ($file in $inputs) {
+        "$([IO.Path]::GetRelativePath($Root, $file.FullName)) $((Get-FileHash -LiteralPath $file.FullName -Algorithm SHA256).Hash)"
+    }
+    $bytes = [Text.Encoding]::UTF8.GetBytes("$Configuration`n$($lines -join "`n")")
+    [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($bytes))
+}
+
+# Builds unless out/ was built from exactly the current inputs (used by 'demo'; 'build' always rebuilds).
+function Invoke-BuildIfChanged {
+    Write-Step 'Checking whether the module is up to date'
+    if ((Test-Path -LiteralPath $BuildStamp -PathType Leaf) -and (Test-Path -LiteralPath $ModuleManifest -PathType Leaf) -and
+        ([IO.File]::ReadAllText($BuildStamp).Trim() -eq (Get-BuildInputHash))) {
+        Write-Host "Up to date: $ModuleDir was built from the current sources (./build.ps1 build forces a rebuild)."
+        return
+    }
+    Write-Host 'Sources changed since the last build (or no build yet): building; a first build takes about half a minute.'
+    Invoke-BuildTask
+}
+
+# Builds, then packs the module as a PSResourceGet package (.nupkg) in .artifacts/pack: only the supported
+# platforms' native SQLite, no .pdb or deps.json.
+function Invoke-PackTask {
+    Invoke-BuildTask
+    $null = New-ModulePackage
+}
+
+# Packs the built module folder (out/) into .artifacts/pack/Arcp.Resumability.<version>.nupkg and returns its path.
+function New-ModulePackage {
+    $version = Get-ProjectVersion
+    Write-Step "Packing Arcp.Resumability $version"
+    $stage = Join-Path $PackDir 'stage/Arcp.Resumability'
+    Remove-Folder (Join-Path $PackDir 'stage')
+    $null = New-Item -ItemType Directory -Force -Path $stage
+    $null = Copy-Item -Path (Join-Path $ModuleDir '*') -Destination $stage -Recurse
+    Get-ChildItem -LiteralPath $stage -Recurse -File -Include '*.pdb', '*.deps.json' | Remove-Item -Force
+    $runtimes = Join-Path $stage 'runtimes'
+    if (Test-Path -LiteralPath $runtimes) {
+        Get-ChildItem -LiteralPath $runtimes -Directory | Where-Object Name -NotIn $SupportedRuntimes | Remove-Item -Recurse -Force
+        $missing = @($SupportedRuntimes | Where-Object { -not (Get-ChildItem -LiteralPath (Join-Path $runtimes "$_/native") -File -ErrorAction SilentlyContinue) })
+        if ($missing) { throw "The published module has no native SQLite for: $($missing -join ', ')." }
+    }
+    $package = Join-Path $PackDir "Arcp.Resumability.$version.nupkg"
+    Get-ChildItem -LiteralPath $PackDir -Filter 'Arcp.Resumability.*.nupkg' -File | Remove-Item -Force
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $stage -DestinationPath $PackDir
+    if (-not (Test-Path -LiteralPath $package -PathType Leaf)) { throw "Compress-PSResource wrote no $package." }
+    Remove-Folder (Join-Path $PackDir 'stage')
+    $size = (Get-Item -LiteralPath $package).Length
+    $zip = [IO.Compression.ZipFile]::OpenRead($package)
+    try { $entries = $zip.Entries.Count } finally { $zip.Dispose() }
+    Write-Host ("Package: {0} ({1:n0} KB, {2} files)" -f $package, ($size / 1KB), $entries)
+    Write-Host "Install it from a local folder repository:"
+    Write-Host "  Register-PSResourceRepository -Name ArcpLocal -Uri '$PackDir' -Trusted"
+    Write-Host "  Install-PSResource -Name Arcp.Resumability -Repository ArcpLocal"
+    $package
 }
 
 function Get-NuGetGlobalPackagesFolder {
@@ -205,6 +326,7 @@ function Invoke-XunitTests {
 
 # Pester in a child pwsh process. Returns a result object; never throws for test failures.
 function Invoke-PesterTests {
+    param([string]$Package)
     $result = [pscustomobject]@{
         Name = 'Pester'; Ok = $false; Total = 0; Passed = 0; Failed = 0; Skipped = 0
         Failures = [System.Collections.Generic.List[object]]::new(); Problem = $null
@@ -250,7 +372,9 @@ function Invoke-PesterTests {
 
     Write-Step "Pester: $($testFiles.Count) file(s) in a child process"
     $previousModulePath = $env:ARCP_MODULE_PATH
+    $previousPackage = $env:ARCP_PACKAGE_PATH
     $env:ARCP_MODULE_PATH = $ModuleManifest
+    $env:ARCP_PACKAGE_PATH = $Package
     try {
         Invoke-Dotnet -What 'Pester' -AllowFailure -Arguments @(
             'pwsh', '-NoProfile', '-NonInteractive', '-File', $PesterRunner,
@@ -262,6 +386,7 @@ function Invoke-PesterTests {
     }
     finally {
         $env:ARCP_MODULE_PATH = $previousModulePath
+        $env:ARCP_PACKAGE_PATH = $previousPackage
     }
 
     if (-not (Test-Path -LiteralPath $resultFile -PathType Leaf)) {
@@ -289,8 +414,11 @@ function Invoke-TestTask {
     $started = [Diagnostics.Stopwatch]::StartNew()
     $results = [System.Collections.Generic.List[object]]::new()
     $buildProblem = $null
+    $package = $null
     try {
         Invoke-BuildTask
+        # Package.Tests.ps1 installs this package with Install-PSResource, as an operator would.
+        $package = New-ModulePackage
     }
     catch {
         $buildProblem = $_.Exception.Message
@@ -299,7 +427,7 @@ function Invoke-TestTask {
     if ($null -eq $buildProblem) {
         $null = New-Item -ItemType Directory -Force -Path $TestResultsDir
         $results.Add((Invoke-XunitTests))
-        $results.Add((Invoke-PesterTests))
+        $results.Add((Invoke-PesterTests -Package $package))
     }
 
     $passed = 0; $failed = 0; $skipped = 0
@@ -355,7 +483,8 @@ try {
         'demo' {
             $demo = Join-Path $Root 'examples/resumability/demo.ps1'
             if (-not (Test-Path -LiteralPath $demo -PathType Leaf)) { throw 'examples/resumability/demo.ps1 not found' }
-            Invoke-BuildTask
+            Invoke-BuildIfChanged
+            Write-Step 'Running examples/resumability/demo.ps1'
             $global:LASTEXITCODE = 0
             & $demo -ModulePath (Join-Path $Root 'out/Arcp.Resumability/Arcp.Resumability.psd1')
             if ($LASTEXITCODE -ne 0) { Write-Host "demo.ps1 exited with code $LASTEXITCODE"; exit $LASTEXITCODE }
@@ -386,6 +515,9 @@ try {
                 $env:ARCP_MODULE_PATH = $previousModulePath
             }
             if ($LASTEXITCODE -ne 0) { Write-Host "chaos run exited with code $LASTEXITCODE"; exit $LASTEXITCODE }
+        }
+        'pack' {
+            Invoke-PackTask
         }
         'clean' {
             foreach ($dir in 'out', '.artifacts') {
