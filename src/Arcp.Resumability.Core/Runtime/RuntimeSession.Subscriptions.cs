@@ -16,7 +16,7 @@ internal sealed partial class RuntimeSession
     private readonly List<PublishedEvent> pendingPublish = [];
     private readonly Dictionary<string, Subscription> subscriptions = new(StringComparer.Ordinal);
     private readonly Channel<string> outbox = Channel.CreateBounded<string>(new BoundedChannelOptions(OutboxCapacity) { SingleReader = true });
-    private CancellationTokenSource? sessionStop;
+    private readonly CancellationTokenSource sessionStop;
     private volatile bool ending;
     private Task outboxPump = Task.CompletedTask;
 
@@ -37,7 +37,7 @@ internal sealed partial class RuntimeSession
             outbox.Writer.TryComplete();
             if (!ending)
             {
-                await (sessionStop?.CancelAsync() ?? Task.CompletedTask).ConfigureAwait(false);
+                await sessionStop.CancelAsync().ConfigureAwait(false);
             }
         }
     }
@@ -65,7 +65,7 @@ internal sealed partial class RuntimeSession
         outbox.Writer.TryComplete();
         try
         {
-            sessionStop?.Cancel();
+            sessionStop.Cancel();
         }
         catch (ObjectDisposedException)
         {
