@@ -67,8 +67,7 @@ $TestResultsDir = Join-Path $ArtifactsDir 'test'
 $BenchProject = Join-Path $Root 'bench/Arcp.Resumability.Bench/Arcp.Resumability.Bench.csproj'
 $ChaosRunner = Join-Path $Root 'tests/chaos/Invoke-ChaosRun.ps1'
 # One version for the whole tree: the PesterVersion property of Directory.Packages.props (tests/tools/Tools.csproj downloads it).
-$PesterVersion = ([xml](Get-Content -LiteralPath (Join-Path $Root 'Directory.Packages.props') -Raw)).Project.PropertyGroup.PesterVersion |
-    Where-Object { $_ } | Select-Object -First 1
+$PesterVersion = ([xml](Get-Content -LiteralPath (Join-Path $Root 'Directory.Packages.props') -Raw)).SelectSingleNode('/Project/PropertyGroup/PesterVersion')?.InnerText
 if (-not $PesterVersion) { throw 'Directory.Packages.props sets no PesterVersion.' }
 $VersionProps = Join-Path $Root 'Directory.Build.props'
 $Changelog = Join-Path $Root 'CHANGELOG.md'
@@ -130,7 +129,7 @@ function Invoke-BuildTask {
 
 # The version from its one place, Directory.Build.props <Version> (the assemblies get it from there too).
 function Get-ProjectVersion {
-    $version = ([xml](Get-Content -LiteralPath $VersionProps -Raw)).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+    $version = ([xml](Get-Content -LiteralPath $VersionProps -Raw)).SelectSingleNode('/Project/PropertyGroup/Version')?.InnerText
     if (-not $version -or -not ($version -as [version])) { throw "Directory.Build.props has no <Version> of the form 1.2.3 (found '$version')." }
     [string]$version
 }
