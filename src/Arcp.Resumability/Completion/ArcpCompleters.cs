@@ -126,7 +126,7 @@ internal static class CompletionStore
                 var opened = await StoreFactory.OpenAsync(store, timeout.Token).ConfigureAwait(false);
                 await using (opened.ConfigureAwait(false))
                 {
-                    return await query(new JobService(opened, new JobServiceOptions()), new RuntimeOptions().AnonymousPrincipal, timeout.Token).ConfigureAwait(false);
+                    return await query(new JobService(opened, new JobServiceOptions()), RuntimeOptions.LocalPrincipal, timeout.Token).ConfigureAwait(false);
                 }
             }).GetAwaiter().GetResult();
         }
