@@ -14,7 +14,7 @@ BeforeAll {
     if (-not $script:Package) { throw 'ARCP_PACKAGE_PATH is not set; run the tests through ./build.ps1 test (it packs the module first).' }
     if (-not (Test-Path -LiteralPath $script:Package -PathType Leaf)) { throw "ARCP_PACKAGE_PATH points at '$script:Package', which does not exist." }
     $script:Root = [IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../..'))
-    $script:Version = [string](([xml](Get-Content -LiteralPath (Join-Path $script:Root 'Directory.Build.props') -Raw)).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1)
+    $script:Version = ([xml](Get-Content -LiteralPath (Join-Path $script:Root 'Directory.Build.props') -Raw)).SelectSingleNode('/Project/PropertyGroup/Version').InnerText
     $script:Supported = @('linux-x64', 'linux-arm64', 'linux-musl-x64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64')
 
     Add-Type -AssemblyName System.IO.Compression.FileSystem
