@@ -15,6 +15,7 @@
         dotnet pwsh -c './build.ps1 bench -- -n 5'    # a bare `--` only works in -Command mode (pwsh -File rejects it)
         dotnet pwsh ./build.ps1 clean                 # removes out/ and .artifacts/
         dotnet pwsh ./build.ps1 chaos -Store postgres -Rounds 5 -Workers 3   # kill -9 chaos run (docs/reliability.md)
+        dotnet pwsh ./build.ps1 fuzz                                    # 10,000 malformed frames per transport (docs/security.md)
 
     Task 'test' always ends with exactly one line "N passed, N failed, N skipped" (xunit + Pester)
     and exits 1 if anything failed, if a runner crashed or produced no result file (counted as one
@@ -23,7 +24,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'pack', 'clean', 'chaos')]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'pack', 'clean', 'chaos', 'fuzz')]
     [string]$Task = 'build',
 
     [string]$Configuration = 'Release',
@@ -514,6 +515,20 @@ try {
                 $env:ARCP_MODULE_PATH = $previousModulePath
             }
             if ($LASTEXITCODE -ne 0) { Write-Host "chaos run exited with code $LASTEXITCODE"; exit $LASTEXITCODE }
+        }
+        'fuzz' {
+            # Long frame fuzz (docs/security.md): 10,000 malformed frames per transport; ARCP_FUZZ_SEED reproduces a run.
+            Invoke-BuildTask
+            Write-Step 'Fuzz: 10,000 malformed frames per transport'
+            $previousFrames = $env:ARCP_FUZZ_FRAMES
+            $env:ARCP_FUZZ_FRAMES = '10000'
+            try {
+                Invoke-Dotnet -What 'Fuzz run' -Arguments @('test', $TestProject, '-c', $Configuration,
+                    '--filter', 'FullyQualifiedName~FrameFuzzTests', '--logger', 'console;verbosity=normal')
+            }
+            finally {
+                $env:ARCP_FUZZ_FRAMES = $previousFrames
+            }
         }
         'pack' {
             Invoke-PackTask

@@ -107,6 +107,13 @@ public sealed partial class JobService
                 throw new DuplicateStepException(prior);
             }
 
+            if (await tx.CheckpointIdTakenAsync(draft.CheckpointId, cancellationToken).ConfigureAwait(false))
+            {
+                // Same words whoever holds the id (this job, another job, another principal's): nothing is revealed
+                // beyond "not fresh", and ids carry 80 random bits, so nobody learns one by guessing.
+                throw ArcpException.Of(ErrorCodes.InvalidArgument, $"checkpoint_id '{draft.CheckpointId}' cannot be used; send each checkpoint with a fresh id.");
+            }
+
             checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
             {
                 DefinitionVersion = draft.DefinitionVersion,

@@ -48,21 +48,12 @@ public sealed partial class JobService(IArcpStore store, JobServiceOptions optio
     public static ArcpException NotFound(string jobId) =>
         ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in this store.", new JsonObject { ["job_id"] = jobId });
 
-    /// <summary>NOT_FOUND or PERMISSION_DENIED unless <paramref name="job"/> exists and belongs to <paramref name="principal"/>.</summary>
-    public static JobRecord EnsureVisible(JobRecord? job, string jobId, string principal)
-    {
-        if (job is null)
-        {
-            throw NotFound(jobId);
-        }
-
-        if (job.Principal != principal)
-        {
-            throw ArcpException.Of(ErrorCodes.PermissionDenied, $"Job '{jobId}' belongs to another principal.", new JsonObject { ["job_id"] = jobId });
-        }
-
-        return job;
-    }
+    /// <summary>
+    /// NOT_FOUND unless <paramref name="job"/> exists and belongs to <paramref name="principal"/>: another
+    /// principal's job reads exactly like a missing one, so the answer does not tell that it exists.
+    /// </summary>
+    public static JobRecord EnsureVisible(JobRecord? job, string jobId, string principal) =>
+        job is not null && job.Principal == principal ? job : throw NotFound(jobId);
 
     private static ArcpException Owned(string jobId, JobLease lease, string suffix) =>
         ArcpException.Of(

@@ -14,6 +14,11 @@ public static class EnvelopeCodec
     /// </summary>
     public static Envelope Parse(string frame)
     {
+        if (FrameValidator.FindProblem(frame) is { } problem)
+        {
+            throw new EnvelopeFormatException(null, problem);
+        }
+
         JsonNode? node;
         try
         {
@@ -21,7 +26,7 @@ public static class EnvelopeCodec
         }
         catch (JsonException ex)
         {
-            throw new EnvelopeFormatException(null, $"Frame is not valid JSON: {ex.Message}");
+            throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
         }
 
         if (node is not JsonObject obj)
@@ -82,9 +87,16 @@ public static class EnvelopeCodec
         }
         catch (JsonException ex)
         {
-            throw new EnvelopeFormatException(id, $"Envelope does not match the schema: {ex.Message}");
+            throw new EnvelopeFormatException(id, $"Envelope does not match the schema{AtPath(ex)}.");
         }
     }
+
+    /// <summary>
+    /// Our own words for a <see cref="JsonException"/>: its message names .NET types (such as the record a payload
+    /// maps to), which a peer has no business reading; the JSON path is what it needs to fix the frame.
+    /// </summary>
+    public static string AtPath(JsonException exception) =>
+        exception.Path is { Length: > 0 } path ? $" at {FrameValidator.Printable(path)}" : string.Empty;
 
     private static readonly string[] OptionalStringFields =
     [

@@ -46,6 +46,13 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
         driversStop.Dispose();
     }
 
+    private long unauthenticatedFrames;
+
+    /// <summary>Frames answered but not recorded because no session was open yet (junk, refused <c>session.open</c>).</summary>
+    public long UnauthenticatedFrames => Interlocked.Read(ref unauthenticatedFrames);
+
+    internal void CountUnauthenticatedFrame() => Interlocked.Increment(ref unauthenticatedFrames);
+
     internal void SessionOpened(string sessionId, string principal) => openSessions[sessionId] = principal;
 
     internal void SessionClosed(string sessionId)

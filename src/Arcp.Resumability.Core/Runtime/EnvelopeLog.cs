@@ -1,6 +1,5 @@
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
-using Arcp.Resumability.Transports;
 
 namespace Arcp.Resumability.Runtime;
 
@@ -24,22 +23,5 @@ internal static class EnvelopeLog
         }
 
         return drafts;
-    }
-
-    /// <summary>Logs and sends envelopes that belong to no session yet (a rejection, a nack before acceptance).</summary>
-    public static async Task PersistAndSendAsync(ArcpRuntime runtime, IArcpConnection connection, IReadOnlyList<Envelope> envelopes, CancellationToken cancellationToken)
-    {
-        IReadOnlyList<EventDraft> logged;
-        var transaction = await runtime.Store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
-        {
-            logged = await AppendOutboundAsync(transaction, envelopes, null, runtime.Now, cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach (var draft in logged)
-        {
-            await connection.SendAsync(draft.Envelope, cancellationToken).ConfigureAwait(false);
-        }
     }
 }

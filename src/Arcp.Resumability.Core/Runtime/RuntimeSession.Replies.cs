@@ -104,8 +104,23 @@ internal sealed partial class RuntimeSession
         return logged.Select(draft => draft.Envelope).ToList();
     }
 
+    /// <summary>
+    /// §6.4 dedupe, scoped to the sender: only the session that sent the id first (or another open session of the
+    /// same principal) gets the stored answers again. Anyone else reusing an id learns nothing from the answer,
+    /// which reads the same whoever used the id before.
+    /// </summary>
     private async Task ResendEarlierAnswersAsync(Envelope envelope, CancellationToken cancellationToken)
     {
+        var earlier = await store.FindEventAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        var sameSender = earlier?.SessionId is { } earlierSession
+            && (earlierSession == sessionId || runtime.SessionPrincipal(earlierSession) == principal);
+        if (!sameSender)
+        {
+            var refusal = Nack(envelope, ArcpError.Create(ErrorCodes.InvalidArgument, $"Message id '{envelope.Id}' cannot be used again; send each new message with a fresh id."));
+            await connection.SendAsync(EnvelopeCodec.Serialize(refusal), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         foreach (var answer in await store.ReadResponsesAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
         {
             await connection.SendAsync(answer.Envelope, cancellationToken).ConfigureAwait(false);

@@ -73,7 +73,7 @@ internal sealed partial class RuntimeSession
         }
         catch (JsonException ex)
         {
-            var error = ArcpError.Create(ErrorCodes.InvalidArgument, $"Payload of '{envelope.Type}' does not match its schema: {ex.Message}");
+            var error = ArcpError.Create(ErrorCodes.InvalidArgument, $"Payload of '{envelope.Type}' does not match its schema{EnvelopeCodec.AtPath(ex)}.");
             await RespondAsync(envelope, frame, jobStream: null, CommitDurability.ProcessSafe, _ => One(Nack(envelope, error)), cancellationToken).ConfigureAwait(false);
             return true;
         }

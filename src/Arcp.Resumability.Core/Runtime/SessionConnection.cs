@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
 using Arcp.Resumability.Transports;
 
 namespace Arcp.Resumability.Runtime;
@@ -51,13 +52,24 @@ internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection con
                     continue;
                 }
 
-                if (session is null)
+                try
                 {
-                    session = await handshake.HandleAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                    if (session is null)
+                    {
+                        session = await handshake.HandleAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (!await session.HandleAsync(envelope, frame, cancellationToken).ConfigureAwait(false))
+                    {
+                        break;
+                    }
                 }
-                else if (!await session.HandleAsync(envelope, frame, cancellationToken).ConfigureAwait(false))
+                catch (Exception ex) when (ex is not (OperationCanceledException or IOException))
                 {
-                    break;
+                    // A process must survive any single frame: whatever a handler did not expect (a store failure
+                    // during the handshake, a bug) is answered without .NET names and the connection lives on.
+                    runtime.Options.Diagnostics?.Invoke($"Frame '{FrameValidator.Printable(envelope.Type)}' ({FrameValidator.Printable(envelope.Id)}) failed: {ex.GetType().Name}: {FrameValidator.Printable(ex.Message)}");
+                    var error = ex is StoreException store ? store.ToArcpError() : ArcpError.Create(ErrorCodes.Internal, "The runtime could not handle this message; nothing was recorded for it.");
+                    await SendUnloggedAsync(Envelope.Create(MessageTypes.Nack, NackPayload.From(envelope.Id, error), session?.SessionId, correlationId: envelope.Id), cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -82,10 +94,18 @@ internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection con
 
     private Task SendUnloggedNackAsync(RuntimeSession? session, string? ackFor, ArcpError error, CancellationToken cancellationToken)
     {
-        // A frame we could not parse has no trustworthy id to log it under; the nack itself is still logged.
+        // A frame we could not parse has no trustworthy id to log it under; within a session the nack itself is
+        // still logged. Before authentication nothing is written to the store (§ finding 9): it is only counted.
         var nack = Envelope.Create(MessageTypes.Nack, NackPayload.From(ackFor, error), session?.SessionId, correlationId: ackFor);
-        return session is null
-            ? EnvelopeLog.PersistAndSendAsync(runtime, connection, [nack], cancellationToken)
-            : session.PersistAndSendAsync([nack], cancellationToken);
+        if (session is not null)
+        {
+            return session.PersistAndSendAsync([nack], cancellationToken);
+        }
+
+        runtime.CountUnauthenticatedFrame();
+        return SendUnloggedAsync(nack, cancellationToken);
     }
+
+    private async Task SendUnloggedAsync(Envelope envelope, CancellationToken cancellationToken) =>
+        await connection.SendAsync(EnvelopeCodec.Serialize(envelope), cancellationToken).ConfigureAwait(false);
 }

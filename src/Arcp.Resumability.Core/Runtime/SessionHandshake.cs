@@ -18,7 +18,8 @@ internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection conn
         if (envelope.Type != MessageTypes.SessionOpen)
         {
             // §8.1: nothing but the handshake before acceptance; drop it and say so in the diagnostics.
-            runtime.Options.Diagnostics?.Invoke($"Dropped '{envelope.Type}' ({envelope.Id}) received before the session was accepted.");
+            runtime.CountUnauthenticatedFrame();
+            runtime.Options.Diagnostics?.Invoke($"Dropped '{FrameValidator.Printable(envelope.Type)}' ({FrameValidator.Printable(envelope.Id)}) received before the session was accepted.");
             return null;
         }
 
@@ -29,7 +30,7 @@ internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection conn
         }
         catch (JsonException ex)
         {
-            await RejectAsync(envelope, ArcpError.Create(ErrorCodes.InvalidArgument, $"session.open payload is invalid: {ex.Message}"), cancellationToken).ConfigureAwait(false);
+            await RejectAsync(envelope, ArcpError.Create(ErrorCodes.InvalidArgument, $"session.open payload does not match its schema{EnvelopeCodec.AtPath(ex)}."), cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -43,7 +44,7 @@ internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection conn
         var sessionId = ArcpId.NewSessionId();
         var process = ProcessIdentity.FromExtension(envelope) ?? new ProcessIdentity("remote:" + sessionId, 0, runtime.Now);
         var session = new RuntimeSession(runtime, connection, new JobHolder(sessionId, authenticated.Principal, process), sessionStop);
-        await session.AcceptAsync(envelope, frame, open.Client?.Kind, cancellationToken).ConfigureAwait(false);
+        await session.AcceptAsync(envelope, WithoutCredentials(frame), open.Client?.Kind, cancellationToken).ConfigureAwait(false);
         return session;
     }
 
@@ -72,6 +73,26 @@ internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection conn
         }
     }
 
-    private Task RejectAsync(Envelope envelope, ArcpError error, CancellationToken cancellationToken) =>
-        EnvelopeLog.PersistAndSendAsync(runtime, connection, [Envelope.Create(MessageTypes.SessionRejected, error, correlationId: envelope.Id)], cancellationToken);
+    /// <summary>The <c>session.open</c> frame as it is logged: a bearer token is never written to the store.</summary>
+    private static string WithoutCredentials(string frame)
+    {
+        var node = ArcpJson.ParseNode(frame)!.AsObject();
+        if (node["payload"]?["auth"] is JsonObject auth && auth.Remove("token"))
+        {
+            auth["token_redacted"] = true;
+        }
+
+        return ArcpJson.ToText(node);
+    }
+
+    /// <summary>
+    /// A refusal before authentication is answered but not logged: an unauthenticated peer must not be able to
+    /// grow the store (finding 9). It is counted instead.
+    /// </summary>
+    private async Task RejectAsync(Envelope envelope, ArcpError error, CancellationToken cancellationToken)
+    {
+        runtime.CountUnauthenticatedFrame();
+        var rejected = Envelope.Create(MessageTypes.SessionRejected, error, correlationId: envelope.Id);
+        await connection.SendAsync(EnvelopeCodec.Serialize(rejected), cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -54,6 +54,9 @@ public interface IStoreTransaction : IAsyncDisposable
 
     Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken);
 
+    /// <summary>Whether any job, of any principal, already has a checkpoint with this id (ids are unique store-wide).</summary>
+    Task<bool> CheckpointIdTakenAsync(string checkpointId, CancellationToken cancellationToken);
+
     Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken);
 
     Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken);

@@ -47,7 +47,7 @@ public sealed class ChildProcessStdioTests : IDisposable
     public void Dispose() => store.Dispose();
 
     /// <summary>A child pwsh serving one ARCP session over its stdin/stdout.</summary>
-    private sealed class StdioRuntime : IAsyncDisposable
+    internal sealed class StdioRuntime : IAsyncDisposable
     {
         private readonly Process process;
 

@@ -322,7 +322,7 @@ public abstract class ConformanceTests : IAsyncLifetime
 
         var bob = await OpenPeerAsync("tok-bob");
         var foreign = bob.Envelope("cancel", new JsonObject { ["target"] = "job", ["target_id"] = jobId });
-        (await bob.RequestAsync(foreign)).AssertNack("PERMISSION_DENIED", (string)foreign["id"]!);
+        (await bob.RequestAsync(foreign)).AssertNack("NOT_FOUND", (string)foreign["id"]!);
 
         var cancel = operatorPeer.Envelope("cancel", new JsonObject { ["target"] = "job", ["target_id"] = jobId, ["reason"] = "cleanup" });
         await operatorPeer.SendAsync(cancel);
@@ -346,13 +346,13 @@ public abstract class ConformanceTests : IAsyncLifetime
         var list = await bob.RequestAsync(bob.Envelope("arcpx.resumability.job_query.v1", new JsonObject { ["job_id"] = jobId }));
         Assert.Empty(list.Payload()["jobs"]!.AsArray());
         var resume = bob.Envelope("resume", new JsonObject(), new JsonObject { ["job_id"] = jobId });
-        (await bob.RequestAsync(resume)).AssertNack("PERMISSION_DENIED", (string)resume["id"]!);
+        (await bob.RequestAsync(resume)).AssertNack("NOT_FOUND", (string)resume["id"]!);
         var subscribe = bob.Envelope("subscribe", new JsonObject { ["filter"] = new JsonObject { ["job_id"] = new JsonArray(jobId) } });
-        (await bob.RequestAsync(subscribe)).AssertNack("PERMISSION_DENIED", (string)subscribe["id"]!);
+        (await bob.RequestAsync(subscribe)).AssertNack("NOT_FOUND", (string)subscribe["id"]!);
         var bySession = bob.Envelope("subscribe", new JsonObject { ["filter"] = new JsonObject { ["session_id"] = new JsonArray(alice.SessionId) } });
         (await bob.RequestAsync(bySession)).AssertNack("PERMISSION_DENIED", (string)bySession["id"]!);
         var progress = bob.Envelope("job.progress", new JsonObject { ["percent"] = 1, ["message"] = "hijack" }, new JsonObject { ["job_id"] = jobId });
-        (await bob.RequestAsync(progress)).AssertNack("PERMISSION_DENIED", (string)progress["id"]!);
+        (await bob.RequestAsync(progress)).AssertNack("NOT_FOUND", (string)progress["id"]!);
     }
 
     [Fact]

@@ -104,7 +104,7 @@ public sealed class CancelTests : IDisposable
 
             var denied = await Assert.ThrowsAsync<ArcpException>(() => bob.CancelJobAsync(jobId, null, null, CancellationToken.None));
 
-            Assert.Equal(ErrorCodes.PermissionDenied, denied.Error.Code);
+            Assert.Equal(ErrorCodes.NotFound, denied.Error.Code);
             Assert.Equal(JobStates.Running, Assert.Single(await alice.QueryJobsAsync(new JobQueryPayload { JobId = jobId }, CancellationToken.None)).State);
         }
 

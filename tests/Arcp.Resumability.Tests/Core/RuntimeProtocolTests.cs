@@ -319,8 +319,8 @@ public sealed class RuntimeProtocolTests : IAsyncLifetime, IDisposable
         var progress = await bob.RequestAsync(Frame(MessageTypes.JobProgress, new JsonObject { ["percent"] = 1, ["message"] = "x" }, bob.SessionId, jobId));
         var resume = await bob.RequestAsync(Frame(MessageTypes.Resume, [], bob.SessionId, jobId));
 
-        Assert.Equal(ErrorCodes.PermissionDenied, Text(progress, "payload.code"));
-        Assert.Equal(ErrorCodes.PermissionDenied, Text(resume, "payload.code"));
+        Assert.Equal(ErrorCodes.NotFound, Text(progress, "payload.code"));
+        Assert.Equal(ErrorCodes.NotFound, Text(resume, "payload.code"));
         Assert.Empty(await QueryJobsAsync(bob, jobId));
     }
 

@@ -71,6 +71,14 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
         GuardAsync(location, () => PostgresArcpStore.QueryCheckpointByKeyAsync(connection, transaction, jobId, idempotencyKey, cancellationToken));
 
+    public Task<bool> CheckpointIdTakenAsync(string checkpointId, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("SELECT 1 FROM checkpoints WHERE checkpoint_id = @checkpoint_id;");
+            Text(command, "checkpoint_id", checkpointId);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+        });
+
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
         {

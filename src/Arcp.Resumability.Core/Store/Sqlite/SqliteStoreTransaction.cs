@@ -69,6 +69,14 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
         Run(() => QueryCheckpointByKey(statements, transaction, jobId, idempotencyKey));
 
+    public Task<bool> CheckpointIdTakenAsync(string checkpointId, CancellationToken cancellationToken) =>
+        Run(() =>
+        {
+            var command = Command("SELECT 1 FROM checkpoints WHERE checkpoint_id = $checkpoint_id;");
+            Add(command, "$checkpoint_id", checkpointId);
+            return command.ExecuteScalar() is not null;
+        });
+
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
         // Stored once: the output moves from the checkpoint's event (logged just before, same transaction) into its row.
