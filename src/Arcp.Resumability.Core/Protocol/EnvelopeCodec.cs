@@ -22,6 +22,7 @@ public static class EnvelopeCodec
         JsonNode? node;
         try
         {
+            RefuseAmbiguousText(frame);
             node = ArcpJson.ParseNode(frame);
         }
         catch (JsonException ex)
@@ -103,6 +104,62 @@ public static class EnvelopeCodec
         "source", "target", "session_id", "job_id", "stream_id", "subscription_id", "trace_id", "span_id", "parent_span_id",
         "correlation_id", "causation_id", "idempotency_key",
     ];
+
+    // JSON allows repeated keys and \uD800-style escapes that decode to no valid text; System.Text.Json (net8) reads both
+    // lazily and then throws ArgumentException or InvalidOperationException from whichever member first touches
+    // them, deep inside a handler. Walking the document once here turns both into a refusal of the frame itself.
+    private static void RefuseAmbiguousText(string frame)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(frame, new JsonDocumentOptions { MaxDepth = ArcpJson.MaxDepth });
+        }
+        catch (ArgumentException)
+        {
+            throw new EnvelopeFormatException(null, "Frame is not valid Unicode text (an unpaired surrogate).");
+        }
+
+        using var _ = document;
+        try
+        {
+            RefuseAmbiguousText(document.RootElement);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new EnvelopeFormatException(null, "Frame holds a string that is not valid Unicode (an unpaired surrogate escape).");
+        }
+    }
+
+    private static void RefuseAmbiguousText(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!names.Add(property.Name))
+                    {
+                        throw new EnvelopeFormatException(null, $"Frame repeats the key '{property.Name}' in one object.");
+                    }
+
+                    RefuseAmbiguousText(property.Value);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    RefuseAmbiguousText(item);
+                }
+
+                break;
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
+        }
+    }
 
     private static string? ReadString(JsonObject obj, string name, string? id)
     {

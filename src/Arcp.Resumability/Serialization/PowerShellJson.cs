@@ -46,8 +46,19 @@ internal static partial class PowerShellJson
 
     /// <param name="warn">Receives a warning for each enum type that is not loaded here (its values come back as names).</param>
     /// <param name="subject">What the value is, for error and warning messages.</param>
-    public static object? FromJsonNode(JsonNode? node, Action<string>? warn = null, string subject = StoredStepOutput) =>
-        new Reader(subject, warn).Convert(node);
+    public static object? FromJsonNode(JsonNode? node, Action<string>? warn = null, string subject = StoredStepOutput)
+    {
+        try
+        {
+            return new Reader(subject, warn).Convert(node);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // System.Text.Json reads nodes lazily: a repeated key or a \uD800-style escape with no partner only
+            // throws when the reader first touches it, and it is stored data that is wrong, not this code.
+            throw new JsonConversionException("$", $"{subject} at $ holds a repeated key or a string that is not valid Unicode: {e.Message}", e);
+        }
+    }
 
     public static object? FromJson(string json, Action<string>? warn = null, string subject = StoredStepOutput)
     {
