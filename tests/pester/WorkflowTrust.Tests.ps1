@@ -53,6 +53,30 @@ Describe 'A workflow found by name on $env:ARCP_WORKFLOW_PATH' {
     }
 }
 
+Describe 'Get-ArcpWorkflow' {
+    It 'lists the built-ins, then the regular .ps1 files of $env:ARCP_WORKFLOW_PATH, and what each name resolves to' {
+        $folder = Join-Path $script:Work 'listed'
+        $null = New-Item -ItemType Directory -Path $folder
+        Set-Content -LiteralPath (Join-Path $folder 'nightly.ps1') -Value "@{ Name = 'nightly'; Version = '7'; Steps = [ordered]@{ a = { 1 }; b = { 2 } } }"
+        Set-Content -LiteralPath (Join-Path $folder 'research.ps1') -Value "@{ Name = 'research'; Version = 'shadow'; Steps = [ordered]@{ a = { 1 } } }"
+        Set-Content -LiteralPath (Join-Path $folder 'notes.txt') -Value 'not a workflow'
+        $saved = $env:ARCP_WORKFLOW_PATH
+        $env:ARCP_WORKFLOW_PATH = "relative-folder$([IO.Path]::PathSeparator)$folder"
+        try { $listed = @(Get-ArcpWorkflow -ErrorAction Stop) }
+        finally { $env:ARCP_WORKFLOW_PATH = $saved }
+
+        $research = $listed | Where-Object Name -EQ 'research'
+        $research.Source | Should -Be 'BuiltIn' -Because 'a built-in is found before the search path'
+        $research.Version | Should -Not -Be 'shadow'
+        $nightly = $listed | Where-Object Name -EQ 'nightly'
+        $nightly.Source | Should -Be 'SearchPath'
+        $nightly.Version | Should -Be '7'
+        $nightly.StepCount | Should -Be 2
+        $nightly.Path | Should -Be (Join-Path $folder 'nightly.ps1')
+        $listed.Name | Should -Not -Contain 'notes'
+    }
+}
+
 Describe 'Security: workflow definitions from outside are never run from a path' -Tag 'Security' {
     It 'refuses an executable as a workflow: Start-ArcpJob -Workflow /usr/bin/id' -Skip:$IsWindows {
         $store = Join-Path $script:Work 'id.db'

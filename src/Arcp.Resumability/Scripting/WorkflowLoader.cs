@@ -183,6 +183,21 @@ internal static class WorkflowLoader
             $"There is no workflow named '{name}' (built in: {string.Join(", ", BuiltInNames())}; searched $env:ARCP_WORKFLOW_PATH). Pass the path of a workflow .ps1 file instead.");
     }
 
+    /// <summary>Every name <see cref="ResolveName"/> accepts and the file it resolves to (the first folder wins), by name.</summary>
+    public static IReadOnlyList<(string Name, string Path)> Resolvable()
+    {
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var folder in SearchFolders().Where(Directory.Exists))
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*.ps1").Where(IsRegularFile))
+            {
+                found.TryAdd(Path.GetFileNameWithoutExtension(file), file);
+            }
+        }
+
+        return found.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => (f.Key, f.Value)).ToList();
+    }
+
     /// <summary>The module's built-in folder, then the absolute folders of <c>$env:ARCP_WORKFLOW_PATH</c> in order.</summary>
     public static IReadOnlyList<string> SearchFolders()
     {
