@@ -53,6 +53,38 @@ Describe 'A workflow found by name on $env:ARCP_WORKFLOW_PATH' {
     }
 }
 
+Describe 'A named workflow edited between the crash and the resume' {
+    It 'is refused with FAILED_PRECONDITION naming both versions, and -Force continues with the new one' {
+        $folder = Join-Path $script:Work 'edited'
+        $null = New-Item -ItemType Directory -Path $folder
+        $store = Join-Path $script:Work 'edited.db'
+        $counter = Join-Path $script:Work 'edited-counter.txt'
+        $file = Join-Path $folder 'edited-flow.ps1'
+        New-CountingWorkflow -Path $file -Name 'edited-flow' -Counter $counter -KillMarker (Join-Path $script:Work 'edited-killed')
+        $crashed = Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Workflow edited-flow | Out-Null" -Environment @{ ARCP_STORE = $store; ARCP_WORKFLOW_PATH = $folder } -TimeoutSeconds 120
+        $crashed.ExitCode | Should -Not -Be 0
+        Add-Content -LiteralPath $file -Value '# edited after the crash: a new content version'
+
+        $saved = $env:ARCP_WORKFLOW_PATH
+        $env:ARCP_WORKFLOW_PATH = $folder
+        try {
+            $recorded = (Get-ArcpJob -State Interrupted -Store $store | Get-ArcpCheckpoint | Select-Object -Last 1).DefinitionVersion
+            $current = (Get-ArcpWorkflow edited-flow).Version
+            $current | Should -Not -Be $recorded
+            Get-ArcpJob -State Interrupted -Store $store | Resume-ArcpJob -ErrorAction SilentlyContinue -ErrorVariable refused
+            $refused.Count | Should -Be 1
+            $refused[0].FullyQualifiedErrorId | Should -BeLike 'FAILED_PRECONDITION*'
+            $refused[0].Exception.Message | Should -BeLike "*'$recorded'*'$current'*"
+            Get-Content -LiteralPath $counter | Should -Be @('a') -Because 'nothing ran'
+
+            $forced = Get-ArcpJob -State Interrupted -Store $store | Resume-ArcpJob -Force -ErrorAction Stop
+        }
+        finally { $env:ARCP_WORKFLOW_PATH = $saved }
+        $forced.State | Should -Be 'Completed'
+        Get-Content -LiteralPath $counter | Should -Be @('a', 'b', 'c')
+    }
+}
+
 Describe 'Get-ArcpWorkflow' {
     It 'lists the built-ins, then the regular .ps1 files of $env:ARCP_WORKFLOW_PATH, and what each name resolves to' {
         $folder = Join-Path $script:Work 'listed'
