@@ -18,6 +18,7 @@
         'Resume-ArcpJob'
         'Get-ArcpJob'
         'Get-ArcpCheckpoint'
+        'Get-ArcpWorkflow'
         'Get-ArcpEvent'
         'Show-ArcpJob'
         'Wait-ArcpJob'

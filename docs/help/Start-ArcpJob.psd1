@@ -9,7 +9,7 @@ The command writes the job (an ArcpJob) when the run ends. A failing step fails 
 '@
     Parameters  = @{
         OnRuntime      = 'Have the runtime run the job instead of this session: -Runtime (or Connect-ArcpRuntime) must name a Start-ArcpRuntime that registered the workflow with -Workflow. The job is returned at once, Running; watch it with Get-ArcpJob or Wait-ArcpJob. The embedded runtime registers no workflows, so there it fails with FAILED_PRECONDITION.'
-        Workflow       = 'A built-in workflow name (research) or the path of a workflow .ps1 file. Press Tab to complete built-in names and .ps1 files in the current folder.'
+        Workflow       = 'A workflow name (a built-in such as research, else a <name>.ps1 in a folder of $env:ARCP_WORKFLOW_PATH) or the path of a regular workflow .ps1 file; anything else, such as an executable, is refused with INVALID_ARGUMENT. Press Tab to complete built-in names and .ps1 files in the current folder.'
         Step           = 'The steps inline: an ordered dictionary ([ordered]@{ … }) of step name to script block. The job records the workflow as "inline"; resume it with the same -Step.'
         InputObject    = 'The job''s input, handed to the first step. It must be representable as JSON (numbers, strings, booleans, arrays, hashtables, PSCustomObjects). Each piped object starts one job.'
         Name           = 'An operator-facing name for the job, shown by Get-ArcpJob and usable with Get-ArcpJob -Name (wildcards).'

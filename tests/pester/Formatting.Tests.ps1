@@ -29,6 +29,7 @@ Describe 'Tables at 120 columns' {
         @{ Name = 'jobs'; Get = { Get-ArcpJob -Store $script:Store }; Columns = 'JobId', 'Name', 'Workflow', 'State', 'LastCheckpoint', 'UpdatedAt' }
         @{ Name = 'checkpoints'; Get = { Get-ArcpCheckpoint -Store $script:Store -JobId $script:Job.JobId }; Columns = 'StepIndex', 'Step', 'CheckpointId', 'CreatedAt' }
         @{ Name = 'events'; Get = { Get-ArcpEvent -Store $script:Store -JobId $script:Job.JobId }; Columns = 'Timestamp', 'Type', 'Summary' }
+        @{ Name = 'workflows'; Get = { Get-ArcpWorkflow }; Columns = 'Name', 'Source', 'Version', 'Steps', 'Path' }
     ) {
         $objects = @(& $Get)
         $objects | Should -Not -BeNullOrEmpty

@@ -160,14 +160,5 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
         }
     }
 
-    private ScriptWorkflow RecordedWorkflow(string store)
-    {
-        var job = FetchJob(store, JobId);
-        if (job.Workflow == WorkflowLoader.InlineWorkflowName)
-        {
-            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"Job {JobId} was started with inline -Step script blocks; pass the same -Step to resume it.");
-        }
-
-        return WorkflowLoader.Load(job.Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
-    }
+    private ScriptWorkflow RecordedWorkflow(string store) => DefinitionResolver.ForRecordedJob(JobId, FetchJob(store, JobId).Workflow);
 }

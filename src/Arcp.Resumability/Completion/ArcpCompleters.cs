@@ -48,15 +48,15 @@ public sealed class CheckpointIdCompleter : IArgumentCompleter
     }
 }
 
-/// <summary>Completes -Workflow with the built-in workflow names and the .ps1 files in the current folder.</summary>
+/// <summary>Completes -Workflow with the workflow names this host resolves (built-ins, $env:ARCP_WORKFLOW_PATH) and the .ps1 files in the current folder.</summary>
 public sealed class WorkflowCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var word = (wordToComplete ?? string.Empty).Trim('\'', '"');
-        var results = WorkflowLoader.BuiltInNames()
-            .Where(n => CompletionStore.Matches(n, word))
-            .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, $"Built-in workflow '{n}'"))
+        var results = WorkflowLoader.Resolvable()
+            .Where(w => CompletionStore.Matches(w.Name, word))
+            .Select(w => new CompletionResult(w.Name, w.Name, CompletionResultType.ParameterValue, $"Workflow '{w.Name}' ({w.Path})"))
             .ToList();
         var directory = CompletionStore.CurrentDirectory();
         var folderPart = Path.GetDirectoryName(word) ?? string.Empty;

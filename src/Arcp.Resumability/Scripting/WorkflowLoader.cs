@@ -148,22 +148,98 @@ internal static class WorkflowLoader
             throw Invalid("A workflow name or path is required.");
         }
 
-        var looksLikePath = nameOrPath.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase) || nameOrPath.Contains('/', StringComparison.Ordinal) || nameOrPath.Contains('\\', StringComparison.Ordinal);
-        if (looksLikePath)
+        return LooksLikePath(nameOrPath) ? WorkflowFile(Path.GetFullPath(nameOrPath, currentDirectory)) : ResolveName(nameOrPath);
+    }
+
+    /// <summary>True when the value is a file path rather than a workflow name.</summary>
+    public static bool LooksLikePath(string value) =>
+        value.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase) || value.Contains('/', StringComparison.Ordinal) || value.Contains('\\', StringComparison.Ordinal);
+
+    /// <summary>
+    /// Loads a workflow by name only: a built-in, then each folder of <c>$env:ARCP_WORKFLOW_PATH</c>. This is the only
+    /// road for a workflow value read back from the store or sent over the wire: such a value may name, never point.
+    /// </summary>
+    public static ScriptWorkflow LoadByName(string name) => Load(ResolveName(name), Environment.CurrentDirectory);
+
+    /// <summary>Where a name resolves: a built-in first, then the search path, like a command on <c>$env:PATH</c>.</summary>
+    public static string ResolveName(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || LooksLikePath(name) || name.Contains("..", StringComparison.Ordinal) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
         {
-            var full = Path.GetFullPath(nameOrPath, currentDirectory);
-            return File.Exists(full) ? full : throw ArcpException.Of(ErrorCodes.NotFound, $"Workflow file '{full}' does not exist.");
+            throw Invalid($"'{name}' is not a workflow name; a recorded or remote workflow is resolved by name on this host, never as a path.");
         }
 
-        var builtIn = Path.Combine(BuiltInFolder, nameOrPath + ".ps1");
-        if (File.Exists(builtIn))
+        foreach (var folder in SearchFolders())
         {
-            return builtIn;
+            var candidate = Path.Combine(folder, name + ".ps1");
+            if (IsRegularFile(candidate))
+            {
+                return candidate;
+            }
         }
 
         throw ArcpException.Of(
             ErrorCodes.NotFound,
-            $"There is no built-in workflow '{nameOrPath}' (built in: {string.Join(", ", BuiltInNames())}). Pass the path of a workflow .ps1 file instead.");
+            $"There is no workflow named '{name}' (built in: {string.Join(", ", BuiltInNames())}; searched $env:ARCP_WORKFLOW_PATH). Pass the path of a workflow .ps1 file instead.");
+    }
+
+    /// <summary>Every name <see cref="ResolveName"/> accepts and the file it resolves to (the first folder wins), by name.</summary>
+    public static IReadOnlyList<(string Name, string Path)> Resolvable()
+    {
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var folder in SearchFolders().Where(Directory.Exists))
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*.ps1").Where(IsRegularFile))
+            {
+                found.TryAdd(Path.GetFileNameWithoutExtension(file), file);
+            }
+        }
+
+        return found.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => (f.Key, f.Value)).ToList();
+    }
+
+    /// <summary>The module's built-in folder, then the absolute folders of <c>$env:ARCP_WORKFLOW_PATH</c> in order.</summary>
+    public static IReadOnlyList<string> SearchFolders()
+    {
+        var folders = new List<string> { BuiltInFolder };
+        var searchPath = Environment.GetEnvironmentVariable("ARCP_WORKFLOW_PATH");
+        if (!string.IsNullOrEmpty(searchPath))
+        {
+            // Relative entries would make the meaning of a name depend on the current directory; they are ignored.
+            folders.AddRange(searchPath.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(Path.IsPathFullyQualified));
+        }
+
+        return folders;
+    }
+
+    /// <summary>Only a regular <c>.ps1</c> file is ever run: never an executable, a device, a folder or another extension.</summary>
+    public static string WorkflowFile(string fullPath)
+    {
+        if (!fullPath.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Invalid($"'{fullPath}' is not a workflow file: only .ps1 files are run as workflows.");
+        }
+
+        if (!File.Exists(fullPath))
+        {
+            throw ArcpException.Of(ErrorCodes.NotFound, $"Workflow file '{fullPath}' does not exist.");
+        }
+
+        return IsRegularFile(fullPath) ? fullPath : throw Invalid($"'{fullPath}' is not a regular file; only regular .ps1 files are run as workflows.");
+    }
+
+    private static bool IsRegularFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return false;
+        }
+
+        // A link is judged by what it finally points at, so a .ps1 name cannot smuggle in an executable.
+        var target = info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
+        return target is { Exists: true } && (target.Attributes & (FileAttributes.Directory | FileAttributes.Device)) == 0
+            && target.Extension.Equals(".ps1", StringComparison.OrdinalIgnoreCase);
     }
 
     private static object? Lookup(IDictionary dictionary, string key)
