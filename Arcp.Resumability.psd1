@@ -38,7 +38,6 @@
             Tags       = @('ARCP', 'Resumability', 'Checkpoint', 'Durable', 'Jobs', 'Workflow', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri = 'https://opensource.org/licenses/MIT'
             ProjectUri = 'https://github.com/arcp-resumability/Arcp.Resumability'
-            ReleaseNotes = 'Tested with PowerShell 7.6.9 (.NET 10) only; PowerShell 7.4 and 7.5 are claimed but not tested.'
         }
     }
 }
