@@ -36,7 +36,7 @@ Describe 'A step with a policy' {
 
         $job.State | Should -Be 'Completed'
         $job.Result | Should -Be 'fetched on 3'
-        $attempts = @(Get-ArcpEvent -Store $script:Store -JobId $job.JobId | Where-Object { $_.Payload.attributes.event -eq 'step.attempt_failed' })
+        $attempts = @(Get-ArcpEvent -Store $script:Store -JobId $job.JobId | Where-Object { $_.Type -eq 'log' -and $_.Payload.attributes.PSObject.Properties['event'] -and $_.Payload.attributes.event -eq 'step.attempt_failed' })
         $attempts.Count | Should -Be 2
         @($attempts | ForEach-Object { $_.Payload.attributes.attempt }) | Should -Be @(1, 2)
         $attempts[0].Payload.attributes.error_message | Should -Match 'transient 1'
