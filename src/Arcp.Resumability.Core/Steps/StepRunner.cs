@@ -154,7 +154,7 @@ public sealed class StepRunner(ArcpClient client)
                 JsonNode? output;
                 try
                 {
-                    output = await StepAttempts.RunAsync(step, context, cancellationToken).ConfigureAwait(false);
+                    output = await StepAttempts.RunAsync(client, step, context, reissue, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is StepInterruptedException)
                 {

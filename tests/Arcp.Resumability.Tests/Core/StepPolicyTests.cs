@@ -116,5 +116,56 @@ public sealed class StepPolicyTests : IDisposable
         Assert.Equal(setting, error.ParamName);
     }
 
+    [Fact]
+    public async Task A_resume_after_a_crash_during_the_backoff_waits_out_the_rest_and_continues_the_attempt_count()
+    {
+        var calls = 0;
+        using var crash = new CancellationTokenSource();
+        var workflow = new WorkflowDefinition("backoff", [
+            new StepDefinition("fetch", (_, _) =>
+            {
+                if (++calls == 1)
+                {
+                    // The process "dies" a moment into the 1.5 s wait that follows this failure.
+                    crash.CancelAfter(TimeSpan.FromMilliseconds(300));
+                }
+
+                return calls < 3 ? throw new InvalidOperationException($"boom {calls}") : ValueTask.FromResult<JsonNode?>(JsonValue.Create(calls));
+            })
+            {
+                Policy = new StepPolicy { MaxAttempts = 5, RetryDelay = TimeSpan.FromSeconds(1.5) },
+            },
+        ]);
+        string jobId;
+        await using (var arcp = await store.OpenAsync())
+        {
+            using var observer = new StopAfter("never");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(arcp.Client).StartAsync(workflow, null, null, null, observer, crash.Token));
+            jobId = observer.JobId!;
+        }
+
+        await using (var arcp = await store.OpenAsync())
+        {
+            var resumedAt = DateTimeOffset.UtcNow;
+            var firstEvents = await AttemptEventsAsync(arcp, jobId);
+            var due = DateTimeOffset.Parse((string)firstEvents.Single()["retry_at"]!, System.Globalization.CultureInfo.InvariantCulture);
+
+            var result = await new StepRunner(arcp.Client).ResumeAsync(workflow, jobId, null, null, null, CancellationToken.None);
+
+            Assert.Equal(JobStates.Completed, result.State);
+            Assert.Equal(3, calls);
+            // Attempt 2 ran no earlier than the recorded retry_at (a little slack for clocks), and the count went on: 1 then 2.
+            Assert.Equal([1, 2], (await AttemptEventsAsync(arcp, jobId)).Select(a => a["attempt"]!.GetValue<int>()));
+            Assert.True(DateTimeOffset.UtcNow - resumedAt >= due - resumedAt - TimeSpan.FromMilliseconds(100), "the rest of the recorded delay was not honoured");
+        }
+    }
+
+    private static async Task<List<JsonNode>> AttemptEventsAsync(Arcp.Resumability.Embedding.EmbeddedArcp arcp, string jobId) =>
+        (await arcp.Client.QueryEventsAsync(jobId, null, CancellationToken.None))
+            .Where(e => e.Type == MessageTypes.Log)
+            .Select(e => JsonNode.Parse(e.Envelope)!["payload"]!["attributes"]!)
+            .Where(a => (string?)a["event"] == "step.attempt_failed")
+            .ToList();
+
     public void Dispose() => store.Dispose();
 }
