@@ -12,6 +12,7 @@ namespace Arcp.Resumability.Steps;
 /// </summary>
 public sealed class StepRunner(ArcpClient client)
 {
+
     public async Task<JobRunResult> StartAsync(WorkflowDefinition workflow, JsonNode? input, string? name, string? idempotencyKey, IStepObserver? observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(workflow);
@@ -153,7 +154,7 @@ public sealed class StepRunner(ArcpClient client)
                 JsonNode? output;
                 try
                 {
-                    output = await step.Body(context, cancellationToken).ConfigureAwait(false);
+                    output = await StepAttempts.RunAsync(client, step, context, reissue, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is StepInterruptedException)
                 {

@@ -17,6 +17,9 @@ public sealed record StepDefinition(string Name, StepBody Body)
 {
     /// <summary>Where to go after this step; null always continues with the next step in order.</summary>
     public StepTransition? Next { get; init; }
+
+    /// <summary>Attempts, backoff and per-attempt timeout; the default runs the body once.</summary>
+    public StepPolicy Policy { get; init; } = StepPolicy.Default;
 }
 
 /// <summary>An ordered list of uniquely named steps.</summary>

@@ -14,21 +14,24 @@ internal static class ScriptStepBody
     // to the sink as it is written, so Verbose/Warning/Information/Error are recorded and forwarded live.
     // Verbose and Information are switched on for the step so they are always recorded; whether the caller
     // sees them is decided by the caller's own preferences when the cmdlet forwards them.
-    private static readonly ScriptBlock Runner = ScriptBlock.Create("""
+    private const string RunnerText = """
         param($__ArcpScript, $__ArcpVariables, $__ArcpArguments, $__ArcpSink)
         $VerbosePreference = 'Continue'
         $InformationPreference = 'Continue'
         # A failing method call is only statement-terminating; rethrow so the step fails instead of the error being merged into the output.
         & { try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) } catch { throw } } *>&1 | & { process { $__ArcpSink.Invoke($_) } }
-        """);
+        """;
+
+    private static readonly ScriptBlock Runner = ScriptBlock.Create(RunnerText);
 
     /// <param name="inputFolders">For a runtime host: the folders remote job input may name (see <see cref="ArcpStepContext.ResolveInputFolder"/>); null when the input is the caller's own.</param>
     public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders = null) =>
         new(
             workflow.Name,
-            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer, inputFolders))
+            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer, inputFolders, stoppable: workflow.Policies.TryGetValue(s.Key, out var own) && own.Policy.Timeout is not null))
             {
                 Next = workflow.Transitions.TryGetValue(s.Key, out var next) ? Transition(next, dispatcher) : null,
+                Policy = workflow.Policies.TryGetValue(s.Key, out var policy) ? policy.ToStepPolicy(dispatcher) : StepPolicy.Default,
             }).ToList())
         {
             Version = workflow.Version,
@@ -49,10 +52,11 @@ internal static class ScriptStepBody
             }
         }));
 
-    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders) =>
-        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, inputFolders, cancellationToken)));
+    /// <param name="stoppable">The step has a timeout: run it in a nested pipeline that the timeout can stop (so its finally blocks run).</param>
+    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, bool stoppable) =>
+        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, inputFolders, stoppable, cancellationToken)));
 
-    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, CancellationToken cancellationToken)
+    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, bool stoppable, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var warnings = new List<string>();
@@ -75,7 +79,19 @@ internal static class ScriptStepBody
         try
         {
             List<PSVariable> variables = [new PSVariable("_", input), new PSVariable("ArcpStep", step)];
-            Runner.Invoke(script, variables, new[] { input }, sink);
+            if (stoppable)
+            {
+                RunStoppable(script, variables, input, sink, cancellationToken);
+            }
+            else
+            {
+                Runner.Invoke(script, variables, new[] { input }, sink);
+            }
+        }
+        catch (PipelineStoppedException) when (stoppable && cancellationToken.IsCancellationRequested)
+        {
+            // Stopped by its timeout (or the run's cancellation): the policy counts it as a failed attempt.
+            throw new OperationCanceledException($"Step '{context.Step}' was stopped at its deadline.", cancellationToken);
         }
         catch (PipelineStoppedException ex)
         {
@@ -100,6 +116,7 @@ internal static class ScriptStepBody
             throw new StepFailedException(ArcpError.Create(ErrorCodes.Unknown, $"Step '{context.Step}' failed: {inner.Message}", details), inner);
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         object? output = results.Count switch
         {
             0 => null,
@@ -116,5 +133,14 @@ internal static class ScriptStepBody
                 ArcpError.Create(ErrorCodes.InvalidArgument, $"Step '{context.Step}' returned output that cannot be recorded: {ex.Message}", new JsonObject { ["path"] = ex.Path }),
                 ex);
         }
+    }
+
+    private static void RunStoppable(ScriptBlock script, List<PSVariable> variables, object? input, Action<PSObject> sink, CancellationToken cancellationToken)
+    {
+        using var pipeline = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
+        pipeline.AddScript(RunnerText, useLocalScope: true).AddArgument(script).AddArgument(variables).AddArgument(new[] { input }).AddArgument(sink);
+        // Stop() from the token's thread stops the nested pipeline as Ctrl+C would: the step's finally blocks run.
+        using var stop = cancellationToken.Register(() => pipeline.BeginStop(null, null));
+        pipeline.Invoke();
     }
 }

@@ -10,6 +10,9 @@ internal sealed record ScriptWorkflow(string Name, string? Version, IReadOnlyLis
 {
     /// <summary>Step name → script block that picks the next step from the step's output (see <c>Next</c> in workflow files).</summary>
     public IReadOnlyDictionary<string, ScriptBlock> Transitions { get; init; } = new Dictionary<string, ScriptBlock>(StringComparer.Ordinal);
+
+    /// <summary>Step name → its policy; a step missing here runs once, without a timeout.</summary>
+    public IReadOnlyDictionary<string, ScriptStepPolicy> Policies { get; init; } = new Dictionary<string, ScriptStepPolicy>(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -62,21 +65,31 @@ internal static class WorkflowLoader
             throw Invalid($"Workflow file '{path}' returns no 'Steps' ordered dictionary of step name to script block.");
         }
 
-        var stepList = ReadSteps(steps, $"Workflow file '{path}'");
-        return new ScriptWorkflow(name, version, stepList, path) { Transitions = ReadTransitions(Lookup(definition, "Next"), stepList, $"Workflow file '{path}'") };
+        var origin = $"Workflow file '{path}'";
+        var defaults = Lookup(definition, "Policy") switch
+        {
+            null => ScriptStepPolicy.Default,
+            IDictionary table => ScriptStepPolicy.Read(table, $"{origin} 'Policy'", ScriptStepPolicy.Default, allowRun: false),
+            var other => throw Invalid($"{origin}: 'Policy' must be a hashtable of policy settings, not {other.GetType().Name}."),
+        };
+        var policies = new Dictionary<string, ScriptStepPolicy>(StringComparer.Ordinal);
+        var stepList = ReadSteps(steps, origin, defaults, policies);
+        return new ScriptWorkflow(name, version, stepList, path) { Transitions = ReadTransitions(Lookup(definition, "Next"), stepList, origin), Policies = policies };
     }
 
     /// <summary>A workflow from -Step: an ordered dictionary of step name to script block.</summary>
     public static ScriptWorkflow FromSteps(IDictionary steps)
     {
-        var list = ReadSteps(steps, "-Step");
-        return new(InlineWorkflowName, ContentVersion(list.SelectMany(s => new[] { s.Key, s.Value.ToString() }).ToArray()), list, null);
+        var policies = new Dictionary<string, ScriptStepPolicy>(StringComparer.Ordinal);
+        var list = ReadSteps(steps, "-Step", ScriptStepPolicy.Default, policies);
+        return new(InlineWorkflowName, ContentVersion(list.SelectMany(s => new[] { s.Key, s.Value.ToString() }).ToArray()), list, null) { Policies = policies };
     }
 
     /// <summary>The version of an undeclared definition: the first 16 hex digits of SHA-256 over its text.</summary>
     private static string ContentVersion(params string[] text) => "sha256:" + ArcpJson.Sha256Hex(text)[..16];
 
-    private static List<KeyValuePair<string, ScriptBlock>> ReadSteps(IDictionary steps, string origin)
+    /// <summary>A step is a script block, or a policy hashtable whose <c>Run</c> is the script block; <paramref name="policies"/> receives each step's policy.</summary>
+    private static List<KeyValuePair<string, ScriptBlock>> ReadSteps(IDictionary steps, string origin, ScriptStepPolicy defaults, Dictionary<string, ScriptStepPolicy> policies)
     {
         if (steps is Hashtable && steps is not System.Collections.Specialized.IOrderedDictionary && steps.Count > 1)
         {
@@ -93,9 +106,19 @@ internal static class WorkflowLoader
                 throw Invalid($"{origin} has a step with an empty name.");
             }
 
-            if ((entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value) is not ScriptBlock body)
+            var value = entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value;
+            ScriptBlock body;
+            if (value is IDictionary table)
             {
-                throw Invalid($"{origin}: step '{stepName}' must be a script block, not {entry.Value?.GetType().Name ?? "null"}.");
+                body = Lookup(table, ScriptStepPolicy.RunKey) as ScriptBlock
+                    ?? throw Invalid($"{origin}: step '{stepName}' is a policy hashtable without a 'Run' script block.");
+                policies[stepName] = ScriptStepPolicy.Read(table, $"{origin}: step '{stepName}'", defaults, allowRun: true);
+            }
+            else
+            {
+                body = value as ScriptBlock
+                    ?? throw Invalid($"{origin}: step '{stepName}' must be a script block or a policy hashtable @{{ Run = {{ … }}; MaxAttempts = 3 }}, not {entry.Value?.GetType().Name ?? "null"}.");
+                policies[stepName] = defaults;
             }
 
             list.Add(new(stepName, body));
