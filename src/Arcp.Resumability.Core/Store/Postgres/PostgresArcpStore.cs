@@ -141,7 +141,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
 
     public async Task<IReadOnlyList<StoredEvent>> ReadJobEventsAfterAsync(long afterSequence, int limit, CancellationToken cancellationToken) =>
         await QueryAllAsync(
-            $"SELECT {EventColumns} FROM events WHERE sequence > @after AND job_id IS NOT NULL ORDER BY sequence LIMIT @limit;",
+            $"SELECT {EventColumns} FROM {EventSource} WHERE e.sequence > @after AND e.job_id IS NOT NULL ORDER BY e.sequence LIMIT @limit;",
             c =>
             {
                 Bigint(c, "after", afterSequence);

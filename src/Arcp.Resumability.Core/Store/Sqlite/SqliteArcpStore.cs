@@ -158,7 +158,7 @@ public sealed class SqliteArcpStore : IArcpStore
 
     public async Task<IReadOnlyList<StoredEvent>> ReadJobEventsAfterAsync(long afterSequence, int limit, CancellationToken cancellationToken) =>
         await QueryAsync(
-            $"SELECT {EventColumns} FROM events WHERE sequence > $after AND job_id IS NOT NULL ORDER BY sequence LIMIT $limit;",
+            $"SELECT {EventColumns} FROM {EventSource} WHERE e.sequence > $after AND e.job_id IS NOT NULL ORDER BY e.sequence LIMIT $limit;",
             c =>
             {
                 Add(c, "$after", afterSequence);
