@@ -129,7 +129,7 @@ internal sealed partial class RuntimeSession
                 await QueryEventsAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
                 return true;
             case MessageTypes.Ping:
-                await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Pong, new JsonObject())), cancellationToken).ConfigureAwait(false);
+                await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.Pong, new JsonObject()), cancellationToken).ConfigureAwait(false);
                 return true;
             case MessageTypes.SessionClose:
                 await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false);
