@@ -205,11 +205,30 @@ public sealed class ArcpClient : IAsyncDisposable
     /// </summary>
     public CancelRequest CancellationFor(string jobId) => cancelRequests.GetOrAdd(jobId, _ => new CancelRequest());
 
-    /// <summary>The job's canonical event stream after <paramref name="afterMessageId"/> (all of it when null), in order.</summary>
+    /// <summary>
+    /// The job's canonical event stream after <paramref name="afterMessageId"/> (all of it when null), in order,
+    /// following the runtime's pages.
+    /// </summary>
     public async Task<IReadOnlyList<EventSummary>> QueryEventsAsync(string jobId, string? afterMessageId, CancellationToken cancellationToken)
     {
-        var command = NewCommand(MessageTypes.EventQuery, new EventQueryPayload { AfterMessageId = afterMessageId }) with { JobId = jobId };
-        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.EventList).PayloadAs<EventListPayload>().Events;
+        var events = new List<EventSummary>();
+        var after = afterMessageId;
+        do
+        {
+            var page = await QueryEventPageAsync(jobId, after, null, cancellationToken).ConfigureAwait(false);
+            events.AddRange(page.Events);
+            after = page.Next;
+        }
+        while (after is not null);
+
+        return events;
+    }
+
+    /// <summary>One page of the job's event stream: continue with <c>Next</c> as <paramref name="afterMessageId"/> while it is set.</summary>
+    public async Task<EventListPayload> QueryEventPageAsync(string jobId, string? afterMessageId, int? limit, CancellationToken cancellationToken)
+    {
+        var command = NewCommand(MessageTypes.EventQuery, new EventQueryPayload { AfterMessageId = afterMessageId, Limit = limit }) with { JobId = jobId };
+        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.EventList).PayloadAs<EventListPayload>();
     }
 
     /// <summary>Emits a job event the session owns and waits until the runtime has persisted it.</summary>

@@ -59,8 +59,21 @@ public sealed partial class JobService
         return recorded is null ? null : JobSummaries.Of(recorded, includeOutput: true);
     }
 
-    /// <summary>The job's stream after <paramref name="afterMessageId"/> (all of it when null).</summary>
-    public async Task<IReadOnlyList<EventSummary>> QueryEventsAsync(string principal, string jobId, string? afterMessageId, CancellationToken cancellationToken)
+    /// <summary>Events in one <c>event_list</c> page when the query names no smaller limit.</summary>
+    public const int MaxEventPageCount = 500;
+
+    /// <summary>
+    /// Envelope text in one page. JSON escaping can about double it, so a page stays well under the 1 MiB default
+    /// frame limit; a single larger event still goes out alone, so paging always advances.
+    /// </summary>
+    public const int MaxEventPageBytes = 256 * 1024;
+
+    /// <summary>
+    /// One page of the job's stream after <paramref name="afterMessageId"/> (from the start when null): at most
+    /// <paramref name="limit"/> events (capped at <see cref="MaxEventPageCount"/>) and about
+    /// <see cref="MaxEventPageBytes"/> of envelope text; <c>Next</c> names the message to continue after.
+    /// </summary>
+    public async Task<EventListPayload> QueryEventPageAsync(string principal, string jobId, string? afterMessageId, int? limit, CancellationToken cancellationToken)
     {
         await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
         long afterSequence = 0;
@@ -75,9 +88,22 @@ public sealed partial class JobService
             afterSequence = after.Sequence;
         }
 
-        return (await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false))
-            .Select(e => new EventSummary(e.Sequence, e.MessageId, e.Type, ArcpJson.FormatTimestamp(e.CreatedAt), e.Envelope))
-            .ToList();
+        var stream = await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
+        var count = Math.Min(limit ?? MaxEventPageCount, MaxEventPageCount);
+        var page = new List<EventSummary>();
+        long bytes = 0;
+        foreach (var stored in stream)
+        {
+            bytes += stored.Envelope.Length;
+            if (page.Count == count || (page.Count > 0 && bytes > MaxEventPageBytes))
+            {
+                break;
+            }
+
+            page.Add(new EventSummary(stored.Sequence, stored.MessageId, stored.Type, ArcpJson.FormatTimestamp(stored.CreatedAt), stored.Envelope));
+        }
+
+        return new EventListPayload(page) { Next = page.Count < stream.Count ? page[^1].MessageId : null };
     }
 
     /// <summary>

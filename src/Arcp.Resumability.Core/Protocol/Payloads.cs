@@ -196,9 +196,16 @@ public sealed record EventQueryPayload
 {
     /// <summary>Only events recorded after this message of the job's stream.</summary>
     public string? AfterMessageId { get; init; }
+
+    /// <summary>At most this many events in the page (the runtime caps it, and a page also stops at a byte budget).</summary>
+    public int? Limit { get; init; }
 }
 
-public sealed record EventListPayload(IReadOnlyList<EventSummary> Events);
+/// <summary>One page of a job's stream; when <c>Next</c> is set, ask again with <c>after_message_id = next</c>.</summary>
+public sealed record EventListPayload(IReadOnlyList<EventSummary> Events)
+{
+    public string? Next { get; init; }
+}
 
 /// <summary>One envelope of a job's stream; <c>Envelope</c> is the exact text that was recorded.</summary>
 public sealed record EventSummary(long Sequence, string MessageId, string Type, string CreatedAt, string Envelope);

@@ -20,12 +20,15 @@ public sealed partial class ArcpRuntime
         ArgumentNullException.ThrowIfNull(options);
         Store = store;
         Options = options;
+        Quotas = options.Quota is { } quota ? new PrincipalQuotas(quota, options.Clock) : null;
         Jobs = new JobService(store, new JobServiceOptions { LeaseDuration = options.LeaseDuration, IdempotencyHorizon = options.IdempotencyHorizon, Clock = options.Clock });
     }
 
     public IArcpStore Store { get; }
 
     public RuntimeOptions Options { get; }
+
+    internal PrincipalQuotas? Quotas { get; }
 
     /// <summary>Every job decision and read the runtime's sessions make goes through this service.</summary>
     public JobService Jobs { get; }

@@ -36,6 +36,9 @@ public sealed record RuntimeOptions
     /// <summary>Runs the workflows this runtime runs itself when a <c>workflow.start</c> does not say the client drives (see <see cref="Protocol.MessageTypes.DriverExtension"/>); none when null.</summary>
     public IJobDriver? Driver { get; init; }
 
+    /// <summary>Per-principal limits on inbound messages and bytes per second; none when null (the embedded runtime's default).</summary>
+    public QuotaOptions? Quota { get; init; }
+
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>Receives diagnostics such as messages dropped before a session was accepted.</summary>

@@ -17,14 +17,14 @@ internal sealed partial class RuntimeSession
 
         var recorded = await jobs.FindStepAsync(principal, jobId, lookup.IdempotencyKey, cancellationToken).ConfigureAwait(false);
         var outcome = new StepOutcomePayload(recorded is not null, recorded);
-        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.StepOutcome, outcome, jobId)), cancellationToken).ConfigureAwait(false);
+        await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.StepOutcome, outcome, jobId), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task QueryJobsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
         var query = envelope.PayloadAs<JobQueryPayload>();
         var summaries = await jobs.QueryJobsAsync(principal, query.JobId, query.States, cancellationToken).ConfigureAwait(false);
-        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.JobList, new JobListPayload(summaries))), cancellationToken).ConfigureAwait(false);
+        await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.JobList, new JobListPayload(summaries)), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task QueryCheckpointsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -32,15 +32,20 @@ internal sealed partial class RuntimeSession
         var jobId = RequireJobId(envelope);
         var query = envelope.PayloadAs<CheckpointQueryPayload>();
         var selected = await jobs.QueryCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
-        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.CheckpointList, new CheckpointListPayload(selected), jobId)), cancellationToken).ConfigureAwait(false);
+        await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.CheckpointList, new CheckpointListPayload(selected), jobId), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task QueryEventsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
         var jobId = RequireJobId(envelope);
         var query = envelope.PayloadAs<EventQueryPayload>();
-        var events = await jobs.QueryEventsAsync(principal, jobId, query.AfterMessageId, cancellationToken).ConfigureAwait(false);
-        await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.EventList, new EventListPayload(events), jobId)), cancellationToken).ConfigureAwait(false);
+        if (query.Limit is < 1)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "'limit' must be at least 1.");
+        }
+
+        var page = await jobs.QueryEventPageAsync(principal, jobId, query.AfterMessageId, query.Limit, cancellationToken).ConfigureAwait(false);
+        await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.EventList, page, jobId), cancellationToken).ConfigureAwait(false);
     }
 
     private static string RequireJobId(Envelope envelope) =>

@@ -70,6 +70,28 @@ internal sealed partial class RuntimeSession
         return frames;
     }
 
+    /// <summary>
+    /// Sends the answer to a read-only query (pong, step outcome, job/checkpoint/event lists). Only the inbound
+    /// envelope is logged, so its id is still deduplicated (§6.4); the answer is not, because it can be as large as
+    /// the data it reads and is cheap to compute again: a retransmitted query is answered by running it again, for
+    /// the session that sent it (the caller computed <paramref name="answer"/> before logging, so a query that
+    /// fails is nacked, and that small nack logged, by the usual path).
+    /// </summary>
+    private async Task RespondToQueryAsync(Envelope envelope, string frame, Envelope answer, CancellationToken cancellationToken)
+    {
+        var transaction = await store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var inbound = new EventDraft(envelope.Id, envelope.Type, EventDirection.Inbound, sessionId, null, envelope.CorrelationId, runtime.Now, frame);
+            if (await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await connection.SendAsync(EnvelopeCodec.Serialize(answer), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Logs and sends envelopes the runtime emits on its own (not as the answer to one inbound message).</summary>
     public async Task PersistAndSendAsync(IReadOnlyList<Envelope> envelopes, CancellationToken cancellationToken)
     {

@@ -62,6 +62,16 @@ internal sealed partial class RuntimeSession
     /// <returns>False when the session is over.</returns>
     public async Task<bool> HandleAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
+        // Over quota: refused before anything is written, and the refusal is not logged either (logging it would
+        // let the flood keep growing the store). A session.close always goes through, so a throttled peer can leave.
+        if (envelope.Type != MessageTypes.SessionClose && runtime.Quotas?.TryAdmit(principal, System.Text.Encoding.UTF8.GetByteCount(frame)) is { } retryAfter)
+        {
+            var details = new JsonObject { ["retry_after_ms"] = (long)Math.Ceiling(retryAfter.TotalMilliseconds) };
+            var error = ArcpError.Create(ErrorCodes.ResourceExhausted, $"Principal '{principal}' is sending faster than this runtime's quota allows; retry after {details["retry_after_ms"]} ms.", details);
+            await connection.SendAsync(EnvelopeCodec.Serialize(Nack(envelope, error)), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
         try
         {
             return await DispatchAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
@@ -129,7 +139,7 @@ internal sealed partial class RuntimeSession
                 await QueryEventsAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
                 return true;
             case MessageTypes.Ping:
-                await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Pong, new JsonObject())), cancellationToken).ConfigureAwait(false);
+                await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.Pong, new JsonObject()), cancellationToken).ConfigureAwait(false);
                 return true;
             case MessageTypes.SessionClose:
                 await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false);
