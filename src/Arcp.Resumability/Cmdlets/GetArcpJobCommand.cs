@@ -12,6 +12,8 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(ArcpJob))]
 public sealed class GetArcpJobCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(JobIdCompleter))]

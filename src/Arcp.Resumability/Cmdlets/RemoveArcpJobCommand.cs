@@ -11,6 +11,8 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(void))]
 public sealed class RemoveArcpJobCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
