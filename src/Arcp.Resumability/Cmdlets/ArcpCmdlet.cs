@@ -204,6 +204,20 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             return jobs.Count == 1 ? new ArcpJob(jobs[0], store) : throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{StoreFactory.Redact(store)}'.");
         });
 
+    /// <summary>The progress bar's title for a job: its name, which the operator chose, else its id.</summary>
+    internal string ProgressActivity(string store, string jobId)
+    {
+        try
+        {
+            return $"ARCP job {FetchJob(store, jobId).Name ?? jobId}";
+        }
+        catch (Exception ex) when (IsReportable(ex))
+        {
+            // The resume that follows reports the real problem; the title just falls back to the id.
+            return $"ARCP job {jobId}";
+        }
+    }
+
     /// <summary>Token and TLS settings for <paramref name="runtime"/>: this command's, else the runspace default's for the same runtime.</summary>
     internal RuntimeConnection RemoteSettings(Uri runtime)
     {

@@ -16,6 +16,7 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(JobIdCompleter))]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

@@ -18,6 +18,7 @@ public sealed class GetArcpEventCommand : ArcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Only events after this message id.</summary>

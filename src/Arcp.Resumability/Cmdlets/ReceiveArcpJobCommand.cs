@@ -19,6 +19,7 @@ public sealed class ReceiveArcpJobCommand : ArcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string[] JobId { get; set; } = [];
 
     /// <summary>Wait for unfinished jobs instead of reporting them.</summary>

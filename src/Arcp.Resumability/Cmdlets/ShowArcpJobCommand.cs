@@ -24,6 +24,7 @@ public sealed class ShowArcpJobCommand : ArcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Write a self-contained HTML page (inline SVG, no script, no network) to this file instead.</summary>

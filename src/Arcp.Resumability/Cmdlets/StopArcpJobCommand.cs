@@ -18,6 +18,7 @@ public sealed class StopArcpJobCommand : ArcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string[] JobId { get; set; } = [];
 
     /// <summary>Why the job is stopped; recorded in the cancel request and the job's error.</summary>

@@ -22,6 +22,7 @@ public sealed class WaitArcpJobCommand : ArcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string[] JobId { get; set; } = [];
 
     /// <summary>Seconds to wait for all the jobs; -1 (the default) waits as long as it takes.</summary>

@@ -152,7 +152,7 @@ internal static class WorkflowLoader
         if (looksLikePath)
         {
             var full = Path.GetFullPath(nameOrPath, currentDirectory);
-            return File.Exists(full) ? full : throw ArcpException.Of(ErrorCodes.NotFound, $"Workflow file '{full}' does not exist.");
+            return File.Exists(full) ? full : throw new ArcpException(ArcpError.Create(ErrorCodes.NotFound, $"Workflow file '{full}' does not exist.", new System.Text.Json.Nodes.JsonObject { ["workflow"] = nameOrPath }));
         }
 
         var builtIn = Path.Combine(BuiltInFolder, nameOrPath + ".ps1");
@@ -161,9 +161,10 @@ internal static class WorkflowLoader
             return builtIn;
         }
 
-        throw ArcpException.Of(
+        throw new ArcpException(ArcpError.Create(
             ErrorCodes.NotFound,
-            $"There is no built-in workflow '{nameOrPath}' (built in: {string.Join(", ", BuiltInNames())}). Pass the path of a workflow .ps1 file instead.");
+            $"There is no built-in workflow '{nameOrPath}' (built in: {string.Join(", ", BuiltInNames())}). Pass the path of a workflow .ps1 file instead.",
+            new System.Text.Json.Nodes.JsonObject { ["workflow"] = nameOrPath }));
     }
 
     private static object? Lookup(IDictionary dictionary, string key)
