@@ -156,6 +156,8 @@ function Set-ModuleManifestRelease([string]$Path) {
     $notes = Get-ReleaseNote $version
     $text = Get-Content -LiteralPath $Path -Raw
     $text = [regex]::Replace($text, "(?m)^(\s*ModuleVersion\s*=\s*)'[^']*'", "`${1}'$version'")
+    # The source manifest carries placeholder notes for unbuilt checkouts; the stamped ones replace them.
+    $text = [regex]::Replace($text, "(?m)^\s*ReleaseNotes\s*=\s*'[^']*'\r?\n", '')
     $text = [regex]::Replace($text, "(?m)^(\s*)(ProjectUri\s*=.*)$", { param($m) "$($m.Groups[1].Value)$($m.Groups[2].Value)`n$($m.Groups[1].Value)ReleaseNotes = @'`n$notes`n'@" })
     [IO.File]::WriteAllText($Path, $text, [Text.UTF8Encoding]::new($false))
     $data = Import-PowerShellDataFile -LiteralPath $Path

@@ -33,9 +33,13 @@ public sealed class EmbeddedArcp : IAsyncDisposable
     /// Opens the store <paramref name="storeSpec"/> names (a SQLite file path or a PostgreSQL connection
     /// string, see <see cref="StoreFactory"/>) and a session on a runtime over it.
     /// </summary>
-    public static async Task<EmbeddedArcp> OpenAsync(string storeSpec, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken)
+    public static Task<EmbeddedArcp> OpenAsync(string storeSpec, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken) =>
+        OpenAsync(storeSpec, StoreOpenMode.CreateIfMissing, runtimeOptions, cancellationToken);
+
+    /// <summary>As <see cref="OpenAsync(string, RuntimeOptions?, CancellationToken)"/>; <paramref name="mode"/> says whether a missing store may be created.</summary>
+    public static async Task<EmbeddedArcp> OpenAsync(string storeSpec, StoreOpenMode mode, RuntimeOptions? runtimeOptions, CancellationToken cancellationToken)
     {
-        var store = await StoreFactory.OpenAsync(storeSpec, cancellationToken).ConfigureAwait(false);
+        var store = await StoreFactory.OpenAsync(storeSpec, mode, cancellationToken).ConfigureAwait(false);
         try
         {
             return await OpenAsync(store, runtimeOptions, cancellationToken).ConfigureAwait(false);

@@ -15,6 +15,9 @@ public enum StoreErrorKind
 
     /// <summary>The store ran out of room (disk or database full, out of memory, too many connections).</summary>
     Exhausted,
+
+    /// <summary>The store does not exist and the caller asked not to create it (<see cref="StoreOpenMode.MustExist"/>).</summary>
+    NotFound,
 }
 
 /// <summary>A store that cannot be used; the runtime and the cmdlets report it as the ARCP error of <see cref="ToArcpError"/>.</summary>
@@ -49,6 +52,7 @@ public sealed class StoreException : Exception
             StoreErrorKind.SchemaTooNew => ErrorCodes.FailedPrecondition,
             StoreErrorKind.Corrupt => ErrorCodes.DataLoss,
             StoreErrorKind.Exhausted => ErrorCodes.ResourceExhausted,
+            StoreErrorKind.NotFound => ErrorCodes.NotFound,
             _ => ErrorCodes.Unavailable,
         },
         Message);

@@ -24,12 +24,16 @@ public static partial class StoreFactory
             || HostKey().IsMatch(storeSpec);
     }
 
-    public static async Task<IArcpStore> OpenAsync(string storeSpec, CancellationToken cancellationToken)
+    public static Task<IArcpStore> OpenAsync(string storeSpec, CancellationToken cancellationToken) =>
+        OpenAsync(storeSpec, StoreOpenMode.CreateIfMissing, cancellationToken);
+
+    /// <summary>Opens the store; with <see cref="StoreOpenMode.MustExist"/> a missing SQLite file is a NotFound error (a PostgreSQL database is never created here anyway).</summary>
+    public static async Task<IArcpStore> OpenAsync(string storeSpec, StoreOpenMode mode, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(storeSpec);
         return IsPostgres(storeSpec)
             ? await PostgresArcpStore.OpenAsync(ToConnectionString(storeSpec), cancellationToken).ConfigureAwait(false)
-            : await SqliteArcpStore.OpenAsync(storeSpec, cancellationToken).ConfigureAwait(false);
+            : await SqliteArcpStore.OpenAsync(storeSpec, mode, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -18,6 +18,18 @@ public static class StoreLocator
             return StoreFactory.IsPostgres(fromEnvironment) ? fromEnvironment : Path.GetFullPath(fromEnvironment);
         }
 
+        return PerUserDefault();
+    }
+
+    /// <summary>
+    /// True when <paramref name="store"/> is the per-user default store: the one place a reading command may
+    /// create the store, because nobody named it (a named store that is missing is a mistake worth reporting).
+    /// </summary>
+    public static bool IsPerUserDefault(string store) =>
+        !StoreFactory.IsPostgres(store) && string.Equals(Path.GetFullPath(store), PerUserDefault(), OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
+
+    private static string PerUserDefault()
+    {
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         if (OperatingSystem.IsWindows())
         {

@@ -48,6 +48,12 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
     internal PipelineDispatcher Dispatcher { get; } = new();
 
     /// <summary>
+    /// Whether this command may create a missing store. Commands that only read or remove say MustExist, so a
+    /// mistyped -Store is a NOT_FOUND naming the path instead of a new empty store that reports "no jobs".
+    /// </summary>
+    internal virtual StoreOpenMode StoreOpenMode => StoreOpenMode.CreateIfMissing;
+
+    /// <summary>
     /// Where this command's jobs live: a store path for the embedded runtime, or a runtime's address.
     /// Explicit -Store or -Runtime win over the Connect-ArcpRuntime default, which wins over the default store.
     /// </summary>
@@ -117,7 +123,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             {
                 if (!sessions.TryGetValue(store, out var session))
                 {
-                    session = await OpenAsync(store, remote, cancellationToken).ConfigureAwait(false);
+                    session = await OpenAsync(store, remote, OpenModeFor(store), cancellationToken).ConfigureAwait(false);
                     sessions[store] = session;
                 }
 
@@ -126,7 +132,6 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             stopping.Token);
     }
 
-    /// <summary>Runs maintenance straight on <paramref name="store"/> (no session), opened once per store for the pipeline.</summary>
     /// <summary>Runs maintenance through the job service on a store opened directly (and kept open for this command).</summary>
     internal T RunOnStore<T>(string store, Func<JobService, CancellationToken, Task<T>> work) =>
         RemoteArcp.IsRuntimeAddress(store)
@@ -136,7 +141,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             {
                 if (!stores.TryGetValue(store, out var opened))
                 {
-                    opened = await StoreFactory.OpenAsync(store, cancellationToken).ConfigureAwait(false);
+                    opened = await StoreFactory.OpenAsync(store, OpenModeFor(store), cancellationToken).ConfigureAwait(false);
                     stores[store] = opened;
                 }
 
@@ -199,6 +204,20 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             return jobs.Count == 1 ? new ArcpJob(jobs[0], store) : throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{StoreFactory.Redact(store)}'.");
         });
 
+    /// <summary>The progress bar's title for a job: its name, which the operator chose, else its id.</summary>
+    internal string ProgressActivity(string store, string jobId)
+    {
+        try
+        {
+            return $"ARCP job {FetchJob(store, jobId).Name ?? jobId}";
+        }
+        catch (Exception ex) when (IsReportable(ex))
+        {
+            // The resume that follows reports the real problem; the title just falls back to the id.
+            return $"ARCP job {jobId}";
+        }
+    }
+
     /// <summary>Token and TLS settings for <paramref name="runtime"/>: this command's, else the runspace default's for the same runtime.</summary>
     internal RuntimeConnection RemoteSettings(Uri runtime)
     {
@@ -238,6 +257,9 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
         await client.DisposeAsync().ConfigureAwait(false);
     }
 
+    private StoreOpenMode OpenModeFor(string store) =>
+        StoreLocator.IsPerUserDefault(store) ? StoreOpenMode.CreateIfMissing : StoreOpenMode;
+
     private string CheckedAddress(Uri runtime)
     {
         if (!runtime.IsAbsoluteUri || runtime.Scheme is not ("ws" or "wss"))
@@ -248,7 +270,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
         return runtime.AbsoluteUri;
     }
 
-    private static async Task<(ArcpClient, IAsyncDisposable)> OpenAsync(string store, RuntimeConnection? remote, CancellationToken cancellationToken)
+    private static async Task<(ArcpClient, IAsyncDisposable)> OpenAsync(string store, RuntimeConnection? remote, StoreOpenMode mode, CancellationToken cancellationToken)
     {
         if (remote is not null)
         {
@@ -256,7 +278,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             return (client, client);
         }
 
-        var embedded = await EmbeddedArcp.OpenAsync(store, OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false);
+        var embedded = await EmbeddedArcp.OpenAsync(store, mode, OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false);
         return (embedded.Client, embedded);
     }
 

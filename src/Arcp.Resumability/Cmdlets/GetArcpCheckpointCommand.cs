@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Arcp.Resumability.PowerShell.Completion;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -10,9 +11,12 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(ArcpCheckpoint))]
 public sealed class GetArcpCheckpointCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(JobIdCompleter))]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

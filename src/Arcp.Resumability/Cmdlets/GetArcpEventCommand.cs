@@ -2,6 +2,7 @@ using System.Management.Automation;
 using Arcp.Resumability.Client;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -12,9 +13,12 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(ArcpEvent))]
 public sealed class GetArcpEventCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Only events after this message id.</summary>

@@ -12,42 +12,61 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(ArcpJob))]
 public sealed class GetArcpJobCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(JobIdCompleter))]
-    public string? JobId { get; set; }
+    [Alias("Id")]
+    public string[]? JobId { get; set; }
 
     /// <summary>Only jobs in these states; Interrupted means running with no live owner.</summary>
     [Parameter]
     public ArcpJobState[]? State { get; set; }
 
-    /// <summary>Only jobs whose name matches (wildcards allowed).</summary>
+    /// <summary>Only jobs whose name matches one of these (wildcards allowed).</summary>
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
-    public string? Name { get; set; }
+    public string[]? Name { get; set; }
+
+    /// <summary>Only jobs of a workflow matching one of these (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Workflow { get; set; }
 
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
-        try
+        var states = State?.Select(s => s.ToString().ToLowerInvariant()).ToList();
+        var names = Patterns(Name);
+        var workflows = Patterns(Workflow);
+        foreach (var jobId in JobId ?? new string?[] { null })
         {
-            var states = State?.Select(s => s.ToString().ToLowerInvariant()).ToList();
-            var summaries = Run(store, (client, ct) => client.QueryJobsAsync(new JobQueryPayload { JobId = JobId, States = states }, ct));
-            if (JobId is not null && summaries.Count == 0 && State is null)
+            try
             {
-                throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{JobId}' does not exist in the store '{StoreFactory.Redact(store)}'.");
-            }
+                var summaries = Run(store, (client, ct) => client.QueryJobsAsync(new JobQueryPayload { JobId = jobId, States = states }, ct));
+                if (jobId is not null && summaries.Count == 0 && State is null)
+                {
+                    throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{StoreFactory.Redact(store)}'.");
+                }
 
-            var pattern = Name is null ? null : WildcardPattern.Get(Name, WildcardOptions.IgnoreCase);
-            foreach (var summary in summaries.Where(s => pattern is null || (s.Name is not null && pattern.IsMatch(s.Name))))
-            {
-                WriteObject(new ArcpJob(summary, store));
+                foreach (var summary in summaries.Where(s => Matches(names, s.Name) && Matches(workflows, s.Workflow)))
+                {
+                    WriteObject(new ArcpJob(summary, store));
+                }
             }
-        }
-        catch (Exception ex) when (IsReportable(ex))
-        {
-            WriteArcpError(ex, JobId);
+            catch (Exception ex) when (IsReportable(ex))
+            {
+                WriteArcpError(ex, jobId);
+            }
         }
     }
+
+    private static List<WildcardPattern>? Patterns(string[]? values) =>
+        values?.Select(value => WildcardPattern.Get(value, WildcardOptions.IgnoreCase)).ToList();
+
+    private static bool Matches(List<WildcardPattern>? patterns, string? value) =>
+        patterns is null || (value is not null && patterns.Exists(pattern => pattern.IsMatch(value)));
 }

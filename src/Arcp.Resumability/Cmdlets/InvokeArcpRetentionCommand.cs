@@ -13,6 +13,8 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(ArcpRetentionSummary))]
 public sealed class InvokeArcpRetentionCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     /// <summary>
     /// Events logged longer ago than this are deleted (default 30 days; a bare number means days). A later
     /// resume reports DATA_LOSS for them.

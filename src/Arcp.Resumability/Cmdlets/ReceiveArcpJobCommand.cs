@@ -3,6 +3,7 @@ using Arcp.Resumability.Client;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -13,9 +14,12 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(object))]
 public sealed class ReceiveArcpJobCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string[] JobId { get; set; } = [];
 
     /// <summary>Wait for unfinished jobs instead of reporting them.</summary>

@@ -11,9 +11,12 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(void))]
 public sealed class RemoveArcpJobCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Remove the job even while a live process drives it; that process stops at its next step.</summary>

@@ -24,6 +24,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(JobIdCompleter))]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Replay only messages after this one (a checkpoint's MessageId binds here).</summary>
@@ -113,7 +114,7 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
                 WorkflowSet => WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath),
                 _ => RecordedWorkflow(store),
             };
-            var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {JobId}", OnCheckpoint, store);
+            var observer = new PowerShellStepObserver(this, Dispatcher, ProgressActivity(store, JobId), OnCheckpoint, store);
             var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
             var result = ResumeWaitingForLease(store, (client, ct) => new StepRunner(client).ResumeAsync(definition, JobId, AfterMessageId, CheckpointId, observer, ct, Force));
             observer.Complete();

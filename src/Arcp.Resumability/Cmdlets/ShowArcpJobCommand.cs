@@ -4,6 +4,7 @@ using System.Text;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Timeline;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -18,9 +19,12 @@ public sealed class ShowArcpJobCommand : ArcpCmdlet
     private const string ConsoleSet = "Console";
     private const string HtmlSet = "Html";
 
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string JobId { get; set; } = string.Empty;
 
     /// <summary>Write a self-contained HTML page (inline SVG, no script, no network) to this file instead.</summary>

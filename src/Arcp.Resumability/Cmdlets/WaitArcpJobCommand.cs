@@ -4,6 +4,7 @@ using Arcp.Resumability.Client;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -14,11 +15,14 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [OutputType(typeof(ArcpJob))]
 public sealed class WaitArcpJobCommand : ArcpCmdlet
 {
+    internal override StoreOpenMode StoreOpenMode => StoreOpenMode.MustExist;
+
     private readonly List<(string Store, string JobId)> waiting = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(JobIdCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Id")]
     public string[] JobId { get; set; } = [];
 
     /// <summary>Seconds to wait for all the jobs; -1 (the default) waits as long as it takes.</summary>
@@ -40,9 +44,20 @@ public sealed class WaitArcpJobCommand : ArcpCmdlet
         var outcomes = new Dictionary<(string, string), JobWaitOutcome>();
         foreach (var group in waiting.Distinct().GroupBy(entry => entry.Store, StringComparer.Ordinal))
         {
-            foreach (var (jobId, outcome) in WaitForJobs(group.Key, group.Select(entry => entry.JobId).ToList(), JobWaitTarget.FinishedOrInterrupted, deadline))
+            try
             {
-                outcomes[(group.Key, jobId)] = outcome;
+                foreach (var (jobId, outcome) in WaitForJobs(group.Key, group.Select(entry => entry.JobId).ToList(), JobWaitTarget.FinishedOrInterrupted, deadline))
+                {
+                    outcomes[(group.Key, jobId)] = outcome;
+                }
+            }
+            catch (Exception ex) when (IsReportable(ex))
+            {
+                // The store itself could not be opened (a missing store, say): every job waited on there gets that error.
+                foreach (var entry in group)
+                {
+                    outcomes[entry] = new JobWaitOutcome(null, ex);
+                }
             }
         }
 

@@ -105,6 +105,12 @@ public sealed class ArcpBackgroundJob : Job2
     /// <summary>The ARCP job this PowerShell job drives, once known (at its first checkpoint at the latest).</summary>
     public string? ArcpJobId { get; private set; }
 
+    /// <summary>
+    /// The ARCP job id under the name the ARCP cmdlets bind by property, so <c>$job | Get-ArcpJob</c> (or
+    /// Stop-/Remove-ArcpJob) reaches this one job and never falls back to every job in the store.
+    /// </summary>
+    public string? JobId => ArcpJobId;
+
     /// <summary>The store the ARCP job lives in, without its password.</summary>
     public string Store => Arcp.Resumability.Store.StoreFactory.Redact(spec.Store);
 

@@ -201,9 +201,10 @@ internal static class WorkflowLoader
             }
         }
 
-        throw ArcpException.Of(
+        throw new ArcpException(ArcpError.Create(
             ErrorCodes.NotFound,
-            $"There is no workflow named '{name}' (built in: {string.Join(", ", BuiltInNames())}; searched $env:ARCP_WORKFLOW_PATH). Pass the path of a workflow .ps1 file instead.");
+            $"There is no workflow named '{name}' (built in: {string.Join(", ", BuiltInNames())}; searched $env:ARCP_WORKFLOW_PATH). Pass the path of a workflow .ps1 file instead.",
+            new System.Text.Json.Nodes.JsonObject { ["workflow"] = name }));
     }
 
     /// <summary>Every name <see cref="ResolveName"/> accepts and the file it resolves to (the first folder wins), by name.</summary>
@@ -245,7 +246,7 @@ internal static class WorkflowLoader
 
         if (!File.Exists(fullPath))
         {
-            throw ArcpException.Of(ErrorCodes.NotFound, $"Workflow file '{fullPath}' does not exist.");
+            throw new ArcpException(ArcpError.Create(ErrorCodes.NotFound, $"Workflow file '{fullPath}' does not exist.", new System.Text.Json.Nodes.JsonObject { ["workflow"] = fullPath }));
         }
 
         return IsRegularFile(fullPath) ? fullPath : throw Invalid($"'{fullPath}' is not a regular file; only regular .ps1 files are run as workflows.");

@@ -27,13 +27,20 @@ public sealed class SqliteArcpStore : IArcpStore
 
     /// <summary>Opens (creating if needed) the store at <paramref name="path"/> and brings its schema up to date.</summary>
     public static Task<SqliteArcpStore> OpenAsync(string path, CancellationToken cancellationToken) =>
-        OpenAsync(path, BusyTimeout, [], cancellationToken);
+        OpenAsync(path, StoreOpenMode.CreateIfMissing, cancellationToken);
+
+    /// <summary>Opens the store at <paramref name="path"/>; <paramref name="mode"/> says whether a missing file may be created.</summary>
+    public static Task<SqliteArcpStore> OpenAsync(string path, StoreOpenMode mode, CancellationToken cancellationToken) =>
+        OpenAsync(path, BusyTimeout, [], mode, cancellationToken);
 
     /// <summary>
     /// Opens the store with a chosen lock wait and extra per-connection pragmas applied once the schema is current;
     /// the failure tests use them to make SQLite itself refuse (a held lock, <c>query_only</c>, <c>max_page_count</c>).
     /// </summary>
-    internal static Task<SqliteArcpStore> OpenAsync(string path, TimeSpan busyTimeout, IReadOnlyList<string> connectionPragmas, CancellationToken cancellationToken)
+    internal static Task<SqliteArcpStore> OpenAsync(string path, TimeSpan busyTimeout, IReadOnlyList<string> connectionPragmas, CancellationToken cancellationToken) =>
+        OpenAsync(path, busyTimeout, connectionPragmas, StoreOpenMode.CreateIfMissing, cancellationToken);
+
+    private static Task<SqliteArcpStore> OpenAsync(string path, TimeSpan busyTimeout, IReadOnlyList<string> connectionPragmas, StoreOpenMode mode, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         cancellationToken.ThrowIfCancellationRequested();
@@ -44,21 +51,31 @@ public sealed class SqliteArcpStore : IArcpStore
             throw new StoreException(StoreErrorKind.Unavailable, $"The store path '{fullPath}' is a folder; give the path of a database file (for example '{Path.Combine(fullPath, "arcp.db")}').");
         }
 
+        var mustExist = mode == StoreOpenMode.MustExist;
+        if (mustExist && !File.Exists(fullPath))
+        {
+            throw new StoreException(StoreErrorKind.NotFound, $"There is no store at '{fullPath}'; check the -Store path (only Start-ArcpJob creates a store).");
+        }
+
         var folder = Path.GetDirectoryName(fullPath);
         SqliteConnection? connection = null;
         try
         {
-            if (!string.IsNullOrEmpty(folder))
+            if (!mustExist)
             {
-                StoreFileModes.CreateFolder(folder);
-            }
+                if (!string.IsNullOrEmpty(folder))
+                {
+                    StoreFileModes.CreateFolder(folder);
+                }
 
-            StoreFileModes.CreateDatabaseFile(fullPath);
+                StoreFileModes.CreateDatabaseFile(fullPath);
+            }
 
             connection = new SqliteConnection(new SqliteConnectionStringBuilder
             {
                 DataSource = fullPath,
-                Mode = SqliteOpenMode.ReadWriteCreate,
+                // ReadWrite alone: a file deleted between the check and the open is an error, not a new empty store.
+                Mode = mustExist ? SqliteOpenMode.ReadWrite : SqliteOpenMode.ReadWriteCreate,
                 Pooling = false,
                 // The driver retries a busy statement until this many seconds pass (0 would mean forever).
                 DefaultTimeout = Math.Max(1, (int)Math.Ceiling(busyTimeout.TotalSeconds)),
