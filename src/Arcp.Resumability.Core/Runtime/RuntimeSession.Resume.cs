@@ -17,7 +17,7 @@ internal sealed partial class RuntimeSession
         var replay = plan.Replay;
 
         // Only a resume that asks for it is handed to the runtime's driver (one the runtime cannot drive is refused).
-        var runtimeDrives = envelope.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? driver) && driver == "runtime"
+        var runtimeDrives = MessageTypes.DeclaredDriver(envelope.Extensions) == "runtime"
             && runtime.RuntimeDrives(envelope, plan.Job.Workflow);
         var watch = runtimeDrives ? "sub_" + ArcpId.NewUlid() : null;
         if (watch is null)

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Embedding;
 using Arcp.Resumability.PowerShell;
 using Arcp.Resumability.PowerShell.Commands;
 using Arcp.Resumability.Steps;
