@@ -69,7 +69,7 @@ internal sealed partial class RuntimeSession
             replay.Count == 0 ? request.AfterMessageId : replay[^1].MessageId,
             plan.Anchor is null ? null : JobSummaries.Of(plan.Anchor, includeOutput: true),
             ArcpJson.ParseNode(claimed.Inputs));
-        var marker = Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId);
+        var marker = Reply(envelope, MessageTypes.EventEmit, EventEmitPayload.Marker(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId);
         await PersistAndSendAsync([marker], cancellationToken).ConfigureAwait(false);
         if (watch is not null && !JobStates.IsTerminal(claimed.State))
         {
