@@ -8,8 +8,9 @@ using Arcp.Resumability.Transports;
 namespace Arcp.Resumability.Client;
 
 /// <summary>
-/// An ARCP client session. Commands are matched to their answers by <c>correlation_id</c>; a
-/// <c>nack</c> becomes an <see cref="ArcpException"/> carrying the runtime's structured error.
+/// An ARCP client session. Commands are matched to their answers by <c>correlation_id</c> (a <c>nack</c>
+/// without one by its <c>payload.ack_for</c>, as some peers send them); a <c>nack</c> becomes an
+/// <see cref="ArcpException"/> carrying the runtime's structured error.
 /// </summary>
 public sealed class ArcpClient : IAsyncDisposable
 {
@@ -22,6 +23,7 @@ public sealed class ArcpClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, CancelRequest> cancelRequests = new(StringComparer.Ordinal);
     private Task receiveLoop = Task.CompletedTask;
     private Exception? connectionFault;
+    private string? openingId;
 
     private ArcpClient(IArcpConnection connection, ClientOptions options)
     {
@@ -34,6 +36,15 @@ public sealed class ArcpClient : IAsyncDisposable
     public JsonObject RuntimeCapabilities { get; private set; } = [];
 
     public RuntimeIdentity? RuntimeIdentity { get; private set; }
+
+    /// <summary>
+    /// Whether the runtime advertised <see cref="MessageTypes.ResumabilityExtension"/>. Without it the extension's
+    /// messages, runtime-driven jobs and §19 resume (whose replay only our extension's marker ends) fail at once
+    /// with FAILED_PRECONDITION instead of waiting for an answer that will not come.
+    /// </summary>
+    public bool SupportsResumability =>
+        RuntimeCapabilities["extensions"] is JsonArray extensions
+        && extensions.Any(e => e is JsonValue v && v.TryGetValue(out string? name) && name == MessageTypes.ResumabilityExtension);
 
     /// <summary>The advertised heartbeat interval (§10.3; 30 seconds when not advertised).</summary>
     public TimeSpan HeartbeatInterval =>
@@ -61,6 +72,7 @@ public sealed class ArcpClient : IAsyncDisposable
                     [MessageTypes.ProcessExtension] = ProcessIdentity.Current.ToExtension(),
                 },
             };
+            client.openingId = open.Id;
             var answer = await client.RequestAsync(open, cancellationToken).ConfigureAwait(false);
             if (answer.Type == MessageTypes.SessionRejected)
             {
@@ -110,6 +122,11 @@ public sealed class ArcpClient : IAsyncDisposable
 
     private async Task<StartedJob> StartAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, string driver, CancellationToken cancellationToken)
     {
+        if (driver == "runtime")
+        {
+            RequireResumability("a job the runtime runs itself (workflow.start with the driver extension)");
+        }
+
         var command = NewCommand(MessageTypes.WorkflowStart, new WorkflowStartPayload(workflow, inputs) { Name = name }) with
         {
             IdempotencyKey = idempotencyKey,
@@ -136,6 +153,8 @@ public sealed class ArcpClient : IAsyncDisposable
 
     private async Task<ResumeResult> ResumeAsync(string jobId, string? afterMessageId, string? checkpointId, bool onRuntime, CancellationToken cancellationToken)
     {
+        RequireResumability("resume (its replay ends with the extension's resume.replay_complete marker)");
+
         // One replay at a time: frames between the ack and the marker belong to it.
         await resumeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -149,7 +168,7 @@ public sealed class ArcpClient : IAsyncDisposable
             var answer = await RequestAsync(command, replay, cancellationToken).ConfigureAwait(false);
             Expect(answer, MessageTypes.EventEmit);
             var marker = answer.PayloadAs<EventEmitPayload>();
-            if (marker.Type != MessageTypes.ReplayCompleteEvent || marker.Data is null)
+            if (!marker.Is(MessageTypes.ReplayCompleteEvent) || marker.Data is null)
             {
                 throw Malformed(answer, "payload.data (resume.replay_complete)");
             }
@@ -295,6 +314,11 @@ public sealed class ArcpClient : IAsyncDisposable
     private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
+        if (command.Type.StartsWith(ExtensionPrefix, StringComparison.Ordinal))
+        {
+            RequireResumability($"'{command.Type}'");
+        }
+
         var request = new PendingRequest(replay);
         if (!pending.TryAdd(command.Id, request))
         {
@@ -315,7 +339,10 @@ public sealed class ArcpClient : IAsyncDisposable
         catch (TimeoutException ex)
         {
             throw new ArcpException(
-                ArcpError.Create(ErrorCodes.DeadlineExceeded, $"No answer to '{command.Type}' ({command.Id}) within {options.RequestTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s."),
+                ArcpError.Create(
+                    ErrorCodes.DeadlineExceeded,
+                    $"The peer did not answer '{command.Type}' ({command.Id}) within {options.RequestTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s (ClientOptions.RequestTimeout).",
+                    new JsonObject { ["request_type"] = command.Type, ["request_id"] = command.Id }),
                 ex);
         }
         finally
@@ -374,7 +401,7 @@ public sealed class ArcpClient : IAsyncDisposable
             return;
         }
 
-        if (envelope.CorrelationId is { } correlation && pending.TryGetValue(correlation, out var request))
+        if (AnswerTo(envelope) is { } correlation && pending.TryGetValue(correlation, out var request))
         {
             if (request.Replay is { } replay && envelope.Type == MessageTypes.Ack)
             {
@@ -484,6 +511,31 @@ public sealed class ArcpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The request a frame answers: its <c>correlation_id</c>; for a <c>nack</c> without one, its <c>payload.ack_for</c>;
+    /// for a <c>session.accepted</c>/<c>session.rejected</c> without one (as §8.3's example shows it), the <c>session.open</c>.
+    /// </summary>
+    private string? AnswerTo(Envelope envelope) =>
+        envelope.CorrelationId
+        ?? envelope.Type switch
+        {
+            MessageTypes.Nack when envelope.Payload.ValueKind == JsonValueKind.Object
+                && envelope.Payload.TryGetProperty("ack_for", out var ackFor) && ackFor.ValueKind == JsonValueKind.String => ackFor.GetString(),
+            MessageTypes.SessionAccepted or MessageTypes.SessionRejected => openingId,
+            _ => null,
+        };
+
+    private void RequireResumability(string what)
+    {
+        if (!SupportsResumability)
+        {
+            throw new ArcpException(ArcpError.Create(
+                ErrorCodes.FailedPrecondition,
+                $"The runtime does not advertise the '{MessageTypes.ResumabilityExtension}' extension, so {what} is not available on it.",
+                new JsonObject { ["extension"] = MessageTypes.ResumabilityExtension }));
+        }
+    }
+
     private void ThrowIfFaulted()
     {
         if (connectionFault is { } fault)
@@ -499,6 +551,8 @@ public sealed class ArcpClient : IAsyncDisposable
 
     private static ArcpException Malformed(Envelope answer, string field) =>
         new(ArcpError.Create(ErrorCodes.Internal, $"The runtime's '{answer.Type}' ({answer.Id}) lacks '{field}'."));
+
+    private const string ExtensionPrefix = "arcpx.resumability.";
 
     private sealed class PendingRequest(ReplayCollector? replay)
     {

@@ -9,6 +9,11 @@ public sealed record ClientOptions
 
     public ClientIdentity Identity { get; init; } = new("arcp-resumability-client", typeof(ClientOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
-    /// <summary>How long to wait for the answer to one command before giving up with DEADLINE_EXCEEDED.</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long to wait for the answer to one command before giving up with DEADLINE_EXCEEDED. Every command is
+    /// answered as soon as it is persisted or refused, so a peer silent this long is not going to answer.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = DefaultRequestTimeout;
+
+    public static TimeSpan DefaultRequestTimeout { get; } = TimeSpan.FromSeconds(30);
 }

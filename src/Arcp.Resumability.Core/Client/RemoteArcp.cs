@@ -15,7 +15,11 @@ public static class RemoteArcp
     /// Connects and opens a session: bearer auth with <paramref name="token"/>, anonymous without one.
     /// <paramref name="certificateValidation"/> replaces the system's TLS check (for pinned or self-signed certificates).
     /// </summary>
-    public static async Task<ArcpClient> ConnectAsync(Uri runtime, string? token, RemoteCertificateValidationCallback? certificateValidation, TransportOptions? transport, CancellationToken cancellationToken)
+    public static Task<ArcpClient> ConnectAsync(Uri runtime, string? token, RemoteCertificateValidationCallback? certificateValidation, TransportOptions? transport, CancellationToken cancellationToken) =>
+        ConnectAsync(runtime, token, certificateValidation, transport, ClientOptions.DefaultRequestTimeout, cancellationToken);
+
+    /// <summary>As above, waiting at most <paramref name="requestTimeout"/> for the answer to each command.</summary>
+    public static async Task<ArcpClient> ConnectAsync(Uri runtime, string? token, RemoteCertificateValidationCallback? certificateValidation, TransportOptions? transport, TimeSpan requestTimeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         WebSocketConnection connection;
@@ -32,7 +36,7 @@ public static class RemoteArcp
             throw new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, $"Cannot reach the ARCP runtime at {runtime}: {ex.Message}"), ex);
         }
 
-        var options = new ClientOptions { Auth = string.IsNullOrEmpty(token) ? new AuthBlock("none") : new AuthBlock("bearer", token) };
+        var options = new ClientOptions { Auth = string.IsNullOrEmpty(token) ? new AuthBlock("none") : new AuthBlock("bearer", token), RequestTimeout = requestTimeout };
         return await ArcpClient.ConnectAsync(connection, options, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Arcp.Resumability.Protocol;
 
 /// <summary>Message type names used by this implementation (RFC 0001 §6.2 plus our namespaced extension).</summary>
@@ -74,16 +76,29 @@ public static class MessageTypes
     /// Envelope extension on <c>workflow.start</c>/<c>resume</c> (and echoed on <c>job.accepted</c>): <c>"client"</c> when the
     /// client runs the steps itself, <c>"runtime"</c> to have a runtime that registered the workflow run them.
     /// </summary>
-    public const string DriverExtension = "arcpx.resumability.driver";
+    public const string DriverExtension = "arcpx.resumability.driver.v1";
+
+    /// <summary>The name <see cref="DriverExtension"/> had before §21.1 naming; still read from older clients of ours, never sent.</summary>
+    public const string LegacyDriverExtension = "arcpx.resumability.driver";
 
     /// <summary>Envelope extension on <c>session.open</c> naming the peer's process (see <see cref="ProcessIdentity"/>), recorded with every lease it takes.</summary>
     public const string ProcessExtension = "arcpx.resumability.process.v1";
 
     /// <summary>Capability listing the workflows a runtime can run itself.</summary>
-    public const string WorkflowsCapability = "arcpx.resumability.workflows";
+    public const string WorkflowsCapability = "arcpx.resumability.workflows.v1";
 
     /// <summary>Envelope extension naming the implicit subscription that carries a runtime-driven job's events.</summary>
-    public const string SubscriptionExtension = "arcpx.resumability.subscription_id";
+    public const string SubscriptionExtension = "arcpx.resumability.subscription_id.v1";
+
+    /// <summary>
+    /// The driver a frame declares in <see cref="DriverExtension"/> (or, from older clients of ours, in
+    /// <see cref="LegacyDriverExtension"/>); null when it declares none or not as a string.
+    /// </summary>
+    public static string? DeclaredDriver(JsonObject? extensions) =>
+        ReadString(extensions, DriverExtension) ?? ReadString(extensions, LegacyDriverExtension);
+
+    private static string? ReadString(JsonObject? extensions, string key) =>
+        extensions?[key] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
 
     /// <summary>The <c>event.emit</c> type the runtime records when a job's owner missed its heartbeats (§10.3 "block").</summary>
     public const string JobBlockedEvent = "job.blocked";

@@ -98,7 +98,20 @@ public sealed record ResumePayload
 }
 
 /// <summary>§13.3-style synthetic event; we use it for the end-of-replay marker too.</summary>
-public sealed record EventEmitPayload(string Type, JsonObject? Data = null);
+public sealed record EventEmitPayload(string Type, JsonObject? Data = null)
+{
+    /// <summary>
+    /// Set on the end markers we send (equal to <see cref="Type"/>): §13.3 names the marker only by "type", and
+    /// some peers read it from <c>payload.name</c>.
+    /// </summary>
+    public string? Name { get; init; }
+
+    /// <summary>An end marker, named in both <c>type</c> and <c>name</c>.</summary>
+    public static EventEmitPayload Marker(string type, JsonObject data) => new(type, data) { Name = type };
+
+    /// <summary>Whether this is <paramref name="type"/>, read from <c>type</c> or, from peers that only send that, <c>name</c>.</summary>
+    public bool Is(string type) => Type == type || Name == type;
+}
 
 /// <summary>Data of the <c>resume.replay_complete</c> marker that ends a resume replay.</summary>
 public sealed record ReplayComplete(JobSummary Job, int Replayed, string? LastMessageId, CheckpointSummary? Checkpoint, JsonNode? Inputs);

@@ -66,7 +66,7 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
     /// <summary>Whether the runtime itself should run <paramref name="workflow"/> for this request (false when a client drives).</summary>
     internal bool RuntimeDrives(Envelope request, string workflow)
     {
-        var declared = request.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
+        var declared = MessageTypes.DeclaredDriver(request.Extensions);
         if (declared == "client")
         {
             return false;

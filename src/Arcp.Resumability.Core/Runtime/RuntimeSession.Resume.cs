@@ -17,7 +17,7 @@ internal sealed partial class RuntimeSession
         var replay = plan.Replay;
 
         // Only a resume that asks for it is handed to the runtime's driver (one the runtime cannot drive is refused).
-        var runtimeDrives = envelope.Extensions?[MessageTypes.DriverExtension] is JsonValue value && value.TryGetValue(out string? driver) && driver == "runtime"
+        var runtimeDrives = MessageTypes.DeclaredDriver(envelope.Extensions) == "runtime"
             && runtime.RuntimeDrives(envelope, plan.Job.Workflow);
         var watch = runtimeDrives ? "sub_" + ArcpId.NewUlid() : null;
         if (watch is null)
@@ -69,7 +69,7 @@ internal sealed partial class RuntimeSession
             replay.Count == 0 ? request.AfterMessageId : replay[^1].MessageId,
             plan.Anchor is null ? null : JobSummaries.Of(plan.Anchor, includeOutput: true),
             ArcpJson.ParseNode(claimed.Inputs));
-        var marker = Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId);
+        var marker = Reply(envelope, MessageTypes.EventEmit, EventEmitPayload.Marker(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId);
         await PersistAndSendAsync([marker], cancellationToken).ConfigureAwait(false);
         if (watch is not null && !JobStates.IsTerminal(claimed.State))
         {

@@ -181,7 +181,7 @@ internal sealed partial class RuntimeSession
             }
         }
 
-        var marker = Envelope.Create(MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.BackfillCompleteEvent, new JsonObject { ["replayed"] = replayed, ["last_message_id"] = last }), sessionId);
+        var marker = Envelope.Create(MessageTypes.EventEmit, EventEmitPayload.Marker(MessageTypes.BackfillCompleteEvent, new JsonObject { ["replayed"] = replayed, ["last_message_id"] = last }), sessionId);
         await connection.SendAsync(subscription.Wrap(EnvelopeCodec.Serialize(marker)), cancellationToken).ConfigureAwait(false);
         subscription.GoLive();
     }

@@ -233,8 +233,19 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             remote.Token,
             remote.SkipCertificateCheck ? (_, _, _, _) => true : null,
             null,
+            RequestTimeout(),
             cancellationToken).ConfigureAwait(false);
 #pragma warning restore CA5359
+
+    /// <summary>
+    /// How long a command waits for a remote runtime's answer: <c>ARCP_REQUEST_TIMEOUT_SECONDS</c> when it holds a
+    /// positive number, else <see cref="ClientOptions.DefaultRequestTimeout"/>.
+    /// </summary>
+    internal static TimeSpan RequestTimeout() =>
+        double.TryParse(Environment.GetEnvironmentVariable("ARCP_REQUEST_TIMEOUT_SECONDS"), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+        && seconds > 0 && seconds <= int.MaxValue / 1000
+            ? TimeSpan.FromSeconds(seconds)
+            : ClientOptions.DefaultRequestTimeout;
 
     internal static async Task CloseAsync(ArcpClient client, IAsyncDisposable owner)
     {

@@ -56,7 +56,7 @@ public sealed class ConnectArcpRuntimeCommand : ArcpCmdlet
                     var client = await ConnectRemoteAsync(settings, ct).ConfigureAwait(false);
                     try
                     {
-                        return new ArcpRuntimeInfo(address, client.SessionId, client.RuntimeIdentity, client.RuntimeCapabilities.ToJsonString());
+                        return (Info: new ArcpRuntimeInfo(address, client.SessionId, client.RuntimeIdentity, client.RuntimeCapabilities.ToJsonString()), client.SupportsResumability);
                     }
                     finally
                     {
@@ -65,9 +65,17 @@ public sealed class ConnectArcpRuntimeCommand : ArcpCmdlet
                 },
                 CancellationToken.None);
             RuntimeConnections.Set(settings);
+            if (!info.SupportsResumability)
+            {
+                WriteWarning(
+                    $"The runtime at {address} does not advertise the '{MessageTypes.ResumabilityExtension}' extension. Get-ArcpJob, Get-ArcpCheckpoint, "
+                    + "Get-ArcpEvent, Show-ArcpJob, Wait-ArcpJob, Receive-ArcpJob, Resume-ArcpJob, Stop-ArcpRuntime and Start-ArcpJob for a workflow the "
+                    + "runtime runs itself will fail on it with FAILED_PRECONDITION.");
+            }
+
             if (PassThru)
             {
-                WriteObject(info);
+                WriteObject(info.Info);
             }
         }
         catch (Exception ex) when (IsReportable(ex))

@@ -22,7 +22,7 @@ public sealed class ChildProcessStdioTests : IDisposable
         {
             var peer = new RawPeer(first.Connection);
             Assert.Equal("session.accepted", (await peer.OpenAsync(null)).Type());
-            jobId = await peer.StartJobAsync("mine", "in", new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+            jobId = await peer.StartJobAsync("mine", "in", new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
             var checkpoint = peer.Envelope(
                 "job.checkpoint",
                 new JsonObject { ["checkpoint_id"] = "chk_child", ["label"] = "one", ["snapshot"] = new JsonObject { ["step"] = "one", ["step_index"] = 0, ["step_count"] = 2, ["output"] = "out" } },

@@ -15,7 +15,7 @@ namespace Arcp.Resumability.Tests.Conformance;
 /// classes), against one runtime per test with bearer tokens for two principals and an admin.
 /// </summary>
 #pragma warning disable CA1001 // xunit disposes through IAsyncLifetime.DisposeAsync.
-public abstract class ConformanceTests : IAsyncLifetime
+public abstract partial class ConformanceTests : IAsyncLifetime
 #pragma warning restore CA1001
 {
     private readonly TestStore storeFolder = new();
@@ -72,7 +72,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         Assert.True((bool)capabilities["subscriptions"]!);
         Assert.Equal("block", (string?)capabilities["heartbeat_recovery"]);
         Assert.Contains("arcpx.resumability.v1", capabilities["extensions"]!.AsArray().Select(e => (string?)e));
-        Assert.Equal(["counting"], capabilities["arcpx.resumability.workflows"]!.AsArray().Select(e => (string?)e));
+        Assert.Equal(["counting"], capabilities["arcpx.resumability.workflows.v1"]!.AsArray().Select(e => (string?)e));
     }
 
     [Theory]
@@ -164,7 +164,7 @@ public abstract class ConformanceTests : IAsyncLifetime
     public async Task S10_a_job_runs_from_workflow_start_through_owner_events_to_one_terminal_state()
     {
         var peer = await OpenPeerAsync("tok-alice");
-        var start = peer.Envelope("workflow.start", new JsonObject { ["workflow"] = "mine", ["inputs"] = new JsonObject { ["q"] = "x" } }, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+        var start = peer.Envelope("workflow.start", new JsonObject { ["workflow"] = "mine", ["inputs"] = new JsonObject { ["q"] = "x" } }, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
         await peer.SendAsync(start);
         var accepted = await peer.ReceiveAsync();
         var started = await peer.ReceiveAsync();
@@ -212,7 +212,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         JsonObject Start(string input) => peer.Envelope(
             "workflow.start",
             new JsonObject { ["workflow"] = "mine", ["inputs"] = input },
-            new JsonObject { ["idempotency_key"] = "nightly-2026-01-01", ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+            new JsonObject { ["idempotency_key"] = "nightly-2026-01-01", ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
 
         var first = await peer.RequestAsync(Start("a"));
         var again = await peer.RequestAsync(Start("a"));
@@ -444,8 +444,8 @@ public abstract class ConformanceTests : IAsyncLifetime
         var start = peer.Envelope("workflow.start", new JsonObject { ["workflow"] = "counting", ["inputs"] = "in" });
         await peer.SendAsync(start);
         var accepted = await peer.ReceiveAsync();
-        Assert.Equal("runtime", (string?)accepted["extensions"]!["arcpx.resumability.driver"]);
-        var watch = (string)accepted["extensions"]!["arcpx.resumability.subscription_id"]!;
+        Assert.Equal("runtime", (string?)accepted["extensions"]!["arcpx.resumability.driver.v1"]);
+        var watch = (string)accepted["extensions"]!["arcpx.resumability.subscription_id.v1"]!;
 
         var events = new List<JsonObject>();
         while (events.Count == 0 || (string?)events[^1].Payload()["event"]!["type"] != "job.completed")
@@ -489,7 +489,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         new JsonObject { ["job_id"] = jobId, ["idempotency_key"] = $"key:{jobId}:{step}" });
 
     private static Task<string> StartClientJobAsync(RawPeer peer) =>
-        peer.StartJobAsync("mine", "in", new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+        peer.StartJobAsync("mine", "in", new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
 
     private static async Task<JsonObject> QueryJobAsync(RawPeer peer, string jobId)
     {

@@ -45,7 +45,7 @@ public sealed class HeartbeatTests : IAsyncLifetime
     public async Task An_owner_that_misses_two_heartbeat_deadlines_gets_its_job_blocked_and_anyone_may_resume_it()
     {
         var owner = await OpenAsync();
-        var jobId = await owner.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+        var jobId = await owner.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
 
         clock.Advance(TimeSpan.FromSeconds(31));
         await runtime!.Liveness.CheckAsync();
@@ -71,7 +71,7 @@ public sealed class HeartbeatTests : IAsyncLifetime
     public async Task Heartbeats_within_the_deadline_keep_the_job_with_its_owner()
     {
         var owner = await OpenAsync();
-        var jobId = await owner.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+        var jobId = await owner.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
 
         for (var beat = 1; beat <= 3; beat++)
         {

@@ -47,10 +47,10 @@ public sealed class RuntimeDriverTests : IDisposable
             var interrupted = await QueryAsync(peer, jobId);
             Assert.True((bool)interrupted["interrupted"]!);
 
-            await peer.SendAsync(peer.Envelope("resume", new JsonObject(), new JsonObject { ["job_id"] = jobId, ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "runtime" } }));
+            await peer.SendAsync(peer.Envelope("resume", new JsonObject(), new JsonObject { ["job_id"] = jobId, ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "runtime" } }));
             var ack = await peer.ReceiveAsync();
             Assert.Equal("ack", ack.Type());
-            Assert.NotNull((string?)ack["extensions"]!["arcpx.resumability.subscription_id"]);
+            Assert.NotNull((string?)ack["extensions"]!["arcpx.resumability.subscription_id.v1"]);
             var completed = await WaitForEventAsync(peer, "job.completed");
 
             Assert.Equal("[\"in\",\"one\",\"two\",\"three\"]", completed["payload"]!["result"]!.ToJsonString());
@@ -69,7 +69,7 @@ public sealed class RuntimeDriverTests : IDisposable
         var (peer, serving) = Connect(runtime);
         await peer.OpenAsync("tok");
 
-        var start = peer.Envelope("workflow.start", new JsonObject { ["workflow"] = "unknown" }, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "runtime" } });
+        var start = peer.Envelope("workflow.start", new JsonObject { ["workflow"] = "unknown" }, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "runtime" } });
         (await peer.RequestAsync(start)).AssertNack("FAILED_PRECONDITION", (string)start["id"]!);
 
         await peer.DisposeAsync();

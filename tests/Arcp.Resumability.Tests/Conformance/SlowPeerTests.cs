@@ -26,7 +26,7 @@ public sealed class SlowPeerTests : IDisposable
 
         var (publisher, publisherServing) = Connect(runtime, new TransportOptions());
         await publisher.OpenAsync("tok");
-        var jobId = await publisher.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+        var jobId = await publisher.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
 
         // Far more than the stuck peer's pipe, send queue and send timeout can absorb; none of it may wait on it.
         for (var i = 0; i < 250; i++)

@@ -21,7 +21,7 @@ public sealed class WebSocketHostTests : IDisposable
         var host = ArcpWebSocketHost.Start(runtime, new Uri("ws://127.0.0.1:0/arcp"), null, null);
         await using var peer = new RawPeer(await WebSocketConnection.ConnectAsync(host.Address, null, null, CancellationToken.None));
         await peer.OpenAsync("tok");
-        var jobId = await peer.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+        var jobId = await peer.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
         Assert.Equal(1, host.ActiveSessions);
         // A client keeps reading, which is what lets the close handshake complete at once.
         var unread = new List<string>();
@@ -59,7 +59,7 @@ public sealed class WebSocketHostTests : IDisposable
 
         var doomed = await ConnectAsync();
         await doomed.OpenAsync("tok");
-        var jobId = await doomed.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver"] = "client" } });
+        var jobId = await doomed.StartJobAsync("mine", null, new JsonObject { ["extensions"] = new JsonObject { ["arcpx.resumability.driver.v1"] = "client" } });
         await using var survivor = await ConnectAsync();
         await survivor.OpenAsync("tok");
 
