@@ -382,8 +382,7 @@ function Invoke-PesterTests {
             'pwsh', '-NoProfile', '-NonInteractive', '-File', $PesterRunner,
             '-PesterModule', $pesterModule,
             '-TestPath', ($paths -join [IO.Path]::PathSeparator),
-            '-ResultFile', $resultFile,
-            '-NUnitFile', (Join-Path $TestResultsDir 'pester.xml'))
+            '-ResultFile', $resultFile)
         $exitCode = $LASTEXITCODE
     }
     finally {

@@ -177,8 +177,9 @@ function Invoke-ChaosRound([int]$Round, $Server) {
     $claims = Join-Path $folder 'claims'; $effects = Join-Path $folder 'effects'
     $null = New-Item -ItemType Directory -Path $claims, $effects
     $storeText = if ($Store -eq 'sqlite') { Join-Path $folder 'chaos.db' } else { New-TestPostgresStore $Server }
-    # Open (create, migrate) the store once, so start-up kills hit workers rather than the first migration.
-    $null = Get-ArcpJob -Store $storeText
+    # Create and migrate the store once, so start-up kills hit workers rather than the first migration
+    # (reading cmdlets never create a store, so this goes to the core's store factory directly).
+    [Arcp.Resumability.Store.StoreFactory]::OpenAsync($storeText, [Threading.CancellationToken]::None).GetAwaiter().GetResult().DisposeAsync().AsTask().GetAwaiter().GetResult()
 
     $pool = [System.Collections.Generic.List[object]]::new()
     $kills = [System.Collections.Generic.List[object]]::new()

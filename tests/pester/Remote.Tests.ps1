@@ -9,28 +9,12 @@ BeforeAll {
     $script:Work = New-TestFolder -Prefix 'arcp-remote'
     $tokenFile = Join-Path $script:Work 'tokens.txt'
     Set-Content -LiteralPath $tokenFile -Value "tok-alice alice admin`ntok-bob bob"
-    # The runtime refuses a token file other users could read.
-    if (-not $IsWindows) { [IO.File]::SetUnixFileMode($tokenFile, [IO.UnixFileMode]'UserRead, UserWrite') }
     $store = Join-Path $script:Work 'runtime.db'
 
     # The host stays up for the whole file, so it is started by hand rather than with Start-ChildPwsh.
-    $command = Get-ChildPwshCommand
-    $psi = [Diagnostics.ProcessStartInfo]::new($command.FilePath)
-    foreach ($a in $command.Prefix) { $psi.ArgumentList.Add($a) }
-    $hostScript = "Import-Module '$script:Manifest'; Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -Store '$store' -TokenFile '$tokenFile' -Workflow research"
-    foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $hostScript) { $psi.ArgumentList.Add($a) }
-    $psi.UseShellExecute = $false
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.Environment['NO_COLOR'] = '1'
-    $script:HostProcess = [Diagnostics.Process]::Start($psi)
-    $script:HostErrors = $script:HostProcess.StandardError.ReadToEndAsync()
-    $script:Runtime = $null
-    $banner = $script:HostProcess.StandardOutput.ReadLineAsync()
-    if ($banner.Wait(60000) -and $banner.Result -match 'listening on (wss?://\S+)') { $script:Runtime = $Matches[1] }
-    if (-not $script:Runtime) { throw "The runtime host did not start: $($banner.Result) $(if ($script:HostProcess.HasExited) { $script:HostErrors.Result })" }
-    # Keep draining the host's output so it never blocks on a full pipe.
-    $null = $script:HostProcess.StandardOutput.ReadToEndAsync()
+    $runtimeHost = Start-TestRuntimeHost -Manifest $script:Manifest -TokenFile $tokenFile -Store $store -ExtraArguments '-Workflow research'
+    $script:HostProcess = $runtimeHost.Process
+    $script:Runtime = $runtimeHost.Runtime
 
     # Inline steps shared by the crashing client and the resuming one; each run is counted in a file.
     $script:ClientScript = @'

@@ -73,6 +73,42 @@ function Get-ChildPwshCommand {
     [pscustomobject]@{ FilePath = $exe; Prefix = [string[]]$prefix }
 }
 
+function Start-TestRuntimeHost {
+    <#
+    Starts `Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp` in a child pwsh that stays up for a whole test file,
+    waits for its "listening on" banner and returns the process, the address and the pending stderr text. The
+    token file is made private first: the runtime refuses one that other users could read.
+    #>
+    param(
+        [Parameter(Mandatory)][string]$Manifest,
+        [Parameter(Mandatory)][string]$TokenFile,
+        [Parameter(Mandatory)][string]$Store,
+        [string]$ExtraArguments = '',
+        [int]$TimeoutSeconds = 90
+    )
+    if (-not $IsWindows) { [IO.File]::SetUnixFileMode($TokenFile, [IO.UnixFileMode]'UserRead, UserWrite') }
+    $command = Get-ChildPwshCommand
+    $psi = [Diagnostics.ProcessStartInfo]::new($command.FilePath)
+    foreach ($a in $command.Prefix) { $psi.ArgumentList.Add($a) }
+    $hostScript = "Import-Module '$Manifest'; Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -Store '$Store' -TokenFile '$TokenFile' $ExtraArguments"
+    foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $hostScript) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.Environment['NO_COLOR'] = '1'
+    $process = [Diagnostics.Process]::Start($psi)
+    $errors = $process.StandardError.ReadToEndAsync()
+    $banner = $process.StandardOutput.ReadLineAsync()
+    $runtime = if ($banner.Wait($TimeoutSeconds * 1000) -and $banner.Result -match 'listening on (wss?://\S+)') { $Matches[1] }
+    if (-not $runtime) {
+        if (-not $process.HasExited) { $process.Kill($true) }
+        throw "The runtime host did not start: $($banner.Result) $(if ($process.HasExited) { $errors.Result })"
+    }
+    # Keep draining the host's output so it never blocks on a full pipe.
+    $null = $process.StandardOutput.ReadToEndAsync()
+    [pscustomobject]@{ Process = $process; Runtime = $runtime; Errors = $errors }
+}
+
 function Start-ChildPwsh {
     <#
     .SYNOPSIS

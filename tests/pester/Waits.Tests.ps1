@@ -20,22 +20,9 @@ BeforeAll {
     $tokenFile = Join-Path $script:Work 'tokens.txt'
     Set-Content -LiteralPath $tokenFile -Value 'tok-alice alice'
     $hostStore = Join-Path $script:Work 'runtime.db'
-    $command = Get-ChildPwshCommand
-    $psi = [Diagnostics.ProcessStartInfo]::new($command.FilePath)
-    foreach ($a in $command.Prefix) { $psi.ArgumentList.Add($a) }
-    $hostScript = "Import-Module '$script:Manifest'; Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -Store '$hostStore' -TokenFile '$tokenFile'"
-    foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $hostScript) { $psi.ArgumentList.Add($a) }
-    $psi.UseShellExecute = $false
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.Environment['NO_COLOR'] = '1'
-    $script:HostProcess = [Diagnostics.Process]::Start($psi)
-    $script:HostErrors = $script:HostProcess.StandardError.ReadToEndAsync()
-    $script:Runtime = $null
-    $banner = $script:HostProcess.StandardOutput.ReadLineAsync()
-    if ($banner.Wait(90000) -and $banner.Result -match 'listening on (wss?://\S+)') { $script:Runtime = $Matches[1] }
-    if (-not $script:Runtime) { throw "The runtime host did not start: $($banner.Result) $(if ($script:HostProcess.HasExited) { $script:HostErrors.Result })" }
-    $null = $script:HostProcess.StandardOutput.ReadToEndAsync()
+    $runtimeHost = Start-TestRuntimeHost -Manifest $script:Manifest -TokenFile $tokenFile -Store $hostStore
+    $script:HostProcess = $runtimeHost.Process
+    $script:Runtime = $runtimeHost.Runtime
 
     # Step 'two' announces itself and holds until its gate file exists; the job's input names both files.
     $script:Steps = [ordered]@{

@@ -87,6 +87,11 @@ internal sealed partial class RuntimeSession
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
+            else if (!await SentEarlierBySameSenderAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
+            {
+                await RefuseReusedIdAsync(envelope, cancellationToken).ConfigureAwait(false);
+                return;
+            }
         }
 
         await connection.SendAsync(EnvelopeCodec.Serialize(answer), cancellationToken).ConfigureAwait(false);
@@ -133,13 +138,9 @@ internal sealed partial class RuntimeSession
     /// </summary>
     private async Task ResendEarlierAnswersAsync(Envelope envelope, CancellationToken cancellationToken)
     {
-        var earlier = await store.FindEventAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
-        var sameSender = earlier?.SessionId is { } earlierSession
-            && (earlierSession == sessionId || runtime.SessionPrincipal(earlierSession) == principal);
-        if (!sameSender)
+        if (!await SentEarlierBySameSenderAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
         {
-            var refusal = Nack(envelope, ArcpError.Create(ErrorCodes.InvalidArgument, $"Message id '{envelope.Id}' cannot be used again; send each new message with a fresh id."));
-            await connection.SendAsync(EnvelopeCodec.Serialize(refusal), cancellationToken).ConfigureAwait(false);
+            await RefuseReusedIdAsync(envelope, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -147,6 +148,20 @@ internal sealed partial class RuntimeSession
         {
             await connection.SendAsync(answer.Envelope, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>§6.4 dedupe is scoped to the sender: this session, or another open session of the same principal.</summary>
+    private async Task<bool> SentEarlierBySameSenderAsync(string messageId, CancellationToken cancellationToken)
+    {
+        var earlier = await store.FindEventAsync(messageId, cancellationToken).ConfigureAwait(false);
+        return earlier?.SessionId is { } earlierSession
+            && (earlierSession == sessionId || runtime.SessionPrincipal(earlierSession) == principal);
+    }
+
+    private async Task RefuseReusedIdAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        var refusal = Nack(envelope, ArcpError.Create(ErrorCodes.InvalidArgument, $"Message id '{envelope.Id}' cannot be used again; send each new message with a fresh id."));
+        await connection.SendAsync(EnvelopeCodec.Serialize(refusal), cancellationToken).ConfigureAwait(false);
     }
 
     private Envelope Reply<TPayload>(Envelope request, string type, TPayload payload, string? jobId = null) =>

@@ -23,17 +23,17 @@ public sealed class StoreFailureTests : IDisposable
     private readonly TestStore files = new();
 
     [Fact]
-    public async Task A_read_only_store_refuses_the_embedded_session_as_UNAVAILABLE_naming_the_file_and_keeps_the_recorded_job()
+    public async Task A_read_only_store_refuses_the_embedded_session_with_a_nack_UNAVAILABLE_naming_the_file_and_keeps_the_recorded_job()
     {
         var recorded = await RecordCompletedJobAsync();
         var store = await SqliteArcpStore.OpenAsync(files.Path, ShortLockWait, ["PRAGMA query_only = ON;"], default);
 
-        // Opening the session writes its row, so the refusal comes from the handshake, as the store's own error.
-        var refused = await Assert.ThrowsAsync<StoreException>(async () => await (await EmbeddedArcp.OpenAsync(store, null, default)).DisposeAsync());
+        // Opening the session writes its row, so the handshake fails; the runtime answers it with the store's own error.
+        var refused = await Assert.ThrowsAsync<ArcpException>(async () => await (await EmbeddedArcp.OpenAsync(store, null, default)).DisposeAsync());
         await store.DisposeAsync();
 
-        Assert.Equal(StoreErrorKind.Unavailable, refused.Kind);
-        Assert.Equal(ErrorCodes.Unavailable, refused.ToArcpError().Code);
+        Assert.Equal(ErrorCodes.Unavailable, refused.Code);
+        Assert.True(refused.Error.IsRetryable);
         AssertNamesTheStoreOnly(refused.Message, "readonly");
         await AssertStillRecordedAsync(recorded);
     }
