@@ -1,0 +1,274 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Transports;
+
+namespace Arcp.Resumability.Client;
+
+/// <summary>
+/// The wire half of the client: sending a command and matching its answer (by <c>correlation_id</c>, else a nack's
+/// <c>ack_for</c>), the receive loop, routing of subscription events and failing what is pending when the session ends.
+/// </summary>
+public sealed partial class ArcpClient
+{
+    private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
+    {
+        ThrowIfFaulted();
+        if (command.Type.StartsWith(ExtensionPrefix, StringComparison.Ordinal))
+        {
+            RequireResumability($"'{command.Type}'");
+        }
+
+        var request = new PendingRequest(replay);
+        if (!pending.TryAdd(command.Id, request))
+        {
+            throw new InvalidOperationException($"A request with id '{command.Id}' is already pending.");
+        }
+
+        try
+        {
+            await connection.SendAsync(EnvelopeCodec.Serialize(command), cancellationToken).ConfigureAwait(false);
+            var answer = await request.Answer.Task.WaitAsync(options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            if (answer.Type == MessageTypes.Nack)
+            {
+                throw new ArcpException(answer.PayloadAs<NackPayload>().ToError());
+            }
+
+            return answer;
+        }
+        catch (TimeoutException ex)
+        {
+            throw new ArcpException(
+                ArcpError.Create(
+                    ErrorCodes.DeadlineExceeded,
+                    $"The peer did not answer '{command.Type}' ({command.Id}) within {options.RequestTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s (ClientOptions.RequestTimeout).",
+                    new JsonObject { ["request_type"] = command.Type, ["request_id"] = command.Id }),
+                ex);
+        }
+        finally
+        {
+            pending.TryRemove(command.Id, out _);
+        }
+    }
+
+    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                string? frame;
+                try
+                {
+                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidFrameException)
+                {
+                    // A frame we cannot read answers nothing we wait for; its request times out if it mattered.
+                    continue;
+                }
+
+                if (frame is null)
+                {
+                    break;
+                }
+
+                Route(frame);
+            }
+
+            FailPending(new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, "The runtime closed the connection.")));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Disposal.
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            FailPending(new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, $"The connection to the runtime failed: {ex.Message}"), ex));
+        }
+    }
+
+    private void Route(string frame)
+    {
+        Envelope envelope;
+        try
+        {
+            envelope = EnvelopeCodec.Parse(frame);
+        }
+        catch (EnvelopeFormatException)
+        {
+            // A runtime that sends garbage cannot be reasoned with; the pending requests time out or fail on close.
+            return;
+        }
+
+        if (AnswerTo(envelope) is { } correlation && pending.TryGetValue(correlation, out var request))
+        {
+            if (request.Replay is { } replay && envelope.Type == MessageTypes.Ack)
+            {
+                replay.Started = true;
+                return;
+            }
+
+            if (envelope.Type == MessageTypes.SubscribeAccepted)
+            {
+                var id = envelope.PayloadAs<SubscribeAcceptedPayload>().SubscriptionId;
+                subscriptions[id] = new ArcpSubscription(id, UnsubscribeAsync);
+            }
+
+            if (request.Replay is { Started: true } lossy && envelope.Type == MessageTypes.EventEmit
+                && envelope.PayloadAs<EventEmitPayload>() is { Type: MessageTypes.DataLossEvent, Data: { } lost })
+            {
+                lossy.DataLoss = lost.Deserialize<ArcpError>(ArcpJson.Options);
+                return;
+            }
+
+            request.Answer.TrySetResult(envelope);
+            return;
+        }
+
+        if (envelope.Type == MessageTypes.SubscribeEvent)
+        {
+            Deliver(envelope);
+            return;
+        }
+
+        if (envelope.Type == MessageTypes.Cancel && envelope.JobId is { } cancelledJob)
+        {
+            CancellationFor(cancelledJob).Request(envelope.PayloadAs<CancelPayload>().Reason);
+            return;
+        }
+
+        foreach (var waiting in pending.Values)
+        {
+            if (waiting.Replay is { Started: true } replay)
+            {
+                replay.Frames.Add(frame);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands a <c>subscribe.event</c> to its subscription. Events of subscriptions this client did not open (the
+    /// implicit one a runtime-driven job's starter gets) or already closed are dropped.
+    /// </summary>
+    private void Deliver(Envelope wrapper)
+    {
+        if (wrapper.SubscriptionId is not { } id || !subscriptions.TryGetValue(id, out var subscription)
+            || wrapper.Payload.ValueKind != JsonValueKind.Object || !wrapper.Payload.TryGetProperty("event", out var inner))
+        {
+            return;
+        }
+
+        Envelope unwrapped;
+        try
+        {
+            unwrapped = EnvelopeCodec.Parse(inner.GetRawText());
+        }
+        catch (EnvelopeFormatException)
+        {
+            return;
+        }
+
+        if (!subscription.Deliver(unwrapped) && subscriptions.TryRemove(id, out _))
+        {
+            subscription.Close(new ArcpException(ArcpError.Create(ErrorCodes.BackpressureOverflow, $"Subscription {id} fell {ArcpSubscription.Capacity} events behind its reader and was closed.", new JsonObject { ["subscription_id"] = id })));
+            _ = Task.Run(() => SendUnsubscribeAsync(id), CancellationToken.None);
+        }
+    }
+
+    private Task UnsubscribeAsync(ArcpSubscription subscription) =>
+        subscriptions.TryRemove(subscription.Id, out _) ? SendUnsubscribeAsync(subscription.Id) : Task.CompletedTask;
+
+    private async Task SendUnsubscribeAsync(string id)
+    {
+        try
+        {
+            var command = NewCommand(MessageTypes.Unsubscribe, new UnsubscribePayload { SubscriptionId = id }) with { SubscriptionId = id };
+            Expect(await RequestAsync(command, CancellationToken.None).ConfigureAwait(false), MessageTypes.Ack);
+        }
+        catch (Exception ex) when (ex is ArcpException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The session is gone or going, and its subscriptions with it.
+        }
+    }
+
+    private void FailPending(Exception error)
+    {
+        connectionFault ??= error;
+        foreach (var request in pending.Values)
+        {
+            request.Answer.TrySetException(error);
+        }
+
+        var ended = error as ArcpException ?? new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, "The session ended."), error);
+        foreach (var id in subscriptions.Keys)
+        {
+            if (subscriptions.TryRemove(id, out var subscription))
+            {
+                subscription.Close(ended);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The request a frame answers: its <c>correlation_id</c>; for a <c>nack</c> without one, its <c>payload.ack_for</c>;
+    /// for a <c>session.accepted</c>/<c>session.rejected</c> without one (as §8.3's example shows it), the <c>session.open</c>.
+    /// </summary>
+    private string? AnswerTo(Envelope envelope) =>
+        envelope.CorrelationId
+        ?? envelope.Type switch
+        {
+            MessageTypes.Nack when envelope.Payload.ValueKind == JsonValueKind.Object
+                && envelope.Payload.TryGetProperty("ack_for", out var ackFor) && ackFor.ValueKind == JsonValueKind.String => ackFor.GetString(),
+            MessageTypes.SessionAccepted or MessageTypes.SessionRejected => openingId,
+            _ => null,
+        };
+
+    private void RequireResumability(string what)
+    {
+        if (!SupportsResumability)
+        {
+            throw new ArcpException(ArcpError.Create(
+                ErrorCodes.FailedPrecondition,
+                $"The runtime does not advertise the '{MessageTypes.ResumabilityExtension}' extension, so {what} is not available on it.",
+                new JsonObject { ["extension"] = MessageTypes.ResumabilityExtension }));
+        }
+    }
+
+    private void ThrowIfFaulted()
+    {
+        if (connectionFault is { } fault)
+        {
+            throw fault is ArcpException arcp ? new ArcpException(arcp.Error, fault) : new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, fault.Message), fault);
+        }
+    }
+
+    private Envelope NewCommand<TPayload>(string type, TPayload payload) => Envelope.Create(type, payload, SessionId.Length == 0 ? null : SessionId);
+
+    private static Envelope Expect(Envelope answer, string type) =>
+        answer.Type == type ? answer : throw new ArcpException(ArcpError.Create(ErrorCodes.Internal, $"Expected '{type}' but the runtime answered '{answer.Type}' ({answer.Id})."));
+
+    private static ArcpException Malformed(Envelope answer, string field) =>
+        new(ArcpError.Create(ErrorCodes.Internal, $"The runtime's '{answer.Type}' ({answer.Id}) lacks '{field}'."));
+
+    private const string ExtensionPrefix = "arcpx.resumability.";
+
+    private sealed class PendingRequest(ReplayCollector? replay)
+    {
+        public TaskCompletionSource<Envelope> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ReplayCollector? Replay { get; } = replay;
+    }
+
+    private sealed class ReplayCollector
+    {
+        public bool Started { get; set; }
+
+        public List<string> Frames { get; } = [];
+
+        public ArcpError? DataLoss { get; set; }
+    }
+}
