@@ -79,19 +79,23 @@ internal sealed partial class RuntimeSession
     /// </summary>
     private async Task RespondToQueryAsync(Envelope envelope, string frame, Envelope answer, CancellationToken cancellationToken)
     {
+        bool logged;
         var transaction = await store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
             var inbound = new EventDraft(envelope.Id, envelope.Type, EventDirection.Inbound, sessionId, null, envelope.CorrelationId, runtime.Now, frame);
-            if (await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
+            logged = await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false);
+            if (logged)
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
-            else if (!await SentEarlierBySameSenderAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
-            {
-                await RefuseReusedIdAsync(envelope, cancellationToken).ConfigureAwait(false);
-                return;
-            }
+        }
+
+        // Checked after the transaction is gone: the store serialises its readers with its writer.
+        if (!logged && !await SentEarlierBySameSenderAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
+        {
+            await RefuseReusedIdAsync(envelope, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         await connection.SendAsync(EnvelopeCodec.Serialize(answer), cancellationToken).ConfigureAwait(false);
