@@ -179,7 +179,9 @@ function Invoke-ChaosRound([int]$Round, $Server) {
     $storeText = if ($Store -eq 'sqlite') { Join-Path $folder 'chaos.db' } else { New-TestPostgresStore $Server }
     # Create and migrate the store once, so start-up kills hit workers rather than the first migration
     # (reading cmdlets never create a store, so this goes to the core's store factory directly).
-    [Arcp.Resumability.Store.StoreFactory]::OpenAsync($storeText, [Threading.CancellationToken]::None).GetAwaiter().GetResult().DisposeAsync().AsTask().GetAwaiter().GetResult()
+    # (The type is looked up at run time: a type literal of a module imported by this script fails to parse.)
+    $storeFactory = 'Arcp.Resumability.Store.StoreFactory' -as [type]
+    $storeFactory::OpenAsync($storeText, [Threading.CancellationToken]::None).GetAwaiter().GetResult().DisposeAsync().AsTask().GetAwaiter().GetResult()
 
     $pool = [System.Collections.Generic.List[object]]::new()
     $kills = [System.Collections.Generic.List[object]]::new()
