@@ -177,11 +177,9 @@ function Invoke-ChaosRound([int]$Round, $Server) {
     $claims = Join-Path $folder 'claims'; $effects = Join-Path $folder 'effects'
     $null = New-Item -ItemType Directory -Path $claims, $effects
     $storeText = if ($Store -eq 'sqlite') { Join-Path $folder 'chaos.db' } else { New-TestPostgresStore $Server }
-    # Create and migrate the store once, so start-up kills hit workers rather than the first migration
-    # (reading cmdlets never create a store, so this goes to the core's store factory directly).
-    # (The type is looked up at run time: a type literal of a module imported by this script fails to parse.)
-    $storeFactory = 'Arcp.Resumability.Store.StoreFactory' -as [type]
-    $storeFactory::OpenAsync($storeText, [Threading.CancellationToken]::None).GetAwaiter().GetResult().DisposeAsync().AsTask().GetAwaiter().GetResult()
+    # Create and migrate the store once, so start-up kills hit workers rather than the first migration. Only
+    # Start-ArcpJob creates a store, so a no-op job does it and is removed again before the workers start.
+    Start-ArcpJob -Store $storeText -Name 'chaos-store-setup' -Step ([ordered]@{ setup = { $null } }) | Remove-ArcpJob -Confirm:$false
 
     $pool = [System.Collections.Generic.List[object]]::new()
     $kills = [System.Collections.Generic.List[object]]::new()

@@ -33,7 +33,8 @@ public sealed class EnvelopeCodecProperties
         }, iter: Iterations, threads: 1);
 
         // Most generated frames are hostile, but some must be valid envelopes, or this would test only refusals.
-        Assert.InRange(accepted, Iterations / 50, Iterations);
+        // The share varies with the random seed (about 1 in 60 on average), so the bound is well below it.
+        Assert.InRange(accepted, Iterations / 200, Iterations);
     }
 
     [Fact]
