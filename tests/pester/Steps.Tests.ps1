@@ -37,6 +37,16 @@ Describe 'Inside a step' {
         $script:Job.Result | Should -Be 11
     }
 
+    It 'hands $null written by a step on as $null output, not as a failure' {
+        $nothing = Start-ArcpJob -Store $script:Store -Name nothing -InputObject 5 -Step ([ordered]@{
+                empty = { $null }
+                check = { param($previous) if ($null -eq $previous) { 'got null' } else { "got $previous" } }
+            })
+        $nothing.State | Should -Be 'Completed'
+        $nothing.Result | Should -Be 'got null'
+        (Get-ArcpCheckpoint -Store $script:Store -JobId $nothing.JobId)[0].Output | Should -BeNullOrEmpty
+    }
+
     It 'records ReportProgress as job.progress with the step''s and the job''s percent' {
         $progress = @($script:Events | Where-Object { $_.Type -eq 'job.progress' -and $_.Payload.PSObject.Properties['step_percent'] -and $_.Payload.step_percent -eq 50 })
         $progress.Count | Should -Be 1

@@ -12,9 +12,10 @@ namespace Arcp.Resumability.PowerShell.Hosting;
 internal static class StreamRecords
 {
     /// <returns>False when <paramref name="item"/> is ordinary output rather than a stream record.</returns>
-    public static bool Forward(PSObject item, StepContext context, PowerShellStepObserver observer, CancellationToken cancellationToken)
+    public static bool Forward(PSObject? item, StepContext context, PowerShellStepObserver observer, CancellationToken cancellationToken)
     {
-        var (level, stream, message) = item.BaseObject switch
+        // A step that writes $null to the pipeline hands a null item to the sink: that is output, not a stream record.
+        var (level, stream, message) = item?.BaseObject switch
         {
             ErrorRecord error => (LogLevels.Error, "error", error.ToString()),
             WarningRecord warning => (LogLevels.Warn, "warning", warning.Message),
