@@ -24,7 +24,7 @@ internal static class StreamRecords
             InformationRecord information => (LogLevels.Info, information.Tags.Contains("PSHOST") ? "host" : "information", information.MessageData?.ToString() ?? string.Empty),
             _ => (null, null, null),
         };
-        if (level is null)
+        if (item is null || level is null)
         {
             return false;
         }
