@@ -20,6 +20,7 @@ The state Interrupted is not an ARCP state: it means the job is running accordin
         @{ Title = 'Find interrupted nightly jobs'; Code = 'Get-ArcpJob -Name nightly* -State Interrupted'; Remarks = 'Jobs named nightly… whose process is gone, ready for Resume-ArcpJob.' }
         @{ Title = 'Jobs of one workflow, by several names'; Code = 'Get-ArcpJob -Workflow research -Name backup*, report*'; Remarks = 'Filters combine: the research jobs whose name starts with backup or report.' }
         @{ Title = 'The ARCP job behind a background job'; Code = '$pj = Start-ArcpJob -Workflow research -InputObject 3 -AsJob; $pj | Get-ArcpJob'; Remarks = 'A PowerShell job from -AsJob binds to its own ARCP job, so $pj | Stop-ArcpJob cancels just that one. Any other PowerShell job piped in is an error.' }
+        @{ Title = 'Interrupted jobs across several stores'; Code = 'Get-ArcpJob -Store ./team-a.db, ./team-b.db -State Interrupted | Resume-ArcpJob'; Remarks = 'Reads both stores; each job carries the store it came from, so Resume-ArcpJob resumes it there.' }
         @{ Title = 'A mistyped store is an error'; Code = "Get-ArcpJob -Store ./typo/arcp.db -State Interrupted"; Remarks = 'NOT_FOUND naming the path; nothing is created, so a scheduled task with a wrong path fails loudly instead of seeing no interrupted jobs.' }
     )
     Links       = @('Start-ArcpJob', 'Resume-ArcpJob')

@@ -4,7 +4,7 @@
         Store = @'
 The store: the path of a SQLite database file, or a PostgreSQL connection string (postgresql://user@host/db or Host=...;Database=...; the password best comes from $env:ARCP_PG_PASSWORD or $env:PGPASSWORD). It holds the jobs, their event log and checkpoints. Relative file paths are resolved against the current location. Defaults to $env:ARCP_STORE, else the per-user data folder (~/.local/share/arcp/arcp.db on Linux, %LOCALAPPDATA%\Arcp\arcp.db on Windows, ~/Library/Application Support/Arcp/arcp.db on macOS).
 
-Binds from the Store property of piped jobs, checkpoints and events, so a pipeline keeps using the store its objects came from.
+Binds from the Store property of piped jobs, checkpoints and events, so a pipeline keeps using the store its objects came from. Get-ArcpJob accepts several stores and reads each in turn (every job it returns carries its own store, so piping them on reaches the right one); the other commands work on one store and refuse several with INVALID_ARGUMENT.
 
 Only Start-ArcpJob (and Start-ArcpRuntime) create a store. The commands that read or remove (Get-ArcpJob, Get-ArcpCheckpoint, Get-ArcpEvent, Receive-ArcpJob, Wait-ArcpJob, Show-ArcpJob, Stop-ArcpJob, Remove-ArcpJob, Invoke-ArcpRetention) report a store file that does not exist as NOT_FOUND, naming the path, and create nothing; only the per-user default store is created on first use by any command.
 '@

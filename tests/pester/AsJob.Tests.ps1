@@ -44,6 +44,25 @@ Describe 'Start-ArcpJob -AsJob' {
         ($job | Wait-Job -Timeout 60 | Receive-Job).Result | Should -Be 'from file'
     }
 
+    It 'knows its ARCP job id while the first step is still running' {
+        $gate = Join-Path $script:StoreDir 'bg-early.gate'
+        $job = Start-ArcpJob -Store $script:Store -Name bg-early -AsJob -Step ([ordered]@{
+                slow = ([scriptblock]::Create("while (-not (Test-Path -LiteralPath '$gate')) { Start-Sleep -Milliseconds 50 }; 'done'"))
+            })
+        try {
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            while (-not $job.ArcpJobId -and $clock.Elapsed.TotalSeconds -lt 60) { Start-Sleep -Milliseconds 50 }
+            $job.ArcpJobId | Should -Not -BeNullOrEmpty
+            $arcp = $job | Get-ArcpJob
+            $arcp.JobId | Should -Be $job.ArcpJobId
+            $arcp.Name | Should -Be 'bg-early'
+            $arcp.State | Should -Be 'Running'
+            @(Get-ArcpCheckpoint -Store $script:Store -JobId $job.ArcpJobId).Count | Should -Be 0
+        }
+        finally { Set-Content -LiteralPath $gate -Value go }
+        ($job | Wait-Job -Timeout 60 | Receive-Job).JobId | Should -Be $job.ArcpJobId
+    }
+
     It 'fails the PowerShell job when the ARCP job fails' {
         $job = Start-ArcpJob -Store $script:Store -AsJob -Step ([ordered]@{ boom = { throw 'kaboom' } })
         $job | Wait-Job -Timeout 60 | Out-Null

@@ -137,3 +137,47 @@ Describe 'Error records' {
         $err[0].TargetObject | Should -Be 'chk_missing'
     }
 }
+
+Describe 'Several stores' {
+    BeforeAll {
+        $script:Other = Join-Path $script:StoreDir 'other.db'
+        $script:OtherJob = Start-ArcpJob -Store $script:Other -Name 'nightly-other' -Step ([ordered]@{ only = { 'other' } })
+    }
+
+    It 'reads jobs from every store -Store names, each job carrying its own store' {
+        $jobs = @(Get-ArcpJob -Store $script:Store, $script:Other -Name 'nightly-*')
+        $jobs.JobId | Should -Contain $script:Job.JobId
+        $jobs.JobId | Should -Contain $script:OtherJob.JobId
+        ($jobs | Where-Object JobId -EQ $script:OtherJob.JobId).Store | Should -Be $script:Other
+        ($jobs | Where-Object JobId -EQ $script:Job.JobId).Store | Should -Be $script:Store
+        @($jobs | Get-ArcpCheckpoint).Step | Should -Be @('first', 'second', 'only')
+    }
+
+    It 'finds a job by id in whichever store holds it' {
+        (Get-ArcpJob -Store $script:Store, $script:Other -JobId $script:OtherJob.JobId).Store | Should -Be $script:Other
+    }
+
+    It 'names every store searched when a job is in none of them' {
+        $err = $null
+        Get-ArcpJob -Store $script:Store, $script:Other -JobId job_missing -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NOT_FOUND,*'
+        "$err" | Should -BeLike "*$script:Store*"
+        "$err" | Should -BeLike "*$script:Other*"
+    }
+
+    It 'reports a missing store once and still reads the others' {
+        $missing = Join-Path $script:StoreDir 'typo.db'
+        $err = $null
+        $jobs = @(Get-ArcpJob -Store $missing, $script:Other -ErrorVariable err -ErrorAction SilentlyContinue)
+        $jobs.JobId | Should -Be @($script:OtherJob.JobId)
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NOT_FOUND,*'
+        $missing | Should -Not -Exist
+    }
+
+    It 'refuses several stores where a command works on one' {
+        { Get-ArcpCheckpoint -Store $script:Store, $script:Other -JobId $script:Job.JobId -ErrorAction Stop } |
+            Should -Throw -ErrorId 'INVALID_ARGUMENT,*'
+    }
+}

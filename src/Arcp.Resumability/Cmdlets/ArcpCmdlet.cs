@@ -26,10 +26,11 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
     /// Defaults to $env:ARCP_STORE, else the per-user data folder.
     /// Binds from piped jobs and checkpoints so a pipeline keeps using the store they came from
     /// (for jobs of a remote runtime that is the runtime's ws:// address).
+    /// Commands that read across stores (Get-ArcpJob) take several; the others take one.
     /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
-    public string? Store { get; set; }
+    public string[]? Store { get; set; }
 
     /// <summary>A remote runtime (ws:// or wss://) instead of the embedded one; defaults to Connect-ArcpRuntime's.</summary>
     [Parameter]
@@ -61,30 +62,44 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
     {
         get
         {
-            var storeIsAddress = RemoteArcp.IsRuntimeAddress(Store);
-            if (Runtime is not null)
+            if (Store is { Length: > 1 })
             {
-                if (Store is not null && !(storeIsAddress && new Uri(Store) == Runtime))
-                {
-                    // Terminating: the cmdlets resolve this before their own error handling, and no input could fix it.
-                    ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(ErrorCodes.InvalidArgument, "-Store and -Runtime are mutually exclusive: jobs live either in a local store or on a remote runtime."), null, Runtime));
-                }
-
-                return CheckedAddress(Runtime);
+                // Terminating: the cmdlets resolve this before their own error handling, and no input could fix it.
+                ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(ErrorCodes.InvalidArgument, $"{MyInvocation.MyCommand.Name} works on one store at a time, but -Store got {Store.Length}. Get-ArcpJob reads several stores; pipe its jobs on, each carries its own store."), null, Store));
             }
 
-            if (storeIsAddress)
-            {
-                return CheckedAddress(new Uri(Store!));
-            }
-
-            if (Store is null && RuntimeConnections.Current is { } connection)
-            {
-                return connection.Runtime.AbsoluteUri;
-            }
-
-            return StoreLocator.Resolve(Store, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+            return Resolve(Store is { Length: 1 } ? Store[0] : null);
         }
+    }
+
+    /// <summary>Every place -Store names, resolved in order and without repeats (one when -Store is not given).</summary>
+    internal IReadOnlyList<string> ResolvedStores =>
+        Store is { Length: > 1 } ? Store.Select(Resolve).Distinct(StringComparer.Ordinal).ToList() : [ResolvedStore];
+
+    private string Resolve(string? store)
+    {
+        var storeIsAddress = RemoteArcp.IsRuntimeAddress(store);
+        if (Runtime is not null)
+        {
+            if (store is not null && !(storeIsAddress && new Uri(store) == Runtime))
+            {
+                ThrowTerminatingError(ArcpErrors.Record(ArcpError.Create(ErrorCodes.InvalidArgument, "-Store and -Runtime are mutually exclusive: jobs live either in a local store or on a remote runtime."), null, Runtime));
+            }
+
+            return CheckedAddress(Runtime);
+        }
+
+        if (storeIsAddress)
+        {
+            return CheckedAddress(new Uri(store!));
+        }
+
+        if (store is null && RuntimeConnections.Current is { } connection)
+        {
+            return connection.Runtime.AbsoluteUri;
+        }
+
+        return StoreLocator.Resolve(store, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
     }
 
     public void Dispose()

@@ -38,31 +38,43 @@ public sealed class GetArcpJobCommand : ArcpCmdlet
 
     protected override void ProcessRecord()
     {
-        var store = ResolvedStore;
         var states = State?.Select(s => s.ToString().ToLowerInvariant()).ToList();
         var names = Patterns(Name);
         var workflows = Patterns(Workflow);
+        var stores = ResolvedStores;
         foreach (var jobId in JobId ?? new string?[] { null })
         {
-            try
+            var found = false;
+            var unreadable = false;
+            foreach (var store in stores)
             {
-                var summaries = Run(store, (client, ct) => client.QueryJobsAsync(new JobQueryPayload { JobId = jobId, States = states }, ct));
-                if (jobId is not null && summaries.Count == 0 && State is null)
+                try
                 {
-                    throw ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in the store '{StoreFactory.Redact(store)}'.");
+                    var summaries = Run(store, (client, ct) => client.QueryJobsAsync(new JobQueryPayload { JobId = jobId, States = states }, ct));
+                    found |= summaries.Count > 0;
+                    foreach (var summary in summaries.Where(s => Matches(names, s.Name) && Matches(workflows, s.Workflow)))
+                    {
+                        WriteObject(new ArcpJob(summary, store));
+                    }
                 }
-
-                foreach (var summary in summaries.Where(s => Matches(names, s.Name) && Matches(workflows, s.Workflow)))
+                catch (Exception ex) when (IsReportable(ex))
                 {
-                    WriteObject(new ArcpJob(summary, store));
+                    unreadable = true;
+                    WriteArcpError(ex, jobId);
                 }
             }
-            catch (Exception ex) when (IsReportable(ex))
+
+            // A store that could not be read has already said so; "not found" would be a guess about it.
+            if (jobId is not null && !found && !unreadable && State is null)
             {
-                WriteArcpError(ex, jobId);
+                WriteArcpError(ArcpException.Of(ErrorCodes.NotFound, $"Job '{jobId}' does not exist in {StoreList(stores)}."), jobId);
             }
         }
     }
+
+    private static string StoreList(IReadOnlyList<string> stores) => stores.Count == 1
+        ? $"the store '{StoreFactory.Redact(stores[0])}'"
+        : $"any of the stores {string.Join(", ", stores.Select(store => $"'{StoreFactory.Redact(store)}'"))}";
 
     private static List<WildcardPattern>? Patterns(string[]? values) =>
         values?.Select(value => WildcardPattern.Get(value, WildcardOptions.IgnoreCase)).ToList();

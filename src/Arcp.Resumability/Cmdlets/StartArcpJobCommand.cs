@@ -81,7 +81,7 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
 
             var workflow = ParameterSetName == StepSet ? WorkflowLoader.FromSteps(Step) : WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
             var input = JobInput();
-            var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store);
+            var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store) { JobKnown = BackgroundRuns.Current(SessionState) is { } background ? background.NoteJobId : null };
             var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
             var result = Run(store, (client, ct) => new StepRunner(client).StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
             observer.Complete();
@@ -128,6 +128,12 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
 /// <summary>-AsJob: the same command in a background runspace, its script blocks passed as text.</summary>
 internal static class BackgroundRuns
 {
+    /// <summary>The variable through which a background run's own Start-ArcpJob reaches the PowerShell job it runs for.</summary>
+    public const string JobVariable = "ArcpBackgroundJob";
+
+    /// <summary>The -AsJob job this command runs inside of, if any.</summary>
+    public static ArcpBackgroundJob? Current(SessionState sessionState) => sessionState.PSVariable.GetValue(JobVariable) as ArcpBackgroundJob;
+
     public static IReadOnlyList<KeyValuePair<string, string>> StepText(IDictionary steps) =>
         WorkflowLoader.FromSteps(steps).Steps.Select(s => new KeyValuePair<string, string>(s.Key, s.Value.ToString())).ToList();
 }

@@ -99,7 +99,7 @@ internal static class CompletionStore
     /// <summary>The store the command line points at, or null when that file does not exist (completion must not create one).</summary>
     public static string? Find(IDictionary? fakeBoundParameters)
     {
-        var explicitStore = fakeBoundParameters?["Store"] is { } value ? LanguagePrimitives.ConvertTo<string>(value) : null;
+        var explicitStore = fakeBoundParameters?["Store"] is { } value ? LanguagePrimitives.ConvertTo<string[]>(value).FirstOrDefault() : null;
         var path = StoreLocator.Resolve(explicitStore, CurrentDirectory());
         return File.Exists(path) ? path : null;
     }

@@ -10,15 +10,24 @@ internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher
     private const int ActivityId = 0x4152; // "AR": keeps our bar distinct from callers' own progress ids.
     private const int StepActivityId = ActivityId + 1;
 
-    public async ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken) =>
+    /// <summary>Told the job's id at its first step, before any body runs (the -AsJob job shows it from then on).</summary>
+    public Action<string>? JobKnown { get; init; }
+
+    public async ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
+    {
+        JobKnown?.Invoke(context.JobId);
         await dispatcher.InvokeAsync(() => cmdlet.WriteProgress(new ProgressRecord(ActivityId, activity, $"Step {context.StepIndex + 1}/{context.StepCount}: {context.Step}")
         {
             PercentComplete = context.StepIndex * 100 / context.StepCount,
             CurrentOperation = $"Running {context.Step}",
         })).ConfigureAwait(false);
+    }
 
-    public async ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken) =>
+    public async ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken)
+    {
+        JobKnown?.Invoke(context.JobId);
         await dispatcher.InvokeAsync(() => cmdlet.WriteVerbose($"Step '{context.Step}' is already recorded in checkpoint {recorded.CheckpointId}; using its output instead of running it again.")).ConfigureAwait(false);
+    }
 
     public async ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken)
     {

@@ -54,7 +54,7 @@ internal sealed record BackgroundRunSpec
 public sealed class ArcpBackgroundJob : Job2
 {
     private const string RunScript = """
-        param($Spec, $BackgroundJob)
+        param($Spec, $ArcpBackgroundJob)
         $parameters = @{ Store = $Spec.Store }
         if ($Spec.Remote) {
             if ($Spec.Remote.Token) { $parameters.Token = $Spec.Remote.Token }
@@ -66,11 +66,7 @@ public sealed class ArcpBackgroundJob : Job2
             $parameters.Step = $steps
         }
         elseif ($Spec.Workflow) { $parameters.Workflow = $Spec.Workflow }
-        $userOnCheckpoint = if ($Spec.OnCheckpoint) { [scriptblock]::Create($Spec.OnCheckpoint) }
-        $parameters.OnCheckpoint = {
-            $BackgroundJob.NoteJobId($_.JobId)
-            if ($userOnCheckpoint) { & $userOnCheckpoint $_ }
-        }
+        if ($Spec.OnCheckpoint) { $parameters.OnCheckpoint = [scriptblock]::Create($Spec.OnCheckpoint) }
         if ($Spec.Resume) {
             if ($Spec.AfterMessageId) { $parameters.AfterMessageId = $Spec.AfterMessageId }
             if ($Spec.CheckpointId) { $parameters.CheckpointId = $Spec.CheckpointId }
@@ -92,18 +88,19 @@ public sealed class ArcpBackgroundJob : Job2
     private System.Management.Automation.PowerShell? run;
     private JobState stopAs = JobState.Stopped;
     private string arcpState = "NotStarted";
+    private string? arcpJobId;
 
     internal ArcpBackgroundJob(string command, string name, BackgroundRunSpec spec)
         : base(command, name)
     {
         this.spec = spec;
-        ArcpJobId = spec.JobId;
+        arcpJobId = spec.JobId;
         PSJobTypeName = "ArcpJob";
         OpenStreams();
     }
 
     /// <summary>The ARCP job this PowerShell job drives, once known (at its first checkpoint at the latest).</summary>
-    public string? ArcpJobId { get; private set; }
+    public string? ArcpJobId => arcpJobId;
 
     /// <summary>
     /// The ARCP job id under the name the ARCP cmdlets bind by property, so <c>$job | Get-ArcpJob</c> (or
@@ -121,8 +118,8 @@ public sealed class ArcpBackgroundJob : Job2
     public override bool HasMoreData =>
         Output.Count > 0 || Error.Count > 0 || Progress.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Warning.Count > 0 || Information.Count > 0;
 
-    /// <summary>Called from the job's runspace after each checkpoint.</summary>
-    public void NoteJobId(string jobId) => ArcpJobId ??= jobId;
+    /// <summary>Called from the job's runspace (by Start-ArcpJob) as soon as the ARCP job exists.</summary>
+    internal void NoteJobId(string jobId) => Interlocked.CompareExchange(ref arcpJobId, jobId, null);
 
     public override void StartJob()
     {
@@ -245,7 +242,7 @@ public sealed class ArcpBackgroundJob : Job2
             var item = output[e.Index];
             if (item?.BaseObject is ArcpJob job)
             {
-                ArcpJobId ??= job.JobId;
+                NoteJobId(job.JobId);
                 arcpState = job.State.ToString();
             }
 
