@@ -9,7 +9,11 @@ namespace Arcp.Resumability.Tests.Conformance;
 /// </summary>
 internal sealed class RawPeer(IArcpConnection connection) : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// How long an answer may take before the runtime counts as hung. Generous: on a loaded two-core machine a
+    /// niced test run once waited over 15 s for a stdio child's pong; a real hang never answers at all.
+    /// </summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private int counter;
 
     public IArcpConnection Connection { get; } = connection;
