@@ -12,11 +12,21 @@ namespace Arcp.Resumability.Steps;
 /// </summary>
 public sealed class StepRunner(ArcpClient client)
 {
+    /// <summary>
+    /// Runs once the job exists (created, or found by its idempotency key) and before any step: where a caller
+    /// records what it needs to resume the job later, so that record is durable before the first step can crash.
+    /// </summary>
+    public Func<string, CancellationToken, Task>? JobStarted { get; init; }
 
     public async Task<JobRunResult> StartAsync(WorkflowDefinition workflow, JsonNode? input, string? name, string? idempotencyKey, IStepObserver? observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(workflow);
         var started = await client.StartWorkflowAsync(workflow.Name, input, name, idempotencyKey, cancellationToken).ConfigureAwait(false);
+        if (JobStarted is { } jobStarted)
+        {
+            await jobStarted(started.JobId, cancellationToken).ConfigureAwait(false);
+        }
+
         if (started.Existing)
         {
             // The same logical start again: continue (or report) the job it created, never a second one.

@@ -84,3 +84,26 @@ public enum CommitDurability
 
 /// <summary>What deleting one job's history removed.</summary>
 public sealed record JobDeletion(int Events, int Checkpoints, int LedgerEntries);
+
+/// <summary>
+/// Where a job's definition came from, so a resume needs nothing but the job. Recorded only by the in-process
+/// (local cmdlet) path for its own principal, never from a wire frame; see docs/security.md.
+/// </summary>
+/// <param name="Kind">One of <see cref="JobDefinitionKinds"/>.</param>
+/// <param name="Reference">The built-in or search-path name, the workflow file's absolute path, or <c>inline</c>.</param>
+/// <param name="ContentHash"><c>sha256:</c> and the hex digest of the file's bytes or of <paramref name="Script"/>.</param>
+/// <param name="Version">The definition's version as its checkpoints record it (declared Version or content hash).</param>
+/// <param name="Script">Inline steps only: their script text, as JSON.</param>
+public sealed record JobDefinitionRecord(string JobId, string Principal, string Kind, string Reference, string ContentHash, string? Version, string? Script, DateTimeOffset RecordedAt);
+
+/// <summary>The kinds of <see cref="JobDefinitionRecord"/>.</summary>
+public static class JobDefinitionKinds
+{
+    public const string BuiltIn = "builtin";
+
+    public const string File = "file";
+
+    public const string SearchPath = "search_path";
+
+    public const string Inline = "inline";
+}

@@ -17,6 +17,8 @@ internal static class StoreRows
 
     public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output, definition_version";
 
+    public const string DefinitionColumns = "job_id, principal, kind, reference, content_hash, version, script, recorded_at";
+
     public const string EventColumns = "e.sequence, e.message_id, e.type, e.direction, e.session_id, e.job_id, e.correlation_id, e.created_at, e.envelope, e.output_at, c.output";
 
     /// <summary>Events with the output of the checkpoint a <c>job.checkpoint</c> event was cut from (see <see cref="CheckpointOutputs"/>).</summary>
@@ -59,4 +61,7 @@ internal static class StoreRows
         NullableString(r, 6),
         readTime(r, 7),
         r.IsDBNull(9) ? r.GetString(8) : CheckpointOutputs.Splice(r.GetString(8), Convert.ToInt32(r.GetValue(9), System.Globalization.CultureInfo.InvariantCulture), NullableString(r, 10)));
+
+    public static JobDefinitionRecord ReadDefinition(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> readTime) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), NullableString(r, 5), NullableString(r, 6), readTime(r, 7));
 }

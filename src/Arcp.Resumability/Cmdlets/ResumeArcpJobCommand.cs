@@ -6,6 +6,7 @@ using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Steps;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -125,6 +126,11 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
 
             JobOutput.Write(this, store, result);
         }
+        catch (ArcpException ex) when (ex.Code == ErrorCodes.FailedPrecondition && ex.Error.Details?["recorded_version"] is not null && !ex.Message.Contains("-Force", StringComparison.Ordinal))
+        {
+            // The core names no switches; here the way on is this cmdlet's -Force.
+            WriteArcpError(new ArcpException(ex.Error with { Message = $"{ex.Message} (Pass -Force to continue with this definition.)" }, ex), JobId);
+        }
         catch (Exception ex) when (IsReportable(ex))
         {
             WriteArcpError(ex, JobId);
@@ -161,5 +167,11 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
         }
     }
 
-    private ScriptWorkflow RecordedWorkflow(string store) => DefinitionResolver.ForRecordedJob(JobId, FetchJob(store, JobId).Workflow);
+    /// <summary>The job's recorded definition (only an embedded store has them, only for the local principal), else its workflow by name.</summary>
+    private ScriptWorkflow RecordedWorkflow(string store)
+    {
+        var job = FetchJob(store, JobId);
+        var recorded = RunEmbedded(store, (_, embedded, ct) => embedded is null ? Task.FromResult<JobDefinitionRecord?>(null) : embedded.GetRecordedDefinitionAsync(JobId, ct));
+        return DefinitionResolver.ForRecordedJob(JobId, job.Workflow, recorded, Force);
+    }
 }

@@ -83,7 +83,12 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
             var input = JobInput();
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store);
             var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
-            var result = Run(store, (client, ct) => new StepRunner(client).StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
+            // Described before the run so the record names what was loaded, not what the file holds by the time the job exists.
+            var described = RecordedDefinitions.Describe(string.Empty, workflow, ParameterSetName == StepSet ? null : Workflow, DateTimeOffset.UtcNow);
+            var result = RunEmbedded(store, (client, embedded, ct) => new StepRunner(client)
+            {
+                JobStarted = embedded is null ? null : (jobId, c) => embedded.RecordDefinitionAsync(described with { JobId = jobId }, c),
+            }.StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
             observer.Complete();
             JobOutput.Write(this, store, result);
         }

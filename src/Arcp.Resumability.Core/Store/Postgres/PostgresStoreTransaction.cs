@@ -214,6 +214,7 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             var events = await DeleteAsync("DELETE FROM events WHERE job_id = @job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = @job_id);", jobId, cancellationToken).ConfigureAwait(false);
             var checkpoints = await DeleteAsync("DELETE FROM checkpoints WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             var ledger = await DeleteAsync("DELETE FROM idempotency_ledger WHERE outcome = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
+            await DeleteAsync("DELETE FROM job_definitions WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             await DeleteAsync("DELETE FROM jobs WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             return new JobDeletion(events, checkpoints, ledger);
         });
@@ -224,6 +225,31 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             await using var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < @now;");
             Time(command, "now", now);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command(
+                $"INSERT INTO job_definitions ({StoreRows.DefinitionColumns}) VALUES (@job_id, @principal, @kind, @reference, @content_hash, @version, @script, @recorded_at) " +
+                "ON CONFLICT (job_id) DO NOTHING;");
+            Text(command, "job_id", definition.JobId);
+            Text(command, "principal", definition.Principal);
+            Text(command, "kind", definition.Kind);
+            Text(command, "reference", definition.Reference);
+            Text(command, "content_hash", definition.ContentHash);
+            Text(command, "version", definition.Version);
+            Text(command, "script", definition.Script);
+            Time(command, "recorded_at", definition.RecordedAt);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        });
+
+    public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = @job_id;");
+            Text(command, "job_id", jobId);
+            return (await ReadAllAsync(command, r => StoreRows.ReadDefinition(r, ReadTime), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
         });
 
     public Task CommitAsync(CancellationToken cancellationToken) =>

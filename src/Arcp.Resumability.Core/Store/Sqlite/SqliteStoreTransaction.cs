@@ -194,6 +194,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
             var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
             var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
+            Delete("DELETE FROM job_definitions WHERE job_id = $job_id;", jobId);
             Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
             return new JobDeletion(events, checkpoints, ledger);
         });
@@ -204,6 +205,29 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < $now;");
         Add(command, "$now", Time(now));
         return Run(command.ExecuteNonQuery);
+    }
+
+    public Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken)
+    {
+        var command = Command(
+            $"INSERT INTO job_definitions ({StoreRows.DefinitionColumns}) VALUES ($job_id, $principal, $kind, $reference, $content_hash, $version, $script, $recorded_at) " +
+            "ON CONFLICT (job_id) DO NOTHING;");
+        Add(command, "$job_id", definition.JobId);
+        Add(command, "$principal", definition.Principal);
+        Add(command, "$kind", definition.Kind);
+        Add(command, "$reference", definition.Reference);
+        Add(command, "$content_hash", definition.ContentHash);
+        Add(command, "$version", definition.Version);
+        Add(command, "$script", definition.Script);
+        Add(command, "$recorded_at", Time(definition.RecordedAt));
+        return Run(() => command.ExecuteNonQuery() == 1);
+    }
+
+    public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var command = Command($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = $job_id;");
+        Add(command, "$job_id", jobId);
+        return Run(() => SqliteArcpStore.ReadAll(command, r => StoreRows.ReadDefinition(r, (reader, i) => ParseTime(reader.GetString(i)))).FirstOrDefault());
     }
 
     public Task CommitAsync(CancellationToken cancellationToken)
