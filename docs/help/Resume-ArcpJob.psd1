@@ -17,6 +17,7 @@ The step to continue with is the one after the last checkpoint in recording orde
         Force          = 'Resume even though the workflow definition changed since the job started (its recorded content hash or declared Version differs) or since the checkpoint the job continues from. Every checkpoint records the version of the definition that produced it (the workflow file''s declared Version, else a hash of the file''s or the -Step script text); without -Force a different version is refused with FAILED_PRECONDITION and nothing runs.'
         Wait           = 'When another live process holds the job''s lease, wait until that lease ends (the owner releases it, its process exits, or the lease expires) and then resume, instead of failing with ABORTED. The wait is on an ARCP subscription: the runtime reports the lease''s end, usually within a second, with no polling here.'
         Timeout        = 'With -Wait: give up after this many seconds with DEADLINE_EXCEEDED. By default -Wait waits as long as it takes.'
+        Retry          = 'Starts a new attempt of a Failed or Cancelled job, after you fixed the cause. RFC 0001 keeps a terminal state final, so the retry is a new job whose RetryOf is the original''s JobId; the original is not changed. The retry continues after the original''s last checkpoint, or after -CheckpointId (a fork from an earlier checkpoint): it records that checkpoint (with its output) as its own first checkpoint and its next step receives that output. Without -Workflow or -Step the recorded definition runs, as for a resume. Any other state is refused with FAILED_PRECONDITION (resume an Interrupted job without -Retry). Does not combine with -AsJob, -OnRuntime or -Wait; -AfterMessageId (which a piped checkpoint binds) is not used, since a retry replays nothing.'
         AsJob          = 'Runs the remaining steps in a background PowerShell job (type ArcpJob) and returns it at once; see Start-ArcpJob -AsJob. A later Resume-Job (or ResumeJob()) of that PowerShell job resumes the ARCP job again after its latest checkpoint.'
     }
     Inputs      = @(
@@ -34,6 +35,16 @@ The step to continue with is the one after the last checkpoint in recording orde
             Title   = 'Continue after a chosen checkpoint'
             Code    = 'Get-ArcpCheckpoint job_01J… | Where-Object Step -EQ gather | Resume-ArcpJob'
             Remarks = 'The job continues with the step after "gather", using that checkpoint''s recorded output as input.'
+        }
+        @{
+            Title   = 'Give a failed job a second chance'
+            Code    = 'Get-ArcpJob -State Failed | Resume-ArcpJob -Retry'
+            Remarks = 'After fixing what made the step fail: each failed job gets a new job (RetryOf = its JobId) that continues after its last checkpoint.'
+        }
+        @{
+            Title   = 'Fork from an earlier checkpoint'
+            Code    = 'Get-ArcpCheckpoint job_01J… | Where-Object Step -EQ plan | Resume-ArcpJob -Retry'
+            Remarks = 'A new job continues after the "plan" checkpoint of the failed job; the steps after it run again.'
         }
         @{
             Title   = 'Continue with a changed workflow on purpose'

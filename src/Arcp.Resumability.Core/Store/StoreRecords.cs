@@ -56,6 +56,9 @@ public sealed record JobRecord
     /// raise it; job inserts and updates leave it alone.
     /// </summary>
     public long PurgedThroughSequence { get; init; }
+
+    /// <summary>For a retry (Resume-ArcpJob -Retry): the failed or cancelled job it continues; set once, at insert.</summary>
+    public string? RetryOf { get; init; }
 }
 
 /// <summary>Ownership of a running job: the driving session, its process, and the lease's expiry.</summary>
@@ -65,6 +68,15 @@ public sealed record CheckpointRecord(string CheckpointId, string JobId, int Ste
 {
     /// <summary>The workflow definition version that produced the checkpoint; null when it was not recorded.</summary>
     public string? DefinitionVersion { get; init; }
+
+    /// <summary>When the step started in the run that recorded it; null when not recorded (before schema 6, carried by a retry).</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>How many attempts the step took; null when not recorded.</summary>
+    public int? Attempts { get; init; }
+
+    /// <summary>How long the step ran, in milliseconds; null when not recorded.</summary>
+    public long? DurationMs { get; init; }
 }
 
 /// <summary>A logical command's recorded outcome under <c>(principal, idempotency_key)</c> (§6.4).</summary>

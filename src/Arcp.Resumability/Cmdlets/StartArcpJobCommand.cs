@@ -148,7 +148,13 @@ internal static class JobOutput
             cmdlet.WriteWarning($"{lost.Code}: {lost.Message} Job {result.JobId} continued from its latest checkpoint; the purged events are not replayed.");
         }
 
-        if (result.AlreadyTerminal)
+        if (result.AlreadyTerminal && result.ExistingJob && job.State is ArcpJobState.Failed or ArcpJobState.Cancelled)
+        {
+            cmdlet.WriteWarning(
+                $"Idempotency key '{job.IdempotencyKey}' names job {result.JobId}, which already {(job.State == ArcpJobState.Failed ? "failed" : "was cancelled")} ({job.Error?.Message}); the same key returns that outcome again. " +
+                $"To run it again after fixing the cause, use Resume-ArcpJob -JobId {result.JobId} -Retry (a new attempt continuing after its last checkpoint).");
+        }
+        else if (result.AlreadyTerminal)
         {
             cmdlet.WriteWarning($"Job {result.JobId} is already {job.State}; nothing is left to run.");
         }

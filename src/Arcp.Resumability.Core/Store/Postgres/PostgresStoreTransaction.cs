@@ -42,9 +42,10 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
         GuardAsync(location, async () =>
         {
             await using var command = Command(
-                $"INSERT INTO jobs ({JobColumns}) VALUES (@job_id, @principal, @workflow, @name, @state, @inputs, @idempotency_key, @result, @error, " +
-                "@last_checkpoint_id, @last_message_id, @created_at, @updated_at, @lease_session_id, @lease_host, @lease_process_id, @lease_process_started, @lease_expires_at);");
+                $"INSERT INTO jobs ({JobColumns}, retry_of) VALUES (@job_id, @principal, @workflow, @name, @state, @inputs, @idempotency_key, @result, @error, " +
+                "@last_checkpoint_id, @last_message_id, @created_at, @updated_at, @lease_session_id, @lease_host, @lease_process_id, @lease_process_started, @lease_expires_at, @retry_of);");
             BindJob(command, job);
+            Text(command, "retry_of", job.RetryOf);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         });
 
@@ -98,7 +99,7 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             }
 
             await using var command = Command(
-                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@checkpoint_id, @job_id, @step_index, @step, @message_id, @idempotency_key, @created_at, @output, @definition_version);");
+                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@checkpoint_id, @job_id, @step_index, @step, @message_id, @idempotency_key, @created_at, @output, @definition_version, @started_at, @attempts, @duration_ms);");
             Text(command, "checkpoint_id", checkpoint.CheckpointId);
             Text(command, "job_id", checkpoint.JobId);
             Integer(command, "step_index", checkpoint.StepIndex);
@@ -108,6 +109,9 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             Time(command, "created_at", checkpoint.CreatedAt);
             Text(command, "output", checkpoint.Output);
             Text(command, "definition_version", checkpoint.DefinitionVersion);
+            Time(command, "started_at", checkpoint.StartedAt);
+            Integer(command, "attempts", checkpoint.Attempts);
+            command.Parameters.Add(new NpgsqlParameter("duration_ms", NpgsqlTypes.NpgsqlDbType.Bigint) { Value = (object?)checkpoint.DurationMs ?? DBNull.Value });
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         });
 

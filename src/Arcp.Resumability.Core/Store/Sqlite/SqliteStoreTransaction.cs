@@ -43,9 +43,10 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     public Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
         var command = Command(
-            $"INSERT INTO jobs ({JobColumns}) VALUES ($job_id, $principal, $workflow, $name, $state, $inputs, $idempotency_key, $result, $error, " +
-            "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at);");
+            $"INSERT INTO jobs ({JobColumns}, retry_of) VALUES ($job_id, $principal, $workflow, $name, $state, $inputs, $idempotency_key, $result, $error, " +
+            "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at, $retry_of);");
         BindJob(command, job);
+        Add(command, "$retry_of", job.RetryOf);
         return Run(command.ExecuteNonQuery);
     }
 
@@ -93,7 +94,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         }
 
         var command = Command(
-            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version);");
+            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version, $started_at, $attempts, $duration_ms);");
         Add(command, "$checkpoint_id", checkpoint.CheckpointId);
         Add(command, "$job_id", checkpoint.JobId);
         Add(command, "$step_index", checkpoint.StepIndex);
@@ -103,6 +104,9 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         Add(command, "$created_at", Time(checkpoint.CreatedAt));
         Add(command, "$output", checkpoint.Output);
         Add(command, "$definition_version", checkpoint.DefinitionVersion);
+        Add(command, "$started_at", checkpoint.StartedAt is { } started ? Time(started) : null);
+        Add(command, "$attempts", checkpoint.Attempts);
+        Add(command, "$duration_ms", checkpoint.DurationMs);
         return Run(command.ExecuteNonQuery);
     }
 
