@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Globalization;
 using System.Management.Automation;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.PowerShell.Completion;
@@ -133,8 +134,40 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
 /// <summary>-AsJob: the same command in a background runspace, its script blocks passed as text.</summary>
 internal static class BackgroundRuns
 {
-    public static IReadOnlyList<KeyValuePair<string, string>> StepText(IDictionary steps) =>
-        WorkflowLoader.FromSteps(steps).Steps.Select(s => new KeyValuePair<string, string>(s.Key, s.Value.ToString())).ToList();
+    /// <summary>
+    /// Each step as PowerShell source that evaluates to what -Step accepts: <c>{ body }</c>, or the policy hashtable
+    /// <c>@{ Run = { body }; MaxAttempts = 3; … }</c>, so policies reach the background runspace too.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> StepText(IDictionary steps)
+    {
+        var workflow = WorkflowLoader.FromSteps(steps);
+        return workflow.Steps.Select(s => new KeyValuePair<string, string>(
+            s.Key,
+            workflow.Policies.TryGetValue(s.Key, out var policy) && !ReferenceEquals(policy, ScriptStepPolicy.Default) ? PolicyText(s.Value, policy) : $"{{{s.Value}}}")).ToList();
+    }
+
+    private static string PolicyText(ScriptBlock run, ScriptStepPolicy scripted)
+    {
+        var policy = scripted.Policy;
+        var text = new System.Text.StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"@{{ Run = {{{run}}}; MaxAttempts = {policy.MaxAttempts}; RetryDelay = '{policy.RetryDelay:c}'; Backoff = '{policy.Backoff}'");
+        if (policy.MaxRetryDelay is { } max)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; MaxRetryDelay = '{max:c}'");
+        }
+
+        if (policy.Timeout is { } timeout)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; Timeout = '{timeout:c}'");
+        }
+
+        if (scripted.RetryOn is { } retryOn)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; RetryOn = {{{retryOn}}}");
+        }
+
+        return text.Append(" }").ToString();
+    }
 }
 
 /// <summary>How Start- and Resume-ArcpJob report a finished run.</summary>
