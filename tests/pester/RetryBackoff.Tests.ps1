@@ -70,3 +70,33 @@ Describe 'kill -9 during the wait between attempts' {
         (Get-ArcpCheckpoint -JobId $job.JobId -Store $store).Attempts | Should -Be 3
     }
 }
+
+Describe 'Stop-ArcpJob -DeadlineSeconds and a step that ignores the cancel' {
+    It 'stops the hung step body (its finally runs) and the job ends Cancelled within the deadline' {
+        $store = Join-Path $script:Work 'hung.db'
+        $marker = Join-Path $script:Work 'hung-started.txt'
+        $cleaned = Join-Path $script:Work 'hung-finally.txt'
+        $start = "Import-Module '$script:Manifest'; Start-ArcpJob -Name hung -Step ([ordered]@{ first = { 'one' }; hang = { try { Set-Content -LiteralPath '$marker' -Value 'x'; while (`$true) { Start-Sleep -Milliseconds 100 } } finally { Set-Content -LiteralPath '$cleaned' -Value 'ran' } }; never = { 'not reached' } }) -WarningAction SilentlyContinue | ForEach-Object { `"`$(`$_.State)`" }"
+        # The owner hears of a cancel from another process at its next heartbeat: make that every second.
+        $child = Start-ChildPwsh -NoWait -ScriptText $start -Environment @{ ARCP_STORE = $store; ARCP_HEARTBEAT_SECONDS = 1 } -TimeoutSeconds 120
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            while (-not (Test-Path -LiteralPath $marker) -and [DateTime]::UtcNow -lt $deadline -and -not $child.Process.HasExited) { Start-Sleep -Milliseconds 100 }
+            Test-Path -LiteralPath $marker | Should -BeTrue -Because 'the hanging step started'
+            $job = Get-ArcpJob -Store $store
+
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $stopped = Stop-ArcpJob -JobId $job.JobId -Store $store -DeadlineSeconds 4 -PassThru -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue
+            $clock.Stop()
+        }
+        finally {
+            $finished = $child | Wait-ChildPwsh
+        }
+
+        $stopped.State | Should -Be 'Cancelled' -Because "Stop-ArcpJob warned: $warned"
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 4.5
+        $finished.Output | Should -Be @('Cancelled') -Because (Format-ChildResult $finished)
+        Test-Path -LiteralPath $cleaned | Should -BeTrue -Because 'the stopped step''s finally block ran'
+        @(Get-ArcpCheckpoint -JobId $job.JobId -Store $store).Step | Should -Be @('first')
+    }
+}

@@ -236,7 +236,14 @@ internal sealed partial class RuntimeSession
             if (relayedCancels.Add(recorded.MessageId))
             {
                 var request = EnvelopeCodec.Parse(recorded.Envelope);
-                var relay = Envelope.Create(MessageTypes.Cancel, request.PayloadAs<CancelPayload>(), sessionId, jobId) with { CausationId = request.Id };
+                var payload = request.PayloadAs<CancelPayload>();
+                if (payload.DeadlineMs is { } deadline)
+                {
+                    // The owner hears of the cancel only at its next event: it gets what is left of the deadline, not all of it.
+                    payload = payload with { DeadlineMs = Math.Max(0, deadline - (long)(jobs.Now - recorded.CreatedAt).TotalMilliseconds) };
+                }
+
+                var relay = Envelope.Create(MessageTypes.Cancel, payload, sessionId, jobId) with { CausationId = request.Id };
                 await PersistAndSendAsync([relay], cancellationToken).ConfigureAwait(false);
             }
         }

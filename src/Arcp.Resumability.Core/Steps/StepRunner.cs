@@ -203,9 +203,11 @@ public sealed class StepRunner(ArcpClient client)
                 int attempts;
                 var startedAt = DateTimeOffset.UtcNow;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
+                // A cancel past its deadline stops the step, whether or not the body watches JobCancellation.
+                using var stepStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelRequest.Overdue);
                 try
                 {
-                    (output, attempts) = await StepAttempts.RunAsync(client, step, context, reissue, cancellationToken).ConfigureAwait(false);
+                    (output, attempts) = await StepAttempts.RunAsync(client, step, context, reissue, stepStop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is StepInterruptedException)
                 {
