@@ -9,7 +9,7 @@ Get-ArcpCheckpoint lists the durable checkpoints of a job in the order they were
     Inputs      = @(
         @{ Type = 'Arcp.Resumability.PowerShell.ArcpJob'; Description = 'Jobs bind by their JobId and Store.' }
     )
-    Outputs     = 'One object per checkpoint, in recording order.'
+    Outputs     = 'One object per checkpoint, in recording order: its step, output and definition version, and the step''s timeline: StartedAt (when the step started in the run that recorded it), Attempts (failed attempts before a crash included) and Duration. The timeline is empty for checkpoints recorded by older versions and for the checkpoint a retry carries over from its original.'
     Examples    = @(
         @{ Title = 'Show what a job recorded'; Code = 'Get-ArcpJob -Name nightly-research | Get-ArcpCheckpoint'; Remarks = 'A table of StepIndex, Step, CheckpointId and CreatedAt; the outputs are in the Output property.' }
         @{ Title = 'Read one step''s output'; Code = '(Get-ArcpCheckpoint job_01J… | Where-Object Step -EQ outline).Output'; Remarks = 'The recorded output of the outline step, as PowerShell objects.' }

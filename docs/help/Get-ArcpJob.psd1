@@ -14,7 +14,7 @@ The state Interrupted is not an ARCP state: it means the job is running accordin
     Inputs      = @(
         @{ Type = 'System.String'; Description = 'Objects with a JobId property bind to -JobId.' }
     )
-    Outputs     = 'One object per matching job.'
+    Outputs     = 'One object per matching job. A retry (Resume-ArcpJob -Retry) shows the JobId of the job it retries in RetryOf.'
     Examples    = @(
         @{ Title = 'List all jobs'; Code = 'Get-ArcpJob'; Remarks = 'Shows a table of JobId, Name, Workflow, State, LastCheckpoint and UpdatedAt. Use Format-List to see the result and error.' }
         @{ Title = 'Find interrupted nightly jobs'; Code = 'Get-ArcpJob -Name nightly* -State Interrupted'; Remarks = 'Jobs named nightly… whose process is gone, ready for Resume-ArcpJob.' }

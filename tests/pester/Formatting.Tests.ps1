@@ -27,7 +27,7 @@ AfterAll {
 Describe 'Tables at 120 columns' {
     It 'renders <Name> with every column and no line over 120 characters' -ForEach @(
         @{ Name = 'jobs'; Get = { Get-ArcpJob -Store $script:Store }; Columns = 'JobId', 'Name', 'Workflow', 'State', 'LastCheckpoint', 'UpdatedAt' }
-        @{ Name = 'checkpoints'; Get = { Get-ArcpCheckpoint -Store $script:Store -JobId $script:Job.JobId }; Columns = 'StepIndex', 'Step', 'CheckpointId', 'CreatedAt' }
+        @{ Name = 'checkpoints'; Get = { Get-ArcpCheckpoint -Store $script:Store -JobId $script:Job.JobId }; Columns = 'StepIndex', 'Step', 'CheckpointId', 'CreatedAt', 'Attempts', 'Duration' }
         @{ Name = 'events'; Get = { Get-ArcpEvent -Store $script:Store -JobId $script:Job.JobId }; Columns = 'Timestamp', 'Type', 'Summary' }
         @{ Name = 'workflows'; Get = { Get-ArcpWorkflow }; Columns = 'Name', 'Source', 'Version', 'Steps', 'Path' }
     ) {

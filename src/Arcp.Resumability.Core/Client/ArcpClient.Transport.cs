@@ -136,7 +136,8 @@ public sealed partial class ArcpClient
 
         if (envelope.Type == MessageTypes.Cancel && envelope.JobId is { } cancelledJob)
         {
-            CancellationFor(cancelledJob).Request(envelope.PayloadAs<CancelPayload>().Reason);
+            var cancel = envelope.PayloadAs<CancelPayload>();
+            CancellationFor(cancelledJob).Request(cancel.Reason, cancel.DeadlineMs is { } ms && ms >= 0 ? TimeSpan.FromMilliseconds(ms) : null);
             return;
         }
 

@@ -99,6 +99,10 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public Task<StartedJob> StartWorkflowAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, CancellationToken cancellationToken) =>
         StartAsync(workflow, inputs, name, idempotencyKey, "client", cancellationToken);
 
+    /// <summary>Starts a new job, driven by this client, that retries the failed or cancelled job <paramref name="retryOf"/>.</summary>
+    public Task<StartedJob> StartRetryAsync(string workflow, JsonNode? inputs, string? name, string retryOf, CancellationToken cancellationToken) =>
+        StartAsync(workflow, inputs, name, null, "client", cancellationToken, retryOf);
+
     /// <summary>
     /// Starts a job the runtime runs itself (it must have <paramref name="workflow"/> registered); follow it with
     /// <see cref="SubscribeAsync"/> or <see cref="JobWaits.WaitForJobAsync"/>.
@@ -120,14 +124,14 @@ public sealed partial class ArcpClient : IAsyncDisposable
         return subscriptions.TryGetValue(id, out var subscription) ? subscription : throw Malformed(answer, "subscription_id");
     }
 
-    private async Task<StartedJob> StartAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, string driver, CancellationToken cancellationToken)
+    private async Task<StartedJob> StartAsync(string workflow, JsonNode? inputs, string? name, string? idempotencyKey, string driver, CancellationToken cancellationToken, string? retryOf = null)
     {
         if (driver == "runtime")
         {
             RequireResumability("a job the runtime runs itself (workflow.start with the driver extension)");
         }
 
-        var command = NewCommand(MessageTypes.WorkflowStart, new WorkflowStartPayload(workflow, inputs) { Name = name }) with
+        var command = NewCommand(MessageTypes.WorkflowStart, new WorkflowStartPayload(workflow, inputs) { Name = name, RetryOf = retryOf }) with
         {
             IdempotencyKey = idempotencyKey,
             Extensions = new JsonObject { [MessageTypes.DriverExtension] = driver },

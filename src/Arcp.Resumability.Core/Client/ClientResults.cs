@@ -14,15 +14,34 @@ public sealed class CancelRequest : IDisposable
 
     public bool IsRequested => source.IsCancellationRequested;
 
+    private readonly CancellationTokenSource overdue = new();
+
     public string? Reason { get; private set; }
 
-    internal void Request(string? reason)
+    /// <summary>
+    /// Fires when the cancel's deadline (§10.4 <c>deadline_ms</c>) is close: a step still running then is stopped, so the
+    /// job ends cancelled within the deadline. Stopping starts a quarter of the deadline (at most 2 s) early, which
+    /// leaves time to record the cancel.
+    /// </summary>
+    public CancellationToken Overdue => overdue.Token;
+
+    internal void Request(string? reason, TimeSpan? deadline = null)
     {
         Reason ??= reason;
         source.Cancel();
+        // A deadline beyond what a timer can hold (about 24 days) is as good as none.
+        if (deadline is { } limit && limit.TotalMilliseconds < int.MaxValue)
+        {
+            var margin = TimeSpan.FromTicks(Math.Min(limit.Ticks / 4, TimeSpan.FromSeconds(2).Ticks));
+            overdue.CancelAfter(limit - margin);
+        }
     }
 
-    public void Dispose() => source.Dispose();
+    public void Dispose()
+    {
+        source.Dispose();
+        overdue.Dispose();
+    }
 }
 
 public sealed record StartedJob(string JobId, bool Existing, string State, string AcceptedMessageId);

@@ -1,4 +1,5 @@
 using Arcp.Resumability.Client;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Store;
 using Arcp.Resumability.Transports;
@@ -28,6 +29,20 @@ public sealed class EmbeddedArcp : IAsyncDisposable
     public ArcpClient Client { get; }
 
     public string StoreLocation => store.Location;
+
+    /// <summary>
+    /// Records where a job this process started got its definition, for the local principal (the only one an
+    /// embedded runtime serves); see <see cref="JobService.RecordDefinitionAsync"/>.
+    /// </summary>
+    public Task<bool> RecordDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return Jobs().RecordDefinitionAsync(definition with { Principal = RuntimeOptions.LocalPrincipal }, cancellationToken);
+    }
+
+    /// <summary>The recorded definition of a local principal's job, or null (see <see cref="JobService.GetRecordedDefinitionAsync"/>).</summary>
+    public Task<JobDefinitionRecord?> GetRecordedDefinitionAsync(string jobId, CancellationToken cancellationToken) =>
+        Jobs().GetRecordedDefinitionAsync(RuntimeOptions.LocalPrincipal, jobId, cancellationToken);
 
     /// <summary>
     /// Opens the store <paramref name="storeSpec"/> names (a SQLite file path or a PostgreSQL connection
@@ -75,6 +90,8 @@ public sealed class EmbeddedArcp : IAsyncDisposable
             throw;
         }
     }
+
+    private JobService Jobs() => new(store, new JobServiceOptions());
 
     public async ValueTask DisposeAsync()
     {

@@ -5,7 +5,11 @@ using Arcp.Resumability.Store;
 namespace Arcp.Resumability.Jobs;
 
 /// <summary>A <c>workflow.start</c> as the job layer records it; ids chosen by the caller so its answers can name them.</summary>
-public sealed record JobStart(string JobId, string Principal, string Workflow, string? Name, string Inputs, string? IdempotencyKey, string StartedMessageId);
+public sealed record JobStart(string JobId, string Principal, string Workflow, string? Name, string Inputs, string? IdempotencyKey, string StartedMessageId)
+{
+    /// <summary>The failed or cancelled job of the same principal and workflow this one retries.</summary>
+    public string? RetryOf { get; init; }
+}
 
 /// <summary>An owner's event to record against its job; at most one of checkpoint and terminal state is set.</summary>
 public sealed record JobEvent(string MessageId, bool IsHeartbeat)
@@ -20,7 +24,14 @@ public sealed record JobEvent(string MessageId, bool IsHeartbeat)
 }
 
 /// <summary>A step's outcome to record: the checkpoint row its <c>job.checkpoint</c> envelope describes.</summary>
-public sealed record CheckpointDraft(string CheckpointId, int StepIndex, string Step, string IdempotencyKey, string Output, string? DefinitionVersion);
+public sealed record CheckpointDraft(string CheckpointId, int StepIndex, string Step, string IdempotencyKey, string Output, string? DefinitionVersion)
+{
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public int? Attempts { get; init; }
+
+    public long? DurationMs { get; init; }
+}
 
 /// <summary>The same logical step again (§6.4): carries the recorded checkpoint out of a transaction that must be rolled back.</summary>
 public sealed class DuplicateStepException(CheckpointRecord recorded) : Exception("The step outcome is already recorded.")
@@ -58,8 +69,14 @@ public sealed partial class JobService
             return (existing, true);
         }
 
+        if (start.RetryOf is { } original)
+        {
+            await CheckRetryableAsync(tx, start, original, cancellationToken).ConfigureAwait(false);
+        }
+
         var job = new JobRecord
         {
+            RetryOf = start.RetryOf,
             JobId = start.JobId,
             Principal = start.Principal,
             Workflow = start.Workflow,
@@ -117,6 +134,9 @@ public sealed partial class JobService
             checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
             {
                 DefinitionVersion = draft.DefinitionVersion,
+                StartedAt = draft.StartedAt,
+                Attempts = draft.Attempts,
+                DurationMs = draft.DurationMs,
             };
             await tx.InsertCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
             updated = updated with { LastCheckpointId = draft.CheckpointId };

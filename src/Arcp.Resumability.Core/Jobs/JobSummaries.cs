@@ -20,6 +20,7 @@ public static class JobSummaries
             Result = job.Result is null ? null : ArcpJson.ParseNode(job.Result),
             Error = job.Error is null ? null : JsonSerializer.Deserialize<ArcpError>(job.Error, ArcpJson.Options),
             IdempotencyKey = job.IdempotencyKey,
+            RetryOf = job.RetryOf,
             Owner = live && job.Lease is { } lease ? new JobOwner(lease.SessionId, lease.Host, lease.ProcessId, ArcpJson.FormatTimestamp(lease.ExpiresAt)) : null,
         };
     }
@@ -32,6 +33,9 @@ public static class JobSummaries
         {
             Output = includeOutput ? ArcpJson.ParseNode(checkpoint.Output) : null,
             DefinitionVersion = checkpoint.DefinitionVersion,
+            StartedAt = checkpoint.StartedAt is { } started ? ArcpJson.FormatTimestamp(started) : null,
+            Attempts = checkpoint.Attempts,
+            DurationMs = checkpoint.DurationMs,
         };
     }
 

@@ -47,6 +47,9 @@ public sealed record WorkflowStartPayload(string Workflow, JsonNode? Inputs = nu
 {
     /// <summary>Operator-facing job name (not in the RFC's open workflow schema, which §26 leaves to future work).</summary>
     public string? Name { get; init; }
+
+    /// <summary>Starts a retry of this failed or cancelled job of the same principal and workflow (§10.2 keeps it terminal).</summary>
+    public string? RetryOf { get; init; }
 }
 
 public sealed record JobAcceptedPayload(string State, string Workflow)
@@ -84,6 +87,15 @@ public sealed record CheckpointSnapshot(string Step, int StepIndex, int StepCoun
 {
     /// <summary>The version of the workflow definition that produced this output (declared, or a content hash).</summary>
     public string? DefinitionVersion { get; init; }
+
+    /// <summary>When the step started in the run that recorded it (RFC 3339).</summary>
+    public string? StartedAt { get; init; }
+
+    /// <summary>How many attempts the step took, failed attempts recorded before a crash included.</summary>
+    public int? Attempts { get; init; }
+
+    /// <summary>How long the step ran, from <see cref="StartedAt"/> to its output, in milliseconds.</summary>
+    public long? DurationMs { get; init; }
 }
 
 public sealed record JobCompletedPayload(JsonNode? Result);
@@ -158,6 +170,9 @@ public sealed record JobSummary(string JobId, string Workflow, string State, boo
     public string? IdempotencyKey { get; init; }
 
     public JobOwner? Owner { get; init; }
+
+    /// <summary>For a retry: the failed or cancelled job it continues.</summary>
+    public string? RetryOf { get; init; }
 }
 
 /// <summary>Who drives a job: the session and the process behind it, and until when the lease holds.</summary>
@@ -168,6 +183,13 @@ public sealed record CheckpointSummary(string CheckpointId, string JobId, string
     public JsonNode? Output { get; init; }
 
     public string? DefinitionVersion { get; init; }
+
+    /// <summary>When the step started in the run that recorded it; null for checkpoints recorded before schema 6 and carried ones.</summary>
+    public string? StartedAt { get; init; }
+
+    public int? Attempts { get; init; }
+
+    public long? DurationMs { get; init; }
 }
 
 /// <summary>§17.2 structured log line; <c>level</c> is one of <see cref="LogLevels"/>.</summary>

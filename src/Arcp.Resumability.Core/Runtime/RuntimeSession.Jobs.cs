@@ -36,7 +36,7 @@ internal sealed partial class RuntimeSession
                 // Correlated like job.accepted, so a retransmitted workflow.start gets both answers again (§6.4).
                 var started = Reply(envelope, MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, jobId) with { CausationId = envelope.Id };
                 // A runtime-driven job is claimed by its driver's own session a moment later.
-                var (job, existing) = await jobs.StartAsync(tx, new JobStart(jobId, principal, start.Workflow, start.Name, inputs, envelope.IdempotencyKey, started.Id), watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
+                var (job, existing) = await jobs.StartAsync(tx, new JobStart(jobId, principal, start.Workflow, start.Name, inputs, envelope.IdempotencyKey, started.Id) { RetryOf = start.RetryOf }, watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
                 if (existing)
                 {
                     return [Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(job.State, job.Workflow) { Name = job.Name, Existing = true }, job.JobId)];
@@ -141,7 +141,12 @@ internal sealed partial class RuntimeSession
                 var key = envelope.IdempotencyKey ?? checkpoint.CheckpointId;
                 return recorded with
                 {
-                    Checkpoint = new CheckpointDraft(checkpoint.CheckpointId, checkpoint.Snapshot.StepIndex, checkpoint.Label, key, ArcpJson.ToText(checkpoint.Snapshot.Output), checkpoint.Snapshot.DefinitionVersion),
+                    Checkpoint = new CheckpointDraft(checkpoint.CheckpointId, checkpoint.Snapshot.StepIndex, checkpoint.Label, key, ArcpJson.ToText(checkpoint.Snapshot.Output), checkpoint.Snapshot.DefinitionVersion)
+                    {
+                        StartedAt = StepStartedAt(checkpoint.Snapshot),
+                        Attempts = checkpoint.Snapshot.Attempts is null or > 0 ? checkpoint.Snapshot.Attempts : throw ArcpException.Of(ErrorCodes.InvalidArgument, "snapshot.attempts must be at least 1."),
+                        DurationMs = checkpoint.Snapshot.DurationMs is null or >= 0 ? checkpoint.Snapshot.DurationMs : throw ArcpException.Of(ErrorCodes.InvalidArgument, "snapshot.duration_ms must not be negative."),
+                    },
                 };
             case MessageTypes.JobCompleted:
                 return recorded with { TerminalState = JobStates.Completed, Result = ArcpJson.ToText(envelope.PayloadAs<JobCompletedPayload>().Result) };
@@ -231,7 +236,14 @@ internal sealed partial class RuntimeSession
             if (relayedCancels.Add(recorded.MessageId))
             {
                 var request = EnvelopeCodec.Parse(recorded.Envelope);
-                var relay = Envelope.Create(MessageTypes.Cancel, request.PayloadAs<CancelPayload>(), sessionId, jobId) with { CausationId = request.Id };
+                var payload = request.PayloadAs<CancelPayload>();
+                if (payload.DeadlineMs is { } deadline)
+                {
+                    // The owner hears of the cancel only at its next event: it gets what is left of the deadline, not all of it.
+                    payload = payload with { DeadlineMs = Math.Max(0, deadline - (long)(jobs.Now - recorded.CreatedAt).TotalMilliseconds) };
+                }
+
+                var relay = Envelope.Create(MessageTypes.Cancel, payload, sessionId, jobId) with { CausationId = request.Id };
                 await PersistAndSendAsync([relay], cancellationToken).ConfigureAwait(false);
             }
         }
@@ -249,4 +261,9 @@ internal sealed partial class RuntimeSession
             // A driver stuck before its first step is visible as an interrupted job; nothing to wait for.
         }
     }
+
+    private static DateTimeOffset? StepStartedAt(CheckpointSnapshot snapshot) =>
+        snapshot.StartedAt is not { } text ? null
+        : ArcpJson.TryParseTimestamp(text, out var started) ? started
+        : throw ArcpException.Of(ErrorCodes.InvalidArgument, "snapshot.started_at must be an RFC 3339 timestamp.");
 }

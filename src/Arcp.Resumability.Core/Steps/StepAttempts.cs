@@ -17,11 +17,12 @@ internal static class StepAttempts
     public const string AttemptFailedEvent = "step.attempt_failed";
 
     /// <param name="reissue">The step is re-run by a resume: earlier attempts of it may be recorded.</param>
-    public static async Task<JsonNode?> RunAsync(ArcpClient client, StepDefinition step, StepContext context, bool reissue, CancellationToken cancellationToken)
+    /// <returns>The step's output and the number of attempts it took, earlier recorded attempts included.</returns>
+    public static async Task<(JsonNode? Output, int Attempts)> RunAsync(ArcpClient client, StepDefinition step, StepContext context, bool reissue, CancellationToken cancellationToken)
     {
         if (step.Policy.MaxAttempts == 1 && step.Policy.Timeout is null)
         {
-            return await step.Body(context, cancellationToken).ConfigureAwait(false);
+            return (await step.Body(context, cancellationToken).ConfigureAwait(false), 1);
         }
 
         var (attempt, retryAt) = reissue ? await RecordedAttemptsAsync(client, context, cancellationToken).ConfigureAwait(false) : (0, null);
@@ -37,13 +38,14 @@ internal static class StepAttempts
             ex => Describe(ex, context, step.Policy));
         try
         {
-            return await pipeline.ExecuteAsync(
+            var output = await pipeline.ExecuteAsync(
                 async token =>
                 {
                     attempt++;
                     return await step.Body(context, token).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
+            return (output, attempt);
         }
         catch (Exception ex) when (ex is not OperationCanceledException && ex is not ArcpException)
         {

@@ -12,11 +12,21 @@ namespace Arcp.Resumability.Steps;
 /// </summary>
 public sealed class StepRunner(ArcpClient client)
 {
+    /// <summary>
+    /// Runs once the job exists (created, or found by its idempotency key) and before any step: where a caller
+    /// records what it needs to resume the job later, so that record is durable before the first step can crash.
+    /// </summary>
+    public Func<string, CancellationToken, Task>? JobStarted { get; init; }
 
     public async Task<JobRunResult> StartAsync(WorkflowDefinition workflow, JsonNode? input, string? name, string? idempotencyKey, IStepObserver? observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(workflow);
         var started = await client.StartWorkflowAsync(workflow.Name, input, name, idempotencyKey, cancellationToken).ConfigureAwait(false);
+        if (JobStarted is { } jobStarted)
+        {
+            await jobStarted(started.JobId, cancellationToken).ConfigureAwait(false);
+        }
+
         if (started.Existing)
         {
             // The same logical start again: continue (or report) the job it created, never a second one.
@@ -25,6 +35,58 @@ public sealed class StepRunner(ArcpClient client)
         }
 
         return await RunAsync(workflow, started.JobId, 0, input, null, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Retries a failed or cancelled job as a new job linked to it (§10.2 keeps the original terminal). The anchor is
+    /// the original's checkpoint <paramref name="checkpointId"/>, else its latest; the new job first records the anchor
+    /// (with its output) as its own, so a crash of the retry resumes after it, then runs the steps after it. Without
+    /// any checkpoint the retry runs from the first step with the original's input.
+    /// </summary>
+    /// <param name="allowDefinitionChange">Continue even if the anchor was recorded by another version of the workflow.</param>
+    public async Task<JobRunResult> RetryAsync(WorkflowDefinition workflow, string originalJobId, string? checkpointId, IStepObserver? observer, CancellationToken cancellationToken, bool allowDefinitionChange = false)
+    {
+        ArgumentNullException.ThrowIfNull(workflow);
+        // Reading the original through a resume changes nothing: a terminal job is reported, never claimed.
+        var plan = (await client.ResumeAsync(originalJobId, null, checkpointId, cancellationToken).ConfigureAwait(false)).Complete;
+        var original = plan.Job;
+        if (original.State is not (JobStates.Failed or JobStates.Cancelled))
+        {
+            throw ArcpException.Of(
+                ErrorCodes.FailedPrecondition,
+                $"Job '{originalJobId}' is {original.State}{(original.Interrupted ? " (interrupted)" : string.Empty)}; only a failed or cancelled job is retried. Resume an interrupted job instead.",
+                new JsonObject { ["job_id"] = originalJobId, ["state"] = original.State });
+        }
+
+        var (anchor, inputs) = (plan.Checkpoint, plan.Inputs);
+        var index = anchor is null ? 0 : workflow.IndexOf(anchor.Step);
+        if (anchor is not null)
+        {
+            CheckAnchor(workflow, original.JobId, anchor, index, allowDefinitionChange);
+        }
+
+        var started = await client.StartRetryAsync(workflow.Name, inputs, original.Name, originalJobId, cancellationToken).ConfigureAwait(false);
+        if (JobStarted is { } jobStarted)
+        {
+            await jobStarted(started.JobId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (anchor is null)
+        {
+            return await RunAsync(workflow, started.JobId, 0, inputs, null, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The carried checkpoint's key names where it came from, so it can never collide with a step key of the retry.
+        var carriedKey = StepKeys.For(workflow.Name, started.JobId, anchor.Step, $"retry-of:{originalJobId}:{anchor.CheckpointId}");
+        await client.EmitAsync(
+            MessageTypes.JobCheckpoint,
+            started.JobId,
+            new JobCheckpointPayload(ArcpId.NewCheckpointId(), anchor.Step, new CheckpointSnapshot(anchor.Step, index, workflow.Steps.Count, anchor.Output) { DefinitionVersion = workflow.Version }),
+            carriedKey,
+            cancellationToken).ConfigureAwait(false);
+        var after = new StepContext(started.JobId, workflow.Name, anchor.Step, index, workflow.Steps.Count, anchor.Output, carriedKey);
+        var result = await RunAsync(workflow, started.JobId, index, anchor.Output, after, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+        return result with { ResumedAfterStep = anchor.Step };
     }
 
     /// <param name="allowDefinitionChange">Continue even if the checkpoint to continue from was recorded by another version of the workflow.</param>
@@ -55,21 +117,7 @@ public sealed class StepRunner(ArcpClient client)
         }
 
         var index = workflow.IndexOf(anchor.Step);
-        if (index < 0)
-        {
-            throw ArcpException.Of(
-                ErrorCodes.FailedPrecondition,
-                $"Checkpoint '{anchor.CheckpointId}' is labelled '{anchor.Step}', which is not a step of workflow '{workflow.Name}'.",
-                new JsonObject { ["checkpoint_id"] = anchor.CheckpointId, ["label"] = anchor.Step });
-        }
-
-        if (!allowDefinitionChange && anchor.DefinitionVersion is { } recordedVersion && workflow.Version is { } version && recordedVersion != version)
-        {
-            throw ArcpException.Of(
-                ErrorCodes.FailedPrecondition,
-                $"Job '{jobId}' was checkpointed by version '{recordedVersion}' of workflow '{workflow.Name}', but this definition is version '{version}'. Resume with the definition it was started with, or force the resume to continue with this one.",
-                new JsonObject { ["job_id"] = jobId, ["recorded_version"] = recordedVersion, ["version"] = version, ["checkpoint_id"] = anchor.CheckpointId });
-        }
+        CheckAnchor(workflow, jobId, anchor, index, allowDefinitionChange);
 
         // The step after the anchor is whatever its transition picks for the recorded output (the next one unless it loops).
         var after = new StepContext(jobId, workflow.Name, anchor.Step, index, workflow.Steps.Count, anchor.Output, anchor.IdempotencyKey);
@@ -152,9 +200,14 @@ public sealed class StepRunner(ArcpClient client)
                 }
 
                 JsonNode? output;
+                int attempts;
+                var startedAt = DateTimeOffset.UtcNow;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                // A cancel past its deadline stops the step, whether or not the body watches JobCancellation.
+                using var stepStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelRequest.Overdue);
                 try
                 {
-                    output = await StepAttempts.RunAsync(client, step, context, reissue, cancellationToken).ConfigureAwait(false);
+                    (output, attempts) = await StepAttempts.RunAsync(client, step, context, reissue, stepStop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is StepInterruptedException)
                 {
@@ -188,7 +241,13 @@ public sealed class StepRunner(ArcpClient client)
                 var ack = await client.EmitAsync(
                     MessageTypes.JobCheckpoint,
                     jobId,
-                    new JobCheckpointPayload(checkpointId, step.Name, new CheckpointSnapshot(step.Name, index, count, output) { DefinitionVersion = workflow.Version }),
+                    new JobCheckpointPayload(checkpointId, step.Name, new CheckpointSnapshot(step.Name, index, count, output)
+                    {
+                        DefinitionVersion = workflow.Version,
+                        StartedAt = ArcpJson.FormatTimestamp(startedAt),
+                        Attempts = attempts,
+                        DurationMs = clock.ElapsedMilliseconds,
+                    }),
                     context.IdempotencyKey,
                     cancellationToken).ConfigureAwait(false);
                 if (ack.Duplicate == true)
@@ -225,6 +284,26 @@ public sealed class StepRunner(ArcpClient client)
         {
             await heartbeatStop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>FAILED_PRECONDITION when the checkpoint to continue after is not a step of this workflow or (unless allowed) was recorded by another version.</summary>
+    private static void CheckAnchor(WorkflowDefinition workflow, string jobId, CheckpointSummary anchor, int index, bool allowDefinitionChange)
+    {
+        if (index < 0)
+        {
+            throw ArcpException.Of(
+                ErrorCodes.FailedPrecondition,
+                $"Checkpoint '{anchor.CheckpointId}' is labelled '{anchor.Step}', which is not a step of workflow '{workflow.Name}'.",
+                new JsonObject { ["checkpoint_id"] = anchor.CheckpointId, ["label"] = anchor.Step });
+        }
+
+        if (!allowDefinitionChange && anchor.DefinitionVersion is { } recordedVersion && workflow.Version is { } version && recordedVersion != version)
+        {
+            throw ArcpException.Of(
+                ErrorCodes.FailedPrecondition,
+                $"Job '{jobId}' was checkpointed by version '{recordedVersion}' of workflow '{workflow.Name}', but this definition is version '{version}'. Resume with the definition it was started with, or force the resume to continue with this one.",
+                new JsonObject { ["job_id"] = jobId, ["recorded_version"] = recordedVersion, ["version"] = version, ["checkpoint_id"] = anchor.CheckpointId });
         }
     }
 

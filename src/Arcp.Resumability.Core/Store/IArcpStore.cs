@@ -89,5 +89,10 @@ public interface IStoreTransaction : IAsyncDisposable
     /// <summary>Deletes idempotency ledger entries that expired before <paramref name="now"/>.</summary>
     Task<int> PurgeExpiredLedgerEntriesAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Records where a job's definition came from; false (and nothing changes) when the job already has one.</summary>
+    Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken);
+
+    Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken);
+
     Task CommitAsync(CancellationToken cancellationToken);
 }

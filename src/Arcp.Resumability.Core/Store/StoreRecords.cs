@@ -56,6 +56,9 @@ public sealed record JobRecord
     /// raise it; job inserts and updates leave it alone.
     /// </summary>
     public long PurgedThroughSequence { get; init; }
+
+    /// <summary>For a retry (Resume-ArcpJob -Retry): the failed or cancelled job it continues; set once, at insert.</summary>
+    public string? RetryOf { get; init; }
 }
 
 /// <summary>Ownership of a running job: the driving session, its process, and the lease's expiry.</summary>
@@ -65,6 +68,15 @@ public sealed record CheckpointRecord(string CheckpointId, string JobId, int Ste
 {
     /// <summary>The workflow definition version that produced the checkpoint; null when it was not recorded.</summary>
     public string? DefinitionVersion { get; init; }
+
+    /// <summary>When the step started in the run that recorded it; null when not recorded (before schema 6, carried by a retry).</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>How many attempts the step took; null when not recorded.</summary>
+    public int? Attempts { get; init; }
+
+    /// <summary>How long the step ran, in milliseconds; null when not recorded.</summary>
+    public long? DurationMs { get; init; }
 }
 
 /// <summary>A logical command's recorded outcome under <c>(principal, idempotency_key)</c> (§6.4).</summary>
@@ -84,3 +96,26 @@ public enum CommitDurability
 
 /// <summary>What deleting one job's history removed.</summary>
 public sealed record JobDeletion(int Events, int Checkpoints, int LedgerEntries);
+
+/// <summary>
+/// Where a job's definition came from, so a resume needs nothing but the job. Recorded only by the in-process
+/// (local cmdlet) path for its own principal, never from a wire frame; see docs/security.md.
+/// </summary>
+/// <param name="Kind">One of <see cref="JobDefinitionKinds"/>.</param>
+/// <param name="Reference">The built-in or search-path name, the workflow file's absolute path, or <c>inline</c>.</param>
+/// <param name="ContentHash"><c>sha256:</c> and the hex digest of the file's bytes or of <paramref name="Script"/>.</param>
+/// <param name="Version">The definition's version as its checkpoints record it (declared Version or content hash).</param>
+/// <param name="Script">Inline steps only: their script text, as JSON.</param>
+public sealed record JobDefinitionRecord(string JobId, string Principal, string Kind, string Reference, string ContentHash, string? Version, string? Script, DateTimeOffset RecordedAt);
+
+/// <summary>The kinds of <see cref="JobDefinitionRecord"/>.</summary>
+public static class JobDefinitionKinds
+{
+    public const string BuiltIn = "builtin";
+
+    public const string File = "file";
+
+    public const string SearchPath = "search_path";
+
+    public const string Inline = "inline";
+}

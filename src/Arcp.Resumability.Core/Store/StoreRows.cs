@@ -13,9 +13,11 @@ internal static class StoreRows
         "lease_session_id, lease_host, lease_process_id, lease_process_started, lease_expires_at";
 
     /// <summary>What reads select: the written columns plus the retention watermark, which only purges change.</summary>
-    public const string JobReadColumns = JobColumns + ", purged_through_sequence";
+    public const string JobReadColumns = JobColumns + ", purged_through_sequence, retry_of";
 
-    public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output, definition_version";
+    public const string CheckpointColumns = "checkpoint_id, job_id, step_index, step, message_id, idempotency_key, created_at, output, definition_version, started_at, attempts, duration_ms";
+
+    public const string DefinitionColumns = "job_id, principal, kind, reference, content_hash, version, script, recorded_at";
 
     public const string EventColumns = "e.sequence, e.message_id, e.type, e.direction, e.session_id, e.job_id, e.correlation_id, e.created_at, e.envelope, e.output_at, c.output";
 
@@ -41,12 +43,16 @@ internal static class StoreRows
         UpdatedAt = readTime(r, 12),
         Lease = r.IsDBNull(13) ? null : new JobLease(r.GetString(13), r.GetString(14), r.GetInt32(15), readTime(r, 16), readTime(r, 17)),
         PurgedThroughSequence = r.GetInt64(18),
+        RetryOf = NullableString(r, 19),
     };
 
     public static CheckpointRecord ReadCheckpoint(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> readTime) =>
         new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), readTime(r, 6), r.GetString(7))
         {
             DefinitionVersion = NullableString(r, 8),
+            StartedAt = r.IsDBNull(9) ? null : readTime(r, 9),
+            Attempts = r.IsDBNull(10) ? null : Convert.ToInt32(r.GetValue(10), System.Globalization.CultureInfo.InvariantCulture),
+            DurationMs = r.IsDBNull(11) ? null : Convert.ToInt64(r.GetValue(11), System.Globalization.CultureInfo.InvariantCulture),
         };
 
     public static StoredEvent ReadEvent(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> readTime) => new(
@@ -59,4 +65,7 @@ internal static class StoreRows
         NullableString(r, 6),
         readTime(r, 7),
         r.IsDBNull(9) ? r.GetString(8) : CheckpointOutputs.Splice(r.GetString(8), Convert.ToInt32(r.GetValue(9), System.Globalization.CultureInfo.InvariantCulture), NullableString(r, 10)));
+
+    public static JobDefinitionRecord ReadDefinition(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> readTime) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), NullableString(r, 5), NullableString(r, 6), readTime(r, 7));
 }

@@ -130,7 +130,13 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
     protected override void StopProcessing() => stopping.Cancel();
 
     /// <summary>Runs async work against the session for <paramref name="store"/>; callbacks run on this thread meanwhile.</summary>
-    internal T Run<T>(string store, Func<ArcpClient, CancellationToken, Task<T>> work)
+    internal T Run<T>(string store, Func<ArcpClient, CancellationToken, Task<T>> work) => RunEmbedded(store, (client, _, ct) => work(client, ct));
+
+    /// <summary>
+    /// As <see cref="Run{T}"/>, also handing over the embedded runtime that serves <paramref name="store"/> in this
+    /// process (null for a remote runtime), for what only the local user may do, such as recording job definitions.
+    /// </summary>
+    internal T RunEmbedded<T>(string store, Func<ArcpClient, EmbeddedArcp?, CancellationToken, Task<T>> work)
     {
         var remote = RemoteArcp.IsRuntimeAddress(store) ? RemoteSettings(new Uri(store)) : null;
         return Dispatcher.Run(
@@ -142,7 +148,7 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
                     sessions[store] = session;
                 }
 
-                return await work(session.Client, cancellationToken).ConfigureAwait(false);
+                return await work(session.Client, session.Owner as EmbeddedArcp, cancellationToken).ConfigureAwait(false);
             },
             stopping.Token);
     }

@@ -6,6 +6,7 @@ using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Steps;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -15,7 +16,7 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [Cmdlet(VerbsLifecycle.Resume, "ArcpJob", DefaultParameterSetName = RecordedSet)]
 [OutputType(typeof(ArcpJob))]
 [OutputType(typeof(ArcpBackgroundJob))]
-public sealed class ResumeArcpJobCommand : ArcpCmdlet
+public sealed partial class ResumeArcpJobCommand : ArcpCmdlet
 {
     private const string RecordedSet = "Recorded";
     private const string WorkflowSet = "Workflow";
@@ -70,6 +71,13 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int? Timeout { get; set; }
 
+    /// <summary>
+    /// Start a new attempt of a Failed or Cancelled job (after fixing the cause): a new job, linked by RetryOf, that
+    /// continues after the job's last checkpoint, or after -CheckpointId (a fork from that checkpoint).
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Retry { get; set; }
+
     /// <summary>Have the runtime drive the job on (it must have registered the job's workflow); returns at once.</summary>
     [Parameter(ParameterSetName = RecordedSet)]
     public SwitchParameter OnRuntime { get; set; }
@@ -77,6 +85,13 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
+        if (Retry && (AsJob || OnRuntime || Wait))
+        {
+            // -AfterMessageId is not refused: a piped checkpoint binds it, and a retry replays nothing.
+            WriteArcpError(ArcpException.Of(ErrorCodes.InvalidArgument, "-Retry starts a new job in this session; it does not combine with -AsJob, -OnRuntime or -Wait."), JobId);
+            return;
+        }
+
         if (AsJob)
         {
             var spec = new BackgroundRunSpec
@@ -108,6 +123,12 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
                 return;
             }
 
+            if (Retry)
+            {
+                RetryJob(store);
+                return;
+            }
+
             var workflow = ParameterSetName switch
             {
                 StepSet => WorkflowLoader.FromSteps(Step),
@@ -124,6 +145,11 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
             }
 
             JobOutput.Write(this, store, result);
+        }
+        catch (ArcpException ex) when (ex.Code == ErrorCodes.FailedPrecondition && ex.Error.Details?["recorded_version"] is not null && !ex.Message.Contains("-Force", StringComparison.Ordinal))
+        {
+            // The core names no switches; here the way on is this cmdlet's -Force.
+            WriteArcpError(new ArcpException(ex.Error with { Message = $"{ex.Message} (Pass -Force to continue with this definition.)" }, ex), JobId);
         }
         catch (Exception ex) when (IsReportable(ex))
         {
@@ -161,5 +187,9 @@ public sealed class ResumeArcpJobCommand : ArcpCmdlet
         }
     }
 
-    private ScriptWorkflow RecordedWorkflow(string store) => DefinitionResolver.ForRecordedJob(JobId, FetchJob(store, JobId).Workflow);
+    /// <summary>The job's recorded definition (only an embedded store has them, only for the local principal), else its workflow by name.</summary>
+    private ScriptWorkflow RecordedWorkflow(string store) => DefinitionResolver.ForRecordedJob(JobId, FetchJob(store, JobId).Workflow, RecordedDefinition(store), Force);
+
+    private JobDefinitionRecord? RecordedDefinition(string store) =>
+        RunEmbedded(store, (_, embedded, ct) => embedded is null ? Task.FromResult<JobDefinitionRecord?>(null) : embedded.GetRecordedDefinitionAsync(JobId, ct));
 }

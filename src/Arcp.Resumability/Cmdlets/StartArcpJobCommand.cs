@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Globalization;
 using System.Management.Automation;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.PowerShell.Completion;
@@ -83,7 +84,12 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
             var input = JobInput();
             var observer = new PowerShellStepObserver(this, Dispatcher, $"ARCP job {Name ?? workflow.Name}", OnCheckpoint, store) { JobKnown = BackgroundRuns.Current(SessionState) is { } background ? background.NoteJobId : null };
             var definition = ScriptStepBody.ToDefinition(workflow, Dispatcher, observer);
-            var result = Run(store, (client, ct) => new StepRunner(client).StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
+            // Described before the run so the record names what was loaded, not what the file holds by the time the job exists.
+            var described = RecordedDefinitions.Describe(string.Empty, workflow, ParameterSetName == StepSet ? null : Workflow, DateTimeOffset.UtcNow);
+            var result = RunEmbedded(store, (client, embedded, ct) => new StepRunner(client)
+            {
+                JobStarted = embedded is null ? null : (jobId, c) => embedded.RecordDefinitionAsync(described with { JobId = jobId }, c),
+            }.StartAsync(definition, input, Name, IdempotencyKey, observer, ct));
             observer.Complete();
             JobOutput.Write(this, store, result);
         }
@@ -134,8 +140,40 @@ internal static class BackgroundRuns
     /// <summary>The -AsJob job this command runs inside of, if any.</summary>
     public static ArcpBackgroundJob? Current(SessionState sessionState) => sessionState.PSVariable.GetValue(JobVariable) as ArcpBackgroundJob;
 
-    public static IReadOnlyList<KeyValuePair<string, string>> StepText(IDictionary steps) =>
-        WorkflowLoader.FromSteps(steps).Steps.Select(s => new KeyValuePair<string, string>(s.Key, s.Value.ToString())).ToList();
+    /// <summary>
+    /// Each step as PowerShell source that evaluates to what -Step accepts: <c>{ body }</c>, or the policy hashtable
+    /// <c>@{ Run = { body }; MaxAttempts = 3; … }</c>, so policies reach the background runspace too.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> StepText(IDictionary steps)
+    {
+        var workflow = WorkflowLoader.FromSteps(steps);
+        return workflow.Steps.Select(s => new KeyValuePair<string, string>(
+            s.Key,
+            workflow.Policies.TryGetValue(s.Key, out var policy) && !ReferenceEquals(policy, ScriptStepPolicy.Default) ? PolicyText(s.Value, policy) : $"{{{s.Value}}}")).ToList();
+    }
+
+    private static string PolicyText(ScriptBlock run, ScriptStepPolicy scripted)
+    {
+        var policy = scripted.Policy;
+        var text = new System.Text.StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"@{{ Run = {{{run}}}; MaxAttempts = {policy.MaxAttempts}; RetryDelay = '{policy.RetryDelay:c}'; Backoff = '{policy.Backoff}'");
+        if (policy.MaxRetryDelay is { } max)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; MaxRetryDelay = '{max:c}'");
+        }
+
+        if (policy.Timeout is { } timeout)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; Timeout = '{timeout:c}'");
+        }
+
+        if (scripted.RetryOn is { } retryOn)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; RetryOn = {{{retryOn}}}");
+        }
+
+        return text.Append(" }").ToString();
+    }
 }
 
 /// <summary>How Start- and Resume-ArcpJob report a finished run.</summary>
@@ -149,7 +187,13 @@ internal static class JobOutput
             cmdlet.WriteWarning($"{lost.Code}: {lost.Message} Job {result.JobId} continued from its latest checkpoint; the purged events are not replayed.");
         }
 
-        if (result.AlreadyTerminal)
+        if (result.AlreadyTerminal && result.ExistingJob && job.State is ArcpJobState.Failed or ArcpJobState.Cancelled)
+        {
+            cmdlet.WriteWarning(
+                $"Idempotency key '{job.IdempotencyKey}' names job {result.JobId}, which already {(job.State == ArcpJobState.Failed ? "failed" : "was cancelled")} ({job.Error?.Message}); the same key returns that outcome again. " +
+                $"To run it again after fixing the cause, use Resume-ArcpJob -JobId {result.JobId} -Retry (a new attempt continuing after its last checkpoint).");
+        }
+        else if (result.AlreadyTerminal)
         {
             cmdlet.WriteWarning($"Job {result.JobId} is already {job.State}; nothing is left to run.");
         }

@@ -32,7 +32,7 @@ internal sealed record BackgroundRunSpec
 
     public string? Workflow { get; init; }
 
-    /// <summary>-Step as step name → script text, in order.</summary>
+    /// <summary>-Step as step name → source of its script block or policy hashtable, in order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? Steps { get; init; }
 
     public object? InputObject { get; init; }
@@ -62,7 +62,8 @@ public sealed class ArcpBackgroundJob : Job2
         }
         if ($Spec.Steps) {
             $steps = [ordered]@{}
-            foreach ($step in $Spec.Steps) { $steps[$step.Key] = [scriptblock]::Create($step.Value) }
+            # Each value is source that evaluates to a script block or a policy hashtable (BackgroundRuns.StepText).
+            foreach ($step in $Spec.Steps) { $steps[$step.Key] = & ([scriptblock]::Create($step.Value)) }
             $parameters.Step = $steps
         }
         elseif ($Spec.Workflow) { $parameters.Workflow = $Spec.Workflow }

@@ -31,6 +31,7 @@ public sealed class ArcpJob
         CreatedAt = Timestamp(summary.CreatedAt);
         UpdatedAt = Timestamp(summary.UpdatedAt);
         IdempotencyKey = summary.IdempotencyKey;
+        RetryOf = summary.RetryOf;
         Owner = summary.Owner is { } owner ? $"{owner.Host}/{owner.ProcessId}" : null;
         Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
     }
@@ -60,6 +61,9 @@ public sealed class ArcpJob
     public DateTimeOffset UpdatedAt { get; }
 
     public string? IdempotencyKey { get; }
+
+    /// <summary>For a retry (Resume-ArcpJob -Retry): the JobId of the Failed or Cancelled job it continues.</summary>
+    public string? RetryOf { get; }
 
     /// <summary>host/process of the live owner of a running job; empty when nobody drives it.</summary>
     public string? Owner { get; }
@@ -126,6 +130,9 @@ public sealed class ArcpCheckpoint
         CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
         Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output, warn, $"The output of step '{summary.Step}' (checkpoint {summary.CheckpointId})") : null;
         DefinitionVersion = summary.DefinitionVersion;
+        StartedAt = summary.StartedAt is { } started ? ArcpJob.Timestamp(started) : null;
+        Attempts = summary.Attempts;
+        Duration = summary.DurationMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
         Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
     }
 
@@ -149,6 +156,15 @@ public sealed class ArcpCheckpoint
 
     /// <summary>The version of the workflow definition that produced the checkpoint (declared Version or content hash).</summary>
     public string? DefinitionVersion { get; }
+
+    /// <summary>When the step started in the run that recorded it; empty for checkpoints a retry carried over or older stores.</summary>
+    public DateTimeOffset? StartedAt { get; }
+
+    /// <summary>How many attempts the step took (failed attempts before a crash included).</summary>
+    public int? Attempts { get; }
+
+    /// <summary>How long the step ran, from StartedAt to its output.</summary>
+    public TimeSpan? Duration { get; }
 
     public string Store { get; }
 

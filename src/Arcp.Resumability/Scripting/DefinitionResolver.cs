@@ -1,19 +1,60 @@
+using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Scripting;
 
 /// <summary>
-/// Finds the definition a resume runs when the caller passes neither -Workflow nor -Step. The workflow value read
-/// back from the store is treated as hostile (another principal or a remote client may have written it), so it is
-/// resolved as a name on this host — a built-in or a file on <c>$env:ARCP_WORKFLOW_PATH</c> — and never as a path.
+/// Turns a recorded job into the definition a resume runs when the caller passes neither -Workflow nor -Step.
+/// A <see cref="JobDefinitionRecord"/> exists only when this host's cmdlets started the job for the local principal
+/// (there is no wire message that writes one), so its file path and script text are the local user's own choice;
+/// without one, the workflow value in the job row is treated as hostile (another principal or a remote client may
+/// have written it) and resolved as a name on this host, never as a path.
 /// </summary>
 internal static class DefinitionResolver
 {
-    public static ScriptWorkflow ForRecordedJob(string jobId, string recordedWorkflow)
+    /// <param name="recordedWorkflow">The job row's workflow name.</param>
+    /// <param name="recorded">The job's recorded definition, as <c>GetRecordedDefinitionAsync</c> returns it for the local principal; null when there is none.</param>
+    /// <param name="force">Run the definition even if it changed since it was recorded (-Force).</param>
+    public static ScriptWorkflow ForRecordedJob(string jobId, string recordedWorkflow, JobDefinitionRecord? recorded, bool force)
+    {
+        if (recorded is null)
+        {
+            return ByName(jobId, recordedWorkflow);
+        }
+
+        if (recorded.JobId != jobId)
+        {
+            throw new ArgumentException($"The definition recorded for job {recorded.JobId} was passed for job {jobId}.", nameof(recorded));
+        }
+
+        switch (recorded.Kind)
+        {
+            case JobDefinitionKinds.Inline:
+                var script = recorded.Script ?? string.Empty;
+                if (RecordedDefinitions.TextHash(script) != recorded.ContentHash)
+                {
+                    throw ArcpException.Of(ErrorCodes.DataLoss, $"Job {jobId}'s recorded inline steps do not match their recorded hash {recorded.ContentHash}; resume it with -Step.");
+                }
+
+                return Checked(jobId, recorded, WorkflowLoader.FromSteps(RecordedDefinitions.StepsFromScript(script)), recorded.ContentHash, force);
+            case JobDefinitionKinds.File:
+                // The path the local user gave when starting the job; still only a regular .ps1 file is run.
+                var path = WorkflowLoader.WorkflowFile(recorded.Reference);
+                return Checked(jobId, recorded, WorkflowLoader.Load(path, Path.GetDirectoryName(path)!), RecordedDefinitions.FileHash(path), force);
+            case JobDefinitionKinds.BuiltIn or JobDefinitionKinds.SearchPath:
+                var named = WorkflowLoader.ResolveName(recorded.Reference);
+                return Checked(jobId, recorded, WorkflowLoader.Load(named, Path.GetDirectoryName(named)!), RecordedDefinitions.FileHash(named), force);
+            default:
+                throw ArcpException.Of(ErrorCodes.DataLoss, $"Job {jobId} records a definition of unknown kind '{recorded.Kind}'; resume it with -Workflow or -Step.");
+        }
+    }
+
+    private static ScriptWorkflow ByName(string jobId, string recordedWorkflow)
     {
         if (recordedWorkflow == WorkflowLoader.InlineWorkflowName)
         {
-            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"Job {jobId} was started with inline -Step script blocks; pass the same -Step to resume it.");
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"Job {jobId} was started with inline -Step script blocks and its steps were not recorded; pass the same -Step to resume it.");
         }
 
         if (WorkflowLoader.LooksLikePath(recordedWorkflow))
@@ -24,5 +65,28 @@ internal static class DefinitionResolver
         }
 
         return WorkflowLoader.LoadByName(recordedWorkflow);
+    }
+
+    /// <summary>FAILED_PRECONDITION (unless forced) when the definition's content or declared version is not what the job recorded.</summary>
+    private static ScriptWorkflow Checked(string jobId, JobDefinitionRecord recorded, ScriptWorkflow current, string currentHash, bool force)
+    {
+        if (force || (currentHash == recorded.ContentHash && current.Version == recorded.Version))
+        {
+            return current;
+        }
+
+        var source = recorded.Kind == JobDefinitionKinds.Inline ? "inline -Step definition" : $"workflow '{recorded.Reference}'";
+        throw ArcpException.Of(
+            ErrorCodes.FailedPrecondition,
+            $"Job {jobId} was started with version '{recorded.Version}' ({recorded.ContentHash}) of {source}, which is now version '{current.Version}' ({currentHash}). " +
+            "Restore the definition it was started with, or pass -Force to continue with the changed one.",
+            new JsonObject
+            {
+                ["job_id"] = jobId,
+                ["recorded_version"] = recorded.Version,
+                ["recorded_hash"] = recorded.ContentHash,
+                ["version"] = current.Version,
+                ["hash"] = currentHash,
+            });
     }
 }

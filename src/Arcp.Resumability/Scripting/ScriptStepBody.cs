@@ -22,13 +22,11 @@ internal static class ScriptStepBody
         & { try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) } catch { throw } } *>&1 | & { process { $__ArcpSink.Invoke($_) } }
         """;
 
-    private static readonly ScriptBlock Runner = ScriptBlock.Create(RunnerText);
-
     /// <param name="inputFolders">For a runtime host: the folders remote job input may name (see <see cref="ArcpStepContext.ResolveInputFolder"/>); null when the input is the caller's own.</param>
     public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders = null) =>
         new(
             workflow.Name,
-            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer, inputFolders, stoppable: workflow.Policies.TryGetValue(s.Key, out var own) && own.Policy.Timeout is not null))
+            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer, inputFolders))
             {
                 Next = workflow.Transitions.TryGetValue(s.Key, out var next) ? Transition(next, dispatcher) : null,
                 Policy = workflow.Policies.TryGetValue(s.Key, out var policy) ? policy.ToStepPolicy(dispatcher) : StepPolicy.Default,
@@ -52,11 +50,14 @@ internal static class ScriptStepBody
             }
         }));
 
-    /// <param name="stoppable">The step has a timeout: run it in a nested pipeline that the timeout can stop (so its finally blocks run).</param>
-    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, bool stoppable) =>
-        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, inputFolders, stoppable, cancellationToken)));
+    /// <summary>
+    /// Every step runs in a nested pipeline that its token stops (so its finally blocks run): a step's timeout, and a
+    /// job cancel whose deadline passed (Stop-ArcpJob -DeadlineSeconds), stop even a body that ignores the cancel.
+    /// </summary>
+    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders) =>
+        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, inputFolders, cancellationToken)));
 
-    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, bool stoppable, CancellationToken cancellationToken)
+    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var warnings = new List<string>();
@@ -79,18 +80,11 @@ internal static class ScriptStepBody
         try
         {
             List<PSVariable> variables = [new PSVariable("_", input), new PSVariable("ArcpStep", step)];
-            if (stoppable)
-            {
-                RunStoppable(script, variables, input, sink, cancellationToken);
-            }
-            else
-            {
-                Runner.Invoke(script, variables, new[] { input }, sink);
-            }
+            RunStoppable(script, variables, input, sink, cancellationToken);
         }
-        catch (PipelineStoppedException) when (stoppable && cancellationToken.IsCancellationRequested)
+        catch (PipelineStoppedException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stopped by its timeout (or the run's cancellation): the policy counts it as a failed attempt.
+            // Stopped by its timeout, the job's cancel deadline or the run's cancellation: the caller decides which it was.
             throw new OperationCanceledException($"Step '{context.Step}' was stopped at its deadline.", cancellationToken);
         }
         catch (PipelineStoppedException ex)

@@ -18,7 +18,7 @@ public sealed class SqliteStoreTests : IDisposable
 
         Assert.Equal(Enumerable.Range(1, SqliteSchema.LatestVersion), versions);
         Assert.Equal(SqliteSchema.Migrations.Count, SqliteSchema.LatestVersion);
-        Assert.Equal(["checkpoints", "events", "idempotency_ledger", "jobs", "schema_version", "sessions"], Tables(files.Path));
+        Assert.Equal(["checkpoints", "events", "idempotency_ledger", "job_definitions", "jobs", "schema_version", "sessions"], Tables(files.Path));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace Arcp.Resumability.Tests.Store;
 /// The store contract, run unchanged against every store kind: each subclass only says how to open its
 /// store and how to run raw SQL against it. Several opens of one store stand in for several processes.
 /// </summary>
-public abstract class StoreContractTests
+public abstract partial class StoreContractTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly string[] ThreeSteps = ["one", "two", "three"];

@@ -42,9 +42,10 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
         GuardAsync(location, async () =>
         {
             await using var command = Command(
-                $"INSERT INTO jobs ({JobColumns}) VALUES (@job_id, @principal, @workflow, @name, @state, @inputs, @idempotency_key, @result, @error, " +
-                "@last_checkpoint_id, @last_message_id, @created_at, @updated_at, @lease_session_id, @lease_host, @lease_process_id, @lease_process_started, @lease_expires_at);");
+                $"INSERT INTO jobs ({JobColumns}, retry_of) VALUES (@job_id, @principal, @workflow, @name, @state, @inputs, @idempotency_key, @result, @error, " +
+                "@last_checkpoint_id, @last_message_id, @created_at, @updated_at, @lease_session_id, @lease_host, @lease_process_id, @lease_process_started, @lease_expires_at, @retry_of);");
             BindJob(command, job);
+            Text(command, "retry_of", job.RetryOf);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         });
 
@@ -98,7 +99,7 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             }
 
             await using var command = Command(
-                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@checkpoint_id, @job_id, @step_index, @step, @message_id, @idempotency_key, @created_at, @output, @definition_version);");
+                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@checkpoint_id, @job_id, @step_index, @step, @message_id, @idempotency_key, @created_at, @output, @definition_version, @started_at, @attempts, @duration_ms);");
             Text(command, "checkpoint_id", checkpoint.CheckpointId);
             Text(command, "job_id", checkpoint.JobId);
             Integer(command, "step_index", checkpoint.StepIndex);
@@ -108,6 +109,9 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             Time(command, "created_at", checkpoint.CreatedAt);
             Text(command, "output", checkpoint.Output);
             Text(command, "definition_version", checkpoint.DefinitionVersion);
+            Time(command, "started_at", checkpoint.StartedAt);
+            Integer(command, "attempts", checkpoint.Attempts);
+            command.Parameters.Add(new NpgsqlParameter("duration_ms", NpgsqlTypes.NpgsqlDbType.Bigint) { Value = (object?)checkpoint.DurationMs ?? DBNull.Value });
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         });
 
@@ -214,6 +218,7 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             var events = await DeleteAsync("DELETE FROM events WHERE job_id = @job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = @job_id);", jobId, cancellationToken).ConfigureAwait(false);
             var checkpoints = await DeleteAsync("DELETE FROM checkpoints WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             var ledger = await DeleteAsync("DELETE FROM idempotency_ledger WHERE outcome = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
+            await DeleteAsync("DELETE FROM job_definitions WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             await DeleteAsync("DELETE FROM jobs WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             return new JobDeletion(events, checkpoints, ledger);
         });
@@ -224,6 +229,31 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             await using var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < @now;");
             Time(command, "now", now);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command(
+                $"INSERT INTO job_definitions ({StoreRows.DefinitionColumns}) VALUES (@job_id, @principal, @kind, @reference, @content_hash, @version, @script, @recorded_at) " +
+                "ON CONFLICT (job_id) DO NOTHING;");
+            Text(command, "job_id", definition.JobId);
+            Text(command, "principal", definition.Principal);
+            Text(command, "kind", definition.Kind);
+            Text(command, "reference", definition.Reference);
+            Text(command, "content_hash", definition.ContentHash);
+            Text(command, "version", definition.Version);
+            Text(command, "script", definition.Script);
+            Time(command, "recorded_at", definition.RecordedAt);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        });
+
+    public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = @job_id;");
+            Text(command, "job_id", jobId);
+            return (await ReadAllAsync(command, r => StoreRows.ReadDefinition(r, ReadTime), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
         });
 
     public Task CommitAsync(CancellationToken cancellationToken) =>

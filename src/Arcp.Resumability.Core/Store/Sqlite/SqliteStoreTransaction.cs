@@ -43,9 +43,10 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     public Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
         var command = Command(
-            $"INSERT INTO jobs ({JobColumns}) VALUES ($job_id, $principal, $workflow, $name, $state, $inputs, $idempotency_key, $result, $error, " +
-            "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at);");
+            $"INSERT INTO jobs ({JobColumns}, retry_of) VALUES ($job_id, $principal, $workflow, $name, $state, $inputs, $idempotency_key, $result, $error, " +
+            "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at, $retry_of);");
         BindJob(command, job);
+        Add(command, "$retry_of", job.RetryOf);
         return Run(command.ExecuteNonQuery);
     }
 
@@ -93,7 +94,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         }
 
         var command = Command(
-            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version);");
+            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version, $started_at, $attempts, $duration_ms);");
         Add(command, "$checkpoint_id", checkpoint.CheckpointId);
         Add(command, "$job_id", checkpoint.JobId);
         Add(command, "$step_index", checkpoint.StepIndex);
@@ -103,6 +104,9 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         Add(command, "$created_at", Time(checkpoint.CreatedAt));
         Add(command, "$output", checkpoint.Output);
         Add(command, "$definition_version", checkpoint.DefinitionVersion);
+        Add(command, "$started_at", checkpoint.StartedAt is { } started ? Time(started) : null);
+        Add(command, "$attempts", checkpoint.Attempts);
+        Add(command, "$duration_ms", checkpoint.DurationMs);
         return Run(command.ExecuteNonQuery);
     }
 
@@ -194,6 +198,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
             var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
             var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
+            Delete("DELETE FROM job_definitions WHERE job_id = $job_id;", jobId);
             Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
             return new JobDeletion(events, checkpoints, ledger);
         });
@@ -204,6 +209,29 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < $now;");
         Add(command, "$now", Time(now));
         return Run(command.ExecuteNonQuery);
+    }
+
+    public Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken)
+    {
+        var command = Command(
+            $"INSERT INTO job_definitions ({StoreRows.DefinitionColumns}) VALUES ($job_id, $principal, $kind, $reference, $content_hash, $version, $script, $recorded_at) " +
+            "ON CONFLICT (job_id) DO NOTHING;");
+        Add(command, "$job_id", definition.JobId);
+        Add(command, "$principal", definition.Principal);
+        Add(command, "$kind", definition.Kind);
+        Add(command, "$reference", definition.Reference);
+        Add(command, "$content_hash", definition.ContentHash);
+        Add(command, "$version", definition.Version);
+        Add(command, "$script", definition.Script);
+        Add(command, "$recorded_at", Time(definition.RecordedAt));
+        return Run(() => command.ExecuteNonQuery() == 1);
+    }
+
+    public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var command = Command($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = $job_id;");
+        Add(command, "$job_id", jobId);
+        return Run(() => SqliteArcpStore.ReadAll(command, r => StoreRows.ReadDefinition(r, (reader, i) => ParseTime(reader.GetString(i)))).FirstOrDefault());
     }
 
     public Task CommitAsync(CancellationToken cancellationToken)

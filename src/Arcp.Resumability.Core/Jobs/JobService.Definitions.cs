@@ -1,0 +1,56 @@
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Jobs;
+
+/// <summary>
+/// Where a job's definition came from. There is no wire message for this: only an in-process caller (the
+/// embedded runtime's cmdlets) records and reads it, and only for its own principal's jobs.
+/// </summary>
+public sealed partial class JobService
+{
+    private static readonly string[] DefinitionKinds = [JobDefinitionKinds.BuiltIn, JobDefinitionKinds.File, JobDefinitionKinds.SearchPath, JobDefinitionKinds.Inline];
+
+    /// <summary>
+    /// Records <paramref name="definition"/> for its job, which must exist and belong to its principal. A job keeps
+    /// the first definition recorded for it (an idempotent start again does not replace it).
+    /// </summary>
+    /// <returns>True when recorded now, false when the job already had one.</returns>
+    public async Task<bool> RecordDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (!DefinitionKinds.Contains(definition.Kind, StringComparer.Ordinal) || string.IsNullOrWhiteSpace(definition.Reference) || !definition.ContentHash.StartsWith("sha256:", StringComparison.Ordinal))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"A job definition needs a kind ({string.Join(", ", DefinitionKinds)}), a reference and a sha256: content hash.");
+        }
+
+        if (definition.Kind == JobDefinitionKinds.Inline != definition.Script is not null)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "Only an inline definition carries script text, and it must.");
+        }
+
+        var transaction = await Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            EnsureVisible(await transaction.GetJobAsync(definition.JobId, cancellationToken).ConfigureAwait(false), definition.JobId, definition.Principal);
+            var inserted = await transaction.TryInsertJobDefinitionAsync(definition, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return inserted;
+        }
+    }
+
+    /// <summary>
+    /// The recorded definition of <paramref name="principal"/>'s job, or null when none was recorded or it was
+    /// recorded for another principal. NOT_FOUND when the job is missing or not <paramref name="principal"/>'s.
+    /// </summary>
+    public async Task<JobDefinitionRecord?> GetRecordedDefinitionAsync(string principal, string jobId, CancellationToken cancellationToken)
+    {
+        var transaction = await Store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            EnsureVisible(await transaction.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId, principal);
+            var definition = await transaction.GetJobDefinitionAsync(jobId, cancellationToken).ConfigureAwait(false);
+            return definition is not null && definition.Principal == principal ? definition : null;
+        }
+    }
+}

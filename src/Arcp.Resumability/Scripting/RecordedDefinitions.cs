@@ -1,0 +1,127 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Globalization;
+using System.Management.Automation;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.PowerShell.Scripting;
+
+/// <summary>
+/// Turns a workflow the local user started into the record kept with the job (where it came from and a hash of
+/// its content), and inline steps into script text and back. <see cref="DefinitionResolver"/> reads records back.
+/// </summary>
+internal static class RecordedDefinitions
+{
+    /// <summary>The record for <paramref name="workflow"/>, loaded from <paramref name="requested"/> (the -Workflow value; null for -Step).</summary>
+    /// <remarks>The principal is left empty: the embedded runtime records it as its own local principal.</remarks>
+    public static JobDefinitionRecord Describe(string jobId, ScriptWorkflow workflow, string? requested, DateTimeOffset now)
+    {
+        if (requested is null)
+        {
+            var script = InlineScript(workflow);
+            return new(jobId, string.Empty, JobDefinitionKinds.Inline, WorkflowLoader.InlineWorkflowName, TextHash(script), workflow.Version, script, now);
+        }
+
+        var path = workflow.SourcePath ?? throw new InvalidOperationException($"Workflow '{workflow.Name}' was loaded from a file but does not say which.");
+        var kind = WorkflowLoader.LooksLikePath(requested)
+            ? JobDefinitionKinds.File
+            : string.Equals(Path.GetDirectoryName(path), Path.TrimEndingDirectorySeparator(WorkflowLoader.BuiltInFolder), StringComparison.Ordinal) ? JobDefinitionKinds.BuiltIn : JobDefinitionKinds.SearchPath;
+        return new(jobId, string.Empty, kind, kind == JobDefinitionKinds.File ? path : requested, FileHash(path), workflow.Version, null, now);
+    }
+
+    /// <summary><c>sha256:</c> and the hex digest of the file's bytes.</summary>
+    public static string FileHash(string path) => "sha256:" + Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant();
+
+    public static string TextHash(string text) => "sha256:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
+
+    /// <summary>
+    /// Inline steps as JSON: <c>{"steps":[{"name":…,"run":…,"policy":{…}}]}</c>, the policy in the hashtable shape
+    /// -Step accepts (durations as invariant TimeSpan text, RetryOn as script text), so <see cref="StepsFromScript"/>
+    /// gives back the same definition and the same version.
+    /// </summary>
+    public static string InlineScript(ScriptWorkflow workflow)
+    {
+        var steps = new JsonArray();
+        foreach (var (name, body) in workflow.Steps)
+        {
+            var step = new JsonObject { ["name"] = name, ["run"] = body.ToString() };
+            if (workflow.Policies.TryGetValue(name, out var policy) && !ReferenceEquals(policy, ScriptStepPolicy.Default))
+            {
+                step["policy"] = PolicyJson(policy);
+            }
+
+            steps.Add(step);
+        }
+
+        return new JsonObject { ["steps"] = steps }.ToJsonString();
+    }
+
+    /// <summary>The ordered -Step dictionary <paramref name="script"/> (from <see cref="InlineScript"/>) describes.</summary>
+    public static OrderedDictionary StepsFromScript(string script)
+    {
+        var steps = new OrderedDictionary(StringComparer.Ordinal);
+        try
+        {
+            foreach (var node in JsonNode.Parse(script)?["steps"]?.AsArray() ?? throw new FormatException("it has no steps"))
+            {
+                var step = node?.AsObject() ?? throw new FormatException("a step is not an object");
+                var name = step["name"]?.GetValue<string>() ?? throw new FormatException("a step has no name");
+                var run = ScriptBlock.Create(step["run"]?.GetValue<string>() ?? throw new FormatException($"step '{name}' has no script"));
+                steps[name] = step["policy"] is JsonObject policy ? PolicyTable(policy, run) : run;
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException or InvalidOperationException or ParseException)
+        {
+            throw ArcpException.Of(ErrorCodes.DataLoss, $"The recorded inline steps cannot be read ({ex.Message}); resume with -Step.");
+        }
+
+        return steps;
+    }
+
+    private static JsonObject PolicyJson(ScriptStepPolicy scripted)
+    {
+        var policy = scripted.Policy;
+        var json = new JsonObject
+        {
+            ["MaxAttempts"] = policy.MaxAttempts,
+            ["RetryDelay"] = policy.RetryDelay.ToString("c", CultureInfo.InvariantCulture),
+            ["Backoff"] = policy.Backoff.ToString(),
+        };
+        if (policy.MaxRetryDelay is { } max)
+        {
+            json["MaxRetryDelay"] = max.ToString("c", CultureInfo.InvariantCulture);
+        }
+
+        if (policy.Timeout is { } timeout)
+        {
+            json["Timeout"] = timeout.ToString("c", CultureInfo.InvariantCulture);
+        }
+
+        if (scripted.RetryOn is { } retryOn)
+        {
+            json["RetryOn"] = retryOn.ToString();
+        }
+
+        return json;
+    }
+
+    private static Hashtable PolicyTable(JsonObject policy, ScriptBlock run)
+    {
+        var table = new Hashtable(StringComparer.OrdinalIgnoreCase) { [ScriptStepPolicy.RunKey] = run };
+        foreach (var (key, value) in policy)
+        {
+            table[key] = key switch
+            {
+                "MaxAttempts" => value?.GetValue<int>(),
+                "RetryOn" => ScriptBlock.Create(value?.GetValue<string>() ?? string.Empty),
+                _ => value?.GetValue<string>(),
+            };
+        }
+
+        return table;
+    }
+}
