@@ -195,9 +195,13 @@ public sealed partial class ArcpClient : IAsyncDisposable
         return Expect(answer, MessageTypes.JobList).PayloadAs<JobListPayload>().Jobs;
     }
 
-    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string jobId, string? checkpointId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string jobId, string? checkpointId, CancellationToken cancellationToken) =>
+        QueryCheckpointsAsync(jobId, checkpointId, null, cancellationToken);
+
+    /// <param name="last">Only the job's last this many checkpoints (null: all of them).</param>
+    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string jobId, string? checkpointId, int? last, CancellationToken cancellationToken)
     {
-        var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { CheckpointId = checkpointId }) with { JobId = jobId };
+        var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { CheckpointId = checkpointId, Last = last }) with { JobId = jobId };
         return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>().Checkpoints;
     }
 

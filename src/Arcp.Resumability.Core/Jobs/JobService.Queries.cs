@@ -51,6 +51,15 @@ public sealed partial class JobService
         return selected;
     }
 
+    /// <summary>The job's last <paramref name="count"/> checkpoints in recording order, read by index (not the whole history).</summary>
+    public async Task<IReadOnlyList<CheckpointSummary>> QueryLastCheckpointsAsync(string principal, string jobId, int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        var checkpoints = await Store.ListLastCheckpointsAsync(jobId, count, cancellationToken).ConfigureAwait(false);
+        return checkpoints.Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
+    }
+
     /// <summary>The recorded outcome of the step with <paramref name="idempotencyKey"/>, or null when it never completed.</summary>
     public async Task<CheckpointSummary?> FindStepAsync(string principal, string jobId, string idempotencyKey, CancellationToken cancellationToken)
     {
@@ -145,8 +154,7 @@ public sealed partial class JobService
         }
         else
         {
-            var checkpoints = await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
-            anchor = checkpoints.Count == 0 ? null : checkpoints[^1];
+            anchor = await Store.FindLatestCheckpointAsync(jobId, cancellationToken).ConfigureAwait(false);
         }
 
         var replay = await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
