@@ -70,6 +70,7 @@ internal sealed partial class RuntimeSession
     private async Task RecordBatchAsync(IReadOnlyList<HeldJobEvent> batch, CommitDurability durability, CancellationToken cancellationToken)
     {
         var last = batch[^1];
+        var loggedAt = runtime.Now;
         CheckpointRecord? checkpoint = null;
         var recordedTogether = false;
         var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
@@ -79,7 +80,7 @@ internal sealed partial class RuntimeSession
             var appended = true;
             foreach (var item in batch)
             {
-                var inbound = new EventDraft(item.Envelope.Id, item.Envelope.Type, EventDirection.Inbound, sessionId, item.JobId, item.Envelope.CorrelationId, runtime.Now, item.Frame);
+                var inbound = new EventDraft(item.Envelope.Id, item.Envelope.Type, EventDirection.Inbound, sessionId, item.JobId, item.Envelope.CorrelationId, loggedAt, item.Frame);
                 if (!await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
                 {
                     appended = false;
@@ -118,13 +119,9 @@ internal sealed partial class RuntimeSession
         PublishCommitted();
         foreach (var item in batch)
         {
-            var ack = new AckPayload(item.Envelope.Id) { MessageId = item.Envelope.Id };
-            if (ReferenceEquals(item, last) && checkpoint is not null)
-            {
-                ack = ack with { CheckpointId = checkpoint.CheckpointId, Checkpoint = JobSummaries.Of(checkpoint, includeOutput: false) };
-            }
-
-            await connection.SendAsync(EnvelopeCodec.Serialize(Reply(item.Envelope, MessageTypes.Ack, ack)), cancellationToken).ConfigureAwait(false);
+            var summary = ReferenceEquals(item, last) && checkpoint is not null ? JobSummaries.Of(checkpoint, includeOutput: false) : null;
+            var ack = JobEventAck(item.Envelope, sessionId, loggedAt, summary);
+            await connection.SendAsync(EnvelopeCodec.Serialize(ack), cancellationToken).ConfigureAwait(false);
         }
 
         if (!MessageTypes.IsTerminalJobEvent(last.Envelope.Type))
@@ -137,22 +134,41 @@ internal sealed partial class RuntimeSession
     /// The acknowledgement a recorded job event was answered with, derived from the log for a retransmission
     /// (§6.4), since it was not logged; null when the event is not one recorded that way.
     /// </summary>
-    private async Task<Envelope?> DerivedAckAsync(Envelope retransmitted, StoredEvent earlier, CancellationToken cancellationToken)
+    private async Task<Envelope?> DerivedAckAsync(StoredEvent earlier, CancellationToken cancellationToken)
     {
         if (earlier.Direction != EventDirection.Inbound || earlier.JobId is not { } jobId || !MessageTypes.IsOwnerEmittedJobEvent(earlier.Type))
         {
             return null;
         }
 
-        var ack = new AckPayload(retransmitted.Id) { MessageId = earlier.MessageId };
-        if (earlier.Type == MessageTypes.JobCheckpoint
-            && EnvelopeCodec.Parse(earlier.Envelope).PayloadAs<JobCheckpointPayload>().CheckpointId is { Length: > 0 } checkpointId)
+        var request = EnvelopeCodec.Parse(earlier.Envelope);
+        CheckpointSummary? summary = null;
+        if (earlier.Type == MessageTypes.JobCheckpoint && request.PayloadAs<JobCheckpointPayload>().CheckpointId is { Length: > 0 } checkpointId)
         {
-            var checkpoint = (await jobs.QueryCheckpointsAsync(principal, jobId, checkpointId, cancellationToken).ConfigureAwait(false))[0];
-            ack = ack with { CheckpointId = checkpoint.CheckpointId, Checkpoint = checkpoint with { Output = null } };
+            summary = (await jobs.QueryCheckpointsAsync(principal, jobId, checkpointId, cancellationToken).ConfigureAwait(false))[0] with { Output = null };
         }
 
-        return Reply(retransmitted, MessageTypes.Ack, ack);
+        return JobEventAck(request, earlier.SessionId, earlier.CreatedAt, summary);
+    }
+
+    /// <summary>
+    /// The ack of a recorded job event, a function of what the log holds (the request, its session and when it was
+    /// logged, the checkpoint row), so the one derived for a retransmission is the one first sent, byte for byte.
+    /// </summary>
+    private static Envelope JobEventAck(Envelope request, string? answeringSession, DateTimeOffset loggedAt, CheckpointSummary? checkpoint)
+    {
+        var ack = new AckPayload(request.Id) { MessageId = request.Id };
+        if (checkpoint is not null)
+        {
+            ack = ack with { CheckpointId = checkpoint.CheckpointId, Checkpoint = checkpoint };
+        }
+
+        return Envelope.Create(MessageTypes.Ack, ack, answeringSession, request.JobId, request.Id) with
+        {
+            Id = ArcpId.DerivedMessageId(loggedAt, "ack\u001f" + request.Id),
+            Timestamp = ArcpJson.FormatTimestamp(loggedAt),
+            TraceId = request.TraceId,
+        };
     }
 
     private sealed record HeldJobEvent(Envelope Envelope, string Frame, string JobId, JobEvent Recorded);
