@@ -120,7 +120,11 @@ public sealed partial class JobService
     /// the one named or else the job's last. This is the only place the anchor is decided; the client takes it from
     /// the <c>resume.replay_complete</c> marker.
     /// </summary>
-    public async Task<ResumePlan> PlanResumeAsync(string principal, string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken)
+    /// <param name="afterCheckpoint">
+    /// Without <paramref name="afterMessageId"/>: replay only what follows the anchor checkpoint's event (all that is
+    /// left when retention took that event), instead of the whole stream.
+    /// </param>
+    public async Task<ResumePlan> PlanResumeAsync(string principal, string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken, bool afterCheckpoint = false)
     {
         var job = await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
         long afterSequence = 0;
@@ -155,6 +159,12 @@ public sealed partial class JobService
         else
         {
             anchor = await Store.FindLatestCheckpointAsync(jobId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (afterCheckpoint && afterMessageId is null && anchor is not null
+            && await Store.FindEventAsync(anchor.MessageId, cancellationToken).ConfigureAwait(false) is { } anchorEvent && anchorEvent.JobId == jobId)
+        {
+            afterSequence = anchorEvent.Sequence;
         }
 
         var replay = await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);

@@ -117,16 +117,18 @@ internal sealed partial class RuntimeSession
         }
 
         PublishCommitted();
+        if (!MessageTypes.IsTerminalJobEvent(last.Envelope.Type))
+        {
+            // Before the acks: an owner that reads a cancel before its checkpoint's ack stops at that clean checkpoint
+            // instead of starting the next step (the held progress used to carry the relay ahead of the checkpoint).
+            await RelayCancellationAsync(last.JobId, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var item in batch)
         {
             var summary = ReferenceEquals(item, last) && checkpoint is not null ? JobSummaries.Of(checkpoint, includeOutput: false) : null;
             var ack = JobEventAck(item.Envelope, sessionId, loggedAt, summary);
             await connection.SendAsync(EnvelopeCodec.Serialize(ack), cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!MessageTypes.IsTerminalJobEvent(last.Envelope.Type))
-        {
-            await RelayCancellationAsync(last.JobId, cancellationToken).ConfigureAwait(false);
         }
     }
 
