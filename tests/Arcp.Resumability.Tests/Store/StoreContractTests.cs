@@ -151,6 +151,33 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_resume_asking_for_the_replay_after_the_checkpoint_gets_only_what_follows_it()
+    {
+        var workflow = new CountingWorkflow("counting", ThreeSteps);
+        string jobId;
+        await using (var first = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default))
+        {
+            using var stop = new StopAfter("two");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(first.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, stop, stop.Token));
+            jobId = stop.JobId!;
+        }
+
+        await using var second = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        var whole = await second.Client.ResumeAsync(jobId, null, null, default);
+        var afterLatest = await second.Client.ResumeAfterCheckpointAsync(jobId, null, default);
+        var firstCheckpoint = (await second.Client.QueryCheckpointsAsync(jobId, null, default))[0];
+        var afterFirst = await second.Client.ResumeAfterCheckpointAsync(jobId, firstCheckpoint.CheckpointId, default);
+
+        Assert.Equal("two", whole.Complete.Checkpoint!.Step);
+        Assert.True(whole.Complete.Replayed >= 6, $"The whole stream holds 2 job events and 2 per step; {whole.Complete.Replayed} were replayed.");
+        Assert.Equal(0, afterLatest.Complete.Replayed);
+        Assert.Equal(whole.Complete.Checkpoint.MessageId, afterLatest.Complete.LastMessageId);
+        Assert.Equal("two", afterLatest.Complete.Checkpoint!.Step);
+        Assert.Equal("one", afterFirst.Complete.Checkpoint!.Step);
+        Assert.Equal(["job.progress", "job.checkpoint"], afterFirst.ReplayedFrames.Select(f => EnvelopeCodec.Parse(f).Type));
+    }
+
+    [Fact]
     public async Task Racing_writers_of_one_step_record_it_once_and_the_others_see_the_recorded_outcome()
     {
         await using (var setup = await OpenAsync())
