@@ -19,7 +19,7 @@ internal sealed class BareSqliteBenchmark : IDisposable
 
     /// <param name="splitCommits">
     /// False: both envelopes in one durable (synchronous=FULL) transaction, the headline comparison.
-    /// True: what the store does, the progress in a process-safe (NORMAL) commit, then the checkpoint in a durable (FULL) one.
+    /// True: what the store did before issue 12, the progress in a process-safe (NORMAL) commit, then the checkpoint in a durable (FULL) one.
     /// </param>
     public BareSqliteBenchmark(string path, string progress, string checkpoint, bool splitCommits)
     {

@@ -6,17 +6,27 @@ internal sealed record BenchOptions
 {
     public const string Usage =
         """
-        Usage: Arcp.Resumability.Bench [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N] [--dir PATH]
+        Usage: Arcp.Resumability.Bench [--long] [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N]
+                                       [--resume-rounds N] [--postgres CONN] [--dir PATH]
 
-          --steps N          measured steps back to back and again paired with bare transactions (default 2000)
+          --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs (each still overridable)
+          --steps N          measured steps back to back and again paired with bare transactions (default 1000)
           --steps-per-job N  steps per workflow; the first step of each job is not measured (default 100)
           --warmup-steps N   unmeasured steps run first (default 1000); warm-up then goes on until 5 jobs in a row
                              JIT-compile at most 2 methods each, for up to 40 s in all
           --pwsh-runs N      measured runs per fresh-pwsh variant; 0 skips that part (default 5)
+          --resume-rounds N  rounds resuming jobs of 10, 1,000 and 10,000 recorded steps in turn; 0 skips (default 5)
+          --postgres CONN    also time the step on PostgreSQL (Npgsql connection string of a database the user may
+                             create schemas in) against a bare commit of the same bytes on that server
           --dir PATH         folder for the temporary stores (default: the system temp folder)
         """;
 
-    public int Steps { get; init; } = 2000;
+    public int Steps { get; init; } = 1000;
+
+    public int ResumeRounds { get; init; } = 5;
+
+    /// <summary>Recorded steps of the jobs the resume part resumes.</summary>
+    public IReadOnlyList<int> ResumeSizes { get; init; } = [10, 1_000, 10_000];
 
     public int StepsPerJob { get; init; } = 100;
 
@@ -26,10 +36,18 @@ internal sealed record BenchOptions
 
     public string WorkFolder { get; init; } = Path.GetTempPath();
 
+    public string? PostgresConnection { get; init; }
+
     /// <summary>Parses the command line; throws <see cref="ArgumentException"/> with a readable message on bad input.</summary>
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var options = new BenchOptions();
+        if (args.Contains("--long"))
+        {
+            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10 };
+            args = args.Where(a => a != "--long").ToList();
+        }
+
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
@@ -45,7 +63,9 @@ internal sealed record BenchOptions
                 "--steps-per-job" => options with { StepsPerJob = Count(name, value, minimum: 2) },
                 "--warmup-steps" => options with { WarmupSteps = Count(name, value, minimum: 0) },
                 "--pwsh-runs" => options with { PwshRuns = Count(name, value, minimum: 0) },
+                "--resume-rounds" => options with { ResumeRounds = Count(name, value, minimum: 0) },
                 "--dir" => options with { WorkFolder = Path.GetFullPath(value) },
+                "--postgres" => options with { PostgresConnection = value },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
             };
         }

@@ -42,7 +42,16 @@ try
     Directory.CreateDirectory(folder);
     var report = new Report(Console.Out);
     report.Header(options, folder);
-    report.Steps(options, await MeasureStepsAsync(options, folder));
+    var stepFigures = await MeasureStepsAsync(options, folder);
+    report.Steps(options, stepFigures);
+    if (options.PostgresConnection is { } postgres)
+    {
+        report.Postgres(await PostgresBenchmark.RunAsync(postgres, stepFigures.Bytes, options, CancellationToken.None));
+    }
+    if (options.ResumeRounds > 0)
+    {
+        report.Resume(options, await MeasureResumesAsync(options, folder));
+    }
 
     if (pwsh is { } located)
     {
@@ -50,14 +59,14 @@ try
     }
     else
     {
-        report.Line("2. Fresh pwsh: skipped (--pwsh-runs 0).");
+        report.Line("3. Fresh pwsh: skipped (--pwsh-runs 0).");
         report.Line();
     }
 
     report.Footer(Stopwatch.GetElapsedTime(started));
     return 0;
 }
-catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or SqliteException or TimeoutException)
+catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or SqliteException or Npgsql.NpgsqlException or TimeoutException)
 {
     Console.Error.WriteLine($"Benchmark failed: {ex.Message}");
     return 1;
@@ -78,9 +87,25 @@ finally
     }
 }
 
+static async Task<IReadOnlyList<(int Recorded, Summary Resume)>> MeasureResumesAsync(BenchOptions options, string folder)
+{
+    await using var resume = await ResumeBenchmark.OpenAsync(folder, options.ResumeSizes, CancellationToken.None);
+    await resume.MeasureRoundAsync(CancellationToken.None); // unmeasured: JIT and the file cache
+    var samples = options.ResumeSizes.ToDictionary(size => size, _ => new List<double>());
+    for (var round = 0; round < options.ResumeRounds; round++)
+    {
+        foreach (var (recorded, milliseconds) in await resume.MeasureRoundAsync(CancellationToken.None))
+        {
+            samples[recorded].Add(milliseconds);
+        }
+    }
+
+    return options.ResumeSizes.Select(size => (size, Summary.Of(samples[size]))).ToList();
+}
+
 static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string folder)
 {
-    await using var steps = await StepBenchmark.OpenAsync(folder, options.StepsPerJob, options.WarmupSteps, CancellationToken.None);
+    await using var steps = await StepBenchmark.OpenAsync(Path.Combine(folder, "steps.db"), options.StepsPerJob, options.WarmupSteps, CancellationToken.None);
     var bytes = steps.ReadStepBytes();
 
     // First the literal case: jobs of no-op steps back to back. CPU, allocation and memory figures come from here.

@@ -72,12 +72,12 @@ internal sealed class StepBenchmark : IAsyncDisposable
     }
 
     /// <summary>
-    /// Opens a store in <paramref name="folder"/> and runs at least <paramref name="minimumWarmupSteps"/> unmeasured
+    /// Opens the store <paramref name="storeSpec"/> (a SQLite file or a PostgreSQL connection string) and runs at least <paramref name="minimumWarmupSteps"/> unmeasured
     /// steps, then more until the JIT is quiet (or <see cref="WarmupLimit"/> passes).
     /// </summary>
-    public static async Task<StepBenchmark> OpenAsync(string folder, int stepsPerJob, int minimumWarmupSteps, CancellationToken cancellationToken)
+    public static async Task<StepBenchmark> OpenAsync(string storeSpec, int stepsPerJob, int minimumWarmupSteps, CancellationToken cancellationToken)
     {
-        var arcp = await EmbeddedArcp.OpenAsync(Path.Combine(folder, "steps.db"), null, cancellationToken);
+        var arcp = await EmbeddedArcp.OpenAsync(storeSpec, null, cancellationToken);
         var benchmark = new StepBenchmark(arcp, stepsPerJob);
         try
         {

@@ -5,6 +5,7 @@ Get-ArcpCheckpoint lists the durable checkpoints of a job in the order they were
 '@
     Parameters  = @{
         CheckpointId = 'Only this checkpoint (chk_…); a missing id is an error (NOT_FOUND). Press Tab to complete the checkpoints of the job given as -JobId.'
+        Last         = 'Only the job''s last N checkpoints, in recording order. They are read by index, so this costs the same for a job of 10 or 100,000 steps (unlike Select-Object -Last, which reads them all). Ignored with -CheckpointId.'
     }
     Inputs      = @(
         @{ Type = 'Arcp.Resumability.PowerShell.ArcpJob'; Description = 'Jobs bind by their JobId and Store.' }
@@ -12,6 +13,7 @@ Get-ArcpCheckpoint lists the durable checkpoints of a job in the order they were
     Outputs     = 'One object per checkpoint, in recording order: its step, output and definition version, and the step''s timeline: StartedAt (when the step started in the run that recorded it), Attempts (failed attempts before a crash included) and Duration. The timeline is empty for checkpoints recorded by older versions and for the checkpoint a retry carries over from its original.'
     Examples    = @(
         @{ Title = 'Show what a job recorded'; Code = 'Get-ArcpJob -Name nightly-research | Get-ArcpCheckpoint'; Remarks = 'A table of StepIndex, Step, CheckpointId and CreatedAt; the outputs are in the Output property.' }
+        @{ Title = 'Resume after the latest checkpoint'; Code = 'Get-ArcpCheckpoint job_01J… -Last 1 | Resume-ArcpJob'; Remarks = 'Reads only the last checkpoint, however long the job''s history is.' }
         @{ Title = 'Read one step''s output'; Code = '(Get-ArcpCheckpoint job_01J… | Where-Object Step -EQ outline).Output'; Remarks = 'The recorded output of the outline step, as PowerShell objects.' }
     )
     Links       = @('Resume-ArcpJob', 'Get-ArcpJob')

@@ -155,7 +155,14 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public Task<ResumeResult> ResumeOnRuntimeAsync(string jobId, CancellationToken cancellationToken) =>
         ResumeAsync(jobId, null, null, onRuntime: true, cancellationToken);
 
-    private async Task<ResumeResult> ResumeAsync(string jobId, string? afterMessageId, string? checkpointId, bool onRuntime, CancellationToken cancellationToken)
+    /// <summary>
+    /// Resumes a job replaying only what follows the anchor checkpoint (<paramref name="checkpointId"/>, else the
+    /// latest), not its whole history, for a client that continues from the marker's checkpoint anyway.
+    /// </summary>
+    public Task<ResumeResult> ResumeAfterCheckpointAsync(string jobId, string? checkpointId, CancellationToken cancellationToken) =>
+        ResumeAsync(jobId, null, checkpointId, onRuntime: false, cancellationToken, afterCheckpoint: true);
+
+    private async Task<ResumeResult> ResumeAsync(string jobId, string? afterMessageId, string? checkpointId, bool onRuntime, CancellationToken cancellationToken, bool afterCheckpoint = false)
     {
         RequireResumability("resume (its replay ends with the extension's resume.replay_complete marker)");
 
@@ -166,7 +173,9 @@ public sealed partial class ArcpClient : IAsyncDisposable
             var command = NewCommand(MessageTypes.Resume, new ResumePayload { AfterMessageId = afterMessageId, CheckpointId = checkpointId, IncludeOpenStreams = false }) with
             {
                 JobId = jobId,
-                Extensions = onRuntime ? new JsonObject { [MessageTypes.DriverExtension] = "runtime" } : null,
+                Extensions = onRuntime
+                    ? new JsonObject { [MessageTypes.DriverExtension] = "runtime" }
+                    : afterCheckpoint ? new JsonObject { [MessageTypes.ReplayExtension] = MessageTypes.ReplayAfterCheckpoint } : null,
             };
             var replay = new ReplayCollector();
             var answer = await RequestAsync(command, replay, cancellationToken).ConfigureAwait(false);
@@ -199,9 +208,13 @@ public sealed partial class ArcpClient : IAsyncDisposable
         return Expect(answer, MessageTypes.JobList).PayloadAs<JobListPayload>().Jobs;
     }
 
-    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string jobId, string? checkpointId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string jobId, string? checkpointId, CancellationToken cancellationToken) =>
+        QueryCheckpointsAsync(jobId, checkpointId, null, cancellationToken);
+
+    /// <param name="last">Only the job's last this many checkpoints (null: all of them).</param>
+    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string jobId, string? checkpointId, int? last, CancellationToken cancellationToken)
     {
-        var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { CheckpointId = checkpointId }) with { JobId = jobId };
+        var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { CheckpointId = checkpointId, Last = last }) with { JobId = jobId };
         return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>().Checkpoints;
     }
 

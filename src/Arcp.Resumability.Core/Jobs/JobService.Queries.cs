@@ -51,6 +51,15 @@ public sealed partial class JobService
         return selected;
     }
 
+    /// <summary>The job's last <paramref name="count"/> checkpoints in recording order, read by index (not the whole history).</summary>
+    public async Task<IReadOnlyList<CheckpointSummary>> QueryLastCheckpointsAsync(string principal, string jobId, int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        var checkpoints = await Store.ListLastCheckpointsAsync(jobId, count, cancellationToken).ConfigureAwait(false);
+        return checkpoints.Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
+    }
+
     /// <summary>The recorded outcome of the step with <paramref name="idempotencyKey"/>, or null when it never completed.</summary>
     public async Task<CheckpointSummary?> FindStepAsync(string principal, string jobId, string idempotencyKey, CancellationToken cancellationToken)
     {
@@ -111,7 +120,11 @@ public sealed partial class JobService
     /// the one named or else the job's last. This is the only place the anchor is decided; the client takes it from
     /// the <c>resume.replay_complete</c> marker.
     /// </summary>
-    public async Task<ResumePlan> PlanResumeAsync(string principal, string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken)
+    /// <param name="afterCheckpoint">
+    /// Without <paramref name="afterMessageId"/>: replay only what follows the anchor checkpoint's event (all that is
+    /// left when retention took that event), instead of the whole stream.
+    /// </param>
+    public async Task<ResumePlan> PlanResumeAsync(string principal, string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken, bool afterCheckpoint = false)
     {
         var job = await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
         long afterSequence = 0;
@@ -145,8 +158,13 @@ public sealed partial class JobService
         }
         else
         {
-            var checkpoints = await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
-            anchor = checkpoints.Count == 0 ? null : checkpoints[^1];
+            anchor = await Store.FindLatestCheckpointAsync(jobId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (afterCheckpoint && afterMessageId is null && anchor is not null
+            && await Store.FindEventAsync(anchor.MessageId, cancellationToken).ConfigureAwait(false) is { } anchorEvent && anchorEvent.JobId == jobId)
+        {
+            afterSequence = anchorEvent.Sequence;
         }
 
         var replay = await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);

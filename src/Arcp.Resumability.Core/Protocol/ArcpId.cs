@@ -61,6 +61,26 @@ public static class ArcpId
         return Encode(bytes);
     }
 
+    /// <summary>
+    /// A message id that is a function of <paramref name="at"/> (its time part) and <paramref name="seed"/> (80 bits of
+    /// its SHA-256): for an answer the runtime derives again instead of storing it, so a retransmission gets the very
+    /// same answer. It reveals nothing beyond the seed, which its reader already holds.
+    /// </summary>
+    public static string DerivedMessageId(DateTimeOffset at, string seed)
+    {
+        ArgumentNullException.ThrowIfNull(seed);
+        Span<byte> bytes = stackalloc byte[16];
+        var millisecond = at.ToUnixTimeMilliseconds();
+        for (var i = 5; i >= 0; i--)
+        {
+            bytes[i] = (byte)(millisecond & 0xFF);
+            millisecond >>= 8;
+        }
+
+        SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(seed))[..10].CopyTo(bytes[6..]);
+        return MessagePrefix + Encode(bytes);
+    }
+
     private static string Encode(ReadOnlySpan<byte> bytes)
     {
         Span<char> chars = stackalloc char[26];

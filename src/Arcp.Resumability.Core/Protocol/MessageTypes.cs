@@ -91,6 +91,19 @@ public static class MessageTypes
     public const string SubscriptionExtension = "arcpx.resumability.subscription_id.v1";
 
     /// <summary>
+    /// On a <c>resume</c> without <c>after_message_id</c>, <c>"after_checkpoint"</c> asks for the replay of only what
+    /// follows the anchor checkpoint's event (§19 leaves the default open; ours stays the whole stream), so a resume
+    /// costs the same whatever the job's history. Runtimes that do not know it replay the whole stream.
+    /// </summary>
+    public const string ReplayExtension = "arcpx.resumability.replay.v1";
+
+    /// <summary>The <see cref="ReplayExtension"/> value asking for the replay after the anchor checkpoint only.</summary>
+    public const string ReplayAfterCheckpoint = "after_checkpoint";
+
+    /// <summary>Whether a <c>resume</c> asks for the replay after its anchor checkpoint only.</summary>
+    public static bool WantsReplayAfterCheckpoint(JsonObject? extensions) => ReadString(extensions, ReplayExtension) == ReplayAfterCheckpoint;
+
+    /// <summary>
     /// The driver a frame declares in <see cref="DriverExtension"/> (or, from older clients of ours, in
     /// <see cref="LegacyDriverExtension"/>); null when it declares none or not as a string.
     /// </summary>

@@ -144,6 +144,9 @@ public sealed record JobListPayload(IReadOnlyList<JobSummary> Jobs);
 public sealed record CheckpointQueryPayload
 {
     public string? CheckpointId { get; init; }
+
+    /// <summary>Only the last this many checkpoints, in recording order.</summary>
+    public int? Last { get; init; }
 }
 
 public sealed record CheckpointListPayload(IReadOnlyList<CheckpointSummary> Checkpoints);

@@ -71,7 +71,31 @@ internal sealed partial class RuntimeSession
         runtime.Liveness.Seen(sessionId);
 
         // Parse before touching the store so a malformed payload is refused without side effects.
-        var recorded = ReadJobEvent(envelope);
+        JobEvent recorded;
+        try
+        {
+            recorded = ReadJobEvent(envelope);
+        }
+        catch (Exception ex) when (ex is ArcpException or System.Text.Json.JsonException)
+        {
+            // Its refusal is logged after the events held before it, in arrival order.
+            await FlushHeldEventsAsync(cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+
+        if (recorded.IsHeartbeat)
+        {
+            await RecordOneAsync(envelope, frame, jobId, recorded, durability, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await RecordOrHoldAsync(envelope, frame, jobId, recorded, durability, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records one owner's event in a transaction of its own, answering a refusal with a nack.</summary>
+    private async Task RecordOneAsync(Envelope envelope, string frame, string jobId, JobEvent recorded, CommitDurability durability, CancellationToken cancellationToken)
+    {
         await RespondAsync(
             envelope,
             frame,

@@ -31,7 +31,14 @@ internal sealed partial class RuntimeSession
     {
         var jobId = RequireJobId(envelope);
         var query = envelope.PayloadAs<CheckpointQueryPayload>();
-        var selected = await jobs.QueryCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
+        if (query.Last is < 1)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "'last' must be at least 1.");
+        }
+
+        var selected = query.Last is { } last && query.CheckpointId is null
+            ? await jobs.QueryLastCheckpointsAsync(principal, jobId, last, cancellationToken).ConfigureAwait(false)
+            : await jobs.QueryCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
         await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.CheckpointList, new CheckpointListPayload(selected), jobId), cancellationToken).ConfigureAwait(false);
     }
 

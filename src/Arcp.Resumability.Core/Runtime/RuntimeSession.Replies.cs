@@ -142,24 +142,34 @@ internal sealed partial class RuntimeSession
     /// </summary>
     private async Task ResendEarlierAnswersAsync(Envelope envelope, CancellationToken cancellationToken)
     {
-        if (!await SentEarlierBySameSenderAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
+        var earlier = await store.FindEventAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        if (earlier is null || !IsSameSender(earlier))
         {
             await RefuseReusedIdAsync(envelope, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        foreach (var answer in await store.ReadResponsesAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
+        var answers = await store.ReadResponsesAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
+        if (answers.Count == 0 && await DerivedAckAsync(earlier, cancellationToken).ConfigureAwait(false) is { } derived)
+        {
+            await connection.SendAsync(EnvelopeCodec.Serialize(derived), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var answer in answers)
         {
             await connection.SendAsync(answer.Envelope, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    private bool IsSameSender(StoredEvent earlier) =>
+        earlier.SessionId is { } earlierSession && (earlierSession == sessionId || runtime.SessionPrincipal(earlierSession) == principal);
+
     /// <summary>§6.4 dedupe is scoped to the sender: this session, or another open session of the same principal.</summary>
     private async Task<bool> SentEarlierBySameSenderAsync(string messageId, CancellationToken cancellationToken)
     {
         var earlier = await store.FindEventAsync(messageId, cancellationToken).ConfigureAwait(false);
-        return earlier?.SessionId is { } earlierSession
-            && (earlierSession == sessionId || runtime.SessionPrincipal(earlierSession) == principal);
+        return earlier is not null && IsSameSender(earlier);
     }
 
     private async Task RefuseReusedIdAsync(Envelope envelope, CancellationToken cancellationToken)

@@ -13,7 +13,8 @@ internal sealed partial class RuntimeSession
     {
         var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, "resume needs a 'job_id'.");
         var request = envelope.PayloadAs<ResumePayload>();
-        var plan = await jobs.PlanResumeAsync(principal, jobId, request.AfterMessageId, request.CheckpointId, cancellationToken).ConfigureAwait(false);
+        var afterCheckpoint = request.AfterMessageId is null && MessageTypes.WantsReplayAfterCheckpoint(envelope.Extensions);
+        var plan = await jobs.PlanResumeAsync(principal, jobId, request.AfterMessageId, request.CheckpointId, cancellationToken, afterCheckpoint).ConfigureAwait(false);
         var replay = plan.Replay;
 
         // Only a resume that asks for it is handed to the runtime's driver (one the runtime cannot drive is refused).
@@ -66,7 +67,7 @@ internal sealed partial class RuntimeSession
         var complete = new ReplayComplete(
             jobs.Summarize(claimed),
             replay.Count,
-            replay.Count == 0 ? request.AfterMessageId : replay[^1].MessageId,
+            replay.Count == 0 ? request.AfterMessageId ?? (afterCheckpoint ? plan.Anchor?.MessageId : null) : replay[^1].MessageId,
             plan.Anchor is null ? null : JobSummaries.Of(plan.Anchor, includeOutput: true),
             ArcpJson.ParseNode(claimed.Inputs));
         var marker = Reply(envelope, MessageTypes.EventEmit, EventEmitPayload.Marker(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId);

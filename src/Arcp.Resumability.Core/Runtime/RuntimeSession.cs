@@ -74,6 +74,11 @@ internal sealed partial class RuntimeSession
 
         try
         {
+            if (HasHeldEvents && !JoinsHeldEvents(envelope))
+            {
+                await FlushHeldEventsAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             return await DispatchAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
         }
         catch (ArcpException ex)
@@ -99,6 +104,16 @@ internal sealed partial class RuntimeSession
     /// <summary>Ends subscriptions, forgets the session and releases its leases; runs once, on the way out.</summary>
     public async Task EndAsync()
     {
+        try
+        {
+            await FlushHeldEventsAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StoreException or IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Held events are progress, not checkpoints: losing them with a broken store or connection loses no step.
+            runtime.Options.Diagnostics?.Invoke($"Could not record the held events of session {sessionId}: {ex.Message}");
+        }
+
         await EndSubscriptionsAsync().ConfigureAwait(false);
         runtime.SessionClosed(sessionId);
         try

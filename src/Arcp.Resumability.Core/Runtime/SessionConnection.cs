@@ -26,7 +26,7 @@ internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection con
                 string? frame;
                 try
                 {
-                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                    frame = await ReceiveAsync(session, cancellationToken).ConfigureAwait(false);
                 }
                 catch (InvalidFrameException ex)
                 {
@@ -90,6 +90,36 @@ internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection con
 
             connection.Close();
         }
+    }
+
+    /// <summary>
+    /// The next frame. While the session holds process-safe events (a step's progress) it waits a moment for the
+    /// frame that may join them (the step's checkpoint) and records them on their own when none comes.
+    /// </summary>
+    private async Task<string?> ReceiveAsync(RuntimeSession? session, CancellationToken cancellationToken)
+    {
+        var next = connection.ReceiveAsync(cancellationToken);
+        if (session is null || !session.HasHeldEvents || next.IsCompleted)
+        {
+            return await next.ConfigureAwait(false);
+        }
+
+        var pending = next.AsTask();
+        if (await Task.WhenAny(pending, Task.Delay(RuntimeSession.HoldWindow, cancellationToken)).ConfigureAwait(false) != pending)
+        {
+            try
+            {
+                await session.FlushHeldEventsAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreException ex)
+            {
+                // Nothing more can be recorded; the session ends as it does when a handler meets a store failure.
+                runtime.Options.Diagnostics?.Invoke($"Session {session.SessionId} could not record its held events: {ex.Message}");
+                return null;
+            }
+        }
+
+        return await pending.ConfigureAwait(false);
     }
 
     private Task SendUnloggedNackAsync(RuntimeSession? session, string? ackFor, ArcpError error, CancellationToken cancellationToken)

@@ -93,7 +93,11 @@ public sealed class StepRunner(ArcpClient client)
     public async Task<JobRunResult> ResumeAsync(WorkflowDefinition workflow, string jobId, string? afterMessageId, string? checkpointId, IStepObserver? observer, CancellationToken cancellationToken, bool allowDefinitionChange = false)
     {
         ArgumentNullException.ThrowIfNull(workflow);
-        var resume = await client.ResumeAsync(jobId, afterMessageId, checkpointId, cancellationToken).ConfigureAwait(false);
+        // The runner continues from the marker's checkpoint, never from the replay: without an after_message_id it only
+        // needs what follows that checkpoint, so the resume costs the same for 10 or 100,000 recorded steps.
+        var resume = afterMessageId is null
+            ? await client.ResumeAfterCheckpointAsync(jobId, checkpointId, cancellationToken).ConfigureAwait(false)
+            : await client.ResumeAsync(jobId, afterMessageId, checkpointId, cancellationToken).ConfigureAwait(false);
         var job = resume.Complete.Job;
         if (job.Workflow != workflow.Name)
         {

@@ -39,6 +39,12 @@ public interface IArcpStore : IAsyncDisposable
 
     /// <summary>Outbound envelopes that answered <paramref name="correlationId"/>, in order (to re-answer a retransmitted id).</summary>
     Task<IReadOnlyList<StoredEvent>> ReadResponsesAsync(string correlationId, CancellationToken cancellationToken);
+
+    /// <summary>The job's last recorded checkpoint, found by index (a resume's anchor: its cost does not grow with the job's history).</summary>
+    Task<CheckpointRecord?> FindLatestCheckpointAsync(string jobId, CancellationToken cancellationToken);
+
+    /// <summary>The job's last <paramref name="count"/> checkpoints in recording order, read by index.</summary>
+    Task<IReadOnlyList<CheckpointRecord>> ListLastCheckpointsAsync(string jobId, int count, CancellationToken cancellationToken);
 }
 
 public interface IStoreTransaction : IAsyncDisposable

@@ -24,12 +24,20 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
     [ArgumentCompleter(typeof(CheckpointIdCompleter))]
     public string? CheckpointId { get; set; }
 
+    /// <summary>Only the job's last this many checkpoints, read without going through the whole history.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? Last { get; set; }
+
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
         try
         {
-            foreach (var checkpoint in Run(store, (client, ct) => client.QueryCheckpointsAsync(JobId, CheckpointId, ct)))
+            var last = CheckpointId is null ? Last : null;
+            var checkpoints = Run(store, (client, ct) => client.QueryCheckpointsAsync(JobId, CheckpointId, last, ct));
+            // A runtime that predates 'last' answers with every checkpoint.
+            foreach (var checkpoint in last is { } count ? checkpoints.TakeLast(count) : checkpoints)
             {
                 WriteObject(new ArcpCheckpoint(checkpoint, store, WriteWarning));
             }

@@ -110,6 +110,74 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task The_latest_checkpoints_of_a_job_are_read_in_recording_order_whatever_their_ids()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_l"), default);
+            await tx.InsertJobAsync(NewJob("job_other"), default);
+            foreach (var (id, job, index) in new[] { ("chk_z", "job_l", 0), ("chk_a", "job_l", 1), ("chk_o", "job_other", 0), ("chk_m", "job_l", 2) })
+            {
+                await tx.InsertCheckpointAsync(new CheckpointRecord(id, job, index, "s" + index, "msg_" + id, "key-" + index, T0, $"[{index}]"), default);
+            }
+        });
+
+        Assert.Equal("chk_m", (await store.FindLatestCheckpointAsync("job_l", default))!.CheckpointId);
+        Assert.Equal("[2]", (await store.FindLatestCheckpointAsync("job_l", default))!.Output);
+        Assert.Equal(["chk_a", "chk_m"], (await store.ListLastCheckpointsAsync("job_l", 2, default)).Select(c => c.CheckpointId));
+        Assert.Equal(["chk_z", "chk_a", "chk_m"], (await store.ListLastCheckpointsAsync("job_l", 10, default)).Select(c => c.CheckpointId));
+        Assert.Equal(["chk_o"], (await store.ListLastCheckpointsAsync("job_other", 1, default)).Select(c => c.CheckpointId));
+        Assert.Null(await store.FindLatestCheckpointAsync("job_none", default));
+        Assert.Empty(await store.ListLastCheckpointsAsync("job_none", 3, default));
+    }
+
+    [Fact]
+    public async Task A_run_logs_each_steps_progress_and_checkpoint_but_not_their_acks()
+    {
+        var workflow = new CountingWorkflow("counting", ThreeSteps);
+        await using var arcp = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        var result = await new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, null, default);
+
+        Assert.Equal(JobStates.Completed, result.State);
+        await using var reader = await OpenAsync();
+        var stream = await reader.ReadJobStreamAsync(result.JobId, 0, default);
+        Assert.Equal(3, stream.Count(e => e.Type == MessageTypes.JobProgress));
+        Assert.Equal(3, stream.Count(e => e.Type == MessageTypes.JobCheckpoint));
+        var ackedEvents = Convert.ToInt64(await ExecuteSqlAsync(
+            $"SELECT COUNT(*) FROM events a JOIN events e ON a.correlation_id = e.message_id WHERE a.type = 'ack' AND e.job_id = '{result.JobId}';"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(0, ackedEvents);
+        Assert.Equal(["two", "three"], (await arcp.Client.QueryCheckpointsAsync(result.JobId, null, 2, default)).Select(c => c.Step));
+    }
+
+    [Fact]
+    public async Task A_resume_asking_for_the_replay_after_the_checkpoint_gets_only_what_follows_it()
+    {
+        var workflow = new CountingWorkflow("counting", ThreeSteps);
+        string jobId;
+        await using (var first = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default))
+        {
+            using var stop = new StopAfter("two");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(first.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, stop, stop.Token));
+            jobId = stop.JobId!;
+        }
+
+        await using var second = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        var whole = await second.Client.ResumeAsync(jobId, null, null, default);
+        var afterLatest = await second.Client.ResumeAfterCheckpointAsync(jobId, null, default);
+        var firstCheckpoint = (await second.Client.QueryCheckpointsAsync(jobId, null, default))[0];
+        var afterFirst = await second.Client.ResumeAfterCheckpointAsync(jobId, firstCheckpoint.CheckpointId, default);
+
+        Assert.Equal("two", whole.Complete.Checkpoint!.Step);
+        Assert.True(whole.Complete.Replayed >= 6, $"The whole stream holds 2 job events and 2 per step; {whole.Complete.Replayed} were replayed.");
+        Assert.Equal(0, afterLatest.Complete.Replayed);
+        Assert.Equal(whole.Complete.Checkpoint.MessageId, afterLatest.Complete.LastMessageId);
+        Assert.Equal("two", afterLatest.Complete.Checkpoint!.Step);
+        Assert.Equal("one", afterFirst.Complete.Checkpoint!.Step);
+        Assert.Equal(["job.progress", "job.checkpoint"], afterFirst.ReplayedFrames.Select(f => EnvelopeCodec.Parse(f).Type));
+    }
+
+    [Fact]
     public async Task Racing_writers_of_one_step_record_it_once_and_the_others_see_the_recorded_outcome()
     {
         await using (var setup = await OpenAsync())

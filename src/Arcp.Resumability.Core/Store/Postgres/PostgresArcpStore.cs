@@ -36,7 +36,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
         }
 
         var location = Describe(builder);
-        var dataSource = NpgsqlDataSource.Create(builder);
+        var dataSource = NpgsqlDataSource.Create(Tuned(builder));
         try
         {
             await GuardAsync(location, async () =>
@@ -51,6 +51,24 @@ public sealed partial class PostgresArcpStore : IArcpStore
             await dataSource.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The connection settings the store runs with. A pooled connection goes back to the pool without
+    /// <c>DISCARD ALL</c> (a round trip per transaction): the store leaves no session state behind, since its
+    /// settings and locks are all transaction-scoped. Commits are durable unless a transaction asks for less, whatever
+    /// the role's default, so a durable commit needs no statement of its own. The store only uses built-in types, so
+    /// Npgsql's type-loading query (172 rows per new data source) is skipped.
+    /// </summary>
+    private static NpgsqlConnectionStringBuilder Tuned(NpgsqlConnectionStringBuilder builder)
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            NoResetOnClose = true,
+            ServerCompatibilityMode = ServerCompatibilityMode.NoTypeLoading,
+        };
+        tuned.Options = string.IsNullOrWhiteSpace(tuned.Options) ? "-c synchronous_commit=on" : tuned.Options + " -c synchronous_commit=on";
+        return tuned;
     }
 
     /// <summary><c>postgresql://user@host:port/database</c> (plus the search path when one is set), for messages.</summary>
@@ -77,12 +95,13 @@ public sealed partial class PostgresArcpStore : IArcpStore
             {
                 var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
 
-                // 'on' waits for the WAL flush (and synchronous standbys) before COMMIT returns. 'local' is used for
-                // process-safe commits: still flushed on this server, so a checkpoint is never lost, just without
-                // waiting for standbys. Never 'off', which could lose acknowledged commits in a server crash.
-                var level = durability == CommitDurability.Durable ? "on" : "local";
-                await using (var command = new NpgsqlCommand($"SET LOCAL synchronous_commit = {level};", connection, transaction))
+                // Connections start with 'on' (see Tuned): COMMIT waits for the WAL flush and synchronous standbys, so
+                // a durable commit, the one every step makes, needs no statement here. 'local' is used for process-safe
+                // commits: still flushed on this server, so nothing acknowledged is lost, just without waiting for
+                // standbys. Never 'off', which could lose acknowledged commits in a server crash.
+                if (durability != CommitDurability.Durable)
                 {
+                    await using var command = new NpgsqlCommand("SET LOCAL synchronous_commit = local;", connection, transaction);
                     await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
@@ -103,6 +122,20 @@ public sealed partial class PostgresArcpStore : IArcpStore
 
     public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
         await QueryAllAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id ORDER BY position;", c => Text(c, "job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false);
+
+    public Task<CheckpointRecord?> FindLatestCheckpointAsync(string jobId, CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id ORDER BY position DESC LIMIT 1;", c => Text(c, "job_id", jobId), ReadCheckpoint, cancellationToken);
+
+    public async Task<IReadOnlyList<CheckpointRecord>> ListLastCheckpointsAsync(string jobId, int count, CancellationToken cancellationToken) =>
+        await QueryAllAsync(
+            $"SELECT {CheckpointColumns} FROM (SELECT * FROM checkpoints WHERE job_id = @job_id ORDER BY position DESC LIMIT @count) AS last ORDER BY position;",
+            c =>
+            {
+                Text(c, "job_id", jobId);
+                Integer(c, "count", count);
+            },
+            ReadCheckpoint,
+            cancellationToken).ConfigureAwait(false);
 
     public Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken) =>
         QueryAsync(

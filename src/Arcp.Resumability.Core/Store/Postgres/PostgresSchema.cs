@@ -19,6 +19,12 @@ internal static class PostgresSchema
     /// <param name="homeSchema">The first schema of the connection's search path, created when missing, so one database can hold several stores.</param>
     public static async Task MigrateAsync(NpgsqlDataSource dataSource, string location, string? homeSchema, CancellationToken cancellationToken)
     {
+        // Most opens find the schema current: one read says so, instead of a transaction with an advisory lock and DDL.
+        if (await RecordedVersionAsync(dataSource, cancellationToken).ConfigureAwait(false) == LatestVersion)
+        {
+            return;
+        }
+
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -57,6 +63,20 @@ internal static class PostgresSchema
     {
         await using var command = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version;", connection, transaction);
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The schema version recorded in the store, or null when it has no schema_version table (yet).</summary>
+    private static async Task<int?> RecordedVersionAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version;");
+            return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
+        {
+            return null;
+        }
     }
 
     private static async Task<bool> SchemaExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, CancellationToken cancellationToken)

@@ -12,6 +12,9 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
 {
     private bool finished;
 
+    // The job.checkpoint envelope this transaction just logged, so recording its checkpoint need not read it back.
+    private EventDraft? loggedCheckpointEvent;
+
     public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
         {
@@ -27,7 +30,9 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             Text(command, "correlation_id", draft.CorrelationId);
             Time(command, "created_at", draft.CreatedAt);
             Text(command, "envelope", draft.Envelope);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            var appended = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            loggedCheckpointEvent = appended && draft.Type == "job.checkpoint" ? draft : loggedCheckpointEvent;
+            return appended;
         });
 
     public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
@@ -84,10 +89,12 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
         GuardAsync(location, async () =>
         {
             // Stored once: the output moves from the checkpoint's event (logged just before, same transaction) into its row.
+            var logged = loggedCheckpointEvent?.MessageId == checkpoint.MessageId ? loggedCheckpointEvent.Envelope : null;
+            loggedCheckpointEvent = null;
             await using (var read = Command("SELECT envelope FROM events WHERE message_id = @message_id AND type = 'job.checkpoint' AND output_at IS NULL;"))
             {
                 Text(read, "message_id", checkpoint.MessageId);
-                if (await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string envelope && CheckpointOutputs.Cut(envelope) is { } cut)
+                if ((logged ?? await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)) is string envelope && CheckpointOutputs.Cut(envelope) is { } cut)
                 {
                     await using var update = Command("UPDATE events SET envelope = @envelope, output_at = @output_at WHERE message_id = @message_id;");
                     Text(update, "envelope", cut.Remainder);

@@ -145,6 +145,21 @@ public sealed class SqliteArcpStore : IArcpStore
     public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
         await QueryAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid;", c => Add(c, "$job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false);
 
+    public async Task<CheckpointRecord?> FindLatestCheckpointAsync(string jobId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid DESC LIMIT 1;", c => Add(c, "$job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false))
+        .FirstOrDefault();
+
+    public async Task<IReadOnlyList<CheckpointRecord>> ListLastCheckpointsAsync(string jobId, int count, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            $"SELECT {CheckpointColumns} FROM checkpoints WHERE rowid IN (SELECT rowid FROM checkpoints WHERE job_id = $job_id ORDER BY rowid DESC LIMIT $count) ORDER BY rowid;",
+            c =>
+            {
+                Add(c, "$job_id", jobId);
+                Add(c, "$count", count);
+            },
+            ReadCheckpoint,
+            cancellationToken).ConfigureAwait(false);
+
     public async Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken) =>
         (await QueryAsync(
             $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND checkpoint_id = $checkpoint_id;",

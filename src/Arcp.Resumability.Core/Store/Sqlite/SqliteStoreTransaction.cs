@@ -11,6 +11,9 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     private const int SqliteConstraintPrimaryKey = 1555;
     private bool released;
 
+    // The job.checkpoint envelope this transaction just logged, so recording its checkpoint need not read it back.
+    private EventDraft? loggedCheckpointEvent;
+
     public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
     {
         var command = Command(
@@ -29,6 +32,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             try
             {
                 command.ExecuteNonQuery();
+                loggedCheckpointEvent = draft.Type == "job.checkpoint" ? draft : loggedCheckpointEvent;
                 return true;
             }
             catch (SqliteException ex) when (ex.SqliteExtendedErrorCode is SqliteConstraintUnique or SqliteConstraintPrimaryKey)
@@ -81,9 +85,16 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
         // Stored once: the output moves from the checkpoint's event (logged just before, same transaction) into its row.
-        var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
-        Add(read, "$message_id", checkpoint.MessageId);
-        if (read.ExecuteScalar() is string envelope && CheckpointOutputs.Cut(envelope) is { } cut)
+        var envelope = loggedCheckpointEvent?.MessageId == checkpoint.MessageId ? loggedCheckpointEvent.Envelope : null;
+        loggedCheckpointEvent = null;
+        if (envelope is null)
+        {
+            var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
+            Add(read, "$message_id", checkpoint.MessageId);
+            envelope = read.ExecuteScalar() as string;
+        }
+
+        if (envelope is not null && CheckpointOutputs.Cut(envelope) is { } cut)
         {
             var update = Command("UPDATE events SET envelope = $envelope, output_at = $output_at WHERE message_id = $message_id;");
             Add(update, "$envelope", cut.Remainder);

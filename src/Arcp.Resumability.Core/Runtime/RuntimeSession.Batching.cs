@@ -1,0 +1,177 @@
+using Arcp.Resumability.Jobs;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Runtime;
+
+/// <summary>
+/// One durable commit per step. An owner's process-safe job events (progress, logs, stream chunks) are held until
+/// the next message of the session: when that is an event of the same job, all of them are recorded in its
+/// transaction (a step's <c>job.progress</c> rides with its <c>job.checkpoint</c>); otherwise, or when no frame
+/// follows within <see cref="HoldWindow"/>, they are recorded on their own first. Order on the session is kept:
+/// held events are appended before the event that joins them, and nothing is answered before it is committed.
+/// The acknowledgement of a recorded job event is not logged: a retransmission gets it derived from the log.
+/// </summary>
+internal sealed partial class RuntimeSession
+{
+    /// <summary>How long a held event waits for a next frame; a step's checkpoint follows its progress at once.</summary>
+    internal static readonly TimeSpan HoldWindow = TimeSpan.FromMilliseconds(2);
+
+    // Bounds what a chatty step (thousands of log lines, no checkpoint) keeps in memory and unanswered.
+    private const int MaxHeld = 64;
+
+    private readonly List<HeldJobEvent> held = [];
+
+    /// <summary>Whether process-safe job events are waiting for the next frame.</summary>
+    public bool HasHeldEvents => held.Count > 0;
+
+    /// <summary>Records the held events in one process-safe transaction of their own.</summary>
+    public async Task FlushHeldEventsAsync(CancellationToken cancellationToken)
+    {
+        if (held.Count == 0)
+        {
+            return;
+        }
+
+        var batch = held.ToList();
+        held.Clear();
+        await RecordBatchAsync(batch, CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether <paramref name="envelope"/> may be recorded together with the held events.</summary>
+    private bool JoinsHeldEvents(Envelope envelope) =>
+        held.Count > 0
+        && envelope.Type != MessageTypes.JobHeartbeat
+        && MessageTypes.IsOwnerEmittedJobEvent(envelope.Type)
+        && envelope.JobId == held[0].JobId;
+
+    /// <summary>Holds a process-safe event, or records it with the held ones when it must be durable.</summary>
+    private async Task RecordOrHoldAsync(Envelope envelope, string frame, string jobId, JobEvent recorded, CommitDurability durability, CancellationToken cancellationToken)
+    {
+        if (held.Count > 0 && held[0].JobId != jobId)
+        {
+            await FlushHeldEventsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        held.Add(new HeldJobEvent(envelope, frame, jobId, recorded));
+        if (durability == CommitDurability.Durable || held.Count >= MaxHeld)
+        {
+            var batch = held.ToList();
+            held.Clear();
+            await RecordBatchAsync(batch, durability, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Logs the events of one job in one transaction; the job layer sees the last one (fencing, lease, checkpoint,
+    /// terminal state: the job row is written once). Anything unusual (a retransmitted id, a refused event) sends
+    /// every event of the batch down the one-at-a-time path instead, which answers each as before.
+    /// </summary>
+    private async Task RecordBatchAsync(IReadOnlyList<HeldJobEvent> batch, CommitDurability durability, CancellationToken cancellationToken)
+    {
+        var last = batch[^1];
+        var loggedAt = runtime.Now;
+        CheckpointRecord? checkpoint = null;
+        var recordedTogether = false;
+        var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            pendingPublish.Clear();
+            var appended = true;
+            foreach (var item in batch)
+            {
+                var inbound = new EventDraft(item.Envelope.Id, item.Envelope.Type, EventDirection.Inbound, sessionId, item.JobId, item.Envelope.CorrelationId, loggedAt, item.Frame);
+                if (!await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
+                {
+                    appended = false;
+                    break;
+                }
+
+                pendingPublish.Add(new PublishedEvent(item.Envelope.Id, item.Envelope.Type, sessionId, item.JobId, principal, item.Frame));
+            }
+
+            if (appended)
+            {
+                try
+                {
+                    checkpoint = await jobs.RecordAsync(transaction, holder, last.JobId, last.Recorded, cancellationToken).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    recordedTogether = true;
+                }
+                catch (Exception ex) when (ex is DuplicateStepException or ArcpException)
+                {
+                    // Rolled back below; the one-at-a-time path answers it.
+                }
+            }
+        }
+
+        if (!recordedTogether)
+        {
+            pendingPublish.Clear();
+            foreach (var item in batch)
+            {
+                await RecordOneAsync(item.Envelope, item.Frame, item.JobId, item.Recorded, durability, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        PublishCommitted();
+        if (!MessageTypes.IsTerminalJobEvent(last.Envelope.Type))
+        {
+            // Before the acks: an owner that reads a cancel before its checkpoint's ack stops at that clean checkpoint
+            // instead of starting the next step (the held progress used to carry the relay ahead of the checkpoint).
+            await RelayCancellationAsync(last.JobId, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var item in batch)
+        {
+            var summary = ReferenceEquals(item, last) && checkpoint is not null ? JobSummaries.Of(checkpoint, includeOutput: false) : null;
+            var ack = JobEventAck(item.Envelope, sessionId, loggedAt, summary);
+            await connection.SendAsync(EnvelopeCodec.Serialize(ack), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The acknowledgement a recorded job event was answered with, derived from the log for a retransmission
+    /// (§6.4), since it was not logged; null when the event is not one recorded that way.
+    /// </summary>
+    private async Task<Envelope?> DerivedAckAsync(StoredEvent earlier, CancellationToken cancellationToken)
+    {
+        if (earlier.Direction != EventDirection.Inbound || earlier.JobId is not { } jobId || !MessageTypes.IsOwnerEmittedJobEvent(earlier.Type))
+        {
+            return null;
+        }
+
+        var request = EnvelopeCodec.Parse(earlier.Envelope);
+        CheckpointSummary? summary = null;
+        if (earlier.Type == MessageTypes.JobCheckpoint && request.PayloadAs<JobCheckpointPayload>().CheckpointId is { Length: > 0 } checkpointId)
+        {
+            summary = (await jobs.QueryCheckpointsAsync(principal, jobId, checkpointId, cancellationToken).ConfigureAwait(false))[0] with { Output = null };
+        }
+
+        return JobEventAck(request, earlier.SessionId, earlier.CreatedAt, summary);
+    }
+
+    /// <summary>
+    /// The ack of a recorded job event, a function of what the log holds (the request, its session and when it was
+    /// logged, the checkpoint row), so the one derived for a retransmission is the one first sent, byte for byte.
+    /// </summary>
+    private static Envelope JobEventAck(Envelope request, string? answeringSession, DateTimeOffset loggedAt, CheckpointSummary? checkpoint)
+    {
+        var ack = new AckPayload(request.Id) { MessageId = request.Id };
+        if (checkpoint is not null)
+        {
+            ack = ack with { CheckpointId = checkpoint.CheckpointId, Checkpoint = checkpoint };
+        }
+
+        return Envelope.Create(MessageTypes.Ack, ack, answeringSession, request.JobId, request.Id) with
+        {
+            Id = ArcpId.DerivedMessageId(loggedAt, "ack\u001f" + request.Id),
+            Timestamp = ArcpJson.FormatTimestamp(loggedAt),
+            TraceId = request.TraceId,
+        };
+    }
+
+    private sealed record HeldJobEvent(Envelope Envelope, string Frame, string JobId, JobEvent Recorded);
+}
