@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Embedding;
 using Arcp.Resumability.Protocol;
-using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
 using Arcp.Resumability.Store.Sqlite;
 using Arcp.Resumability.Tests.Core;
@@ -60,6 +59,37 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         Assert.Equal("ok", Text(files.Path, "PRAGMA integrity_check;"));
     }
 
+    [SmallFileSystemFact]
+    public async Task A_file_system_that_runs_out_of_space_mid_job_stops_it_with_RESOURCE_EXHAUSTED_and_the_job_resumes_once_space_is_freed()
+    {
+        using var fileSystem = SmallFileSystem.Mount(megabytes: 4);
+        var path = Path.Combine(fileSystem.Folder, "arcp.db");
+        var filler = Path.Combine(fileSystem.Folder, "filler");
+        var workflow = new FillingWorkflow(bulky: run => { if (run == 1) { SmallFileSystem.Fill(filler); } });
+        using var bounded = new CancellationTokenSource(Bounded);
+
+        var arcp = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
+        var observer = new JobIdObserver();
+        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), "filling", null, observer, bounded.Token));
+        await arcp.DisposeAsync().AsTask().WaitAsync(bounded.Token);
+
+        Assert.Equal(ErrorCodes.ResourceExhausted, refused.Code);
+        Assert.True(refused.Error.IsRetryable);
+        Assert.Contains($"The store '{path}' failed: ", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("full", refused.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
+        var jobId = Assert.IsType<string>(observer.JobId);
+
+        File.Delete(filler);
+        await using var freed = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
+        var resumed = await new StepRunner(freed.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, bounded.Token);
+
+        Assert.Equal("completed", resumed.State);
+        Assert.Equal(["bulky", "last"], resumed.StepsRun);
+        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+        Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
+    }
+
     public void Dispose() => files.Dispose();
 
     private static long Scalar(string path, string sql) => Convert.ToInt64(Query(path, sql), CultureInfo.InvariantCulture);
@@ -78,13 +108,19 @@ public sealed class SqliteFaultInjectionTests : IDisposable
     /// <summary>Three steps; the second one's output (512 KB) needs far more room than the first one's.</summary>
     private sealed class FillingWorkflow
     {
-        public FillingWorkflow()
+        /// <param name="bulky">Runs in the second step's body before it returns, given the run number (1 the first time).</param>
+        public FillingWorkflow(Action<int>? bulky = null)
         {
             Definition = new WorkflowDefinition(
                 "filling",
                 [
                     new StepDefinition("small", (_, _) => Count("small", JsonValue.Create("first"))),
-                    new StepDefinition("bulky", (_, _) => Count("bulky", JsonValue.Create(new string('x', 512 * 1024)))),
+                    new StepDefinition("bulky", (_, _) =>
+                    {
+                        var output = Count("bulky", JsonValue.Create(new string('x', 512 * 1024)));
+                        bulky?.Invoke(Runs["bulky"]);
+                        return output;
+                    }),
                     new StepDefinition("last", (_, _) => Count("last", JsonValue.Create("done"))),
                 ]);
         }
@@ -115,4 +151,17 @@ internal sealed class JobIdObserver : IStepObserver
     public ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+/// <summary>A fact that needs a small tmpfs of its own: reported as skipped, with the reason, where none can be mounted.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class SmallFileSystemFactAttribute : FactAttribute
+{
+    public SmallFileSystemFactAttribute()
+    {
+        if (SmallFileSystem.Unavailable is { } reason)
+        {
+            Skip = reason;
+        }
+    }
 }
