@@ -78,7 +78,11 @@ public sealed partial class ArcpClient
                 Route(frame);
             }
 
-            FailPending(new ArcpException(ArcpError.Create(ErrorCodes.Unavailable, "The runtime closed the connection.")));
+            // A runtime whose store failed refuses the frame it could not record and ends the session; when that frame was
+            // one nobody waits for (job.progress), its refusal is the reason the requests still pending will not be answered.
+            FailPending(new ArcpException(lastWord is { } refusal
+                ? refusal with { Message = $"The runtime closed the connection after refusing a message: {refusal.Message}" }
+                : ArcpError.Create(ErrorCodes.Unavailable, "The runtime closed the connection.")));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -103,6 +107,7 @@ public sealed partial class ArcpClient
             return;
         }
 
+        lastWord = null;
         if (AnswerTo(envelope) is { } correlation && pending.TryGetValue(correlation, out var request))
         {
             if (request.Replay is { } replay && envelope.Type == MessageTypes.Ack)
@@ -147,6 +152,18 @@ public sealed partial class ArcpClient
             {
                 replay.Frames.Add(frame);
                 return;
+            }
+        }
+
+        if (envelope.Type == MessageTypes.Nack && envelope.Payload.ValueKind == JsonValueKind.Object)
+        {
+            try
+            {
+                lastWord = envelope.PayloadAs<NackPayload>().ToError();
+            }
+            catch (JsonException)
+            {
+                // A nack without a readable error explains nothing.
             }
         }
     }

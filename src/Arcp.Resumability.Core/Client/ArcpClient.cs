@@ -23,6 +23,9 @@ public sealed partial class ArcpClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, CancelRequest> cancelRequests = new(StringComparer.Ordinal);
     private Task receiveLoop = Task.CompletedTask;
     private Exception? connectionFault;
+
+    /// <summary>A refusal of a message no request waited for, when it is the last frame the runtime sent.</summary>
+    private ArcpError? lastWord;
     private string? openingId;
 
     private ArcpClient(IArcpConnection connection, ClientOptions options)

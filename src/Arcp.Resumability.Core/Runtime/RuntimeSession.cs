@@ -123,7 +123,8 @@ internal sealed partial class RuntimeSession
         }
         catch (Exception ex) when (ex is StoreException or InvalidOperationException or ObjectDisposedException)
         {
-            // The leases lapse on their own; a failed release only delays takeover until expiry.
+            // The leases lapse on their own; a failed release only delays takeover by other processes until expiry.
+            LeaseLiveness.SessionAbandoned(sessionId);
             runtime.Options.Diagnostics?.Invoke($"Could not release the leases of session {sessionId}: {ex.Message}");
         }
     }

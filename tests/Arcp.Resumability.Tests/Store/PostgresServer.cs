@@ -14,16 +14,25 @@ public sealed class PostgresServer : IAsyncLifetime
 {
     public const string EnvironmentVariable = "ARCP_TEST_POSTGRES";
     private const string DatabaseName = "arcp_tests";
+    private readonly bool ownCluster;
     private string? dataDirectory;
     private string? binDirectory;
     private bool asPostgresUser;
+    private string[] startArguments = [];
+
+    public PostgresServer()
+    {
+    }
+
+    /// <param name="ownCluster">Always a throwaway cluster of its own, even when <c>$ARCP_TEST_POSTGRES</c> is set, so a test may stop and restart it.</param>
+    internal PostgresServer(bool ownCluster) => this.ownCluster = ownCluster;
 
     /// <summary>Connection string of the test database (every test works in a schema of its own).</summary>
     public string ConnectionString { get; private set; } = string.Empty;
 
     public async Task InitializeAsync()
     {
-        var admin = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        var admin = ownCluster ? null : Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(admin))
         {
             admin = await StartClusterAsync();
@@ -62,9 +71,24 @@ public sealed class PostgresServer : IAsyncLifetime
             return;
         }
 
-        await RunAsync(Path.Combine(binDirectory, "pg_ctl"), ["-D", dataDirectory, "-m", "immediate", "-w", "stop"]);
+        // A test that stopped the server and failed before starting it again leaves nothing to stop.
+        if (File.Exists(Path.Combine(dataDirectory, "postmaster.pid")))
+        {
+            await RunAsync(Path.Combine(binDirectory, "pg_ctl"), ["-D", dataDirectory, "-m", "immediate", "-w", "stop"]);
+        }
+
         Directory.Delete(dataDirectory, recursive: true);
     }
+
+    /// <summary>Stops the server as a crash would (<c>pg_ctl -m immediate</c>: no checkpoint, every connection cut).</summary>
+    public Task StopImmediatelyAsync() => RunAsync(Path.Combine(OwnedBinDirectory, "pg_ctl"), ["-D", dataDirectory!, "-m", "immediate", "-w", "stop"]);
+
+    /// <summary>Starts the stopped server again on the same port; it recovers from its WAL first.</summary>
+    public Task StartAgainAsync() => RunAsync(Path.Combine(OwnedBinDirectory, "pg_ctl"), startArguments);
+
+    private string OwnedBinDirectory => dataDirectory is not null && binDirectory is not null
+        ? binDirectory
+        : throw new InvalidOperationException("Only a cluster this fixture created can be stopped and started.");
 
     private async Task<string> StartClusterAsync()
     {
@@ -82,9 +106,10 @@ public sealed class PostgresServer : IAsyncLifetime
 
         await RunAsync(Path.Combine(binDirectory, "initdb"), ["-D", dataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]);
         var port = FreePort();
-        await RunAsync(Path.Combine(binDirectory, "pg_ctl"), [
+        startArguments = [
             "-D", dataDirectory, "-w", "-t", "60", "-l", Path.Combine(dataDirectory, "server.log"), "start",
-            "-o", $"-c listen_addresses=127.0.0.1 -p {port} -k {dataDirectory} -c fsync=off -c synchronous_commit=on -c max_connections=200"]);
+            "-o", $"-c listen_addresses=127.0.0.1 -p {port} -k {dataDirectory} -c fsync=off -c synchronous_commit=on -c max_connections=200"];
+        await RunAsync(Path.Combine(binDirectory, "pg_ctl"), startArguments);
         return $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres";
     }
 

@@ -83,7 +83,7 @@ internal static class PostgresValues
         }
         catch (NpgsqlException ex) when (ex.InnerException is not OperationCanceledException)
         {
-            throw new StoreException(Kind(ex), $"The store '{location}' failed: {ex.Message}", ex);
+            throw new StoreException(Kind(ex), $"The store '{location}' failed: {Describe(ex)}", ex);
         }
         catch (System.Net.Sockets.SocketException ex)
         {
@@ -91,6 +91,11 @@ internal static class PostgresValues
             throw new StoreException(StoreErrorKind.Unavailable, $"The store '{location}' failed: {ex.Message}", ex);
         }
     }
+
+    // Npgsql words a cut connection as "Exception while reading from stream"; what the socket said is the useful part.
+    private static string Describe(NpgsqlException exception) => exception is not PostgresException && exception.InnerException is { } cause
+        ? $"the connection to the PostgreSQL server was lost ({cause.Message.TrimEnd('.')})."
+        : exception.Message;
 
     // The SQLSTATE classes the SQLite store maps the same way (https://www.postgresql.org/docs/current/errcodes-appendix.html):
     // 53 insufficient resources (disk full, out of memory, too many connections), XX001/XX002 damaged data or index.

@@ -259,7 +259,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             try
             {
                 // Not committed: everything written in this transaction is discarded.
-                SqliteStoreErrors.Guard(location, transaction.Rollback);
+                SqliteStoreErrors.Guard(location, RollBack);
             }
             finally
             {
@@ -297,10 +297,38 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         return command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Rolls back, also when SQLite already did: after SQLITE_FULL, SQLITE_IOERR or SQLITE_NOMEM it may have rolled the
+    /// transaction back on its own, and then the driver's ROLLBACK fails and leaves its transaction attached to the
+    /// connection, so every later transaction on this store would fail. An empty transaction opened for it to roll
+    /// back lets the driver finish cleanly; it discards nothing, because nothing is left to discard.
+    /// </summary>
+    private void RollBack()
+    {
+        var connection = transaction.Connection;
+        if (connection is not null && SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) != 0)
+        {
+            var begun = SQLitePCL.raw.sqlite3_exec(connection.Handle, "BEGIN;");
+            if (begun != SQLitePCL.raw.SQLITE_OK)
+            {
+                throw new SqliteException($"SQLite Error {begun}: '{SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string()}'.", begun);
+            }
+        }
+
+        transaction.Rollback();
+    }
+
     private void Release()
     {
         released = true;
-        transaction.Dispose();
-        gate.Release();
+        try
+        {
+            transaction.Dispose();
+        }
+        finally
+        {
+            // Nothing may keep the store's gate shut: every later caller, the store's own disposal included, waits on it.
+            gate.Release();
+        }
     }
 }

@@ -1,0 +1,249 @@
+# Issue 15, fault injection through the cmdlets: a file system that fills up mid-job, SIGTERM and SIGINT to a job's
+# process group mid-step, and kill -9 of a runtime host while a client's job runs. Each fault ends in a clear
+# ErrorRecord (or a resumable job), nothing recorded is lost, and the job finishes on resume. Linux only (signals,
+# process groups, tmpfs); the disk-full case needs root to mount its small tmpfs.
+
+BeforeDiscovery {
+    $script:IsRoot = $IsLinux -and (& id -u) -eq '0'
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:Manifest = Get-ArcpModulePath
+    Import-Module $script:Manifest -Force
+    $script:Cmd = 'Arcp.Resumability.PowerShell.Commands'
+    $script:Work = New-TestFolder -Prefix 'arcp-faults'
+
+    # Three steps; each run appends its name to $env:ARCP_TEST_RUNS. Step two blocks while $env:ARCP_TEST_HOLD names a
+    # file that exists, so a signal can reach the process inside the step body.
+    $script:StepsText = @'
+[ordered]@{
+    one   = { param($x) Add-Content -LiteralPath $env:ARCP_TEST_RUNS -Value 'one'; "$x-one" }
+    two   = {
+        param($x)
+        Add-Content -LiteralPath $env:ARCP_TEST_RUNS -Value 'two'
+        while ($env:ARCP_TEST_HOLD -and (Test-Path -LiteralPath $env:ARCP_TEST_HOLD)) { Start-Sleep -Milliseconds 100 }
+        "$x-two"
+    }
+    three = { param($x) Add-Content -LiteralPath $env:ARCP_TEST_RUNS -Value 'three'; "$x-three" }
+}
+'@
+
+    function Read-Runs([string]$Path) { @(if (Test-Path -LiteralPath $Path) { Get-Content -LiteralPath $Path }) }
+
+    function Wait-ForRun([string]$Path, [string]$Step, $Process, [int]$TimeoutSeconds = 90) {
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+        while ((Read-Runs $Path) -notcontains $Step) {
+            if ($Process.HasExited) { throw "The job process exited ($($Process.ExitCode)) before step $Step ran." }
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Step $Step did not start within $TimeoutSeconds s." }
+            Start-Sleep -Milliseconds 100
+        }
+    }
+
+    # A pwsh that leads its own process group (setsid), so a signal reaches all three processes of `dotnet pwsh`.
+    function Start-GroupLeader([string]$ScriptPath, [string[]]$Arguments, [hashtable]$Environment) {
+        $command = Get-ChildPwshCommand
+        $start = [Diagnostics.ProcessStartInfo]::new('setsid')
+        foreach ($a in @($command.FilePath) + $command.Prefix + @('-NoProfile', '-NonInteractive', '-File', $ScriptPath) + $Arguments) { $start.ArgumentList.Add([string]$a) }
+        $start.UseShellExecute = $false
+        $start.RedirectStandardOutput = $true
+        $start.RedirectStandardError = $true
+        $start.Environment['NO_COLOR'] = '1'
+        foreach ($key in $Environment.Keys) { $start.Environment[$key] = [string]$Environment[$key] }
+        $process = [Diagnostics.Process]::Start($start)
+        [pscustomobject]@{ Process = $process; Out = $process.StandardOutput.ReadToEndAsync(); Err = $process.StandardError.ReadToEndAsync() }
+    }
+
+    function Get-IntegrityCheck([string]$Path) {
+        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Mode=ReadOnly;Pooling=False")
+        try {
+            $connection.Open()
+            $command = $connection.CreateCommand()
+            $command.CommandText = 'PRAGMA integrity_check;'
+            [string]$command.ExecuteScalar()
+        }
+        finally { $connection.Dispose() }
+    }
+}
+
+AfterAll {
+    Remove-TestFolder
+}
+
+Describe 'A file system that fills up in the middle of a job' -Skip:(-not $script:IsRoot) {
+    BeforeAll {
+        $script:Mount = Join-Path $script:Work 'small-fs'
+        $null = New-Item -ItemType Directory -Path $script:Mount
+        & mount -t tmpfs -o 'size=4m,mode=0700' tmpfs $script:Mount
+        if ($LASTEXITCODE -ne 0) { throw "Could not mount a tmpfs at $script:Mount." }
+        $script:DiskStore = Join-Path $script:Mount 'arcp.db'
+        $script:Filler = Join-Path $script:Mount 'filler'
+        $script:DiskRuns = Join-Path $script:Work 'disk-runs.txt'
+        $env:ARCP_TEST_RUNS = $script:DiskRuns
+        # Step two fills the file system the first time it runs, so its checkpoint finds no space left.
+        $script:DiskSteps = & ([scriptblock]::Create($script:StepsText))
+        $fill = $script:DiskSteps['two']
+        $filler = $script:Filler
+        $script:DiskSteps['two'] = {
+            param($x)
+            if (-not (Test-Path -LiteralPath "$filler.done")) {
+                $null = New-Item -ItemType File -Path "$filler.done"
+                $block = [byte[]]::new(65536)
+                $stream = [IO.File]::Open($filler, 'CreateNew')
+                try { while ($true) { $stream.Write($block, 0, $block.Length); $stream.Flush() } } catch [IO.IOException] { $null = $_ }
+                finally { try { $stream.Dispose() } catch [IO.IOException] { $null = $_ } }
+            }
+            & $fill $x
+        }.GetNewClosure()
+    }
+
+    AfterAll {
+        Remove-Item Env:ARCP_TEST_RUNS -ErrorAction SilentlyContinue
+        [Microsoft.Data.Sqlite.SqliteConnection]::ClearAllPools()
+        & umount -l $script:Mount
+    }
+
+    It 'stops Start-ArcpJob with RESOURCE_EXHAUSTED / LimitsExceeded naming the store, and the file passes its integrity check' {
+        $errors = $null
+        $job = Start-ArcpJob -Step $script:DiskSteps -InputObject x -Name disk-full -Store $script:DiskStore -ErrorAction SilentlyContinue -ErrorVariable errors
+        $job | Should -BeNullOrEmpty
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "RESOURCE_EXHAUSTED,$script:Cmd.StartArcpJobCommand"
+        $errors[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $errors[0].ErrorDetails.Message | Should -BeLike "RESOURCE_EXHAUSTED: *The store '$script:DiskStore' failed: *full*"
+        $errors[0].ErrorDetails.RecommendedAction | Should -BeLike '*free space*'
+        Get-IntegrityCheck $script:DiskStore | Should -Be 'ok'
+        Read-Runs $script:DiskRuns | Should -Be @('one', 'two')
+    }
+
+    It 'keeps the checkpoint recorded before, and resumes from it once space is freed' {
+        Remove-Item -LiteralPath $script:Filler
+        $job = Get-ArcpJob -Store $script:DiskStore -Name disk-full -ErrorAction Stop
+        $job.State | Should -Be 'Interrupted'
+        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:DiskStore -ErrorAction Stop).Step | Should -Be @('one')
+
+        $resumed = Resume-ArcpJob -JobId $job.JobId -Step $script:DiskSteps -Store $script:DiskStore -ErrorAction Stop
+        $resumed.State | Should -Be 'Completed'
+        $resumed.Result | Should -Be 'x-one-two-three'
+        Read-Runs $script:DiskRuns | Should -Be @('one', 'two', 'two', 'three') -Because 'only the step whose checkpoint could not be recorded runs again'
+        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:DiskStore -ErrorAction Stop).Step | Should -Be @('one', 'two', 'three')
+        Get-IntegrityCheck $script:DiskStore | Should -Be 'ok'
+    }
+}
+
+Describe 'A signal to the process group of a running job (<Signal>)' -Skip:(-not $IsLinux) -ForEach @(
+    @{ Signal = 'TERM' }
+    @{ Signal = 'INT' }
+) {
+    BeforeAll {
+        $script:Folder = Join-Path $script:Work "signal-$Signal"
+        $null = New-Item -ItemType Directory -Path $script:Folder
+        $script:SignalStore = Join-Path $script:Folder 'arcp.db'
+        $script:SignalRuns = Join-Path $script:Folder 'runs.txt'
+        $script:Hold = Join-Path $script:Folder 'hold'
+        $script:JobScript = Join-Path $script:Folder 'job.ps1'
+        Set-Content -LiteralPath $script:JobScript -Value @"
+param([string]`$Store)
+Import-Module `$env:ARCP_TEST_MODULE
+`$steps = $script:StepsText
+Start-ArcpJob -Step `$steps -InputObject x -Name signalled -Store `$Store | Out-Null
+"@
+    }
+
+    It 'ends the process, leaves the job resumable with its checkpoint, and the resume runs only what is left' {
+        $null = New-Item -ItemType File -Path $script:Hold
+        $child = Start-GroupLeader $script:JobScript @($script:SignalStore) @{ ARCP_TEST_MODULE = $script:Manifest; ARCP_TEST_RUNS = $script:SignalRuns; ARCP_TEST_HOLD = $script:Hold }
+        try {
+            Wait-ForRun $script:SignalRuns 'two' $child.Process
+            & kill "-$Signal" -- "-$($child.Process.Id)"
+            $child.Process.WaitForExit(30000) | Should -BeTrue -Because "SIG$Signal must end the job's process"
+        }
+        finally {
+            if (-not $child.Process.HasExited) { & kill -KILL -- "-$($child.Process.Id)"; $null = $child.Process.WaitForExit(10000) }
+        }
+        # pwsh ends on SIGTERM with a failure code; on SIGINT it stops the running pipeline like Ctrl+C and exits normally.
+        if ($Signal -eq 'TERM') { $child.Process.ExitCode | Should -Not -Be 0 }
+
+        $job = Get-ArcpJob -Store $script:SignalStore -Name signalled -ErrorAction Stop
+        $job.State | Should -Be 'Interrupted'
+        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:SignalStore -ErrorAction Stop).Step | Should -Be @('one')
+
+        Remove-Item -LiteralPath $script:Hold
+        $env:ARCP_TEST_RUNS = $script:SignalRuns
+        try {
+            $resumed = Resume-ArcpJob -JobId $job.JobId -Step (& ([scriptblock]::Create($script:StepsText))) -Store $script:SignalStore -ErrorAction Stop
+        }
+        finally { Remove-Item Env:ARCP_TEST_RUNS }
+        $resumed.State | Should -Be 'Completed'
+        $resumed.Result | Should -Be 'x-one-two-three'
+        Read-Runs $script:SignalRuns | Should -Be @('one', 'two', 'two', 'three')
+    }
+}
+
+Describe 'A runtime host killed with kill -9 while a client job runs' -Skip:(-not $IsLinux) {
+    BeforeAll {
+        $script:HostFolder = Join-Path $script:Work 'host'
+        $null = New-Item -ItemType Directory -Path $script:HostFolder
+        $script:TokenFile = Join-Path $script:HostFolder 'tokens.txt'
+        Set-Content -LiteralPath $script:TokenFile -Value 'tok-alice alice'
+        $script:HostStore = Join-Path $script:HostFolder 'runtime.db'
+        $script:HostRuns = Join-Path $script:HostFolder 'runs.txt'
+        $script:HostHold = Join-Path $script:HostFolder 'hold'
+        $script:ClientScript = Join-Path $script:HostFolder 'client.ps1'
+        Set-Content -LiteralPath $script:ClientScript -Value @"
+param([string]`$Runtime)
+Import-Module `$env:ARCP_TEST_MODULE
+`$steps = $script:StepsText
+`$errors = `$null
+`$job = Start-ArcpJob -Runtime `$Runtime -Token tok-alice -Step `$steps -InputObject x -Name host-killed -ErrorAction SilentlyContinue -ErrorVariable errors
+foreach (`$e in `$errors) { "ERROR|`$(`$e.FullyQualifiedErrorId)|`$(`$e.CategoryInfo.Category)|`$(`$e.ErrorDetails.Message)" }
+if (`$job) { "JOB|`$(`$job.State)" }
+"@
+        $script:Hosts = [Collections.Generic.List[object]]::new()
+    }
+
+    AfterAll {
+        foreach ($h in $script:Hosts) { if (-not $h.Process.HasExited) { $h.Process.Kill($true); $null = $h.Process.WaitForExit(10000) } }
+    }
+
+    It 'the client reports UNAVAILABLE / ConnectionError, and the job resumes against a new host from its checkpoint' {
+        $first = Start-TestRuntimeHost -Manifest $script:Manifest -TokenFile $script:TokenFile -Store $script:HostStore
+        $script:Hosts.Add($first)
+        $null = New-Item -ItemType File -Path $script:HostHold
+        $client = Start-GroupLeader $script:ClientScript @($first.Runtime) @{ ARCP_TEST_MODULE = $script:Manifest; ARCP_TEST_RUNS = $script:HostRuns; ARCP_TEST_HOLD = $script:HostHold }
+        try {
+            Wait-ForRun $script:HostRuns 'two' $client.Process
+            $first.Process.Kill($true)   # SIGKILL to the host and its child processes
+            $null = $first.Process.WaitForExit(10000)
+            Remove-Item -LiteralPath $script:HostHold   # the step body ends; its checkpoint finds the host gone
+            $client.Process.WaitForExit(60000) | Should -BeTrue -Because 'the client must not hang on a dead host'
+        }
+        finally {
+            if (-not $client.Process.HasExited) { $client.Process.Kill($true) }
+            Remove-Item -LiteralPath $script:HostHold -ErrorAction SilentlyContinue
+        }
+        $lines = @(($client.Out.Result -split "`r?`n") | Where-Object { $_ })
+        $lines | Should -HaveCount 1 -Because "client output: $($client.Out.Result) $($client.Err.Result)"
+        $fields = $lines[0] -split '\|', 4
+        $fields[0] | Should -Be 'ERROR'
+        $fields[1] | Should -Be "UNAVAILABLE,$script:Cmd.StartArcpJobCommand"
+        $fields[2] | Should -Be 'ConnectionError'
+        $fields[3] | Should -BeLike 'UNAVAILABLE: *'
+
+        $second = Start-TestRuntimeHost -Manifest $script:Manifest -TokenFile $script:TokenFile -Store $script:HostStore
+        $script:Hosts.Add($second)
+        $job = Get-ArcpJob -Runtime $second.Runtime -Token tok-alice -Name host-killed -ErrorAction Stop
+        $job.State | Should -Be 'Interrupted'
+        (Get-ArcpCheckpoint -Runtime $second.Runtime -Token tok-alice -JobId $job.JobId -ErrorAction Stop).Step | Should -Be @('one')
+
+        $env:ARCP_TEST_RUNS = $script:HostRuns
+        try {
+            $resumed = Resume-ArcpJob -Runtime $second.Runtime -Token tok-alice -JobId $job.JobId -Step (& ([scriptblock]::Create($script:StepsText))) -ErrorAction Stop
+        }
+        finally { Remove-Item Env:ARCP_TEST_RUNS }
+        $resumed.State | Should -Be 'Completed'
+        $resumed.Result | Should -Be 'x-one-two-three'
+        Read-Runs $script:HostRuns | Should -Be @('one', 'two', 'two', 'three')
+        Disconnect-ArcpRuntime
+    }
+}
