@@ -84,3 +84,9 @@ public enum CommitDurability
 
 /// <summary>What deleting one job's history removed.</summary>
 public sealed record JobDeletion(int Events, int Checkpoints, int LedgerEntries);
+
+/// <summary>The store's size in bytes before and after space was reclaimed (SQLite: the database file; PostgreSQL: its ARCP tables with their indexes).</summary>
+public sealed record StoreSpace(long BytesBefore, long BytesAfter)
+{
+    public long BytesReclaimed => Math.Max(0, BytesBefore - BytesAfter);
+}
