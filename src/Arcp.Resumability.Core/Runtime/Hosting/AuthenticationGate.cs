@@ -17,12 +17,14 @@ internal sealed class AuthenticationGate(IArcpConnection inner, IPAddress addres
 
     public async ValueTask SendAsync(string frame, CancellationToken cancellationToken)
     {
-        await inner.SendAsync(frame, cancellationToken).ConfigureAwait(false);
+        // Refunded before the peer can read the acceptance, so its next open from this address already finds the token back.
         if (!accepted && SessionOpenDeadline.IsSessionAccepted(frame))
         {
             accepted = true;
             throttle.Succeeded(address);
         }
+
+        await inner.SendAsync(frame, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<string?> ReceiveAsync(CancellationToken cancellationToken)
