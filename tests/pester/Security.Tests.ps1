@@ -140,9 +140,29 @@ Describe 'Security: Start-ArcpRuntime quotas and authentication limits' -Tag 'Se
     }
 
     It '-NoQuota with a quota parameter is refused with INVALID_ARGUMENT' {
-        $err = $null
-        Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -AllowAnonymous -Store (Join-Path $script:Work 'noquota.db') -NoQuota -MaxMessagesPerSecond 5 -ErrorAction SilentlyContinue -ErrorVariable err
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'INVALID_ARGUMENT,*'
-        $err[0].Exception.Message | Should -Match '-NoQuota'
+        { Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -AllowAnonymous -Store (Join-Path $script:Work 'noquota.db') -NoQuota -MaxMessagesPerSecond 5 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'INVALID_ARGUMENT*' -ExpectedMessage '*-NoQuota*'
+    }
+}
+
+Describe 'Security: retention bounds the disk' -Tag 'Security' {
+    It 'Invoke-ArcpRetention -AbandonedJobAge -Compact removes a job its crashed owner left behind and shrinks the store file' {
+        $store = Join-Path $script:Work 'disk.db'
+        # A process that died after a step with half a megabyte of incompressible output: its job stays unfinished for ever.
+        $crash = Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Store '$store' -Name abandoned -Step ([ordered]@{ noise = { [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(500KB)) }; never = { 2 } }) -OnCheckpoint { [Environment]::Exit(137) }" -TimeoutSeconds 120
+        $crash.ExitCode | Should -Be 137
+        (Get-ArcpJob -Store $store -Name abandoned).State | Should -Be 'Interrupted'
+        $before = (Get-Item -LiteralPath $store).Length
+
+        $kept = Invoke-ArcpRetention -Store $store -EventAge 0 -CompletedJobAge 0 -Confirm:$false
+        $kept.AbandonedJobsRemoved | Should -Be 0
+        @(Get-ArcpJob -Store $store -Name abandoned).Count | Should -Be 1
+
+        $summary = Invoke-ArcpRetention -Store $store -EventAge 0 -CompletedJobAge 0 -AbandonedJobAge 0 -Compact -Confirm:$false
+        $summary.AbandonedJobsRemoved | Should -Be 1
+        $summary.SessionsRemoved + $kept.SessionsRemoved | Should -BeGreaterOrEqual 1
+        @(Get-ArcpJob -Store $store -Name abandoned).Count | Should -Be 0
+        $summary.BytesReclaimed | Should -BeGreaterThan 500KB
+        (Get-Item -LiteralPath $store).Length | Should -BeLessThan ($before / 2)
     }
 }

@@ -87,17 +87,17 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
 
     /// <summary>Inbound messages per second one principal may send over all its sessions (after a burst of -QuotaBurstSeconds of it).</summary>
     [Parameter]
-    [ValidateRange(0.01, 1_000_000)]
+    [ValidateRange(0.01, 1_000_000d)]
     public double MaxMessagesPerSecond { get; set; } = new QuotaOptions().EventsPerSecond;
 
     /// <summary>Inbound bytes per second one principal may send over all its sessions (after a burst of -QuotaBurstSeconds of it).</summary>
     [Parameter]
-    [ValidateRange(1024, long.MaxValue)]
+    [ValidateRange(1024L, long.MaxValue)]
     public long MaxBytesPerSecond { get; set; } = (long)new QuotaOptions().BytesPerSecond;
 
     /// <summary>How many seconds' worth of -MaxMessagesPerSecond and -MaxBytesPerSecond a principal may send at once.</summary>
     [Parameter]
-    [ValidateRange(0.1, 3600)]
+    [ValidateRange(0.1, 3600d)]
     public double QuotaBurstSeconds { get; set; } = new QuotaOptions().BurstSeconds;
 
     /// <summary>No per-principal quota (for a runtime only trusted clients reach).</summary>
