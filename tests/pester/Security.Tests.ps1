@@ -95,3 +95,74 @@ Describe 'Security: a runtime host against hostile clients' -Tag 'Security' {
         }
     }
 }
+
+Describe 'Security: Start-ArcpRuntime quotas and authentication limits' -Tag 'Security' {
+    BeforeAll {
+        $tokens = Join-Path $script:Work 'quota-tokens.txt'
+        Set-Content -LiteralPath $tokens -Value "tok-quota quota"
+        if (-not $IsWindows) { [IO.File]::SetUnixFileMode($tokens, [IO.UnixFileMode]'UserRead, UserWrite') }
+        # Two messages at once, then one every ten seconds; two failed authentications, then one every thirty seconds.
+        $script:Limited = Start-HostProcess "-Listen ws://127.0.0.1:0/arcp -Store '$(Join-Path $script:Work 'quota.db')' -TokenFile '$tokens' -MaxMessagesPerSecond 0.1 -QuotaBurstSeconds 20 -MaxFailedAuthenticationsPerMinute 2"
+        $null = $script:Limited.StandardError.ReadToEndAsync()
+        $banner = $script:Limited.StandardOutput.ReadLineAsync()
+        $script:LimitedRuntime = if ($banner.Wait(60000) -and $banner.Result -match 'listening on (wss?://\S+)') { $Matches[1] }
+        if (-not $script:LimitedRuntime) { throw "The limited runtime host did not start: $($banner.Result)" }
+        $null = $script:Limited.StandardOutput.ReadToEndAsync()
+    }
+
+    AfterAll {
+        if ($script:Limited -and -not $script:Limited.HasExited) {
+            $script:Limited.Kill($true)
+            $null = $script:Limited.WaitForExit(15000)
+        }
+    }
+
+    It 'a principal sending past -MaxMessagesPerSecond gets RESOURCE_EXHAUSTED with a retry hint' {
+        $failures = @()
+        foreach ($attempt in 1..4) {
+            $err = $null
+            $null = Get-ArcpJob -Runtime $script:LimitedRuntime -Token tok-quota -ErrorAction SilentlyContinue -ErrorVariable err
+            if ($err) { $failures += $err[0] }
+        }
+        $failures.Count | Should -BeGreaterOrEqual 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'RESOURCE_EXHAUSTED,*'
+        $failures[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $failures[0].Exception.Message | Should -Match 'quota'
+    }
+
+    It 'an address guessing tokens past -MaxFailedAuthenticationsPerMinute is refused RATE_LIMITED, the right token included' {
+        $codes = foreach ($guess in 'guess-1', 'guess-2', 'tok-quota') {
+            $err = $null
+            $null = Get-ArcpJob -Runtime $script:LimitedRuntime -Token $guess -ErrorAction SilentlyContinue -ErrorVariable err
+            if ($err) { ($err[0].FullyQualifiedErrorId -split ',')[0] } else { 'OK' }
+        }
+        $codes | Should -Be @('UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED')
+    }
+
+    It '-NoQuota with a quota parameter is refused with INVALID_ARGUMENT' {
+        { Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -AllowAnonymous -Store (Join-Path $script:Work 'noquota.db') -NoQuota -MaxMessagesPerSecond 5 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'INVALID_ARGUMENT*' -ExpectedMessage '*-NoQuota*'
+    }
+}
+
+Describe 'Security: retention bounds the disk' -Tag 'Security' {
+    It 'Invoke-ArcpRetention -AbandonedJobAge -Compact removes a job its crashed owner left behind and shrinks the store file' {
+        $store = Join-Path $script:Work 'disk.db'
+        # A process that died after a step with half a megabyte of incompressible output: its job stays unfinished for ever.
+        $crash = Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Store '$store' -Name abandoned -Step ([ordered]@{ noise = { [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(500KB)) }; never = { 2 } }) -OnCheckpoint { [Environment]::Exit(137) }" -TimeoutSeconds 120
+        $crash.ExitCode | Should -Be 137
+        (Get-ArcpJob -Store $store -Name abandoned).State | Should -Be 'Interrupted'
+        $before = (Get-Item -LiteralPath $store).Length
+
+        $kept = Invoke-ArcpRetention -Store $store -EventAge 0 -CompletedJobAge 0 -Confirm:$false
+        $kept.AbandonedJobsRemoved | Should -Be 0
+        @(Get-ArcpJob -Store $store -Name abandoned).Count | Should -Be 1
+
+        $summary = Invoke-ArcpRetention -Store $store -EventAge 0 -CompletedJobAge 0 -AbandonedJobAge 0 -Compact -Confirm:$false
+        $summary.AbandonedJobsRemoved | Should -Be 1
+        $summary.SessionsRemoved + $kept.SessionsRemoved | Should -BeGreaterOrEqual 1
+        @(Get-ArcpJob -Store $store -Name abandoned).Count | Should -Be 0
+        $summary.BytesReclaimed | Should -BeGreaterThan 500KB
+        (Get-Item -LiteralPath $store).Length | Should -BeLessThan ($before / 2)
+    }
+}

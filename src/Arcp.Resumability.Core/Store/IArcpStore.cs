@@ -12,6 +12,13 @@ public interface IArcpStore : IAsyncDisposable
 
     ValueTask<IStoreTransaction> BeginAsync(CommitDurability durability, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Gives the space of deleted rows back. Without <paramref name="compact"/> only what is cheap (SQLite's
+    /// incremental vacuum, PostgreSQL's plain <c>VACUUM</c>); with it the store is rewritten (<c>VACUUM</c>,
+    /// <c>VACUUM FULL</c>), which blocks other writers while it runs.
+    /// </summary>
+    Task<StoreSpace> ReclaimSpaceAsync(bool compact, CancellationToken cancellationToken);
+
     Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken);
@@ -99,6 +106,15 @@ public interface IStoreTransaction : IAsyncDisposable
     Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken);
 
     Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the rows of sessions closed before <paramref name="cutoff"/>, and of sessions never closed (their
+    /// process died) that were opened before it and hold no job's lease.
+    /// </summary>
+    Task<int> DeleteSessionsEndedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+
+    /// <summary>Jobs not yet completed, failed or cancelled and last updated before <paramref name="updatedBefore"/>, oldest first.</summary>
+    Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken);
 
     Task CommitAsync(CancellationToken cancellationToken);
 }

@@ -119,3 +119,9 @@ public static class JobDefinitionKinds
 
     public const string Inline = "inline";
 }
+
+/// <summary>The store's size in bytes before and after space was reclaimed (SQLite: the database file; PostgreSQL: its ARCP tables with their indexes).</summary>
+public sealed record StoreSpace(long BytesBefore, long BytesAfter)
+{
+    public long BytesReclaimed => Math.Max(0, BytesBefore - BytesAfter);
+}

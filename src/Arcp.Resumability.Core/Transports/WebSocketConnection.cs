@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 
@@ -25,6 +26,9 @@ public sealed class WebSocketConnection : QueuedConnection
         this.socket = socket;
         this.owner = owner;
     }
+
+    /// <summary>The peer's IP address on a server connection (<see cref="IPAddress.None"/> when unknown), for per-address limits.</summary>
+    public IPAddress RemoteAddress { get; init; } = IPAddress.None;
 
     /// <summary>Connects to a runtime at <paramref name="uri"/> (<c>ws://</c> or <c>wss://</c>).</summary>
     public static async Task<WebSocketConnection> ConnectAsync(Uri uri, TransportOptions? options, Action<ClientWebSocketOptions>? configure, CancellationToken cancellationToken)

@@ -224,7 +224,7 @@ public sealed class WebSocketListener : IAsyncDisposable
             if (await UpgradeAsync(stream, timeout.Token).ConfigureAwait(false))
             {
                 var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.FromSeconds(30) });
-                var connection = new WebSocketConnection(socket, options, new StreamAndClient(stream, client, () => Release(address)));
+                var connection = new WebSocketConnection(socket, options, new StreamAndClient(stream, client, () => Release(address))) { RemoteAddress = address };
                 if (upgraded.Writer.TryWrite(connection))
                 {
                     return;

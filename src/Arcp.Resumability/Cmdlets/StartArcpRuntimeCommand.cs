@@ -85,6 +85,30 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     [ValidateRange(1024, 256 * 1024 * 1024)]
     public int MaxFrameBytes { get; set; } = TransportOptions.DefaultMaxFrameBytes;
 
+    /// <summary>Inbound messages per second one principal may send over all its sessions (after a burst of -QuotaBurstSeconds of it).</summary>
+    [Parameter]
+    [ValidateRange(0.01, 1_000_000d)]
+    public double MaxMessagesPerSecond { get; set; } = new QuotaOptions().EventsPerSecond;
+
+    /// <summary>Inbound bytes per second one principal may send over all its sessions (after a burst of -QuotaBurstSeconds of it).</summary>
+    [Parameter]
+    [ValidateRange(1024L, long.MaxValue)]
+    public long MaxBytesPerSecond { get; set; } = (long)new QuotaOptions().BytesPerSecond;
+
+    /// <summary>How many seconds' worth of -MaxMessagesPerSecond and -MaxBytesPerSecond a principal may send at once.</summary>
+    [Parameter]
+    [ValidateRange(0.1, 3600d)]
+    public double QuotaBurstSeconds { get; set; } = new QuotaOptions().BurstSeconds;
+
+    /// <summary>No per-principal quota (for a runtime only trusted clients reach).</summary>
+    [Parameter]
+    public SwitchParameter NoQuota { get; set; }
+
+    /// <summary>Failed session.open attempts one remote address may make in a row, and then per minute.</summary>
+    [Parameter(ParameterSetName = ListenSet)]
+    [ValidateRange(1, 100_000)]
+    public int MaxFailedAuthenticationsPerMinute { get; set; } = new AuthenticationThrottleOptions().FailuresPerMinute;
+
     /// <summary>Apply retention while the runtime runs: once at start and then at this interval.</summary>
     [Parameter]
     public TimeSpan? RetentionInterval { get; set; }
@@ -98,6 +122,11 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
     [Parameter]
     [DaysTransformation]
     public TimeSpan CompletedJobRetention { get; set; } = RetentionPolicy.DefaultCompletedJobAge;
+
+    /// <summary>With -RetentionInterval: unfinished jobs nobody holds a live lease on, not updated for this long, are removed (a bare number is days); kept when absent.</summary>
+    [Parameter]
+    [DaysTransformation]
+    public TimeSpan? AbandonedJobRetention { get; set; }
 
     public void Dispose()
     {
@@ -156,7 +185,13 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                                 return true;
                             }
 
-                            var host = ArcpWebSocketHost.Start(runtime, Listen, certificate, transport, new WebSocketListenerOptions { AllowedOrigins = AllowedOrigin ?? [] });
+                            var host = ArcpWebSocketHost.Start(
+                                runtime,
+                                Listen,
+                                certificate,
+                                transport,
+                                new WebSocketListenerOptions { AllowedOrigins = AllowedOrigin ?? [] },
+                                authenticationThrottle: new AuthenticationThrottleOptions { FailuresPerMinute = MaxFailedAuthenticationsPerMinute });
                             await using (host.ConfigureAwait(false))
                             {
                                 if (certificate is null && !IPAddress.IsLoopback(IPAddress.Parse(host.Address.Host.Trim('[', ']'))))
@@ -203,10 +238,10 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
         return Task.Run(
             () => RetentionSchedule.RunAsync(
                 jobs,
-                new RetentionPolicy(EventRetention, CompletedJobRetention),
+                new RetentionPolicy(EventRetention, CompletedJobRetention) { AbandonedJobAge = AbandonedJobRetention },
                 interval,
                 TimeProvider.System,
-                pass => Console.Error.WriteLine($"Retention: purged {pass.EventsPurged} event(s) older than {pass.EventCutoff:u}, removed {pass.JobsRemoved} finished job(s) last updated before {pass.JobCutoff:u}."),
+                pass => Console.Error.WriteLine($"Retention: purged {pass.EventsPurged} event(s) older than {pass.EventCutoff:u} and {pass.SessionsRemoved} ended session(s), removed {pass.JobsRemoved} finished job(s) last updated before {pass.JobCutoff:u} and {pass.AbandonedJobsRemoved} abandoned one(s)."),
                 failure => Console.Error.WriteLine($"Retention pass failed (the schedule goes on): {failure.Message}"),
                 cancellationToken),
             CancellationToken.None);
@@ -247,9 +282,21 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
             BearerTokens = tokens.Tokens,
             AdminPrincipals = tokens.AdminPrincipals,
             AllowAnonymous = AllowAnonymous,
+            Quota = Quota(),
             // stdout may be the protocol channel (-Stdio); diagnostics always go to stderr.
             Diagnostics = message => Console.Error.WriteLine($"arcp: {message}"),
         };
+    }
+
+    private QuotaOptions? Quota()
+    {
+        string[] quotaParameters = [nameof(MaxMessagesPerSecond), nameof(MaxBytesPerSecond), nameof(QuotaBurstSeconds)];
+        if (NoQuota && quotaParameters.FirstOrDefault(MyInvocation.BoundParameters.ContainsKey) is { } conflicting)
+        {
+            throw Terminating(ErrorCodes.InvalidArgument, $"-NoQuota turns the quota off; -{conflicting} would set it. Give one or the other.", null);
+        }
+
+        return NoQuota ? null : new QuotaOptions { EventsPerSecond = MaxMessagesPerSecond, BytesPerSecond = MaxBytesPerSecond, BurstSeconds = QuotaBurstSeconds };
     }
 
     private List<Steps.WorkflowDefinition> LoadWorkflows(string cwd, string storePath)

@@ -174,8 +174,12 @@ public sealed class ArcpCheckpoint
 /// <summary>What Invoke-ArcpRetention removed, or with -WhatIf would remove (Applied is then false).</summary>
 public sealed class ArcpRetentionSummary
 {
-    internal ArcpRetentionSummary(Arcp.Resumability.Jobs.RetentionResult result, string store)
+    internal ArcpRetentionSummary(Arcp.Resumability.Jobs.RetentionResult result, string store, Arcp.Resumability.Store.StoreSpace? space = null)
     {
+        SessionsRemoved = result.SessionsRemoved;
+        AbandonedJobsRemoved = result.AbandonedJobsRemoved;
+        BytesReclaimed = space?.BytesReclaimed;
+        StoreBytes = space?.BytesAfter;
         EventCutoff = result.EventCutoff;
         JobCutoff = result.JobCutoff;
         EventsPurged = result.EventsPurged;
@@ -200,6 +204,18 @@ public sealed class ArcpRetentionSummary
     public int CheckpointsRemoved { get; }
 
     public int IdempotencyRecordsRemoved { get; }
+
+    /// <summary>Rows of sessions that ended before the event cutoff.</summary>
+    public int SessionsRemoved { get; }
+
+    /// <summary>Unfinished jobs without a live lease removed under -AbandonedJobAge.</summary>
+    public int AbandonedJobsRemoved { get; }
+
+    /// <summary>Bytes given back to the file system after the deletions; empty with -WhatIf.</summary>
+    public long? BytesReclaimed { get; }
+
+    /// <summary>The store's size in bytes afterwards (SQLite: the database file; PostgreSQL: its tables); empty with -WhatIf.</summary>
+    public long? StoreBytes { get; }
 
     public bool Applied { get; }
 

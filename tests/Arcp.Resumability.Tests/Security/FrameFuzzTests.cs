@@ -45,7 +45,9 @@ public sealed class FrameFuzzTests(ITestOutputHelper output) : IDisposable
         await using var _ = store;
         await using var runtime = new ArcpRuntime(store, new RuntimeOptions { AllowAnonymous = true });
         var transport = new TransportOptions { MaxFrameBytes = 64 * 1024 };
-        await using var host = ArcpWebSocketHost.Start(runtime, new Uri("ws://127.0.0.1:0/arcp"), null, transport);
+        // Refused opens are probes here, not guessing: the failed-authentication limit is not under test.
+        var probesAllowed = new AuthenticationThrottleOptions { FailuresPerMinute = 100_000 };
+        await using var host = ArcpWebSocketHost.Start(runtime, new Uri("ws://127.0.0.1:0/arcp"), null, transport, authenticationThrottle: probesAllowed);
         for (var i = 0; i < 30; i++)
         {
             // Rapid connects and disconnects, some mid-frame-stream.

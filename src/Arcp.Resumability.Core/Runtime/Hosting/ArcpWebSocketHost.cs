@@ -21,14 +21,16 @@ public sealed class ArcpWebSocketHost : IAsyncDisposable
     private readonly Task acceptLoop;
     private readonly SemaphoreSlim stopGate = new(1, 1);
     private readonly TimeSpan sessionOpenTimeout;
+    private readonly FailedAuthenticationThrottle authenticationThrottle;
     private int nextSession;
     private bool stopped;
 
-    private ArcpWebSocketHost(ArcpRuntime runtime, WebSocketListener listener, TimeSpan sessionOpenTimeout)
+    private ArcpWebSocketHost(ArcpRuntime runtime, WebSocketListener listener, TimeSpan sessionOpenTimeout, AuthenticationThrottleOptions authenticationThrottle)
     {
         this.runtime = runtime;
         this.listener = listener;
         this.sessionOpenTimeout = sessionOpenTimeout;
+        this.authenticationThrottle = new FailedAuthenticationThrottle(authenticationThrottle, runtime.Options.Clock);
         acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
     }
 
@@ -47,13 +49,17 @@ public sealed class ArcpWebSocketHost : IAsyncDisposable
     /// Starts listening on <paramref name="listen"/>; TLS when <paramref name="certificate"/> is given (wss://).
     /// <paramref name="limits"/> caps connections and allows browser origins; an upgraded connection without an
     /// accepted session after <paramref name="sessionOpenTimeout"/> (default <see cref="DefaultSessionOpenTimeout"/>) is closed.
+    /// <paramref name="authenticationThrottle"/> bounds failed authentications per remote address (the defaults of
+    /// <see cref="AuthenticationThrottleOptions"/> when null).
     /// </summary>
-    public static ArcpWebSocketHost Start(ArcpRuntime runtime, Uri listen, X509Certificate2? certificate, TransportOptions? transport, WebSocketListenerOptions? limits = null, TimeSpan? sessionOpenTimeout = null)
+    public static ArcpWebSocketHost Start(ArcpRuntime runtime, Uri listen, X509Certificate2? certificate, TransportOptions? transport, WebSocketListenerOptions? limits = null, TimeSpan? sessionOpenTimeout = null, AuthenticationThrottleOptions? authenticationThrottle = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         var deadline = sessionOpenTimeout ?? DefaultSessionOpenTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(sessionOpenTimeout));
-        return new ArcpWebSocketHost(runtime, WebSocketListener.Start(listen, certificate, transport, limits), deadline);
+        var throttle = authenticationThrottle ?? new AuthenticationThrottleOptions();
+        throttle.Validate();
+        return new ArcpWebSocketHost(runtime, WebSocketListener.Start(listen, certificate, transport, limits), deadline, throttle);
     }
 
     /// <summary>Serves until <paramref name="cancellationToken"/> fires or an admin asks the runtime to shut down, then stops.</summary>
@@ -129,7 +135,8 @@ public sealed class ArcpWebSocketHost : IAsyncDisposable
         using var report = guarded.Expired.Register(() => runtime.Options.Diagnostics?.Invoke($"Connection {id} opened no session within {sessionOpenTimeout.TotalSeconds:0.#} s; closing it."));
         try
         {
-            await runtime.ServeAsync(guarded, session.Token).ConfigureAwait(false);
+            var gated = new AuthenticationGate(guarded, connection.RemoteAddress, authenticationThrottle, runtime);
+            await runtime.ServeAsync(gated, session.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // One session's failure must never take the host and every other session down.
         catch (Exception ex)

@@ -27,7 +27,10 @@ public static class RetentionSchedule
             {
                 try
                 {
-                    onPass(await jobs.ApplyRetentionAsync(policy, clock.GetUtcNow(), apply: true, cancellationToken).ConfigureAwait(false));
+                    var pass = await jobs.ApplyRetentionAsync(policy, clock.GetUtcNow(), apply: true, cancellationToken).ConfigureAwait(false);
+                    // The cheap kind only (incremental vacuum): a full compaction would stall the sessions being served.
+                    await jobs.ReclaimSpaceAsync(compact: false, cancellationToken).ConfigureAwait(false);
+                    onPass(pass);
                 }
                 catch (Exception ex) when (ex is StoreException or ArcpException)
                 {

@@ -39,7 +39,7 @@ internal sealed class SessionOpenDeadline(IArcpConnection inner, TimeSpan deadli
     }
 
     // The runtime's own outbound frames, so parsing them is safe; only the ones naming the type are parsed.
-    private static bool IsSessionAccepted(string frame)
+    internal static bool IsSessionAccepted(string frame)
     {
         if (!frame.Contains(MessageTypes.SessionAccepted, StringComparison.Ordinal))
         {

@@ -114,6 +114,9 @@ public sealed partial class PostgresArcpStore : IArcpStore
             }
         }).ConfigureAwait(false);
 
+    public Task<StoreSpace> ReclaimSpaceAsync(bool compact, CancellationToken cancellationToken) =>
+        GuardAsync(Location, () => PostgresSpace.ReclaimAsync(dataSource, compact, cancellationToken));
+
     public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {JobReadColumns} FROM jobs WHERE job_id = @job_id;", c => Text(c, "job_id", jobId), ReadJob, cancellationToken);
 

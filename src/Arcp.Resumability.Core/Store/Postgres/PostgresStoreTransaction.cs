@@ -263,6 +263,25 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             return (await ReadAllAsync(command, r => StoreRows.ReadDefinition(r, ReadTime), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
         });
 
+    public Task<int> DeleteSessionsEndedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command(
+                "DELETE FROM sessions WHERE closed_at < @cutoff " +
+                "OR (closed_at IS NULL AND opened_at < @cutoff AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.lease_session_id = sessions.session_id));");
+            Time(command, "cutoff", cutoff);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        {
+            // Locked (in job id order, like every multi-row lock here), so no session claims one while retention decides about it.
+            await using var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE state NOT IN ('completed', 'failed', 'cancelled') AND updated_at < @before ORDER BY job_id FOR UPDATE;");
+            Time(command, "before", updatedBefore);
+            return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
+        });
+
     public Task CommitAsync(CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
         {

@@ -83,6 +83,12 @@ public sealed class SqliteArcpStore : IArcpStore
             connection.Open();
             Pragma(connection, $"PRAGMA busy_timeout = {(int)busyTimeout.TotalMilliseconds};");
             SqliteSchema.EnsureNotTooNew(connection, fullPath);
+            if (new FileInfo(fullPath).Length == 0)
+            {
+                // A new file: its auto-vacuum mode is fixed by the first write (the switch to WAL below).
+                SqliteSpace.EnableIncrementalVacuum(connection);
+            }
+
             Pragma(connection, "PRAGMA journal_mode = WAL;");
             Pragma(connection, "PRAGMA synchronous = FULL;");
             Pragma(connection, "PRAGMA foreign_keys = ON;");
@@ -135,6 +141,9 @@ public sealed class SqliteArcpStore : IArcpStore
             throw;
         }
     }
+
+    public Task<StoreSpace> ReclaimSpaceAsync(bool compact, CancellationToken cancellationToken) =>
+        ReadAsync(() => SqliteSpace.Reclaim(connection, compact), cancellationToken);
 
     public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
         ReadAsync(() => SqliteStoreTransaction.QueryJob(statements, null, jobId), cancellationToken);

@@ -245,6 +245,22 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         return Run(() => SqliteArcpStore.ReadAll(command, r => StoreRows.ReadDefinition(r, (reader, i) => ParseTime(reader.GetString(i)))).FirstOrDefault());
     }
 
+    public Task<int> DeleteSessionsEndedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var command = Command(
+            "DELETE FROM sessions WHERE closed_at < $cutoff " +
+            "OR (closed_at IS NULL AND opened_at < $cutoff AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.lease_session_id = sessions.session_id));");
+        Add(command, "$cutoff", Time(cutoff));
+        return Run(command.ExecuteNonQuery);
+    }
+
+    public Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
+    {
+        var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE state NOT IN ('completed', 'failed', 'cancelled') AND updated_at < $before ORDER BY updated_at;");
+        Add(command, "$before", Time(updatedBefore));
+        return Run<IReadOnlyList<JobRecord>>(() => SqliteArcpStore.ReadAll(command, ReadJob));
+    }
+
     public Task CommitAsync(CancellationToken cancellationToken)
     {
         SqliteStoreErrors.Guard(location, transaction.Commit);
