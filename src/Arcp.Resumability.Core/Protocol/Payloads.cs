@@ -47,7 +47,13 @@ public sealed record WorkflowStartPayload(string Workflow, JsonNode? Inputs = nu
 {
     /// <summary>Operator-facing job name (not in the RFC's open workflow schema, which §26 leaves to future work).</summary>
     public string? Name { get; init; }
+
+    /// <summary>A client-chosen job id in the payload (accepted like the envelope's <c>job_id</c>; docs/protocol.md).</summary>
+    public string? JobId { get; init; }
 }
+
+/// <summary>§24 <c>tool.invoke</c>: this runtime's tools are the workflows it runs itself; the arguments are the job's inputs.</summary>
+public sealed record ToolInvokePayload(string Tool, JsonNode? Arguments = null);
 
 public sealed record JobAcceptedPayload(string State, string Workflow)
 {

@@ -5,7 +5,7 @@ using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.Runtime;
 
-/// <summary>Job lifecycle messages: <c>workflow.start</c>, the owner's job events and <c>cancel</c>.</summary>
+/// <summary>Job lifecycle messages: <c>workflow.start</c> and <c>tool.invoke</c>, the owner's job events and <c>cancel</c>.</summary>
 internal sealed partial class RuntimeSession
 {
     private async Task StartWorkflowAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -16,8 +16,37 @@ internal sealed partial class RuntimeSession
             throw ArcpException.Of(ErrorCodes.InvalidArgument, "workflow.start needs a non-empty 'workflow'.");
         }
 
+        await StartJobAsync(envelope, frame, start, runtime.RuntimeDrives(envelope, start.Workflow), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>tool.invoke</c> as other ARCP peers start jobs: the tool names a workflow registered on this runtime, its
+    /// arguments are the job's inputs, and the runtime runs it exactly like a runtime-driven <c>workflow.start</c>.
+    /// </summary>
+    private async Task InvokeToolAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var invoke = envelope.PayloadAs<ToolInvokePayload>();
+        if (string.IsNullOrWhiteSpace(invoke.Tool))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "tool.invoke needs a non-empty 'tool'.");
+        }
+
+        if (runtime.Options.Driver is not { } driver || !driver.Workflows.Contains(invoke.Tool, StringComparer.Ordinal))
+        {
+            throw ArcpException.Of(
+                ErrorCodes.NotFound,
+                $"No tool '{invoke.Tool}' on this runtime: the tools are the workflows it runs itself (capabilities '{MessageTypes.WorkflowsCapability}').",
+                new JsonObject { ["tool"] = invoke.Tool });
+        }
+
+        await StartJobAsync(envelope, frame, new WorkflowStartPayload(invoke.Tool, invoke.Arguments), runtimeDrives: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StartJobAsync(Envelope envelope, string frame, WorkflowStartPayload start, bool runtimeDrives, CancellationToken cancellationToken)
+    {
+        var chosenId = ClientChosenJobId(envelope, start);
         var inputs = ArcpJson.ToText(start.Inputs);
-        var watch = runtime.RuntimeDrives(envelope, start.Workflow) ? "sub_" + ArcpId.NewUlid() : null;
+        var watch = runtimeDrives ? "sub_" + ArcpId.NewUlid() : null;
         string? drivenJob = null;
         if (watch is null)
         {
@@ -32,11 +61,11 @@ internal sealed partial class RuntimeSession
             CommitDurability.Durable,
             async tx =>
             {
-                var jobId = ArcpId.NewJobId();
+                var jobId = chosenId ?? ArcpId.NewJobId();
                 // Correlated like job.accepted, so a retransmitted workflow.start gets both answers again (§6.4).
                 var started = Reply(envelope, MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, jobId) with { CausationId = envelope.Id };
                 // A runtime-driven job is claimed by its driver's own session a moment later.
-                var (job, existing) = await jobs.StartAsync(tx, new JobStart(jobId, principal, start.Workflow, start.Name, inputs, envelope.IdempotencyKey, started.Id), watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
+                var (job, existing) = await jobs.StartAsync(tx, new JobStart(jobId, principal, start.Workflow, start.Name, inputs, envelope.IdempotencyKey, started.Id, chosenId is not null), watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
                 if (existing)
                 {
                     return [Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(job.State, job.Workflow) { Name = job.Name, Existing = true }, job.JobId)];
@@ -58,6 +87,22 @@ internal sealed partial class RuntimeSession
             WatchJob(drivenJob, watch);
             await AwaitClaimAsync(runtime.Drive(drivenJob, principal, start.Workflow), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The job id the client chose (envelope or payload <c>job_id</c>), checked for form; null when it chose none.</summary>
+    private static string? ClientChosenJobId(Envelope envelope, WorkflowStartPayload start)
+    {
+        if (envelope.JobId is { } onEnvelope && start.JobId is { } inPayload && onEnvelope != inPayload)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "workflow.start names two different job ids (envelope 'job_id' and 'payload.job_id').");
+        }
+
+        var chosen = envelope.JobId ?? start.JobId;
+        return chosen is null || ArcpId.IsWellFormedPeerId(chosen)
+            ? chosen
+            : throw ArcpException.Of(
+                ErrorCodes.InvalidArgument,
+                $"job_id must be 1 to {ArcpId.MaxPeerIdLength} ASCII letters, digits, '_', '-', '.' or ':', starting with a letter or digit.");
     }
 
     private async Task RecordJobEventAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -132,17 +177,7 @@ internal sealed partial class RuntimeSession
 
                 return recorded;
             case MessageTypes.JobCheckpoint:
-                var checkpoint = envelope.PayloadAs<JobCheckpointPayload>();
-                if (string.IsNullOrWhiteSpace(checkpoint.CheckpointId) || string.IsNullOrWhiteSpace(checkpoint.Label) || checkpoint.Snapshot is null)
-                {
-                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "job.checkpoint needs 'checkpoint_id', 'label' and 'snapshot'.");
-                }
-
-                var key = envelope.IdempotencyKey ?? checkpoint.CheckpointId;
-                return recorded with
-                {
-                    Checkpoint = new CheckpointDraft(checkpoint.CheckpointId, checkpoint.Snapshot.StepIndex, checkpoint.Label, key, ArcpJson.ToText(checkpoint.Snapshot.Output), checkpoint.Snapshot.DefinitionVersion),
-                };
+                return recorded with { Checkpoint = CheckpointReader.Read(envelope) };
             case MessageTypes.JobCompleted:
                 return recorded with { TerminalState = JobStates.Completed, Result = ArcpJson.ToText(envelope.PayloadAs<JobCompletedPayload>().Result) };
             case MessageTypes.JobFailed:

@@ -120,6 +120,9 @@ internal sealed partial class RuntimeSession
             case MessageTypes.WorkflowStart:
                 await StartWorkflowAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
                 return true;
+            case MessageTypes.ToolInvoke:
+                await InvokeToolAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
             case MessageTypes.Resume:
                 await ResumeAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
                 return true;

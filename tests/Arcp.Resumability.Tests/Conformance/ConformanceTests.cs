@@ -433,7 +433,7 @@ public abstract partial class ConformanceTests : IAsyncLifetime
 
         var mandatory = peer.Envelope("com.example.telemetry.v1");
         (await peer.RequestAsync(mandatory)).AssertNack("UNIMPLEMENTED", (string)mandatory["id"]!);
-        var core = peer.Envelope("tool.invoke", extra: new JsonObject { ["extensions"] = new JsonObject { ["optional"] = true } });
+        var core = peer.Envelope("agent.delegate", extra: new JsonObject { ["extensions"] = new JsonObject { ["optional"] = true } });
         (await peer.RequestAsync(core)).AssertNack("UNIMPLEMENTED", (string)core["id"]!);
     }
 
