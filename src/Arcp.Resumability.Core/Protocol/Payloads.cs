@@ -15,7 +15,11 @@ public sealed record RuntimeIdentity(string Kind, string Version, string? Finger
 
 public sealed record SessionOpenPayload(AuthBlock Auth, ClientIdentity? Client = null, JsonObject? Capabilities = null);
 
-public sealed record SessionAcceptedPayload(string SessionId, RuntimeIdentity Runtime, JsonObject Capabilities);
+public sealed record SessionAcceptedPayload(string SessionId, RuntimeIdentity Runtime, JsonObject Capabilities)
+{
+    /// <summary>True when the client reconnected to its earlier session (§9); absent for a new one.</summary>
+    public bool? Resumed { get; init; }
+}
 
 /// <summary>§6.3: acknowledges (or, as <c>nack</c>, refuses) the message named by <c>ack_for</c>.</summary>
 public sealed record AckPayload(string AckFor)
@@ -120,6 +124,9 @@ public sealed record EventEmitPayload(string Type, JsonObject? Data = null)
 }
 
 /// <summary>Data of the <c>resume.replay_complete</c> marker that ends a resume replay.</summary>
+/// <summary>Data of the <c>resume.replay_complete</c> marker that ends a session-scoped (§9) resume replay.</summary>
+public sealed record SessionReplayComplete(string SessionId, int Replayed, string? LastMessageId);
+
 public sealed record ReplayComplete(JobSummary Job, int Replayed, string? LastMessageId, CheckpointSummary? Checkpoint, JsonNode? Inputs);
 
 public sealed record StepLookupPayload(string IdempotencyKey);
