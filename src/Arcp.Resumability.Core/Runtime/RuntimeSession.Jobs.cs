@@ -199,7 +199,8 @@ internal sealed partial class RuntimeSession
     /// owner is cancelled cooperatively: the request is recorded in the job's stream, where the owner's session
     /// (in this runtime or another one over the same store) finds it on the owner's next event (a heartbeat at
     /// the latest) and relays it to the owner, which stops at a clean checkpoint and emits <c>job.cancelled</c>.
-    /// Escalation after <c>deadline_ms</c> (§10.4's MAY) is not implemented: the deadline is passed on to the owner.
+    /// The deadline is passed on to the owner; when it passes with the job still unfinished, the runtime ends the job
+    /// itself with an <c>ABORTED</c> <c>job.cancelled</c> (§10.4's MUST), see <see cref="EnforceCancelDeadlineAsync"/>.
     /// </summary>
     private async Task CancelAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
@@ -211,6 +212,11 @@ internal sealed partial class RuntimeSession
 
         Envelope Refused(string reason, string message) =>
             Reply(envelope, MessageTypes.CancelRefused, new CancelRefusedPayload(request.Target, request.TargetId, reason) { Message = message }, request.Target == "job" ? request.TargetId : null);
+
+        if (request.DeadlineMs is < 0)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "cancel 'deadline_ms' must not be negative.");
+        }
 
         if (request.Target != "job")
         {
@@ -226,7 +232,8 @@ internal sealed partial class RuntimeSession
             return;
         }
 
-        await RespondAsync(
+        var cooperative = false;
+        var answered = await RespondAsync(
             envelope,
             frame,
             jobId,
@@ -241,6 +248,7 @@ internal sealed partial class RuntimeSession
 
                 if (jobs.HasLiveOwner(current))
                 {
+                    cooperative = true;
                     return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = current.State }, jobId)];
                 }
 
@@ -253,6 +261,39 @@ internal sealed partial class RuntimeSession
                 return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = JobStates.Cancelled }, jobId), cancelled];
             },
             cancellationToken).ConfigureAwait(false);
+        if (answered is not null && cooperative && request.DeadlineMs is { } deadlineMs)
+        {
+            // Not awaited and not tied to this session: the job must end even if the canceller goes away first.
+            _ = EnforceCancelDeadlineAsync(jobId, envelope.Id, TimeSpan.FromMilliseconds(Math.Min(deadlineMs, (long)MaxCancelDeadline.TotalMilliseconds)));
+        }
+    }
+
+    /// <summary>The longest cancel deadline the runtime waits out; a longer <c>deadline_ms</c> is shortened to it.</summary>
+    private static TimeSpan MaxCancelDeadline { get; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// §10.4: "If deadline_ms elapses without progress, the runtime … MUST emit a terminal event with code: ABORTED."
+    /// Once the deadline passes with the job unfinished, it is ended (state <c>cancelled</c>, lease revoked, so its
+    /// owner's further events are refused) and the <c>job.cancelled</c> goes to the canceller and to every subscriber.
+    /// </summary>
+    private async Task EnforceCancelDeadlineAsync(string jobId, string cancelId, TimeSpan deadline)
+    {
+        try
+        {
+            await Task.Delay(deadline, runtime.Options.Clock).ConfigureAwait(false);
+            if (await jobs.AbortOverdueCancelAsync(jobId, cancelId, deadline, CancellationToken.None).ConfigureAwait(false) is not var (job, emitted, text))
+            {
+                return;
+            }
+
+            runtime.Events.Publish(new PublishedEvent(emitted.Id, emitted.Type, null, jobId, job.Principal, text));
+            await connection.SendAsync(text, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StoreException or ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
+        {
+            // The runtime or the canceller's connection went away meanwhile; a job left unfinished stays resumable.
+            runtime.Options.Diagnostics?.Invoke($"The cancel deadline of job {jobId} could not be enforced: {ex.Message}");
+        }
     }
 
     /// <summary>Relays cancel requests recorded in the stream of a job this session drives to its owner, once each.</summary>

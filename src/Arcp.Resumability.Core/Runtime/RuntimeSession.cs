@@ -120,6 +120,12 @@ internal sealed partial class RuntimeSession
 
     private async Task<bool> DispatchAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
+        if (ExtensionNegotiation.UnknownFields(envelope) is { Count: > 0 } unknown && envelope.Type != MessageTypes.SessionClose)
+        {
+            // §21.2: an extension the runtime does not advertise is refused, unless the sender marked the message optional.
+            throw ArcpException.Of(ErrorCodes.Unimplemented, $"This runtime does not support the extension field(s) {string.Join(", ", unknown.Select(key => FrameValidator.Printable(key)))}; mark the message 'extensions.optional: true' to have them ignored.");
+        }
+
         switch (envelope.Type)
         {
             case MessageTypes.WorkflowStart:

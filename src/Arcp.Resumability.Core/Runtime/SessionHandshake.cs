@@ -41,6 +41,14 @@ internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection conn
             return null;
         }
 
+        if (ExtensionNegotiation.Unsupported(open.Capabilities, runtime.Capabilities()) is { Count: > 0 } unsupported)
+        {
+            // §7: "Required-but-unsupported features MUST result in session.rejected with code: UNIMPLEMENTED."
+            var names = new JsonArray(unsupported.Select(name => JsonValue.Create(FrameValidator.Printable(name))).ToArray<JsonNode?>());
+            await RejectAsync(envelope, ArcpError.Create(ErrorCodes.Unimplemented, $"This runtime does not support what the client requires: {string.Join(", ", unsupported.Select(name => FrameValidator.Printable(name)))}.", new JsonObject { ["unsupported"] = names }), cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
         // §9: a client reconnecting to a durable session sends session.open with that session's id.
         var resumed = preAuthenticatedPrincipal is null ? envelope.SessionId : null;
         var sessionId = resumed ?? ArcpId.NewSessionId();
