@@ -35,7 +35,7 @@ public abstract partial class ConformanceTests : IAsyncLifetime
         store = await SqliteArcpStore.OpenAsync(storeFolder.Path, CancellationToken.None);
         runtime = new ArcpRuntime(store, new RuntimeOptions
         {
-            BearerTokens = new Dictionary<string, string> { ["tok-alice"] = "alice", ["tok-bob"] = "bob", ["tok-admin"] = "admin" },
+            BearerTokens = new Dictionary<string, string> { ["tok-alice"] = "alice", ["tok-bob"] = "bob", ["tok-admin"] = "admin", ["..."] = "example-client" },
             AdminPrincipals = new HashSet<string> { "admin" },
             Driver = new WorkflowJobDriver([Counting]),
         });
