@@ -94,7 +94,7 @@ internal sealed partial class RuntimeSession
     {
         if (envelope.JobId is { } onEnvelope && start.JobId is { } inPayload && onEnvelope != inPayload)
         {
-            throw ArcpException.Of(ErrorCodes.InvalidArgument, "workflow.start names two different job ids (envelope 'job_id' and 'payload.job_id').");
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' names two different job ids (envelope 'job_id' and 'payload.job_id').");
         }
 
         var chosen = envelope.JobId ?? start.JobId;
