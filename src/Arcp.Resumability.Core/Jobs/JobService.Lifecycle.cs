@@ -5,7 +5,8 @@ using Arcp.Resumability.Store;
 namespace Arcp.Resumability.Jobs;
 
 /// <summary>A <c>workflow.start</c> as the job layer records it; ids chosen by the caller so its answers can name them.</summary>
-public sealed record JobStart(string JobId, string Principal, string Workflow, string? Name, string Inputs, string? IdempotencyKey, string StartedMessageId)
+/// <param name="ClientChosenId">True when <paramref name="JobId"/> came from the client: it must not be in use by anyone.</param>
+public sealed record JobStart(string JobId, string Principal, string Workflow, string? Name, string Inputs, string? IdempotencyKey, string StartedMessageId, bool ClientChosenId = false)
 {
     /// <summary>The failed or cancelled job of the same principal and workflow this one retries.</summary>
     public string? RetryOf { get; init; }
@@ -64,6 +65,15 @@ public sealed partial class JobService
                     new JsonObject { ["job_id"] = prior.Outcome, ["idempotency_key"] = key });
             }
 
+            if (start.ClientChosenId && prior.Outcome != start.JobId)
+            {
+                // The caller's own ledger entry, so naming its job reveals nothing about anyone else.
+                throw ArcpException.Of(
+                    ErrorCodes.AlreadyExists,
+                    $"Idempotency key '{key}' was already used for job '{prior.Outcome}', not '{start.JobId}'.",
+                    new JsonObject { ["job_id"] = prior.Outcome, ["idempotency_key"] = key });
+            }
+
             var existing = await tx.GetJobAsync(prior.Outcome, cancellationToken).ConfigureAwait(false)
                 ?? throw ArcpException.Of(ErrorCodes.DataLoss, $"Idempotency key '{key}' points at job '{prior.Outcome}', which is no longer in the store.");
             return (existing, true);
@@ -72,6 +82,15 @@ public sealed partial class JobService
         if (start.RetryOf is { } original)
         {
             await CheckRetryableAsync(tx, start, original, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (start.ClientChosenId && await tx.GetJobAsync(start.JobId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            // The same words whoever holds the id (this principal or another): nothing is revealed beyond "taken".
+            throw ArcpException.Of(
+                ErrorCodes.AlreadyExists,
+                $"job_id '{start.JobId}' is already in use; choose another id, or leave job_id out and the runtime assigns one.",
+                new JsonObject { ["job_id"] = start.JobId });
         }
 
         var job = new JobRecord

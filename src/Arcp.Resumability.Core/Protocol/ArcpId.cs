@@ -16,6 +16,9 @@ public static class ArcpId
     public const string JobPrefix = "job_";
     public const string CheckpointPrefix = "chk_";
 
+    /// <summary>The longest id a peer may choose (<see cref="IsWellFormedPeerId"/>).</summary>
+    public const int MaxPeerIdLength = 128;
+
     private const string CrockfordAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
     public static string NewMessageId() => MessagePrefix + NewUlid();
@@ -44,6 +47,29 @@ public static class ArcpId
 
         // The first character carries only 3 bits of the 48-bit timestamp.
         return id[prefix.Length] <= '7';
+    }
+
+    /// <summary>
+    /// True for an id a peer may choose itself (a <c>job_id</c> on <c>workflow.start</c>, a <c>checkpoint_id</c>): 1 to
+    /// <see cref="MaxPeerIdLength"/> ASCII letters, digits, '_', '-', '.' or ':', starting with a letter or digit. The
+    /// RFC's examples use ids like <c>job_456</c>; the rule keeps ids printable and free of path and quoting characters.
+    /// </summary>
+    public static bool IsWellFormedPeerId(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > MaxPeerIdLength || !char.IsAsciiLetterOrDigit(id[0]))
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.' or ':'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>A ULID: the current time in milliseconds, then 80 random bits of its own.</summary>

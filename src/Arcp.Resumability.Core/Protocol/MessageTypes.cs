@@ -17,6 +17,7 @@ public static class MessageTypes
     public const string Resume = "resume";
 
     public const string WorkflowStart = "workflow.start";
+    public const string ToolInvoke = "tool.invoke";
     public const string JobAccepted = "job.accepted";
     public const string JobStarted = "job.started";
     public const string JobProgress = "job.progress";

@@ -15,7 +15,11 @@ public sealed record RuntimeIdentity(string Kind, string Version, string? Finger
 
 public sealed record SessionOpenPayload(AuthBlock Auth, ClientIdentity? Client = null, JsonObject? Capabilities = null);
 
-public sealed record SessionAcceptedPayload(string SessionId, RuntimeIdentity Runtime, JsonObject Capabilities);
+public sealed record SessionAcceptedPayload(string SessionId, RuntimeIdentity Runtime, JsonObject Capabilities)
+{
+    /// <summary>True when the client reconnected to its earlier session (§9); absent for a new one.</summary>
+    public bool? Resumed { get; init; }
+}
 
 /// <summary>§6.3: acknowledges (or, as <c>nack</c>, refuses) the message named by <c>ack_for</c>.</summary>
 public sealed record AckPayload(string AckFor)
@@ -50,7 +54,13 @@ public sealed record WorkflowStartPayload(string Workflow, JsonNode? Inputs = nu
 
     /// <summary>Starts a retry of this failed or cancelled job of the same principal and workflow (§10.2 keeps it terminal).</summary>
     public string? RetryOf { get; init; }
+
+    /// <summary>A client-chosen job id in the payload (accepted like the envelope's <c>job_id</c>; docs/protocol.md).</summary>
+    public string? JobId { get; init; }
 }
+
+/// <summary>§24 <c>tool.invoke</c>: this runtime's tools are the workflows it runs itself; the arguments are the job's inputs.</summary>
+public sealed record ToolInvokePayload(string Tool, JsonNode? Arguments = null);
 
 public sealed record JobAcceptedPayload(string State, string Workflow)
 {
@@ -126,6 +136,9 @@ public sealed record EventEmitPayload(string Type, JsonObject? Data = null)
 }
 
 /// <summary>Data of the <c>resume.replay_complete</c> marker that ends a resume replay.</summary>
+/// <summary>Data of the <c>resume.replay_complete</c> marker that ends a session-scoped (§9) resume replay.</summary>
+public sealed record SessionReplayComplete(string SessionId, int Replayed, string? LastMessageId);
+
 public sealed record ReplayComplete(JobSummary Job, int Replayed, string? LastMessageId, CheckpointSummary? Checkpoint, JsonNode? Inputs);
 
 public sealed record StepLookupPayload(string IdempotencyKey);

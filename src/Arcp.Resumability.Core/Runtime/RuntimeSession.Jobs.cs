@@ -5,7 +5,7 @@ using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.Runtime;
 
-/// <summary>Job lifecycle messages: <c>workflow.start</c>, the owner's job events and <c>cancel</c>.</summary>
+/// <summary>Job lifecycle messages: <c>workflow.start</c> and <c>tool.invoke</c>, the owner's job events and <c>cancel</c>.</summary>
 internal sealed partial class RuntimeSession
 {
     private async Task StartWorkflowAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -16,8 +16,37 @@ internal sealed partial class RuntimeSession
             throw ArcpException.Of(ErrorCodes.InvalidArgument, "workflow.start needs a non-empty 'workflow'.");
         }
 
+        await StartJobAsync(envelope, frame, start, runtime.RuntimeDrives(envelope, start.Workflow), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>tool.invoke</c> as other ARCP peers start jobs: the tool names a workflow registered on this runtime, its
+    /// arguments are the job's inputs, and the runtime runs it exactly like a runtime-driven <c>workflow.start</c>.
+    /// </summary>
+    private async Task InvokeToolAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
+    {
+        var invoke = envelope.PayloadAs<ToolInvokePayload>();
+        if (string.IsNullOrWhiteSpace(invoke.Tool))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "tool.invoke needs a non-empty 'tool'.");
+        }
+
+        if (runtime.Options.Driver is not { } driver || !driver.Workflows.Contains(invoke.Tool, StringComparer.Ordinal))
+        {
+            throw ArcpException.Of(
+                ErrorCodes.NotFound,
+                $"No tool '{invoke.Tool}' on this runtime: the tools are the workflows it runs itself (capabilities '{MessageTypes.WorkflowsCapability}').",
+                new JsonObject { ["tool"] = invoke.Tool });
+        }
+
+        await StartJobAsync(envelope, frame, new WorkflowStartPayload(invoke.Tool, invoke.Arguments), runtimeDrives: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StartJobAsync(Envelope envelope, string frame, WorkflowStartPayload start, bool runtimeDrives, CancellationToken cancellationToken)
+    {
+        var chosenId = ClientChosenJobId(envelope, start);
         var inputs = ArcpJson.ToText(start.Inputs);
-        var watch = runtime.RuntimeDrives(envelope, start.Workflow) ? "sub_" + ArcpId.NewUlid() : null;
+        var watch = runtimeDrives ? "sub_" + ArcpId.NewUlid() : null;
         string? drivenJob = null;
         if (watch is null)
         {
@@ -32,11 +61,11 @@ internal sealed partial class RuntimeSession
             CommitDurability.Durable,
             async tx =>
             {
-                var jobId = ArcpId.NewJobId();
+                var jobId = chosenId ?? ArcpId.NewJobId();
                 // Correlated like job.accepted, so a retransmitted workflow.start gets both answers again (§6.4).
                 var started = Reply(envelope, MessageTypes.JobStarted, new JobStartedPayload(start.Workflow) { Name = start.Name }, jobId) with { CausationId = envelope.Id };
                 // A runtime-driven job is claimed by its driver's own session a moment later.
-                var (job, existing) = await jobs.StartAsync(tx, new JobStart(jobId, principal, start.Workflow, start.Name, inputs, envelope.IdempotencyKey, started.Id) { RetryOf = start.RetryOf }, watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
+                var (job, existing) = await jobs.StartAsync(tx, new JobStart(jobId, principal, start.Workflow, start.Name, inputs, envelope.IdempotencyKey, started.Id, chosenId is not null) { RetryOf = start.RetryOf }, watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
                 if (existing)
                 {
                     return [Reply(envelope, MessageTypes.JobAccepted, new JobAcceptedPayload(job.State, job.Workflow) { Name = job.Name, Existing = true }, job.JobId)];
@@ -58,6 +87,22 @@ internal sealed partial class RuntimeSession
             WatchJob(drivenJob, watch);
             await AwaitClaimAsync(runtime.Drive(drivenJob, principal, start.Workflow), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The job id the client chose (envelope or payload <c>job_id</c>), checked for form; null when it chose none.</summary>
+    private static string? ClientChosenJobId(Envelope envelope, WorkflowStartPayload start)
+    {
+        if (envelope.JobId is { } onEnvelope && start.JobId is { } inPayload && onEnvelope != inPayload)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' names two different job ids (envelope 'job_id' and 'payload.job_id').");
+        }
+
+        var chosen = envelope.JobId ?? start.JobId;
+        return chosen is null || ArcpId.IsWellFormedPeerId(chosen)
+            ? chosen
+            : throw ArcpException.Of(
+                ErrorCodes.InvalidArgument,
+                $"job_id must be 1 to {ArcpId.MaxPeerIdLength} ASCII letters, digits, '_', '-', '.' or ':', starting with a letter or digit.");
     }
 
     private async Task RecordJobEventAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -156,22 +201,7 @@ internal sealed partial class RuntimeSession
 
                 return recorded;
             case MessageTypes.JobCheckpoint:
-                var checkpoint = envelope.PayloadAs<JobCheckpointPayload>();
-                if (string.IsNullOrWhiteSpace(checkpoint.CheckpointId) || string.IsNullOrWhiteSpace(checkpoint.Label) || checkpoint.Snapshot is null)
-                {
-                    throw ArcpException.Of(ErrorCodes.InvalidArgument, "job.checkpoint needs 'checkpoint_id', 'label' and 'snapshot'.");
-                }
-
-                var key = envelope.IdempotencyKey ?? checkpoint.CheckpointId;
-                return recorded with
-                {
-                    Checkpoint = new CheckpointDraft(checkpoint.CheckpointId, checkpoint.Snapshot.StepIndex, checkpoint.Label, key, ArcpJson.ToText(checkpoint.Snapshot.Output), checkpoint.Snapshot.DefinitionVersion)
-                    {
-                        StartedAt = StepStartedAt(checkpoint.Snapshot),
-                        Attempts = checkpoint.Snapshot.Attempts is null or > 0 ? checkpoint.Snapshot.Attempts : throw ArcpException.Of(ErrorCodes.InvalidArgument, "snapshot.attempts must be at least 1."),
-                        DurationMs = checkpoint.Snapshot.DurationMs is null or >= 0 ? checkpoint.Snapshot.DurationMs : throw ArcpException.Of(ErrorCodes.InvalidArgument, "snapshot.duration_ms must not be negative."),
-                    },
-                };
+                return recorded with { Checkpoint = CheckpointReader.Read(envelope) };
             case MessageTypes.JobCompleted:
                 return recorded with { TerminalState = JobStates.Completed, Result = ArcpJson.ToText(envelope.PayloadAs<JobCompletedPayload>().Result) };
             case MessageTypes.JobFailed:
@@ -193,7 +223,8 @@ internal sealed partial class RuntimeSession
     /// owner is cancelled cooperatively: the request is recorded in the job's stream, where the owner's session
     /// (in this runtime or another one over the same store) finds it on the owner's next event (a heartbeat at
     /// the latest) and relays it to the owner, which stops at a clean checkpoint and emits <c>job.cancelled</c>.
-    /// Escalation after <c>deadline_ms</c> (§10.4's MAY) is not implemented: the deadline is passed on to the owner.
+    /// The deadline is passed on to the owner; when it passes with the job still unfinished, the runtime ends the job
+    /// itself with an <c>ABORTED</c> <c>job.cancelled</c> (§10.4's MUST), see <see cref="EnforceCancelDeadlineAsync"/>.
     /// </summary>
     private async Task CancelAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
@@ -205,6 +236,11 @@ internal sealed partial class RuntimeSession
 
         Envelope Refused(string reason, string message) =>
             Reply(envelope, MessageTypes.CancelRefused, new CancelRefusedPayload(request.Target, request.TargetId, reason) { Message = message }, request.Target == "job" ? request.TargetId : null);
+
+        if (request.DeadlineMs is < 0)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "cancel 'deadline_ms' must not be negative.");
+        }
 
         if (request.Target != "job")
         {
@@ -220,7 +256,8 @@ internal sealed partial class RuntimeSession
             return;
         }
 
-        await RespondAsync(
+        var cooperative = false;
+        var answered = await RespondAsync(
             envelope,
             frame,
             jobId,
@@ -235,6 +272,7 @@ internal sealed partial class RuntimeSession
 
                 if (jobs.HasLiveOwner(current))
                 {
+                    cooperative = true;
                     return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = current.State }, jobId)];
                 }
 
@@ -247,6 +285,39 @@ internal sealed partial class RuntimeSession
                 return [Reply(envelope, MessageTypes.CancelAccepted, new CancelAcceptedPayload(request.Target, jobId) { State = JobStates.Cancelled }, jobId), cancelled];
             },
             cancellationToken).ConfigureAwait(false);
+        if (answered is not null && cooperative && request.DeadlineMs is { } deadlineMs)
+        {
+            // Not awaited and not tied to this session: the job must end even if the canceller goes away first.
+            _ = EnforceCancelDeadlineAsync(jobId, envelope.Id, TimeSpan.FromMilliseconds(Math.Min(deadlineMs, (long)MaxCancelDeadline.TotalMilliseconds)));
+        }
+    }
+
+    /// <summary>The longest cancel deadline the runtime waits out; a longer <c>deadline_ms</c> is shortened to it.</summary>
+    private static TimeSpan MaxCancelDeadline { get; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// §10.4: "If deadline_ms elapses without progress, the runtime … MUST emit a terminal event with code: ABORTED."
+    /// Once the deadline passes with the job unfinished, it is ended (state <c>cancelled</c>, lease revoked, so its
+    /// owner's further events are refused) and the <c>job.cancelled</c> goes to the canceller and to every subscriber.
+    /// </summary>
+    private async Task EnforceCancelDeadlineAsync(string jobId, string cancelId, TimeSpan deadline)
+    {
+        try
+        {
+            await Task.Delay(deadline, runtime.Options.Clock).ConfigureAwait(false);
+            if (await jobs.AbortOverdueCancelAsync(jobId, cancelId, deadline, CancellationToken.None).ConfigureAwait(false) is not var (job, emitted, text))
+            {
+                return;
+            }
+
+            runtime.Events.Publish(new PublishedEvent(emitted.Id, emitted.Type, null, jobId, job.Principal, text));
+            await connection.SendAsync(text, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StoreException or ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
+        {
+            // The runtime or the canceller's connection went away meanwhile; a job left unfinished stays resumable.
+            runtime.Options.Diagnostics?.Invoke($"The cancel deadline of job {jobId} could not be enforced: {ex.Message}");
+        }
     }
 
     /// <summary>Relays cancel requests recorded in the stream of a job this session drives to its owner, once each.</summary>
@@ -285,9 +356,4 @@ internal sealed partial class RuntimeSession
             // A driver stuck before its first step is visible as an interrupted job; nothing to wait for.
         }
     }
-
-    private static DateTimeOffset? StepStartedAt(CheckpointSnapshot snapshot) =>
-        snapshot.StartedAt is not { } text ? null
-        : ArcpJson.TryParseTimestamp(text, out var started) ? started
-        : throw ArcpException.Of(ErrorCodes.InvalidArgument, "snapshot.started_at must be an RFC 3339 timestamp.");
 }

@@ -11,8 +11,13 @@ internal sealed partial class RuntimeSession
 {
     private async Task ResumeAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
-        var jobId = envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, "resume needs a 'job_id'.");
         var request = envelope.PayloadAs<ResumePayload>();
+        if (envelope.JobId is not { } jobId)
+        {
+            await ResumeSessionAsync(envelope, frame, request, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var afterCheckpoint = request.AfterMessageId is null && MessageTypes.WantsReplayAfterCheckpoint(envelope.Extensions);
         var plan = await jobs.PlanResumeAsync(principal, jobId, request.AfterMessageId, request.CheckpointId, cancellationToken, afterCheckpoint).ConfigureAwait(false);
         var replay = plan.Replay;
@@ -77,5 +82,33 @@ internal sealed partial class RuntimeSession
             WatchJob(jobId, watch);
             await AwaitClaimAsync(runtime.Drive(jobId, principal, claimed.Workflow), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// §9 session-scoped <c>resume</c> (no <c>job_id</c>), after reconnecting with the session's id: <c>ack</c>, the
+    /// job-stream events logged in this session after <c>after_message_id</c> byte for byte, then the end marker.
+    /// Jobs are not claimed: driving one again is a job-scoped resume (§19).
+    /// </summary>
+    private async Task ResumeSessionAsync(Envelope envelope, string frame, ResumePayload request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.AfterMessageId))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "A resume without 'job_id' resumes this session and needs 'after_message_id', the last message of it the client saw.");
+        }
+
+        var replay = await jobs.ReadSessionReplayAsync(sessionId, request.AfterMessageId, cancellationToken).ConfigureAwait(false);
+        if (await RespondAsync(envelope, frame, null, CommitDurability.ProcessSafe, _ => One(Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id))), cancellationToken).ConfigureAwait(false) is null)
+        {
+            return;
+        }
+
+        foreach (var replayed in replay)
+        {
+            await connection.SendAsync(replayed.Envelope, cancellationToken).ConfigureAwait(false);
+        }
+
+        var complete = new SessionReplayComplete(sessionId, replay.Count, replay.Count == 0 ? request.AfterMessageId : replay[^1].MessageId);
+        var marker = Reply(envelope, MessageTypes.EventEmit, EventEmitPayload.Marker(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()));
+        await PersistAndSendAsync([marker], cancellationToken).ConfigureAwait(false);
     }
 }

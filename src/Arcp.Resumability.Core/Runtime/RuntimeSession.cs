@@ -41,11 +41,12 @@ internal sealed partial class RuntimeSession
     public string SessionId => sessionId;
 
     /// <summary>Registers the session, starts its outbox and answers the <c>session.open</c> it was opened by.</summary>
-    public async Task AcceptAsync(Envelope open, string frame, string? clientKind, CancellationToken cancellationToken)
+    /// <param name="resumed">True when this reopens an ended session under its old id (§9); its row is already open again.</param>
+    public async Task AcceptAsync(Envelope open, string frame, string? clientKind, bool resumed, CancellationToken cancellationToken)
     {
         runtime.SessionOpened(sessionId, principal);
         StartOutbox();
-        var accepted = Envelope.Create(MessageTypes.SessionAccepted, new SessionAcceptedPayload(sessionId, runtime.Options.Identity, runtime.Capabilities()), sessionId, correlationId: open.Id);
+        var accepted = Envelope.Create(MessageTypes.SessionAccepted, new SessionAcceptedPayload(sessionId, runtime.Options.Identity, runtime.Capabilities()) { Resumed = resumed ? true : null }, sessionId, correlationId: open.Id);
         await RespondAsync(
             open,
             frame,
@@ -53,7 +54,11 @@ internal sealed partial class RuntimeSession
             CommitDurability.ProcessSafe,
             async tx =>
             {
-                await jobs.RecordSessionAsync(tx, holder, clientKind, cancellationToken).ConfigureAwait(false);
+                if (!resumed)
+                {
+                    await jobs.RecordSessionAsync(tx, holder, clientKind, cancellationToken).ConfigureAwait(false);
+                }
+
                 return [accepted];
             },
             cancellationToken).ConfigureAwait(false);
@@ -131,10 +136,19 @@ internal sealed partial class RuntimeSession
 
     private async Task<bool> DispatchAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
+        if (ExtensionNegotiation.UnknownFields(envelope) is { Count: > 0 } unknown && envelope.Type != MessageTypes.SessionClose)
+        {
+            // §21.2: an extension the runtime does not advertise is refused, unless the sender marked the message optional.
+            throw ArcpException.Of(ErrorCodes.Unimplemented, $"This runtime does not support the extension field(s) {string.Join(", ", unknown.Select(key => FrameValidator.Printable(key)))}; mark the message 'extensions.optional: true' to have them ignored.");
+        }
+
         switch (envelope.Type)
         {
             case MessageTypes.WorkflowStart:
                 await StartWorkflowAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
+                return true;
+            case MessageTypes.ToolInvoke:
+                await InvokeToolAsync(envelope, frame, cancellationToken).ConfigureAwait(false);
                 return true;
             case MessageTypes.Resume:
                 await ResumeAsync(envelope, frame, cancellationToken).ConfigureAwait(false);

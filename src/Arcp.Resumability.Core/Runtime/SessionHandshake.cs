@@ -41,11 +41,45 @@ internal sealed class SessionHandshake(ArcpRuntime runtime, IArcpConnection conn
             return null;
         }
 
-        var sessionId = ArcpId.NewSessionId();
+        if (ExtensionNegotiation.Unsupported(open.Capabilities, runtime.Capabilities()) is { Count: > 0 } unsupported)
+        {
+            // §7: "Required-but-unsupported features MUST result in session.rejected with code: UNIMPLEMENTED."
+            var names = new JsonArray(unsupported.Select(name => JsonValue.Create(FrameValidator.Printable(name))).ToArray<JsonNode?>());
+            await RejectAsync(envelope, ArcpError.Create(ErrorCodes.Unimplemented, $"This runtime does not support what the client requires: {string.Join(", ", unsupported.Select(name => FrameValidator.Printable(name)))}.", new JsonObject { ["unsupported"] = names }), cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        // §9: a client reconnecting to a durable session sends session.open with that session's id.
+        var resumed = preAuthenticatedPrincipal is null ? envelope.SessionId : null;
+        var sessionId = resumed ?? ArcpId.NewSessionId();
         var process = ProcessIdentity.FromExtension(envelope) ?? new ProcessIdentity("remote:" + sessionId, 0, runtime.Now);
-        var session = new RuntimeSession(runtime, connection, new JobHolder(sessionId, authenticated.Principal, process), sessionStop);
-        await session.AcceptAsync(envelope, WithoutCredentials(frame), open.Client?.Kind, cancellationToken).ConfigureAwait(false);
+        var holder = new JobHolder(sessionId, authenticated.Principal, process);
+        if (resumed is not null && await RefuseReopeningAsync(holder, open.Client?.Kind, cancellationToken).ConfigureAwait(false) is { } refusal)
+        {
+            await RejectAsync(envelope, refusal, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        var session = new RuntimeSession(runtime, connection, holder, sessionStop);
+        await session.AcceptAsync(envelope, WithoutCredentials(frame), open.Client?.Kind, resumed is not null, cancellationToken).ConfigureAwait(false);
         return session;
+    }
+
+    /// <summary>
+    /// Reopens the ended session <paramref name="holder"/> names for its principal; the error to reject with otherwise.
+    /// Unknown ids and other principals' sessions get the same words, so an id reveals nothing about who holds it.
+    /// </summary>
+    private async Task<ArcpError?> RefuseReopeningAsync(JobHolder holder, string? clientKind, CancellationToken cancellationToken)
+    {
+        if (runtime.SessionPrincipal(holder.SessionId) == holder.Principal)
+        {
+            // Usually the old connection dropped and the runtime has not noticed yet; it will (keep-alives, send timeouts).
+            return ArcpError.Create(ErrorCodes.Aborted, $"Session '{holder.SessionId}' is still open on another connection; retry once that connection has ended.", new JsonObject { ["session_id"] = holder.SessionId });
+        }
+
+        return ArcpId.IsWellFormedPeerId(holder.SessionId) && await runtime.Jobs.ReopenSessionAsync(holder, clientKind, cancellationToken).ConfigureAwait(false)
+            ? null
+            : ArcpError.Create(ErrorCodes.NotFound, $"Session '{FrameValidator.Printable(holder.SessionId)}' cannot be resumed: it is not an ended session of this principal. Open a new session (without 'session_id') and resume its jobs.", new JsonObject { ["session_id"] = holder.SessionId });
     }
 
     private (string Principal, ArcpError? Error) Authenticate(SessionOpenPayload open)

@@ -80,6 +80,12 @@ public interface IStoreTransaction : IAsyncDisposable
 
     Task CloseSessionAsync(string sessionId, DateTimeOffset closedAt, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// §9: opens an ended session of the same principal again (host, process and client kind as given).
+    /// False when no ended session with that id belongs to <see cref="SessionRecord.Principal"/>.
+    /// </summary>
+    Task<bool> ReopenSessionAsync(SessionRecord session, CancellationToken cancellationToken);
+
     /// <summary>Jobs whose lease the session holds (to release them when it closes).</summary>
     Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken);
 

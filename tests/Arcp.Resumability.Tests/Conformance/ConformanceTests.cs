@@ -35,7 +35,7 @@ public abstract partial class ConformanceTests : IAsyncLifetime
         store = await SqliteArcpStore.OpenAsync(storeFolder.Path, CancellationToken.None);
         runtime = new ArcpRuntime(store, new RuntimeOptions
         {
-            BearerTokens = new Dictionary<string, string> { ["tok-alice"] = "alice", ["tok-bob"] = "bob", ["tok-admin"] = "admin" },
+            BearerTokens = new Dictionary<string, string> { ["tok-alice"] = "alice", ["tok-bob"] = "bob", ["tok-admin"] = "admin", ["..."] = "example-client" },
             AdminPrincipals = new HashSet<string> { "admin" },
             Driver = new WorkflowJobDriver([Counting]),
         });
@@ -433,7 +433,7 @@ public abstract partial class ConformanceTests : IAsyncLifetime
 
         var mandatory = peer.Envelope("com.example.telemetry.v1");
         (await peer.RequestAsync(mandatory)).AssertNack("UNIMPLEMENTED", (string)mandatory["id"]!);
-        var core = peer.Envelope("tool.invoke", extra: new JsonObject { ["extensions"] = new JsonObject { ["optional"] = true } });
+        var core = peer.Envelope("agent.delegate", extra: new JsonObject { ["extensions"] = new JsonObject { ["optional"] = true } });
         (await peer.RequestAsync(core)).AssertNack("UNIMPLEMENTED", (string)core["id"]!);
     }
 

@@ -97,7 +97,8 @@ internal sealed class RawPeer(IArcpConnection connection) : IAsyncDisposable
         }
     }
 
-    public async Task<JsonObject> OpenAsync(string? token)
+    /// <param name="resumeSessionId">§9: the earlier session to reconnect to, sent as the envelope's <c>session_id</c>.</param>
+    public async Task<JsonObject> OpenAsync(string? token, string? resumeSessionId = null)
     {
         var auth = token is null ? new JsonObject { ["scheme"] = "none" } : new JsonObject { ["scheme"] = "bearer", ["token"] = token };
         var capabilities = new JsonObject { ["durable_jobs"] = true };
@@ -106,7 +107,8 @@ internal sealed class RawPeer(IArcpConnection connection) : IAsyncDisposable
             capabilities["anonymous"] = true;
         }
 
-        var answer = await RequestAsync(Envelope("session.open", new JsonObject { ["auth"] = auth, ["client"] = new JsonObject { ["kind"] = "raw-test", ["version"] = "1" }, ["capabilities"] = capabilities }));
+        var extra = resumeSessionId is null ? null : new JsonObject { ["session_id"] = resumeSessionId };
+        var answer = await RequestAsync(Envelope("session.open", new JsonObject { ["auth"] = auth, ["client"] = new JsonObject { ["kind"] = "raw-test", ["version"] = "1" }, ["capabilities"] = capabilities }, extra));
         if ((string?)answer["type"] == "session.accepted")
         {
             SessionId = (string)answer["payload"]!["session_id"]!;

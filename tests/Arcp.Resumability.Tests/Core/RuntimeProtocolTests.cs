@@ -173,7 +173,7 @@ public sealed class RuntimeProtocolTests : IAsyncLifetime, IDisposable
     }
 
     [Theory]
-    [InlineData("tool.invoke")]
+    [InlineData("agent.delegate")]
     [InlineData("interrupt")]
     public async Task An_unimplemented_core_type_is_nacked_as_unimplemented(string type)
     {

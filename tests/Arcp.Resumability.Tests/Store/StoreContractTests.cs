@@ -631,6 +631,31 @@ public abstract partial class StoreContractTests
     // PostgreSQL keeps microseconds, SQLite 100 ns ticks.
     private static void AssertClose(DateTimeOffset expected, DateTimeOffset actual) =>
         Assert.True((expected - actual).Duration() < TimeSpan.FromMilliseconds(1), $"Expected {expected:O}, got {actual:O}.");
+
+    [Fact]
+    public async Task Only_an_ended_session_reopens_and_only_for_its_own_principal()
+    {
+        await using var store = await OpenAsync();
+        var session = new SessionRecord("sess_r", "alice", "first-client", "host-a", 11, T0);
+        await InTransactionAsync(store, tx => tx.InsertSessionAsync(session, default));
+        var reopenedWhileOpen = false;
+        await InTransactionAsync(store, async tx => reopenedWhileOpen = await tx.ReopenSessionAsync(session, default));
+        await InTransactionAsync(store, tx => tx.CloseSessionAsync("sess_r", T0.AddMinutes(1), default));
+
+        var byOther = true;
+        var byOwner = false;
+        var twice = true;
+        await InTransactionAsync(store, async tx => byOther = await tx.ReopenSessionAsync(session with { Principal = "bob" }, default));
+        await InTransactionAsync(store, async tx => byOwner = await tx.ReopenSessionAsync(session with { ClientKind = "second-client", Host = "host-b", ProcessId = 22 }, default));
+        await InTransactionAsync(store, async tx => twice = await tx.ReopenSessionAsync(session, default));
+
+        Assert.False(reopenedWhileOpen);
+        Assert.False(byOther);
+        Assert.True(byOwner);
+        Assert.False(twice);
+        Assert.Equal(1L, Convert.ToInt64(await ExecuteSqlAsync("SELECT COUNT(*) FROM sessions WHERE session_id = 'sess_r' AND closed_at IS NULL;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("host-b", await ExecuteSqlAsync("SELECT host FROM sessions WHERE session_id = 'sess_r';"));
+    }
 }
 
 /// <summary>A clock tests move by hand, shared by runtimes to make leases expire on demand.</summary>

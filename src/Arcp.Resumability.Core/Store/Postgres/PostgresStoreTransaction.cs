@@ -185,6 +185,20 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         });
 
+    public Task<bool> ReopenSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command(
+                "UPDATE sessions SET closed_at = NULL, client_kind = @kind, host = @host, process_id = @pid " +
+                "WHERE session_id = @id AND principal = @principal AND closed_at IS NOT NULL;");
+            Text(command, "id", session.SessionId);
+            Text(command, "principal", session.Principal);
+            Text(command, "kind", session.ClientKind);
+            Text(command, "host", session.Host);
+            Integer(command, "pid", session.ProcessId);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        });
+
     public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken) =>
         GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
         {

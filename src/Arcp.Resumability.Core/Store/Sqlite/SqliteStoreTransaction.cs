@@ -172,6 +172,19 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
         return Run(command.ExecuteNonQuery);
     }
 
+    public Task<bool> ReopenSessionAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        var command = Command(
+            "UPDATE sessions SET closed_at = NULL, client_kind = $kind, host = $host, process_id = $pid " +
+            "WHERE session_id = $id AND principal = $principal AND closed_at IS NOT NULL;");
+        Add(command, "$id", session.SessionId);
+        Add(command, "$principal", session.Principal);
+        Add(command, "$kind", session.ClientKind);
+        Add(command, "$host", session.Host);
+        Add(command, "$pid", session.ProcessId);
+        return Run(() => command.ExecuteNonQuery() == 1);
+    }
+
     public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken)
     {
         var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE lease_session_id = $session;");
