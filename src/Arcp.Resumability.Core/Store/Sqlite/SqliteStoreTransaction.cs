@@ -5,7 +5,7 @@ namespace Arcp.Resumability.Store.Sqlite;
 
 /// <summary>A write transaction holding the store's connection until it is committed or disposed.</summary>
 /// <remarks>Every driver failure leaves through <see cref="SqliteStoreErrors"/> as a <see cref="StoreException"/>.</remarks>
-internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, SqliteTransaction transaction, SemaphoreSlim gate, string location) : IStoreTransaction
+internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statements, SqliteTransaction transaction, SemaphoreSlim gate, string location) : IStoreTransaction
 {
     private const int SqliteConstraintUnique = 2067;
     private const int SqliteConstraintPrimaryKey = 1555;
@@ -194,6 +194,7 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
             var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
             var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
+            Delete("DELETE FROM job_queue_entries WHERE job_id = $job_id;", jobId);
             Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
             return new JobDeletion(events, checkpoints, ledger);
         });
