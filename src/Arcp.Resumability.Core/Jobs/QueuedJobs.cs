@@ -114,6 +114,23 @@ public sealed class QueuedJobs(JobService jobs)
     }
 
     /// <summary>
+    /// Gives up <paramref name="workerId"/>'s claim on a job it is no longer driving (it stopped), so other workers
+    /// resume it at once instead of waiting out <see cref="ClaimGrace"/>. A claimed job is never queued again: it
+    /// may have run steps, so it continues by resume.
+    /// </summary>
+    public async Task ReleaseClaimAsync(string workerId, string jobId, CancellationToken cancellationToken)
+    {
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            if (await transaction.ClearClaimAsync(jobId, workerId, cancellationToken).ConfigureAwait(false))
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
     /// Unfinished jobs of the filter's principal (and workflows) that nobody drives: interrupted, blocked, or claimed
     /// from a queue and not yet leased. A resume of one may still lose the race to another worker; its claim decides.
     /// </summary>

@@ -21,8 +21,8 @@ public interface IQueueTransaction
     Task SetQueueConcurrencyAsync(string queue, int? concurrency, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Claimed entries of <paramref name="queue"/> whose job is running and either holds a lease that has not expired
-    /// by <paramref name="now"/> or was claimed after <paramref name="claimedSince"/> (taken, not yet leased).
+    /// Entries of <paramref name="queue"/> whose job is running and either holds a lease that has not expired by
+    /// <paramref name="now"/> or, unleased, was claimed after <paramref name="claimedSince"/> (taken, not yet leased).
     /// </summary>
     Task<int> CountActiveAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken);
 
@@ -34,6 +34,9 @@ public interface IQueueTransaction
     Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken);
 
     Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken);
+
+    /// <summary>Forgets <paramref name="claimedBy"/>'s claim on the job's entry (the job stays as it is); false when it held none.</summary>
+    Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken);
 
     Task<QueueEntry?> GetQueueEntryAsync(string jobId, CancellationToken cancellationToken);
 

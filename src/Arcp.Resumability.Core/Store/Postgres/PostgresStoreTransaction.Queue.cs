@@ -60,7 +60,7 @@ internal sealed partial class PostgresStoreTransaction
         {
             await using var command = Command(
                 "SELECT COUNT(*)::integer FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
-                "WHERE q.queue = @queue AND q.claimed_at IS NOT NULL AND j.state = 'running' " +
+                "WHERE q.queue = @queue AND j.state = 'running' " +
                 "AND ((j.lease_expires_at IS NOT NULL AND j.lease_expires_at > @now) OR (j.lease_expires_at IS NULL AND q.claimed_at > @since));");
             Text(command, "queue", queue);
             Time(command, "now", now);
@@ -93,6 +93,15 @@ internal sealed partial class PostgresStoreTransaction
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
                 ? true
                 : throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{jobId}' vanished or was claimed twice.");
+        });
+
+    public Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("UPDATE job_queue_entries SET claimed_at = NULL, claimed_by = NULL WHERE job_id = @job_id AND claimed_by = @by;");
+            Text(command, "job_id", jobId);
+            Text(command, "by", claimedBy);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         });
 
     public Task<QueueEntry?> GetQueueEntryAsync(string jobId, CancellationToken cancellationToken) =>

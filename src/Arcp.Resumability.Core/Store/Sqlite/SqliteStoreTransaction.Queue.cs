@@ -45,7 +45,7 @@ internal sealed partial class SqliteStoreTransaction
     {
         var command = Command(
             "SELECT COUNT(*) FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
-            "WHERE q.queue = $queue AND q.claimed_at IS NOT NULL AND j.state = 'running' " +
+            "WHERE q.queue = $queue AND j.state = 'running' " +
             "AND ((j.lease_expires_at IS NOT NULL AND j.lease_expires_at > $now) OR (j.lease_expires_at IS NULL AND q.claimed_at > $since));");
         Add(command, "$queue", queue);
         Add(command, "$now", Time(now));
@@ -85,6 +85,14 @@ internal sealed partial class SqliteStoreTransaction
         Add(command, "$by", claimedBy);
         Add(command, "$at", Time(claimedAt));
         return Run(() => command.ExecuteNonQuery() == 1 ? 1 : throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{jobId}' vanished or was claimed twice."));
+    }
+
+    public Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken)
+    {
+        var command = Command("UPDATE job_queue_entries SET claimed_at = NULL, claimed_by = NULL WHERE job_id = $job_id AND claimed_by = $by;");
+        Add(command, "$job_id", jobId);
+        Add(command, "$by", claimedBy);
+        return Run(() => command.ExecuteNonQuery() == 1);
     }
 
     public Task<QueueEntry?> GetQueueEntryAsync(string jobId, CancellationToken cancellationToken)
