@@ -113,6 +113,25 @@ public sealed class QueuedJobs(JobService jobs)
         return null;
     }
 
+    /// <summary>Whether any queued job <paramref name="filter"/> allows is waiting (possibly for a slot of its queue's limit).</summary>
+    public async Task<bool> HasQueuedWorkAsync(WorkFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            foreach (var queue in filter.Queues ?? await transaction.ListQueuesWithWorkAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if ((await transaction.ListClaimableAsync(queue, filter.Principal, filter.Workflows, 1, cancellationToken).ConfigureAwait(false)).Count > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>
     /// Gives up <paramref name="workerId"/>'s claim on a job it is no longer driving (it stopped), so other workers
     /// resume it at once instead of waiting out <see cref="ClaimGrace"/>. A claimed job is never queued again: it

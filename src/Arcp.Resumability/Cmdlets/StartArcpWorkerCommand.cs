@@ -22,7 +22,7 @@ public sealed class StartArcpWorkerCommand : ArcpCmdlet, IWorkerLog
 
     /// <summary>How many jobs run at once, each in its own runspace.</summary>
     [Parameter]
-    [ValidateRange(1, 64)]
+    [ValidateRange(1, 32)]
     public int Concurrency { get; set; } = 1;
 
     /// <summary>Only take jobs of these workflows.</summary>
@@ -49,12 +49,15 @@ public sealed class StartArcpWorkerCommand : ArcpCmdlet, IWorkerLog
     [Parameter]
     public SwitchParameter ExitWhenIdle { get; set; }
 
-    void IWorkerLog.Line(string kind, string text) =>
-        WriteInformation(new HostInformationMessage { Message = $"{DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} {text}" }, ["PSHOST", "ArcpWorker", kind]);
+    void IWorkerLog.Line(string kind, string text)
+    {
+        var line = $"{DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} {text}";
+        Write(() => WriteInformation(new HostInformationMessage { Message = line }, ["PSHOST", "ArcpWorker", kind]), line);
+    }
 
-    void IWorkerLog.Detail(string text) => WriteVerbose(text);
+    void IWorkerLog.Detail(string text) => Write(() => WriteVerbose(text), null);
 
-    void IWorkerLog.Warning(string text) => WriteWarning(text);
+    void IWorkerLog.Warning(string text) => Write(() => WriteWarning(text), $"WARNING: {text}");
 
     protected override void ProcessRecord()
     {
@@ -77,6 +80,26 @@ public sealed class StartArcpWorkerCommand : ArcpCmdlet, IWorkerLog
         catch (Exception ex) when (IsReportable(ex))
         {
             WriteArcpError(ex, store);
+        }
+    }
+
+    /// <summary>
+    /// Once Ctrl+C stopped the pipeline its streams refuse writes, yet the lines about the jobs released on the way
+    /// out matter most: those go to the host directly.
+    /// </summary>
+    private void Write(Action toStream, string? toHost)
+    {
+        try
+        {
+            toStream();
+        }
+        catch (PipelineStoppedException) when (toHost is not null)
+        {
+            Host.UI.WriteLine(toHost);
+        }
+        catch (PipelineStoppedException)
+        {
+            // A verbose detail after Ctrl+C is not worth a line nobody asked for.
         }
     }
 

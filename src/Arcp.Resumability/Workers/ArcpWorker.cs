@@ -51,7 +51,8 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         store = dispatcher.Run(ct => StoreFactory.OpenAsync(settings.Store, ct), stop);
         queued = new QueuedJobs(new JobService(store, new JobServiceOptions()));
         schedules = new JobSchedules(queued);
-        pool = RunspaceFactory.CreateRunspacePool(1, settings.Concurrency, runspaceState, null);
+        pool = RunspaceFactory.CreateRunspacePool(runspaceState);
+        pool.SetMaxRunspaces(settings.Concurrency);
         pool.Open();
         log.Detail($"Worker {WorkerId} on '{StoreFactory.Redact(settings.Store)}': up to {settings.Concurrency} job(s) at once.");
         try
@@ -59,7 +60,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
             while (!stop.IsCancellationRequested)
             {
                 var ended = Reap();
-                int launched;
+                var idle = false;
                 try
                 {
                     if (settings.FireSchedules)
@@ -67,18 +68,18 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                         FireSchedules(stop);
                     }
 
-                    launched = Fill(stop);
+                    var launched = Fill(stop);
+                    idle = settings.ExitWhenIdle && runs.Count == 0 && launched == 0 && ended == 0
+                        && !dispatcher.Run(ct => queued!.HasQueuedWorkAsync(settings.Filter, ct), stop);
                 }
                 catch (Exception ex) when (ex is StoreException or ArcpException)
                 {
                     // A store that is briefly unavailable must not end the worker: the runs in flight go on, and the
                     // next pass tries again.
                     log.Warning($"Worker {WorkerId}: {ex.Message} Trying again in {settings.PollInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
-                    launched = 0;
-                    ended = 1;
                 }
 
-                if (settings.ExitWhenIdle && runs.Count == 0 && launched == 0 && ended == 0)
+                if (idle)
                 {
                     log.Detail($"Worker {WorkerId}: nothing left to run.");
                     return;
