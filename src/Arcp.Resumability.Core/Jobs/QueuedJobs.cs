@@ -4,8 +4,11 @@ using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.Jobs;
 
-/// <summary>What a worker takes: jobs of <see cref="Principal"/>, limited to some queues and workflows when those are given.</summary>
-public sealed record WorkFilter(string Principal, IReadOnlyCollection<string>? Queues, IReadOnlyCollection<string>? Workflows);
+/// <summary>
+/// What a worker takes: jobs of <see cref="Principal"/> (every principal's when null: a runtime serving them all),
+/// limited to some queues and workflows when those are given.
+/// </summary>
+public sealed record WorkFilter(string? Principal, IReadOnlyCollection<string>? Queues, IReadOnlyCollection<string>? Workflows);
 
 /// <summary>
 /// The durable queue. A queued job is recorded like any job (idempotency ledger included) but in state
@@ -163,7 +166,7 @@ public sealed class QueuedJobs(JobService jobs)
             var resumable = new List<JobRecord>();
             foreach (var job in await transaction.ListUnfinishedJobsAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (job.Principal != filter.Principal || LeaseLiveness.IsLive(job.Lease, now) || (filter.Workflows is { } workflows && !workflows.Contains(job.Workflow)))
+                if ((filter.Principal is { } principal && job.Principal != principal) || LeaseLiveness.IsLive(job.Lease, now) || (filter.Workflows is { } workflows && !workflows.Contains(job.Workflow)))
                 {
                     continue;
                 }

@@ -28,10 +28,10 @@ public interface IQueueTransaction
 
     /// <summary>
     /// Up to <paramref name="limit"/> unclaimed entries of <paramref name="queue"/> whose job belongs to
-    /// <paramref name="principal"/> and is still queued (and runs one of <paramref name="workflows"/> when given), in claim
+    /// <paramref name="principal"/> (anyone when null) and is still queued (and runs one of <paramref name="workflows"/> when given), in claim
     /// order, locked for this transaction; entries another transaction holds are skipped.
     /// </summary>
-    Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken);
 
     Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken);
 

@@ -68,12 +68,12 @@ internal sealed partial class PostgresStoreTransaction
             return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         });
 
-    public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken) =>
         GuardAsync<IReadOnlyList<QueueEntry>>(location, async () =>
         {
             await using var command = Command(
                 $"SELECT {QueueEntryColumns} FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
-                "WHERE q.queue = @queue AND j.principal = @principal AND q.claimed_at IS NULL AND j.state = 'queued' AND (@any_workflow OR j.workflow = ANY(@workflows)) " +
+                "WHERE q.queue = @queue AND (@principal::text IS NULL OR j.principal = @principal) AND q.claimed_at IS NULL AND j.state = 'queued' AND (@any_workflow OR j.workflow = ANY(@workflows)) " +
                 "ORDER BY q.priority DESC, q.enqueued_at, q.job_id LIMIT @limit FOR UPDATE OF q, j SKIP LOCKED;");
             Text(command, "queue", queue);
             Text(command, "principal", principal);

@@ -53,7 +53,7 @@ internal sealed partial class SqliteStoreTransaction
         return Run(() => Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken)
     {
         // Workflow names are bound one parameter each; the count is the caller's filter, never a stored value.
         var names = workflows?.ToList() ?? [];
@@ -65,7 +65,7 @@ internal sealed partial class SqliteStoreTransaction
 
         var command = Command(
             $"SELECT {QueueEntryColumns} FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
-            $"WHERE q.queue = $queue AND j.principal = $principal AND q.claimed_at IS NULL AND j.state = 'queued'{workflowFilter} " +
+            $"WHERE q.queue = $queue AND ($principal IS NULL OR j.principal = $principal) AND q.claimed_at IS NULL AND j.state = 'queued'{workflowFilter} " +
             "ORDER BY q.priority DESC, q.enqueued_at, q.job_id LIMIT $limit;");
         Add(command, "$queue", queue);
         Add(command, "$principal", principal);
