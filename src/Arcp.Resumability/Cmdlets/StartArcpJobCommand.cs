@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Text.Json.Nodes;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.PowerShell.Jobs;
@@ -8,7 +9,6 @@ using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.PowerShell.Serialization;
 using Arcp.Resumability.PowerShell.Workers;
 using Arcp.Resumability.Protocol;
-using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
 
