@@ -138,6 +138,57 @@ public abstract class QueueContractTests
     }
 
     [Fact]
+    public async Task Four_workers_on_their_own_connections_never_run_more_of_a_queue_than_its_limit()
+    {
+        const int count = 16;
+        await using (var setup = await OpenAsync())
+        {
+            var queued = Queued(setup);
+            await queued.SetConcurrencyAsync("q", 2, default);
+            for (var i = 0; i < count; i++)
+            {
+                await EnqueueAsync(queued, "w", "q", 0);
+            }
+        }
+
+        var active = 0;
+        var mostActive = 0;
+        var done = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+
+        async Task WorkAsync(int worker)
+        {
+            await using var store = await OpenAsync();
+            var queued = Queued(store);
+            var holder = new JobHolder($"ses_{worker}", Principal, ProcessIdentity.Current);
+            while (done.Count < count && !timeout.IsCancellationRequested)
+            {
+                if (await queued.ClaimNextAsync($"wrk_{worker}", Everything, default) is not { } job)
+                {
+                    await Task.Delay(5);
+                    continue;
+                }
+
+                await InTransactionAsync(store, tx => queued.Jobs.ClaimAsync(tx, job.JobId, holder.SessionId, holder, default));
+
+                // Counted only between the lease and the completion: inside the window the store counts the job as active.
+                var now = Interlocked.Increment(ref active);
+                InterlockedMax(ref mostActive, now);
+                await Task.Delay(15);
+                Interlocked.Decrement(ref active);
+                await InTransactionAsync(store, tx => queued.Jobs.RecordAsync(tx, holder, job.JobId, new JobEvent(ArcpId.NewMessageId(), false) { TerminalState = JobStates.Completed, Result = "1" }, default));
+                done.Add(job.JobId);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(WorkAsync));
+
+        Assert.Equal(count, done.Count);
+        Assert.Equal(count, done.Distinct().Count());
+        Assert.InRange(mostActive, 1, 2);
+    }
+
+    [Fact]
     public async Task Bad_queue_and_schedule_input_is_refused_with_invalid_argument()
     {
         await using var store = await OpenAsync();
@@ -234,6 +285,15 @@ public abstract class QueueContractTests
         }
 
         return taken;
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var seen = Volatile.Read(ref target);
+        while (value > seen && Interlocked.CompareExchange(ref target, value, seen) is var before && before != seen)
+        {
+            seen = before;
+        }
     }
 
     private static async Task InTransactionAsync(IArcpStore store, Func<IStoreTransaction, Task> work)
