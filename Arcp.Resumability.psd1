@@ -30,6 +30,11 @@
         'Stop-ArcpRuntime'
         'Connect-ArcpRuntime'
         'Disconnect-ArcpRuntime'
+        'Start-ArcpWorker'
+        'Set-ArcpQueue'
+        'Register-ArcpSchedule'
+        'Get-ArcpSchedule'
+        'Unregister-ArcpSchedule'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

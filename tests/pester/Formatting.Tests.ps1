@@ -30,6 +30,11 @@ Describe 'Tables at 120 columns' {
         @{ Name = 'checkpoints'; Get = { Get-ArcpCheckpoint -Store $script:Store -JobId $script:Job.JobId }; Columns = 'StepIndex', 'Step', 'CheckpointId', 'CreatedAt', 'Attempts', 'Duration' }
         @{ Name = 'events'; Get = { Get-ArcpEvent -Store $script:Store -JobId $script:Job.JobId }; Columns = 'Timestamp', 'Type', 'Summary' }
         @{ Name = 'workflows'; Get = { Get-ArcpWorkflow }; Columns = 'Name', 'Source', 'Version', 'Steps', 'Path' }
+        @{
+            Name    = 'schedules'
+            Get     = { $null = Register-ArcpSchedule -Name 'quarterly-ledger-close' -Cron '0 30 23 L 3,6,9,12 *' -TimeZone 'America/Argentina/Buenos_Aires' -Workflow research -Queue accounting -Store $script:Store; Get-ArcpSchedule -Store $script:Store }
+            Columns = 'Name', 'Cron', 'TimeZone', 'Workflow', 'Queue', 'NextFireAt'
+        }
     ) {
         $objects = @(& $Get)
         $objects | Should -Not -BeNullOrEmpty

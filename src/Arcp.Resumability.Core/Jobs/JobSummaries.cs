@@ -12,7 +12,9 @@ public static class JobSummaries
         ArgumentNullException.ThrowIfNull(job);
         var terminal = JobStates.IsTerminal(job.State);
         var live = LeaseLiveness.IsLive(job.Lease, now);
-        return new JobSummary(job.JobId, job.Workflow, job.State, !terminal && !live, ArcpJson.FormatTimestamp(job.CreatedAt), ArcpJson.FormatTimestamp(job.UpdatedAt))
+        // A queued job has no owner by design: it waits for a worker, it was not left behind by one.
+        var interrupted = !terminal && !live && job.State != JobStates.Queued;
+        return new JobSummary(job.JobId, job.Workflow, job.State, interrupted, ArcpJson.FormatTimestamp(job.CreatedAt), ArcpJson.FormatTimestamp(job.UpdatedAt))
         {
             Name = job.Name,
             LastCheckpointId = job.LastCheckpointId,

@@ -5,6 +5,9 @@ public static class JobStates
 {
     public const string Accepted = "accepted";
     public const string Running = "running";
+
+    /// <summary>§10.2: waiting for capacity; here, a job recorded on a durable queue until a worker claims it.</summary>
+    public const string Queued = "queued";
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";

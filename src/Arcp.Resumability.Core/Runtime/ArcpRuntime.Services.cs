@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 using Arcp.Resumability.Transports;
@@ -123,6 +124,29 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
             clientEnd.Close();
             await serving.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Hands every interrupted job of a workflow the driver runs to the driver, as a runtime-driven resume would, so
+    /// a restarted runtime carries on with its jobs without anyone asking. Each drive's resume claims the job (the
+    /// fence), so a job someone else resumes meanwhile is not run twice.
+    /// </summary>
+    /// <returns>The ids of the jobs handed over.</returns>
+    public async Task<IReadOnlyList<string>> ResumeInterruptedAsync(CancellationToken cancellationToken)
+    {
+        if (Options.Driver is not { } driver || driver.Workflows.Count == 0)
+        {
+            return [];
+        }
+
+        var interrupted = await new QueuedJobs(Jobs).ListResumableAsync("runtime", new WorkFilter(null, null, driver.Workflows), cancellationToken).ConfigureAwait(false);
+        foreach (var job in interrupted)
+        {
+            // Not awaited: the driver may run its jobs one at a time, and the runtime must start serving meanwhile.
+            _ = Drive(job.JobId, job.Principal, job.Workflow);
+        }
+
+        return interrupted.Select(j => j.JobId).ToList();
     }
 
     /// <summary>§10.3 recovery for a silent session: its jobs are blocked and the <c>job.blocked</c> events fanned out.</summary>

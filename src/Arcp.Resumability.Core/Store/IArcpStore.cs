@@ -54,7 +54,7 @@ public interface IArcpStore : IAsyncDisposable
     Task<IReadOnlyList<CheckpointRecord>> ListLastCheckpointsAsync(string jobId, int count, CancellationToken cancellationToken);
 }
 
-public interface IStoreTransaction : IAsyncDisposable
+public interface IStoreTransaction : IAsyncDisposable, IQueueTransaction
 {
     /// <summary>Appends an event; false when an event with that message id is already logged.</summary>
     Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken);

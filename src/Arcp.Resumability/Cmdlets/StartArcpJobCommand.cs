@@ -2,12 +2,15 @@ using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
 using System.Text.Json.Nodes;
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.PowerShell.Jobs;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.PowerShell.Serialization;
+using Arcp.Resumability.PowerShell.Workers;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
 
 namespace Arcp.Resumability.PowerShell.Commands;
@@ -54,6 +57,15 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
     [Parameter(ParameterSetName = WorkflowSet)]
     public SwitchParameter OnRuntime { get; set; }
 
+    /// <summary>Record the job on this durable queue and return at once (State Queued); a worker (Start-ArcpWorker) runs it.</summary>
+    [Parameter(ParameterSetName = WorkflowSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Queue { get; set; }
+
+    /// <summary>With -Queue: jobs with a higher priority are taken first (default 0).</summary>
+    [Parameter(ParameterSetName = WorkflowSet)]
+    public int Priority { get; set; }
+
     /// <summary>Runs after each checkpoint is durable, with the ArcpCheckpoint as $_.</summary>
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }
@@ -73,6 +85,12 @@ public sealed class StartArcpJobCommand : ArcpCmdlet
 
         try
         {
+            if (Queue is not null)
+            {
+                WriteObject(QueuedStarts.Enqueue(this, store, new JobStart(ArcpId.NewJobId(), RuntimeOptions.LocalPrincipal, Workflow, Name, ArcpJson.ToText(JobInput()), IdempotencyKey, ArcpId.NewMessageId()), Queue, Priority));
+                return;
+            }
+
             if (OnRuntime)
             {
                 var started = Run(store, (client, ct) => client.StartOnRuntimeAsync(Workflow, JobInput(), Name, IdempotencyKey, ct));

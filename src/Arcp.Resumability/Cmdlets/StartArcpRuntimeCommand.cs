@@ -167,6 +167,12 @@ public sealed class StartArcpRuntimeCommand : PSCmdlet, IDisposable
                     {
                         var runtime = new ArcpRuntime(store, options);
                         await using var runtimeScope = runtime.ConfigureAwait(false);
+                        var resumed = await runtime.ResumeInterruptedAsync(cancellationToken).ConfigureAwait(false);
+                        if (resumed.Count > 0)
+                        {
+                            options.Diagnostics?.Invoke($"resuming {resumed.Count} interrupted job(s) of the registered workflows: {string.Join(", ", resumed)}");
+                        }
+
                         using var retentionStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                         var retention = ScheduleRetention(runtime.Jobs, retentionStop.Token);
                         try

@@ -4,7 +4,7 @@ using Arcp.Resumability.Protocol;
 
 namespace Arcp.Resumability.PowerShell;
 
-/// <summary>Operator-facing job states: §10.2 states, plus Interrupted for a running job nobody drives any more.</summary>
+/// <summary>Operator-facing job states: §10.2 states (queued included), plus Interrupted for a running job nobody drives any more.</summary>
 public enum ArcpJobState
 {
     Running,
@@ -12,6 +12,9 @@ public enum ArcpJobState
     Completed,
     Failed,
     Cancelled,
+
+    /// <summary>Recorded on a durable queue (Start-ArcpJob -Queue), waiting for a worker.</summary>
+    Queued,
 }
 
 /// <summary>A job as stored by the runtime; pipes into Resume-ArcpJob and Get-ArcpCheckpoint.</summary>
@@ -84,6 +87,7 @@ public sealed class ArcpJob
         "completed" => ArcpJobState.Completed,
         "failed" => ArcpJobState.Failed,
         "cancelled" => ArcpJobState.Cancelled,
+        "queued" => ArcpJobState.Queued,
         _ when summary.Interrupted => ArcpJobState.Interrupted,
         _ => ArcpJobState.Running,
     };

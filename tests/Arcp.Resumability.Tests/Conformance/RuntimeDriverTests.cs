@@ -62,6 +62,47 @@ public sealed class RuntimeDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task A_restarted_runtime_resumes_its_interrupted_jobs_by_itself()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        string jobId;
+        await using (var store = await SqliteArcpStore.OpenAsync(storeFolder.Path, CancellationToken.None))
+        {
+            var runtime = new ArcpRuntime(store, Options(Gated(gate.Task)));
+            var (peer, serving) = Connect(runtime);
+            await peer.OpenAsync("tok");
+            await peer.SendAsync(peer.Envelope("workflow.start", new JsonObject { ["workflow"] = "gated", ["inputs"] = "in" }));
+            jobId = (string)(await peer.ReceiveAsync())["job_id"]!;
+            await gateReached.Task.WaitAsync(RawPeer.Timeout);
+            await runtime.DisposeAsync();
+            await peer.DisposeAsync();
+            await serving.WaitAsync(RawPeer.Timeout);
+        }
+
+        gate.SetResult();
+        await using (var store = await SqliteArcpStore.OpenAsync(storeFolder.Path, CancellationToken.None))
+        {
+            await using var runtime = new ArcpRuntime(store, Options(Gated(Task.CompletedTask)));
+
+            Assert.Equal([jobId], await runtime.ResumeInterruptedAsync(CancellationToken.None));
+
+            var (peer, serving) = Connect(runtime);
+            await peer.OpenAsync("tok");
+            var deadline = DateTimeOffset.UtcNow + RawPeer.Timeout;
+            while ((string?)(await QueryAsync(peer, jobId))["state"] != "completed" && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Equal("completed", (string?)(await QueryAsync(peer, jobId))["state"]);
+            Assert.Equal(["one", "two", "two", "three"], runs);
+            Assert.Empty(await runtime.ResumeInterruptedAsync(CancellationToken.None));
+            await peer.DisposeAsync();
+            await serving.WaitAsync(RawPeer.Timeout);
+        }
+    }
+
+    [Fact]
     public async Task Asking_the_runtime_to_drive_a_workflow_it_does_not_have_is_failed_precondition()
     {
         await using var store = await SqliteArcpStore.OpenAsync(storeFolder.Path, CancellationToken.None);

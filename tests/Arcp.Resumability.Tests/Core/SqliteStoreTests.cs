@@ -16,9 +16,9 @@ public sealed class SqliteStoreTests : IDisposable
 
         var versions = Query(files.Path, "SELECT version FROM schema_version ORDER BY version;", r => r.GetInt32(0));
 
-        Assert.Equal(Enumerable.Range(1, SqliteSchema.LatestVersion), versions);
-        Assert.Equal(SqliteSchema.Migrations.Count, SqliteSchema.LatestVersion);
-        Assert.Equal(["checkpoints", "events", "idempotency_ledger", "job_definitions", "jobs", "schema_version", "sessions"], Tables(files.Path));
+        Assert.Equal(SqliteSchema.Migrations.Select(m => m.Version), versions);
+        Assert.Equal(SqliteSchema.LatestVersion, versions[^1]);
+        Assert.Equal(["checkpoints", "events", "idempotency_ledger", "job_definitions", "job_queue_entries", "jobs", "queues", "schedules", "schema_version", "sessions"], Tables(files.Path));
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class SqliteStoreTests : IDisposable
         }
 
         var applied = Query(files.Path, "SELECT version, applied_at FROM schema_version ORDER BY version;", r => (r.GetInt32(0), r.GetString(1)));
-        Assert.Equal(Enumerable.Range(1, SqliteSchema.LatestVersion), applied.Select(a => a.Item1));
+        Assert.Equal(SqliteSchema.Migrations.Select(m => m.Version), applied.Select(a => a.Item1));
         Assert.Equal("2026-01-01T00:00:00.0000000Z", applied[0].Item2);
     }
 

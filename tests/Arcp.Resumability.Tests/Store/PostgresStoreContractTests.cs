@@ -12,6 +12,8 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
 
     protected override int LatestSchemaVersion => PostgresSchema.LatestVersion;
 
+    protected override int MigrationCount => PostgresSchema.Migrations.Count;
+
     public async Task InitializeAsync() => connectionString = await server.CreateSchemaAsync();
 
     public async Task DisposeAsync() =>

@@ -14,6 +14,8 @@ public sealed class SqliteStoreContractTests : StoreContractTests, IDisposable
 
     protected override int LatestSchemaVersion => SqliteSchema.LatestVersion;
 
+    protected override int MigrationCount => SqliteSchema.Migrations.Count;
+
     protected override async Task<IArcpStore> OpenAsync() => await StoreFactory.OpenAsync(StorePath, default);
 
     protected override async Task<object?> ExecuteSqlAsync(string sql)

@@ -30,6 +30,8 @@ public abstract partial class StoreContractTests
 
     protected abstract int LatestSchemaVersion { get; }
 
+    protected abstract int MigrationCount { get; }
+
     [Fact]
     public async Task A_job_round_trips_with_its_lease()
     {
@@ -374,7 +376,7 @@ public abstract partial class StoreContractTests
         Assert.Equal(0, job.PurgedThroughSequence);
         Assert.Equal("[1]", (await store.FindCheckpointByKeyAsync("job_v1", "key-v1", default))!.Output);
         Assert.Equal(LatestSchemaVersion, Convert.ToInt32(await ExecuteSqlAsync("SELECT MAX(version) FROM schema_version;"), System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(LatestSchemaVersion, Convert.ToInt32(await ExecuteSqlAsync("SELECT COUNT(*) FROM schema_version;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(MigrationCount, Convert.ToInt32(await ExecuteSqlAsync("SELECT COUNT(*) FROM schema_version;"), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

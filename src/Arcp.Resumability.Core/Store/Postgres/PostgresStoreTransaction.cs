@@ -8,7 +8,7 @@ namespace Arcp.Resumability.Store.Postgres;
 /// (<c>FOR UPDATE</c>) until commit, so read-decide-write sequences on a job (claims, fencing checks,
 /// duplicate-step checks) are atomic against every other process using the database.
 /// </summary>
-internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction, string location) : IStoreTransaction
+internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction, string location) : IStoreTransaction
 {
     private bool finished;
 
@@ -240,6 +240,8 @@ internal sealed class PostgresStoreTransaction(NpgsqlConnection connection, Npgs
             var checkpoints = await DeleteAsync("DELETE FROM checkpoints WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             var ledger = await DeleteAsync("DELETE FROM idempotency_ledger WHERE outcome = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             await DeleteAsync("DELETE FROM job_definitions WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
+
+            await DeleteAsync("DELETE FROM job_queue_entries WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             await DeleteAsync("DELETE FROM jobs WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             return new JobDeletion(events, checkpoints, ledger);
         });

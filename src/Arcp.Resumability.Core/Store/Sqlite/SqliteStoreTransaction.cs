@@ -5,7 +5,7 @@ namespace Arcp.Resumability.Store.Sqlite;
 
 /// <summary>A write transaction holding the store's connection until it is committed or disposed.</summary>
 /// <remarks>Every driver failure leaves through <see cref="SqliteStoreErrors"/> as a <see cref="StoreException"/>.</remarks>
-internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, SqliteTransaction transaction, SemaphoreSlim gate, string location) : IStoreTransaction
+internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statements, SqliteTransaction transaction, SemaphoreSlim gate, string location) : IStoreTransaction
 {
     private const int SqliteConstraintUnique = 2067;
     private const int SqliteConstraintPrimaryKey = 1555;
@@ -223,6 +223,8 @@ internal sealed class SqliteStoreTransaction(SqliteStatementCache statements, Sq
             var checkpoints = Delete("DELETE FROM checkpoints WHERE job_id = $job_id;", jobId);
             var ledger = Delete("DELETE FROM idempotency_ledger WHERE outcome = $job_id;", jobId);
             Delete("DELETE FROM job_definitions WHERE job_id = $job_id;", jobId);
+
+            Delete("DELETE FROM job_queue_entries WHERE job_id = $job_id;", jobId);
             Delete("DELETE FROM jobs WHERE job_id = $job_id;", jobId);
             return new JobDeletion(events, checkpoints, ledger);
         });

@@ -1,0 +1,199 @@
+using System.Text.Json.Nodes;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Jobs;
+
+/// <summary>
+/// What a worker takes: jobs of <see cref="Principal"/> (every principal's when null: a runtime serving them all),
+/// limited to some queues and workflows when those are given.
+/// </summary>
+public sealed record WorkFilter(string? Principal, IReadOnlyCollection<string>? Queues, IReadOnlyCollection<string>? Workflows);
+
+/// <summary>
+/// The durable queue. A queued job is recorded like any job (idempotency ledger included) but in state
+/// <see cref="JobStates.Queued"/>, without a lease, with an entry naming its queue and priority. A worker's claim
+/// moves it to running, still unleased, and records who claimed it; the worker then resumes it, and that resume's
+/// claim (<see cref="JobService.ClaimAsync"/>) is the fence that lets exactly one session drive it.
+/// </summary>
+public sealed class QueuedJobs(JobService jobs)
+{
+    /// <summary>The queue jobs go to when none is named (schedules without -Queue).</summary>
+    public const string DefaultQueue = "default";
+
+    private const int MaxNameLength = 200;
+
+    public JobService Jobs { get; } = jobs ?? throw new ArgumentNullException(nameof(jobs));
+
+    /// <summary>
+    /// How long a claimed job counts against its queue's limit before its runner has leased it: after that a claim
+    /// that never turned into a lease (the worker died in between) stops holding a slot.
+    /// </summary>
+    public TimeSpan ClaimGrace => Jobs.Options.LeaseDuration;
+
+    /// <summary>Records <paramref name="start"/> as queued on <paramref name="queue"/>, or returns the job an earlier start with its key created.</summary>
+    public async Task<(JobRecord Job, bool Existing)> EnqueueAsync(IStoreTransaction tx, JobStart start, string queue, int priority, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(start);
+        EnsureName(queue, "queue");
+        var (job, existing) = await Jobs.StartAsync(tx, start, null, cancellationToken).ConfigureAwait(false);
+        if (existing)
+        {
+            return (job, true);
+        }
+
+        var queued = job with { State = JobStates.Queued };
+        await tx.UpdateJobAsync(queued, cancellationToken).ConfigureAwait(false);
+        await tx.InsertQueueEntryAsync(new QueueEntry(job.JobId, queue, priority, job.CreatedAt), cancellationToken).ConfigureAwait(false);
+        return (queued, false);
+    }
+
+    /// <summary><see cref="EnqueueAsync(IStoreTransaction, JobStart, string, int, CancellationToken)"/> in its own durable transaction.</summary>
+    public async Task<(JobRecord Job, bool Existing)> EnqueueAsync(JobStart start, string queue, int priority, CancellationToken cancellationToken)
+    {
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var result = await EnqueueAsync(transaction, start, queue, priority, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+    }
+
+    /// <summary>Sets how many of the queue's jobs may run at once across every worker of the store (null: no limit).</summary>
+    public async Task SetConcurrencyAsync(string queue, int? concurrency, CancellationToken cancellationToken)
+    {
+        EnsureName(queue, "queue");
+        if (concurrency is < 1)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"A queue's concurrency must be at least 1 (got {concurrency}).", new JsonObject { ["queue"] = queue });
+        }
+
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            await transaction.SetQueueConcurrencyAsync(queue, concurrency, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Claims the next queued job <paramref name="filter"/> allows, in queue-name order, honouring each queue's
+    /// fleet-wide limit; null when there is none. Atomic: two claimers never take one job.
+    /// </summary>
+    public async Task<JobRecord?> ClaimNextAsync(string workerId, WorkFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var queues = filter.Queues ?? await transaction.ListQueuesWithWorkAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var queue in queues)
+            {
+                var now = Jobs.Now;
+                var limit = await transaction.LockQueueAsync(queue, cancellationToken).ConfigureAwait(false);
+                if (limit is { } max && await transaction.CountActiveAsync(queue, now, now - ClaimGrace, cancellationToken).ConfigureAwait(false) >= max)
+                {
+                    continue;
+                }
+
+                var entries = await transaction.ListClaimableAsync(queue, filter.Principal, filter.Workflows, 1, cancellationToken).ConfigureAwait(false);
+                if (entries.Count == 0)
+                {
+                    continue;
+                }
+
+                var job = await transaction.GetJobAsync(entries[0].JobId, cancellationToken).ConfigureAwait(false) ?? throw JobService.NotFound(entries[0].JobId);
+                var claimed = job with { State = JobStates.Running, Lease = null, UpdatedAt = now };
+                await transaction.UpdateJobAsync(claimed, cancellationToken).ConfigureAwait(false);
+                await transaction.MarkClaimedAsync(job.JobId, workerId, now, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return claimed;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether any queued job <paramref name="filter"/> allows is waiting (possibly for a slot of its queue's limit).</summary>
+    public async Task<bool> HasQueuedWorkAsync(WorkFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            foreach (var queue in filter.Queues ?? await transaction.ListQueuesWithWorkAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if ((await transaction.ListClaimableAsync(queue, filter.Principal, filter.Workflows, 1, cancellationToken).ConfigureAwait(false)).Count > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Gives up <paramref name="workerId"/>'s claim on a job it is no longer driving (it stopped), so other workers
+    /// resume it at once instead of waiting out <see cref="ClaimGrace"/>. A claimed job is never queued again: it
+    /// may have run steps, so it continues by resume.
+    /// </summary>
+    public async Task ReleaseClaimAsync(string workerId, string jobId, CancellationToken cancellationToken)
+    {
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            if (await transaction.ClearClaimAsync(jobId, workerId, cancellationToken).ConfigureAwait(false))
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Unfinished jobs of the filter's principal (and workflows) that nobody drives: interrupted, blocked, or claimed
+    /// from a queue and not yet leased. A resume of one may still lose the race to another worker; its claim decides.
+    /// </summary>
+    public async Task<IReadOnlyList<JobRecord>> ListResumableAsync(string workerId, WorkFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var now = Jobs.Now;
+            var resumable = new List<JobRecord>();
+            foreach (var job in await transaction.ListUnfinishedJobsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if ((filter.Principal is { } principal && job.Principal != principal) || LeaseLiveness.IsLive(job.Lease, now) || (filter.Workflows is { } workflows && !workflows.Contains(job.Workflow)))
+                {
+                    continue;
+                }
+
+                var entry = await transaction.GetQueueEntryAsync(job.JobId, cancellationToken).ConfigureAwait(false);
+                if (entry is not null && ((filter.Queues is { } queues && !queues.Contains(entry.Queue)) || ClaimedElsewhere(entry, job, workerId, now)))
+                {
+                    continue;
+                }
+
+                resumable.Add(job);
+            }
+
+            // Read only: disposing without commit rolls back, which releases the write lock at once.
+            return resumable;
+        }
+    }
+
+    /// <summary>Another worker claimed the job moments ago and is about to lease it: leave it to that worker.</summary>
+    private bool ClaimedElsewhere(QueueEntry entry, JobRecord job, string workerId, DateTimeOffset now) =>
+        job.Lease is null && entry.ClaimedBy is { } by && by != workerId && entry.ClaimedAt > now - ClaimGrace;
+
+    internal static void EnsureName(string value, string what)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value.Length > MaxNameLength || value.Any(char.IsControl))
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"A {what} name must be 1 to {MaxNameLength} characters without control characters.", new JsonObject { [what] = value });
+        }
+    }
+}

@@ -1,0 +1,58 @@
+namespace Arcp.Resumability.Store;
+
+/// <summary>
+/// The queue and schedule part of a store transaction. Reads that feed a claim lock what they return until commit
+/// (PostgreSQL <c>FOR UPDATE SKIP LOCKED</c>, so concurrent claimers pass each other; SQLite has one writer at a time),
+/// which makes "pick, then claim" atomic across processes.
+/// </summary>
+public interface IQueueTransaction
+{
+    Task InsertQueueEntryAsync(QueueEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>Queues with at least one unclaimed entry, by name.</summary>
+    Task<IReadOnlyList<string>> ListQueuesWithWorkAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Locks the queue's limit row until commit (creating it without a limit when missing), so claims on one queue
+    /// serialise and a fleet-wide limit cannot be overshot; returns the limit, null for none.
+    /// </summary>
+    Task<int?> LockQueueAsync(string queue, CancellationToken cancellationToken);
+
+    Task SetQueueConcurrencyAsync(string queue, int? concurrency, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Entries of <paramref name="queue"/> whose job is running and either holds a lease that has not expired by
+    /// <paramref name="now"/> or, unleased, was claimed after <paramref name="claimedSince"/> (taken, not yet leased).
+    /// </summary>
+    Task<int> CountActiveAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> unclaimed entries of <paramref name="queue"/> whose job belongs to
+    /// <paramref name="principal"/> (anyone when null) and is still queued (and runs one of <paramref name="workflows"/> when given), in claim
+    /// order, locked for this transaction; entries another transaction holds are skipped.
+    /// </summary>
+    Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken);
+
+    Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken);
+
+    /// <summary>Forgets <paramref name="claimedBy"/>'s claim on the job's entry (the job stays as it is); false when it held none.</summary>
+    Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken);
+
+    Task<QueueEntry?> GetQueueEntryAsync(string jobId, CancellationToken cancellationToken);
+
+    /// <summary>Jobs in a state someone may resume (running or blocked), whatever their lease says; the job layer decides.</summary>
+    Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Inserts a schedule; false when the principal already has one with that name.</summary>
+    Task<bool> TryInsertScheduleAsync(ScheduleRecord schedule, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(string principal, CancellationToken cancellationToken);
+
+    /// <summary>Schedules of every principal due by <paramref name="now"/>, locked for this transaction; ones another transaction holds are skipped.</summary>
+    Task<IReadOnlyList<ScheduleRecord>> ListDueSchedulesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    Task UpdateScheduleFireAsync(string principal, string name, DateTimeOffset nextFireAt, DateTimeOffset? lastFireAt, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a schedule; false when there was none.</summary>
+    Task<bool> DeleteScheduleAsync(string principal, string name, CancellationToken cancellationToken);
+}

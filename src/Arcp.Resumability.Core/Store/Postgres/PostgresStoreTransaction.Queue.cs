@@ -1,0 +1,199 @@
+using Npgsql;
+using NpgsqlTypes;
+using static Arcp.Resumability.Store.Postgres.PostgresValues;
+
+namespace Arcp.Resumability.Store.Postgres;
+
+/// <summary>
+/// Queue and schedule rows. Claim reads lock with <c>FOR UPDATE SKIP LOCKED</c>: concurrent workers each get rows
+/// nobody else is deciding about, and the queue's limit row (locked first) serialises claims on one queue.
+/// </summary>
+internal sealed partial class PostgresStoreTransaction
+{
+    private const string QueueEntryColumns = "q.job_id, q.queue, q.priority, q.enqueued_at, q.claimed_at, q.claimed_by";
+
+    private const string ScheduleColumns = "principal, name, cron, time_zone, workflow, inputs, queue, missed, next_fire_at, last_fire_at, created_at";
+
+    public Task InsertQueueEntryAsync(QueueEntry entry, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("INSERT INTO job_queue_entries (job_id, queue, priority, enqueued_at) VALUES (@job_id, @queue, @priority, @enqueued_at);");
+            Text(command, "job_id", entry.JobId);
+            Text(command, "queue", entry.Queue);
+            Integer(command, "priority", entry.Priority);
+            Time(command, "enqueued_at", entry.EnqueuedAt);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<IReadOnlyList<string>> ListQueuesWithWorkAsync(CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<string>>(location, async () =>
+        {
+            await using var command = Command("SELECT DISTINCT queue FROM job_queue_entries WHERE claimed_at IS NULL ORDER BY queue;");
+            return await ReadAllAsync(command, r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<int?> LockQueueAsync(string queue, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using (var ensure = Command("INSERT INTO queues (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;"))
+            {
+                Text(ensure, "name", queue);
+                await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var command = Command("SELECT concurrency FROM queues WHERE name = @name FOR UPDATE;");
+            Text(command, "name", queue);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int limit ? (int?)limit : null;
+        });
+
+    public Task SetQueueConcurrencyAsync(string queue, int? concurrency, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("INSERT INTO queues (name, concurrency) VALUES (@name, @concurrency) ON CONFLICT (name) DO UPDATE SET concurrency = excluded.concurrency;");
+            Text(command, "name", queue);
+            Integer(command, "concurrency", concurrency);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<int> CountActiveAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command(
+                "SELECT COUNT(*)::integer FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
+                "WHERE q.queue = @queue AND j.state = 'running' " +
+                "AND ((j.lease_expires_at IS NOT NULL AND j.lease_expires_at > @now) OR (j.lease_expires_at IS NULL AND q.claimed_at > @since));");
+            Text(command, "queue", queue);
+            Time(command, "now", now);
+            Time(command, "since", claimedSince);
+            return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        });
+
+    public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<QueueEntry>>(location, async () =>
+        {
+            await using var command = Command(
+                $"SELECT {QueueEntryColumns} FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
+                "WHERE q.queue = @queue AND (@principal::text IS NULL OR j.principal = @principal) AND q.claimed_at IS NULL AND j.state = 'queued' AND (@any_workflow OR j.workflow = ANY(@workflows)) " +
+                "ORDER BY q.priority DESC, q.enqueued_at, q.job_id LIMIT @limit FOR UPDATE OF q, j SKIP LOCKED;");
+            Text(command, "queue", queue);
+            Text(command, "principal", principal);
+            command.Parameters.Add(new NpgsqlParameter("any_workflow", NpgsqlDbType.Boolean) { Value = workflows is null });
+            command.Parameters.Add(new NpgsqlParameter("workflows", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (workflows ?? []).ToArray() });
+            Integer(command, "limit", limit);
+            return await ReadAllAsync(command, ReadQueueEntry, cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("UPDATE job_queue_entries SET claimed_at = @at, claimed_by = @by WHERE job_id = @job_id AND claimed_at IS NULL;");
+            Text(command, "job_id", jobId);
+            Text(command, "by", claimedBy);
+            Time(command, "at", claimedAt);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
+                ? true
+                : throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{jobId}' vanished or was claimed twice.");
+        });
+
+    public Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("UPDATE job_queue_entries SET claimed_at = NULL, claimed_by = NULL WHERE job_id = @job_id AND claimed_by = @by;");
+            Text(command, "job_id", jobId);
+            Text(command, "by", claimedBy);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        });
+
+    public Task<QueueEntry?> GetQueueEntryAsync(string jobId, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command($"SELECT {QueueEntryColumns} FROM job_queue_entries q WHERE q.job_id = @job_id;");
+            Text(command, "job_id", jobId);
+            return (await ReadAllAsync(command, ReadQueueEntry, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        });
+
+    public Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        {
+            await using var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE state IN ('running', 'blocked') ORDER BY created_at, job_id;");
+            return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<bool> TryInsertScheduleAsync(ScheduleRecord schedule, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command(
+                $"INSERT INTO schedules ({ScheduleColumns}) VALUES (@principal, @name, @cron, @time_zone, @workflow, @inputs, @queue, @missed, @next, @last, @created) " +
+                "ON CONFLICT (principal, name) DO NOTHING;");
+            Text(command, "principal", schedule.Principal);
+            Text(command, "name", schedule.Name);
+            Text(command, "cron", schedule.Cron);
+            Text(command, "time_zone", schedule.TimeZone);
+            Text(command, "workflow", schedule.Workflow);
+            Text(command, "inputs", schedule.Inputs);
+            Text(command, "queue", schedule.Queue);
+            Text(command, "missed", schedule.Missed);
+            Time(command, "next", schedule.NextFireAt);
+            Time(command, "last", schedule.LastFireAt);
+            Time(command, "created", schedule.CreatedAt);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        });
+
+    public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(string principal, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<ScheduleRecord>>(location, async () =>
+        {
+            await using var command = Command($"SELECT {ScheduleColumns} FROM schedules WHERE principal = @principal ORDER BY name;");
+            Text(command, "principal", principal);
+            return await ReadAllAsync(command, ReadSchedule, cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<IReadOnlyList<ScheduleRecord>> ListDueSchedulesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<ScheduleRecord>>(location, async () =>
+        {
+            await using var command = Command($"SELECT {ScheduleColumns} FROM schedules WHERE next_fire_at <= @now ORDER BY next_fire_at, principal, name LIMIT @limit FOR UPDATE SKIP LOCKED;");
+            Time(command, "now", now);
+            Integer(command, "limit", limit);
+            return await ReadAllAsync(command, ReadSchedule, cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task UpdateScheduleFireAsync(string principal, string name, DateTimeOffset nextFireAt, DateTimeOffset? lastFireAt, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("UPDATE schedules SET next_fire_at = @next, last_fire_at = COALESCE(@last, last_fire_at) WHERE principal = @principal AND name = @name;");
+            Text(command, "principal", principal);
+            Text(command, "name", name);
+            Time(command, "next", nextFireAt);
+            Time(command, "last", lastFireAt);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+
+    public Task<bool> DeleteScheduleAsync(string principal, string name, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await using var command = Command("DELETE FROM schedules WHERE principal = @principal AND name = @name;");
+            Text(command, "principal", principal);
+            Text(command, "name", name);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        });
+
+    private static QueueEntry ReadQueueEntry(NpgsqlDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt32(2), ReadTime(r, 3))
+    {
+        ClaimedAt = r.IsDBNull(4) ? null : ReadTime(r, 4),
+        ClaimedBy = r.IsDBNull(5) ? null : r.GetString(5),
+    };
+
+    private static ScheduleRecord ReadSchedule(NpgsqlDataReader r) => new()
+    {
+        Principal = r.GetString(0),
+        Name = r.GetString(1),
+        Cron = r.GetString(2),
+        TimeZone = r.GetString(3),
+        Workflow = r.GetString(4),
+        Inputs = r.GetString(5),
+        Queue = r.GetString(6),
+        Missed = r.GetString(7),
+        NextFireAt = ReadTime(r, 8),
+        LastFireAt = r.IsDBNull(9) ? null : ReadTime(r, 9),
+        CreatedAt = ReadTime(r, 10),
+    };
+}

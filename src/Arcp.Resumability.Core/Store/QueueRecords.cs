@@ -1,0 +1,39 @@
+namespace Arcp.Resumability.Store;
+
+/// <summary>A queued job's place in its queue; <see cref="ClaimedAt"/> is set once a worker took it.</summary>
+public sealed record QueueEntry(string JobId, string Queue, int Priority, DateTimeOffset EnqueuedAt)
+{
+    public DateTimeOffset? ClaimedAt { get; init; }
+
+    public string? ClaimedBy { get; init; }
+}
+
+/// <summary>
+/// A cron schedule as stored. <see cref="Cron"/> and <see cref="TimeZone"/> were validated when it was registered;
+/// <see cref="Missed"/> holds a <c>ScheduleMissedPolicy</c> name.
+/// </summary>
+public sealed record ScheduleRecord
+{
+    public required string Principal { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Cron { get; init; }
+
+    public required string TimeZone { get; init; }
+
+    public required string Workflow { get; init; }
+
+    /// <summary>Canonical JSON of the input every run starts with.</summary>
+    public required string Inputs { get; init; }
+
+    public required string Queue { get; init; }
+
+    public required string Missed { get; init; }
+
+    public required DateTimeOffset NextFireAt { get; init; }
+
+    public DateTimeOffset? LastFireAt { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+}

@@ -1,0 +1,273 @@
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using Arcp.Resumability.Jobs;
+using Arcp.Resumability.PowerShell.Hosting;
+using Arcp.Resumability.PowerShell.Scripting;
+using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.PowerShell.Workers;
+
+/// <summary>What a worker takes and how it paces itself.</summary>
+internal sealed record WorkerSettings(string Store, WorkFilter Filter, int Concurrency, TimeSpan PollInterval, bool FireSchedules, bool ExitWhenIdle);
+
+/// <summary>Where a worker's operator lines go (the cmdlet's streams); called on the pipeline thread only.</summary>
+internal interface IWorkerLog
+{
+    /// <summary>One line per job start, resume, completion and failure, and per scheduled run.</summary>
+    void Line(string kind, string text);
+
+    void Detail(string text);
+
+    void Warning(string text);
+}
+
+/// <summary>
+/// The worker loop, on the pipeline thread: fire due schedules, resume interrupted jobs it can resolve, claim queued
+/// jobs, each run in a runspace of a pool of <see cref="WorkerSettings.Concurrency"/>; wait for a run to end or the
+/// poll interval; repeat until stopped. Stopping stops the runs in flight (their sessions release the leases, so the
+/// jobs stay resumable) and gives up this worker's queue claims.
+/// </summary>
+internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dispatcher, IWorkerLog log) : IDisposable
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
+
+    private readonly List<WorkerRun> runs = [];
+    private readonly Dictionary<string, DateTimeOffset> restingUntil = new(StringComparer.Ordinal);
+    private readonly HashSet<string> unresolvable = new(StringComparer.Ordinal);
+    private IArcpStore? store;
+    private QueuedJobs? queued;
+    private JobSchedules? schedules;
+    private RunspacePool? pool;
+
+    public ArcpWorkerReport Report { get; } = new("wrk_" + ArcpId.NewUlid(), StoreFactory.Redact(settings.Store));
+
+    private string WorkerId => Report.WorkerId;
+
+    public void Run(InitialSessionState runspaceState, CancellationToken stop)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        store = dispatcher.Run(ct => StoreFactory.OpenAsync(settings.Store, ct), stop);
+        queued = new QueuedJobs(new JobService(store, new JobServiceOptions()));
+        schedules = new JobSchedules(queued);
+        pool = RunspaceFactory.CreateRunspacePool(runspaceState);
+        pool.SetMaxRunspaces(settings.Concurrency);
+        pool.Open();
+        log.Detail($"Worker {WorkerId} on '{StoreFactory.Redact(settings.Store)}': up to {settings.Concurrency} job(s) at once.");
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var ended = Reap();
+                var idle = false;
+                try
+                {
+                    if (settings.FireSchedules)
+                    {
+                        FireSchedules(stop);
+                    }
+
+                    var launched = Fill(stop);
+                    idle = settings.ExitWhenIdle && runs.Count == 0 && launched == 0 && ended == 0
+                        && !dispatcher.Run(ct => queued!.HasQueuedWorkAsync(settings.Filter, ct), stop);
+                }
+                catch (Exception ex) when (ex is StoreException or ArcpException)
+                {
+                    // A store that is briefly unavailable must not end the worker: the runs in flight go on, and the
+                    // next pass tries again.
+                    log.Warning($"Worker {WorkerId}: {ex.Message} Trying again in {settings.PollInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+                }
+
+                if (idle)
+                {
+                    log.Detail($"Worker {WorkerId}: nothing left to run.");
+                    return;
+                }
+
+                WaitHandle.WaitAny([.. runs.Select(r => r.Finished), stop.WaitHandle], settings.PollInterval);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Ctrl+C while talking to the store: nothing was half done, the transaction rolled back.
+        }
+        finally
+        {
+            StopRuns();
+            Report.Duration = clock.Elapsed;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var run in runs)
+        {
+            run.Dispose();
+        }
+
+        pool?.Dispose();
+        if (store is not null)
+        {
+            dispatcher.Run(async _ => { await store.DisposeAsync().ConfigureAwait(false); return true; }, CancellationToken.None);
+        }
+    }
+
+    private int Reap()
+    {
+        var ended = runs.Where(r => r.IsFinished).ToList();
+        foreach (var run in ended)
+        {
+            Account(run);
+            runs.Remove(run);
+            run.Dispose();
+        }
+
+        return ended.Count;
+    }
+
+    private void Account(WorkerRun run)
+    {
+        var (end, message) = run.Outcome();
+        var what = Describe(run.Job);
+        var took = run.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture);
+        switch (end)
+        {
+            case WorkerRunEnd.Completed:
+                Report.Completed++;
+                log.Line("Completed", $"completed {what} in {took} s");
+                break;
+            case WorkerRunEnd.Failed:
+                Report.Failed++;
+                log.Line("Failed", $"failed {what} after {took} s: {message}");
+                Rest(run.Job.JobId);
+                break;
+            case WorkerRunEnd.Cancelled:
+                log.Line("Cancelled", $"cancelled {what} after {took} s: {message}");
+                break;
+            case WorkerRunEnd.TakenElsewhere:
+                log.Detail($"Job {run.Job.JobId} is driven elsewhere: {message}");
+                Rest(run.Job.JobId);
+                break;
+            default:
+                Report.Released++;
+                log.Line("Released", $"released {what} after {took} s; it stays resumable");
+                Rest(run.Job.JobId);
+                break;
+        }
+    }
+
+    private void FireSchedules(CancellationToken stop)
+    {
+        foreach (var run in dispatcher.Run(ct => schedules!.FireDueAsync(ArcpId.NewJobId, ArcpId.NewMessageId, ct), stop))
+        {
+            Report.Scheduled += run.Existing ? 0 : 1;
+            log.Line("Scheduled", run.Existing
+                ? $"schedule '{run.Schedule}' at {ArcpJson.FormatTimestamp(run.FireTime)} had already queued job {run.Job.JobId}"
+                : $"schedule '{run.Schedule}' queued job {run.Job.JobId} ({run.Job.Workflow}) for {ArcpJson.FormatTimestamp(run.FireTime)}");
+        }
+    }
+
+    private int Fill(CancellationToken stop)
+    {
+        var launched = 0;
+        if (runs.Count >= settings.Concurrency)
+        {
+            return launched;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var busy = runs.Select(r => r.Job.JobId).ToHashSet(StringComparer.Ordinal);
+        var candidates = dispatcher.Run(ct => queued!.ListResumableAsync(WorkerId, settings.Filter, ct), stop)
+            .Where(j => !busy.Contains(j.JobId) && !(restingUntil.TryGetValue(j.JobId, out var until) && until > now));
+        foreach (var job in candidates)
+        {
+            if (runs.Count >= settings.Concurrency)
+            {
+                return launched;
+            }
+
+            if (CanResolve(job))
+            {
+                Launch(job, fromQueue: false);
+                launched++;
+            }
+        }
+
+        while (runs.Count < settings.Concurrency && dispatcher.Run(ct => queued!.ClaimNextAsync(WorkerId, settings.Filter, ct), stop) is { } claimed)
+        {
+            if (CanResolve(claimed))
+            {
+                Launch(claimed, fromQueue: true);
+                launched++;
+            }
+            else
+            {
+                // Claimed but not runnable here: give the claim up so a worker that knows the workflow resumes it at once.
+                dispatcher.Run(async ct => { await queued!.ReleaseClaimAsync(WorkerId, claimed.JobId, ct).ConfigureAwait(false); return true; }, stop);
+            }
+        }
+
+        return launched;
+    }
+
+    /// <summary>The one place the worker turns a recorded job into a definition, to learn whether it can run it here.</summary>
+    private bool CanResolve(JobRecord job)
+    {
+        if (unresolvable.Contains(job.JobId))
+        {
+            return false;
+        }
+
+        try
+        {
+            DefinitionResolver.ForRecordedJob(job.JobId, job.Workflow);
+            return true;
+        }
+        catch (ArcpException ex)
+        {
+            unresolvable.Add(job.JobId);
+            log.Detail($"Skipping {Describe(job)}: {ex.Message}");
+            return false;
+        }
+    }
+
+    private void Launch(JobRecord job, bool fromQueue)
+    {
+        _ = fromQueue ? Report.Started++ : Report.Resumed++;
+        log.Line(fromQueue ? "Started" : "Resumed", $"{(fromQueue ? "started" : "resuming")} {Describe(job)}");
+        runs.Add(new WorkerRun(job, fromQueue, pool!, settings.Store));
+    }
+
+    private void StopRuns()
+    {
+        foreach (var run in runs)
+        {
+            run.Stop();
+        }
+
+        var deadline = DateTimeOffset.UtcNow + StopGrace;
+        foreach (var run in runs)
+        {
+            var left = deadline - DateTimeOffset.UtcNow;
+            run.Finished.WaitOne(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
+
+        using var cleanup = new CancellationTokenSource(StopGrace);
+        foreach (var run in runs.Where(r => r.IsFinished).ToList())
+        {
+            Account(run);
+            if (run.FromQueue)
+            {
+                dispatcher.Run(async ct => { await queued!.ReleaseClaimAsync(WorkerId, run.Job.JobId, ct).ConfigureAwait(false); return true; }, cleanup.Token);
+            }
+
+            runs.Remove(run);
+            run.Dispose();
+        }
+    }
+
+    private void Rest(string jobId) => restingUntil[jobId] = DateTimeOffset.UtcNow + (settings.PollInterval * 5);
+
+    private static string Describe(JobRecord job) => job.Name is { } name ? $"job {job.JobId} '{name}' ({job.Workflow})" : $"job {job.JobId} ({job.Workflow})";
+}

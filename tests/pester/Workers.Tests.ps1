@@ -1,0 +1,218 @@
+# Workers, the durable queue and schedules, with REAL processes: jobs killed with -9 are finished by a worker,
+# two workers share one SQLite file without running a job twice or overshooting a queue's limit, Ctrl+C (a real
+# SIGINT) leaves jobs resumable, and a schedule fires once per fire time with three workers awake.
+#
+# Steps come from Fixtures/worker-workflows/worker-count.ps1, resolved by name through ARCP_WORKFLOW_PATH; each
+# finished step body leaves one record file in the counter folder: "<step> <job id> <pid> <start> <end>".
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-ArcpModulePath)
+    $script:Manifest = Get-ArcpModulePath
+    $script:WorkflowFolder = Join-Path $PSScriptRoot 'Fixtures/worker-workflows'
+
+    function New-WorkerCase {
+        $folder = New-TestFolder
+        $counter = Join-Path $folder 'counter'
+        $null = New-Item -ItemType Directory -Path $counter
+        [pscustomobject]@{
+            Folder  = $folder
+            Store   = Join-Path $folder 'arcp.db'
+            Counter = $counter
+            Marker  = Join-Path $folder 'killed.txt'
+        }
+    }
+
+    function Get-ChildEnvironment($Case, [hashtable]$Extra = @{}) {
+        $environment = @{
+            ARCP_STORE = $Case.Store; ARCP_WORKFLOW_PATH = $script:WorkflowFolder; ARCP_TEST_COUNTER = $Case.Counter
+            ARCP_TEST_KILL_IN_STEP = $null; ARCP_TEST_KILL_MARKER = $Case.Marker; ARCP_TEST_STEP_MS = $null
+        }
+        foreach ($k in $Extra.Keys) { $environment[$k] = $Extra[$k] }
+        $environment
+    }
+
+    function Read-StepRecord($Case) {
+        Get-ChildItem -LiteralPath $Case.Counter -File | ForEach-Object {
+            $step, $job, $processId, $start, $end = (Get-Content -LiteralPath $_.FullName -Raw).Trim() -split ' '
+            [pscustomobject]@{ Step = $step; JobId = $job; ProcessId = [int]$processId; Start = [long]$start; End = [long]$end }
+        }
+    }
+
+    function Get-MaxOverlap([object[]]$Spans) {
+        # Sweep over start (+1) and end (-1) events; an end at the same tick as a start comes first.
+        $events = foreach ($span in $Spans) { [pscustomobject]@{ At = $span.Start; Delta = 1 }; [pscustomobject]@{ At = $span.End; Delta = -1 } }
+        $running = 0; $max = 0
+        foreach ($e in ($events | Sort-Object At, Delta)) { $running += $e.Delta; if ($running -gt $max) { $max = $running } }
+        $max
+    }
+
+    $script:WorkerScript = @'
+param([string]$Manifest, [string]$Arguments)
+$ErrorActionPreference = 'Stop'
+Import-Module $Manifest
+$splat = @{}
+if ($Arguments) { $splat = Invoke-Expression $Arguments }
+$report = Start-ArcpWorker @splat
+"REPORT $($report.Started) $($report.Resumed) $($report.Completed) $($report.Failed) $($report.Released)"
+'@
+}
+
+AfterAll {
+    Remove-TestFolder
+}
+
+Describe 'Start-ArcpWorker' {
+    It 'finishes jobs killed with -9, re-running only the step each was killed in' {
+        $case = New-WorkerCase
+        $kill = Get-ChildEnvironment $case @{ ARCP_TEST_KILL_IN_STEP = 'two' }
+        $crashed = foreach ($n in 1..2) {
+            $marker = Join-Path $case.Folder "killed-$n.txt"
+            $kill.ARCP_TEST_KILL_MARKER = $marker
+            Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Workflow worker-count -Name crash$n -InputObject $n | Out-Null" -Environment $kill -TimeoutSeconds 120
+        }
+        $crashed.ExitCode | Should -Not -Contain 0
+        @(Get-ArcpJob -Store $case.Store -State Interrupted).Count | Should -Be 2
+
+        $worker = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2; Concurrency = 2 }' -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120
+
+        $worker.ExitCode | Should -Be 0 -Because $worker.StdErr
+        $worker.Output | Should -Contain 'REPORT 0 2 2 0 0'
+        @($worker.Output | Where-Object { $_ -match 'resuming job job_\S+ .crash\d. \(worker-count\)' }).Count | Should -Be 2
+        @($worker.Output | Where-Object { $_ -match 'completed job job_\S+ .crash\d. \(worker-count\) in [\d.]+ s' }).Count | Should -Be 2
+        $jobs = Get-ArcpJob -Store $case.Store
+        $jobs.State | Sort-Object -Unique | Should -Be 'Completed'
+        ($jobs | Sort-Object Name).Result | Should -Be @(4, 5)
+        $records = Read-StepRecord $case
+        foreach ($job in $jobs) {
+            # 'two' was killed before it finished, so each step finished exactly once.
+            ($records | Where-Object JobId -EQ $job.JobId).Step | Sort-Object | Should -Be @('one', 'three', 'two')
+        }
+    }
+
+    It 'shares one SQLite file with a second worker: no job runs twice and the queue limit holds' {
+        $case = New-WorkerCase
+        Set-ArcpQueue -Name batch -Concurrency 2 -Store $case.Store
+        $queued = 1..10 | ForEach-Object { Start-ArcpJob -Workflow worker-count -Queue batch -InputObject $_ -Store $case.Store }
+        $queued.State | Sort-Object -Unique | Should -Be 'Queued'
+        @(Get-ArcpJob -Store $case.Store -State Queued).Count | Should -Be 10
+
+        $environment = Get-ChildEnvironment $case @{ ARCP_TEST_STEP_MS = '100' }
+        $workers = 1..2 | ForEach-Object {
+            Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2; Concurrency = 2 }' -Environment $environment -TimeoutSeconds 180 -NoWait
+        } | Wait-ChildPwsh
+
+        $workers.ExitCode | Should -Be @(0, 0) -Because ($workers.StdErr -join "`n")
+        $jobs = Get-ArcpJob -Store $case.Store
+        @($jobs | Where-Object State -EQ 'Completed').Count | Should -Be 10
+        $records = Read-StepRecord $case
+        @($records).Count | Should -Be 30 -Because 'each of three steps of ten jobs ran exactly once'
+        @($records | Group-Object JobId, Step | Where-Object Count -GT 1).Count | Should -Be 0
+        # From the first step's start to the last step's end of each job: never more than two at once.
+        $spans = $records | Group-Object JobId | ForEach-Object {
+            [pscustomobject]@{ Start = ($_.Group | Measure-Object Start -Minimum).Minimum; End = ($_.Group | Measure-Object End -Maximum).Maximum }
+        }
+        Get-MaxOverlap $spans | Should -BeLessOrEqual 2
+        $reports = $workers.Output | Where-Object { $_ -like 'REPORT *' } | ForEach-Object { [int](($_ -split ' ')[1]) }
+        ($reports | Measure-Object -Sum).Sum | Should -Be 10 -Because 'the two workers started ten jobs between them'
+    }
+
+    It 'leaves the job it was running resumable when stopped with a real Ctrl+C (SIGINT)' -Skip:$IsWindows {
+        $case = New-WorkerCase
+        $job = Start-ArcpJob -Workflow worker-count -Queue slow -InputObject 1 -Store $case.Store
+        $environment = Get-ChildEnvironment $case @{ ARCP_TEST_STEP_MS = '1500' }
+        $worker = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ PollSeconds = 0.2 }' -Environment $environment -TimeoutSeconds 120 -NoWait
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while (-not (Read-StepRecord $case) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        @(Read-StepRecord $case).Count | Should -BeGreaterThan 0 -Because 'the worker ran the first step'
+
+        $null = & kill -INT $worker.Process.Id
+        $result = Wait-ChildPwsh $worker
+
+        # The pipeline is stopped, so there is no report object; the worker's own lines say what happened.
+        $result.StdOut | Should -Match 'started job \S+ \(worker-count\)'
+        $result.StdOut | Should -Match 'released job \S+ \(worker-count\) after [\d.]+ s; it stays resumable'
+        $stopped = Get-ArcpJob -JobId $job.JobId -Store $case.Store
+        $stopped.State | Should -Be 'Interrupted'
+        $stopped.LastCheckpointId | Should -Not -BeNullOrEmpty
+
+        $again = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2 }' -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120
+        $again.Output | Should -Contain 'REPORT 0 1 1 0 0' -Because $again.StdErr
+        (Get-ArcpJob -JobId $job.JobId -Store $case.Store).State | Should -Be 'Completed'
+        @(Read-StepRecord $case | Where-Object Step -EQ 'one').Count | Should -Be 1
+    }
+
+    It 'takes over a job whose worker was killed with -9 mid-job' {
+        $case = New-WorkerCase
+        $job = Start-ArcpJob -Workflow worker-count -Queue q -InputObject 7 -Store $case.Store
+        $first = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ PollSeconds = 0.2 }' -Environment (Get-ChildEnvironment $case @{ ARCP_TEST_KILL_IN_STEP = 'three' }) -TimeoutSeconds 120
+        $first.ExitCode | Should -Not -Be 0
+        (Get-ArcpJob -JobId $job.JobId -Store $case.Store).State | Should -Be 'Interrupted'
+
+        $second = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2 }' -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120
+
+        $second.Output | Should -Contain 'REPORT 0 1 1 0 0' -Because $second.StdErr
+        $done = Get-ArcpJob -JobId $job.JobId -Store $case.Store
+        $done.State | Should -Be 'Completed'
+        $done.Result | Should -Be 10
+        (Read-StepRecord $case).Step | Sort-Object | Should -Be @('one', 'three', 'two')
+    }
+
+    It 'skips, with a verbose note, an interrupted job whose workflow it cannot resolve' {
+        $case = New-WorkerCase
+        $null = Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Step ([ordered]@{ one = { 1 }; two = { [System.Diagnostics.Process]::GetCurrentProcess().Kill() } }) | Out-Null" -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120
+        @(Get-ArcpJob -Store $case.Store -State Interrupted).Count | Should -Be 1
+
+        $verbose = Start-ArcpWorker -Store $case.Store -ExitWhenIdle -PollSeconds 0.2 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+
+        ($verbose.Message -join "`n") | Should -Match 'Skipping job job_\S+ \(inline\): .*inline -Step'
+        @(Get-ArcpJob -Store $case.Store -State Interrupted).Count | Should -Be 1
+    }
+}
+
+Describe 'Schedules' {
+    It 'registers, lists and unregisters a schedule, with -WhatIf leaving it in place' {
+        $case = New-WorkerCase
+        $schedule = Register-ArcpSchedule -Name nightly -Cron '30 2 * * *' -TimeZone 'Europe/Paris' -Workflow worker-count -InputObject 3 -Missed RunOnce -Store $case.Store
+
+        $schedule.NextFireAt | Should -BeGreaterThan ([DateTimeOffset]::UtcNow)
+        $schedule.Input | Should -Be 3
+        (Get-ArcpSchedule -Store $case.Store).Name | Should -Be 'nightly'
+        (Get-ArcpSchedule night* -Store $case.Store).Missed | Should -Be 'RunOnce'
+        Get-ArcpSchedule -Store $case.Store | Unregister-ArcpSchedule -WhatIf
+        @(Get-ArcpSchedule -Store $case.Store).Count | Should -Be 1
+        Get-ArcpSchedule -Store $case.Store | Unregister-ArcpSchedule -Confirm:$false
+        @(Get-ArcpSchedule -Store $case.Store).Count | Should -Be 0
+    }
+
+    It 'refuses <Case> with an InvalidArgument error record' -ForEach @(
+        @{ Case = 'a bad cron expression'; Cron = '61 * * * *'; Zone = 'UTC' }
+        @{ Case = 'an unknown time zone'; Cron = '* * * * *'; Zone = 'Mars/Olympus' }
+    ) {
+        $case = New-WorkerCase
+        Register-ArcpSchedule -Name bad -Cron $Cron -TimeZone $Zone -Workflow worker-count -Store $case.Store -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'INVALID_ARGUMENT,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        @(Get-ArcpSchedule -Store $case.Store).Count | Should -Be 0
+    }
+
+    It 'fires each fire time once with three workers awake' {
+        $case = New-WorkerCase
+        $null = Register-ArcpSchedule -Name tick -Cron '*/2 * * * * *' -Workflow worker-count -Store $case.Store
+        $loop = @'
+param([string]$Manifest)
+Import-Module $Manifest
+$until = [DateTime]::UtcNow.AddSeconds(7)
+while ([DateTime]::UtcNow -lt $until) { $null = Start-ArcpWorker -ExitWhenIdle -PollSeconds 0.1; Start-Sleep -Milliseconds 100 }
+'@
+        $environment = Get-ChildEnvironment $case @{ ARCP_TEST_STEP_MS = '10' }
+        $workers = 1..3 | ForEach-Object { Start-ChildPwsh -ScriptText $loop -ArgumentList $script:Manifest -Environment $environment -TimeoutSeconds 120 -NoWait } | Wait-ChildPwsh
+        $workers.ExitCode | Should -Be @(0, 0, 0) -Because ($workers.StdErr -join "`n")
+
+        $runs = Get-ArcpJob -Store $case.Store
+        @($runs).Count | Should -BeGreaterOrEqual 2
+        @($runs | Group-Object Name | Where-Object Count -GT 1).Count | Should -Be 0 -Because 'a fire time starts one job'
+        $runs.Name | Should -Match '^tick \d{4}-\d\d-\d\d \d\d:\d\d:\d[02468]Z$'
+    }
+}
