@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Arcp.Resumability.Jobs;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
@@ -23,7 +24,7 @@ public sealed class SetArcpQueueCommand : ArcpCmdlet
     {
         var store = ResolvedStore;
         var limit = Concurrency == 0 ? (int?)null : Concurrency;
-        if (!ShouldProcess($"queue '{Name}' in '{Store ?? store}'", limit is null ? "Remove the concurrency limit" : $"Limit to {limit} job(s) at once"))
+        if (!ShouldProcess($"queue '{Name}' in '{StoreFactory.Redact(store)}'", limit is null ? "Remove the concurrency limit" : $"Limit to {limit} job(s) at once"))
         {
             return;
         }

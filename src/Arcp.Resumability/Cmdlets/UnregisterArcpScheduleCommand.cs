@@ -22,7 +22,7 @@ public sealed class UnregisterArcpScheduleCommand : ArcpCmdlet
     protected override void ProcessRecord()
     {
         var store = ResolvedStore;
-        if (!ShouldProcess($"schedule '{Name}' in '{Store ?? store}'", "Unregister"))
+        if (!ShouldProcess($"schedule '{Name}' in '{StoreFactory.Redact(store)}'", "Unregister"))
         {
             return;
         }

@@ -5,6 +5,7 @@ using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.Protocol;
+using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Workers;
@@ -37,6 +38,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
     private readonly Dictionary<string, DateTimeOffset> restingUntil = new(StringComparer.Ordinal);
     private readonly HashSet<string> unresolvable = new(StringComparer.Ordinal);
     private IArcpStore? store;
+    private JobService? jobs;
     private QueuedJobs? queued;
     private JobSchedules? schedules;
     private RunspacePool? pool;
@@ -49,7 +51,8 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         store = dispatcher.Run(ct => StoreFactory.OpenAsync(settings.Store, ct), stop);
-        queued = new QueuedJobs(new JobService(store, new JobServiceOptions()));
+        jobs = new JobService(store, new JobServiceOptions());
+        queued = new QueuedJobs(jobs);
         schedules = new JobSchedules(queued);
         pool = RunspaceFactory.CreateRunspacePool(runspaceState);
         pool.SetMaxRunspaces(settings.Concurrency);
@@ -187,7 +190,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                 return launched;
             }
 
-            if (CanResolve(job))
+            if (CanResolve(job, stop))
             {
                 Launch(job, fromQueue: false);
                 launched++;
@@ -196,7 +199,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
 
         while (runs.Count < settings.Concurrency && dispatcher.Run(ct => queued!.ClaimNextAsync(WorkerId, settings.Filter, ct), stop) is { } claimed)
         {
-            if (CanResolve(claimed))
+            if (CanResolve(claimed, stop))
             {
                 Launch(claimed, fromQueue: true);
                 launched++;
@@ -212,7 +215,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
     }
 
     /// <summary>The one place the worker turns a recorded job into a definition, to learn whether it can run it here.</summary>
-    private bool CanResolve(JobRecord job)
+    private bool CanResolve(JobRecord job, CancellationToken stop)
     {
         if (unresolvable.Contains(job.JobId))
         {
@@ -221,7 +224,9 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
 
         try
         {
-            DefinitionResolver.ForRecordedJob(job.JobId, job.Workflow);
+            // The worker runs the local principal's jobs, so their recorded definitions (file, inline) are its to use; never -Force.
+            var recorded = dispatcher.Run(ct => jobs!.GetRecordedDefinitionAsync(RuntimeOptions.LocalPrincipal, job.JobId, ct), stop);
+            DefinitionResolver.ForRecordedJob(job.JobId, job.Workflow, recorded, force: false);
             return true;
         }
         catch (ArcpException ex)
