@@ -285,7 +285,7 @@ Describe 'A failing step' {
         @($script:FailRuns) | Should -Be @('fetch', 'parse', 'boom')
     }
 
-    It 'is final: Resume-ArcpJob warns and runs nothing, so the error must not recommend resuming it' {
+    It 'is final: Resume-ArcpJob warns and runs nothing, so the error recommends -Retry, not a plain resume' {
         $jobId = $script:FailOutput[0].JobId
         $before = Get-StoreSnapshot -Store $script:FailStore
         $warnings = $null
@@ -298,7 +298,8 @@ Describe 'A failing step' {
         Get-StoreSnapshot -Store $script:FailStore | Should -Be $before
         # The advice that comes with the error must match that behaviour.
         $script:FailErrors[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
-        $script:FailErrors[0].ErrorDetails.RecommendedAction | Should -Not -BeLike '*then Resume-ArcpJob*'
+        $script:FailErrors[0].ErrorDetails.RecommendedAction | Should -BeLike '*Resume-ArcpJob -Retry*'
+        $script:FailErrors[0].ErrorDetails.RecommendedAction -replace 'Resume-ArcpJob -Retry' | Should -Not -BeLike '*Resume-ArcpJob*'
     }
 
     It 'throws the same error under -ErrorAction Stop' {

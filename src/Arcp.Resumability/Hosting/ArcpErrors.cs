@@ -54,7 +54,7 @@ internal static class ArcpErrors
         { Code: ErrorCodes.NotFound, Details: { } details } when details.ContainsKey("workflow") =>
             "Check the -Workflow name against the built-in ones the message lists, or pass the path of a workflow .ps1 file; nothing was recorded.",
         { Code: ErrorCodes.FailedPrecondition, Details: { } details } when details["state"]?.GetValue<string>() is "Failed" =>
-            "The job failed and is final: inspect its Error with Get-ArcpJob, read its recorded step outputs with Get-ArcpCheckpoint, fix the step and start a new job.",
+            "The job failed and is final: inspect its Error with Get-ArcpJob and its recorded step outputs with Get-ArcpCheckpoint, fix the cause, then Resume-ArcpJob -Retry starts a new attempt that continues after its last checkpoint.",
         _ => ActionFor(error.Code) ?? "See the error message and the ARCP error code.",
     };
 
@@ -70,14 +70,14 @@ internal static class ArcpErrors
         ErrorCodes.DataLoss => "The recorded history is incomplete; inspect the store and its backups.",
         ErrorCodes.Unavailable => "Check that the store is reachable: a SQLite path writable and the file undamaged, or the PostgreSQL server up and the credentials ($env:ARCP_PG_PASSWORD or $env:PGPASSWORD) right.",
         ErrorCodes.DeadlineExceeded => "The job or the wait ran out of time. Check its progress with Get-ArcpEvent; wait again with a larger -Timeout, or resume it with Resume-ArcpJob if it was interrupted.",
-        ErrorCodes.Cancelled => "The job was cancelled (Stop-ArcpJob or Ctrl+C) and is final; start a new job to run it again.",
+        ErrorCodes.Cancelled => "The job was cancelled (Stop-ArcpJob) and is final; Resume-ArcpJob -Retry starts a new attempt that continues after its last checkpoint.",
         ErrorCodes.Unauthenticated => "Pass a valid -Token (or set $env:ARCP_TOKEN, or Connect-ArcpRuntime -Token) for the runtime.",
         ErrorCodes.PermissionDenied => "The job belongs to another principal or your token lacks the right; use the principal's own token.",
         ErrorCodes.ResourceExhausted => "The store or runtime is out of room (disk, quota or connections); free space or raise the limit, then run the command again.",
         ErrorCodes.RateLimited => "Too many requests; wait a moment and run the command again.",
         ErrorCodes.Unimplemented => "The runtime does not support this operation; upgrade the runtime or use a local -Store.",
         // A failed job is terminal (RFC 0001 §10.2): Resume-ArcpJob only reports it, so do not send people there.
-        ErrorCodes.Unknown => "Inspect the job's Error (Get-ArcpJob) and fix the step. A failed job is final (Resume-ArcpJob will not run it again); its recorded step outputs stay readable with Get-ArcpCheckpoint.",
+        ErrorCodes.Unknown => "Inspect the job's Error (Get-ArcpJob) and fix the step. A failed job is final; after the fix, Resume-ArcpJob -Retry starts a new attempt that continues after its last checkpoint, and the recorded step outputs stay readable with Get-ArcpCheckpoint.",
         ErrorCodes.Internal => "This is a bug in the runtime; report it with the error message. The recorded history is kept.",
         ErrorCodes.HeartbeatLost or ErrorCodes.LeaseExpired or ErrorCodes.LeaseRevoked => "The connection or the lease on the job was lost; the job stays at its last checkpoint. Resume it with Resume-ArcpJob.",
         ErrorCodes.BackpressureOverflow => "The client read events too slowly; run the command again (Get-ArcpEvent pages through long histories).",
