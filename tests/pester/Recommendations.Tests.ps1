@@ -29,10 +29,16 @@ BeforeAll {
     $script:ClosedPort = $listener.LocalEndpoint.Port
     $listener.Stop()
 
-    # The one ErrorRecord a command writes (it must write exactly one).
+    # The category each code maps to (ArcpErrors): the table checks it for every pair.
+    $script:Categories = @{
+        NOT_FOUND = 'ObjectNotFound'; INVALID_ARGUMENT = 'InvalidArgument'; FAILED_PRECONDITION = 'InvalidOperation'
+        ABORTED = 'ResourceBusy'; DEADLINE_EXCEEDED = 'OperationTimeout'; UNAVAILABLE = 'ConnectionError'; UNKNOWN = 'NotSpecified'
+    }
+
+    # The one ErrorRecord a command reports, written or thrown (it must report exactly one).
     function Get-OnlyError([scriptblock]$Command) {
         $ErrorActionPreference = 'Continue'
-        $errors = @(& $Command 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors = try { @(& $Command 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) } catch { @($_) }
         $errors | Should -HaveCount 1 -Because 'the command reports exactly one error'
         $errors[0]
     }
@@ -102,7 +108,7 @@ Describe 'Recommendation for each code × cmdlet pair' {
         $record = Get-OnlyError $Run
         $record.FullyQualifiedErrorId | Should -BeLike "$Code,*"
         $record.FullyQualifiedErrorId | Should -BeLike "*$($Cmdlet -replace '-')Command"
-        $record.CategoryInfo.Category | Should -Not -Be 'NotSpecified'
+        "$($record.CategoryInfo.Category)" | Should -Be $script:Categories[$Code]
         $record.ErrorDetails.RecommendedAction | Should -BeLike "*$Fits*"
         $record.ErrorDetails.RecommendedAction | Should -Not -BeLike "*$Misleads*"
     }

@@ -178,7 +178,10 @@ public sealed partial class ArcpClient : IAsyncDisposable
                 JobId = jobId,
                 Extensions = onRuntime
                     ? new JsonObject { [MessageTypes.DriverExtension] = "runtime" }
-                    : afterCheckpoint ? new JsonObject { [MessageTypes.ReplayExtension] = MessageTypes.ReplayAfterCheckpoint } : null,
+                    : afterCheckpoint
+                        // Optional (§21.2): a runtime that does not know it ignores it and replays the whole stream.
+                        ? new JsonObject { [MessageTypes.ReplayExtension] = MessageTypes.ReplayAfterCheckpoint, ["optional"] = true }
+                        : null,
             };
             var replay = new ReplayCollector();
             var answer = await RequestAsync(command, replay, cancellationToken).ConfigureAwait(false);

@@ -14,6 +14,7 @@ internal static class ExtensionNegotiation
     private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal)
     {
         "optional", MessageTypes.DriverExtension, MessageTypes.LegacyDriverExtension, MessageTypes.ProcessExtension, MessageTypes.SubscriptionExtension,
+        MessageTypes.ReplayExtension,
     };
 
     /// <summary>The client's required features and extensions that <paramref name="offered"/> (the runtime's capabilities) lacks.</summary>
