@@ -158,6 +158,21 @@ Describe 'Start-ArcpWorker' {
         (Read-StepRecord $case).Step | Sort-Object | Should -Be @('one', 'three', 'two')
     }
 
+    It 'lets Wait-ArcpJob wait for a queued job until a worker in another process finishes it' {
+        $case = New-WorkerCase
+        $job = Start-ArcpJob -Workflow worker-count -Queue waits -InputObject 1 -IdempotencyKey 'wait-once' -Store $case.Store
+        $again = Start-ArcpJob -Workflow worker-count -Queue waits -InputObject 1 -IdempotencyKey 'wait-once' -Store $case.Store
+        $again.JobId | Should -Be $job.JobId
+        $worker = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2 }' -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120 -NoWait
+
+        $finished = Wait-ArcpJob -JobId $job.JobId -Store $case.Store -Timeout 90 -ErrorVariable waitErrors -ErrorAction SilentlyContinue
+        $waitErrors | Should -BeNullOrEmpty
+
+        $finished.State | Should -Be 'Completed'
+        $finished.Result | Should -Be 4
+        (Wait-ChildPwsh $worker).Output | Should -Contain 'REPORT 1 0 1 0 0'
+    }
+
     It 'skips, with a verbose note, an interrupted job whose workflow it cannot resolve' {
         $case = New-WorkerCase
         $null = Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Step ([ordered]@{ one = { 1 }; two = { [System.Diagnostics.Process]::GetCurrentProcess().Kill() } }) | Out-Null" -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120

@@ -184,7 +184,7 @@ public sealed partial class JobService
         }
 
         var now = Now;
-        if (current.Lease is { } lease && lease.SessionId != sessionId && LeaseLiveness.IsLive(lease, now))
+        if (current.Lease is { } lease && lease.SessionId != sessionId && LeaseLiveness.IsLive(lease, now) && !QueuedJobs.IsHandOver(lease))
         {
             throw Owned(jobId, lease, string.Empty);
         }

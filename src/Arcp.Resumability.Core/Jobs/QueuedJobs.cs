@@ -13,8 +13,10 @@ public sealed record WorkFilter(string? Principal, IReadOnlyCollection<string>? 
 /// <summary>
 /// The durable queue. A queued job is recorded like any job (idempotency ledger included) but in state
 /// <see cref="JobStates.Queued"/>, without a lease, with an entry naming its queue and priority. A worker's claim
-/// moves it to running, still unleased, and records who claimed it; the worker then resumes it, and that resume's
-/// claim (<see cref="JobService.ClaimAsync"/>) is the fence that lets exactly one session drive it.
+/// moves it to running under a claim lease (session id = the worker's claimer id, this process) and records who
+/// claimed it, so nobody sees it interrupted or takes it meanwhile; the worker then resumes it in this process, whose
+/// resume may take over a claim lease of its own process (<see cref="IsHandOver"/>), and that resume's claim
+/// (<see cref="JobService.ClaimAsync"/>) is the fence that lets exactly one session drive it.
 /// </summary>
 public sealed class QueuedJobs(JobService jobs)
 {
@@ -23,7 +25,27 @@ public sealed class QueuedJobs(JobService jobs)
 
     private const int MaxNameLength = 200;
 
+    private const string ClaimerPrefix = "wrk_";
+
     public JobService Jobs { get; } = jobs ?? throw new ArgumentNullException(nameof(jobs));
+
+    /// <summary>A new id for a claimer (a worker): what its claim leases carry as their session id.</summary>
+    public static string NewClaimerId() => ClaimerPrefix + ArcpId.NewUlid();
+
+    /// <summary>
+    /// Whether <paramref name="lease"/> is a claim lease taken by a worker of this very process: the resume that worker
+    /// starts next may take it over. A claim of another process stays fenced like any live lease.
+    /// </summary>
+    public static bool IsHandOver(JobLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var current = ProcessIdentity.Current;
+        return lease.SessionId.StartsWith(ClaimerPrefix, StringComparison.Ordinal)
+            && string.Equals(lease.Host, current.Host, StringComparison.OrdinalIgnoreCase)
+            && lease.ProcessId == current.ProcessId
+            // PostgreSQL keeps microseconds of the 100 ns start time: anything closer than a millisecond is this process.
+            && (lease.ProcessStartedAt - current.StartedAt).Duration() < TimeSpan.FromMilliseconds(1);
+    }
 
     /// <summary>
     /// How long a claimed job counts against its queue's limit before its runner has leased it: after that a claim
@@ -105,7 +127,9 @@ public sealed class QueuedJobs(JobService jobs)
                 }
 
                 var job = await transaction.GetJobAsync(entries[0].JobId, cancellationToken).ConfigureAwait(false) ?? throw JobService.NotFound(entries[0].JobId);
-                var claimed = job with { State = JobStates.Running, Lease = null, UpdatedAt = now };
+                var process = ProcessIdentity.Current;
+                var claimLease = new JobLease(workerId, process.Host, process.ProcessId, process.StartedAt, now + Jobs.Options.LeaseDuration);
+                var claimed = job with { State = JobStates.Running, Lease = claimLease, UpdatedAt = now };
                 await transaction.UpdateJobAsync(claimed, cancellationToken).ConfigureAwait(false);
                 await transaction.MarkClaimedAsync(job.JobId, workerId, now, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -145,7 +169,15 @@ public sealed class QueuedJobs(JobService jobs)
         var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
-            if (await transaction.ClearClaimAsync(jobId, workerId, cancellationToken).ConfigureAwait(false))
+            var cleared = await transaction.ClearClaimAsync(jobId, workerId, cancellationToken).ConfigureAwait(false);
+            if (await transaction.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false) is { Lease: { } lease } job && lease.SessionId == workerId)
+            {
+                // Its runner never took the job over: the claim lease goes too, or the job would wait out its expiry.
+                await transaction.UpdateJobAsync(job with { Lease = null, UpdatedAt = Jobs.Now }, cancellationToken).ConfigureAwait(false);
+                cleared = true;
+            }
+
+            if (cleared)
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -43,7 +43,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
     private JobSchedules? schedules;
     private RunspacePool? pool;
 
-    public ArcpWorkerReport Report { get; } = new("wrk_" + ArcpId.NewUlid(), StoreFactory.Redact(settings.Store));
+    public ArcpWorkerReport Report { get; } = new(QueuedJobs.NewClaimerId(), StoreFactory.Redact(settings.Store));
 
     private string WorkerId => Report.WorkerId;
 

@@ -92,23 +92,57 @@ public abstract class QueueContractTests
     }
 
     [Fact]
-    public async Task A_claimed_job_is_left_to_its_claimer_until_the_grace_passes_then_anyone_may_resume_it()
+    public async Task A_claimed_job_is_leased_to_its_claimer_until_the_claim_expires_then_anyone_may_resume_it()
     {
         await using var store = await OpenAsync();
         var queued = Queued(store);
         var job = await EnqueueAsync(queued, "w", "q", 0);
-        await queued.ClaimNextAsync("wrk_a", Everything, default);
+        var claimed = await queued.ClaimNextAsync("wrk_a", Everything, default);
 
-        Assert.Equal([job], (await queued.ListResumableAsync("wrk_a", Everything, default)).Select(j => j.JobId));
+        Assert.Equal("wrk_a", claimed!.Lease!.SessionId);
+        Assert.False(JobSummaries.Of(claimed, clock.GetUtcNow()).Interrupted);
+        Assert.Empty(await queued.ListResumableAsync("wrk_a", Everything, default));
         Assert.Empty(await queued.ListResumableAsync("wrk_b", Everything, default));
-        Assert.Empty(await queued.ListResumableAsync("wrk_a", new WorkFilter(Principal, ["other"], null), default));
 
         clock.Advance(queued.ClaimGrace + TimeSpan.FromSeconds(1));
         Assert.Equal([job], (await queued.ListResumableAsync("wrk_b", Everything, default)).Select(j => j.JobId));
+        Assert.Empty(await queued.ListResumableAsync("wrk_b", new WorkFilter(Principal, ["other"], null), default));
 
         var holder = new JobHolder("ses_runner", Principal, ProcessIdentity.Current);
         await InTransactionAsync(store, tx => queued.Jobs.ClaimAsync(tx, job, holder.SessionId, holder, default));
         Assert.Empty(await queued.ListResumableAsync("wrk_b", Everything, default));
+    }
+
+    [Fact]
+    public async Task The_claimers_own_process_takes_the_claim_over_another_process_cannot_and_a_release_frees_it()
+    {
+        await using var store = await OpenAsync();
+        var queued = Queued(store);
+        var first = await EnqueueAsync(queued, "w", "q", 0);
+        var second = await EnqueueAsync(queued, "w", "q", 0);
+        var claimer = QueuedJobs.NewClaimerId();
+        await queued.ClaimNextAsync(claimer, Everything, default);
+        await queued.ClaimNextAsync(claimer, Everything, default);
+
+        // The runner this process starts takes the claim over.
+        var runner = new JobHolder("ses_runner", Principal, ProcessIdentity.Current);
+        await InTransactionAsync(store, tx => queued.Jobs.ClaimAsync(tx, first, runner.SessionId, runner, default));
+        Assert.Equal("ses_runner", (await store.GetJobAsync(first, default))!.Lease!.SessionId);
+
+        // A claim of another process (a worker on another machine) stays fenced.
+        var stored = (await store.GetJobAsync(second, default))!;
+        var foreign = stored with { Lease = stored.Lease! with { Host = "elsewhere.example" } };
+        await InTransactionAsync(store, tx => tx.UpdateJobAsync(foreign, default));
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            Assert.Equal(ErrorCodes.Aborted, (await Assert.ThrowsAsync<ArcpException>(() => queued.Jobs.ClaimAsync(tx, second, "ses_other", null, default))).Code);
+        }
+
+        // The claimer gives it up: the job is free for anyone at once, not after the claim's expiry.
+        await InTransactionAsync(store, tx => tx.UpdateJobAsync(foreign with { Lease = stored.Lease }, default));
+        await queued.ReleaseClaimAsync(claimer, second, default);
+        Assert.Null((await store.GetJobAsync(second, default))!.Lease);
+        Assert.Equal([second], (await queued.ListResumableAsync("wrk_b", Everything, default)).Select(j => j.JobId));
     }
 
     [Fact]
@@ -272,8 +306,12 @@ public abstract class QueueContractTests
     private static ScheduleDefinition Schedule(string name, string cron) =>
         new(name, cron, "UTC", "w", "{}", QueuedJobs.DefaultQueue, ScheduleMissedPolicy.Skip);
 
-    private static async Task<string> EnqueueAsync(QueuedJobs queued, string workflow, string queue, int priority) =>
-        (await queued.EnqueueAsync(Start(workflow), queue, priority, default)).Job.JobId;
+    /// <summary>Enqueues a job a moment after the previous one, so equal priorities claim in a known order.</summary>
+    private async Task<string> EnqueueAsync(QueuedJobs queued, string workflow, string queue, int priority)
+    {
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        return (await queued.EnqueueAsync(Start(workflow), queue, priority, default)).Job.JobId;
+    }
 
     private static async Task<List<string>> DrainAsync(QueuedJobs queued, string worker)
     {
