@@ -42,14 +42,23 @@ public sealed class WebSocketFrameFuzzTests(ITestOutputHelper output) : IDisposa
         var transport = new TransportOptions { MaxFrameBytes = 64 * 1024 };
         // The wrong-token opens below are probes, not guessing: the failed-authentication limit is not under test here.
         var probesAllowed = new AuthenticationThrottleOptions { FailuresPerMinute = 100_000 };
-        await using var host = ArcpWebSocketHost.Start(runtime, new Uri("ws://127.0.0.1:0/arcp"), null, transport, null, TimeSpan.FromSeconds(3), probesAllowed);
+        // A short session-open deadline reclaims the connections broken off below; the hostile client reconnects often enough
+        // before its own session is open. Until reclaimed they count against the per-address cap, which is not under test here.
+        var roomForBrokenConnections = new WebSocketListenerOptions { MaxConnections = 1024, MaxConnectionsPerAddress = 1024 };
+        await using var host = ArcpWebSocketHost.Start(runtime, new Uri("ws://127.0.0.1:0/arcp"), null, transport, roomForBrokenConnections, TimeSpan.FromSeconds(5), probesAllowed);
         await using var bystander = new RawPeer(await WebSocketConnection.ConnectAsync(host.Address, transport, null, CancellationToken.None));
         Assert.Equal("session.accepted", (await bystander.OpenAsync(null)).Type());
 
-        using var hostile = await ConnectAsync(host.Address);
+        var hostile = await ConnectAsync(host.Address);
         var open = false;
         for (var round = 0; round < RoundCount; round++)
         {
+            if (!open && round % 10 == 9)
+            {
+                hostile.Dispose();
+                hostile = await ConnectAsync(host.Address);
+            }
+
             if (!open && round >= RoundCount / 2)
             {
                 await SendAsync(hostile, Encoding.UTF8.GetBytes(Envelope("session.open", new JsonObject { ["auth"] = new JsonObject { ["scheme"] = "none" }, ["capabilities"] = new JsonObject { ["anonymous"] = true } })), WebSocketMessageType.Text, 1);
@@ -70,6 +79,7 @@ public sealed class WebSocketFrameFuzzTests(ITestOutputHelper output) : IDisposa
         Assert.Equal("pong", (await bystander.RequestAsync(bystander.Envelope("ping"))).Type());
         await using var fresh = new RawPeer(await WebSocketConnection.ConnectAsync(host.Address, transport, null, CancellationToken.None));
         Assert.Equal("session.accepted", (await fresh.OpenAsync(null)).Type());
+        hostile.Dispose();
         foreach (var answer in answers.Concat(bystander.Received))
         {
             Assert.DoesNotContain("Arcp.Resumability.", answer, StringComparison.Ordinal);
@@ -77,13 +87,13 @@ public sealed class WebSocketFrameFuzzTests(ITestOutputHelper output) : IDisposa
             Assert.DoesNotContain("   at ", answer, StringComparison.Ordinal);
         }
 
-        // Connections that broke off mid-message or sent raw bytes were all closed: only the three sessions remain.
-        for (var attempt = 0; attempt < 100 && host.OpenConnections > 3; attempt++)
+        // Connections that broke off mid-message or sent raw bytes were all closed: only the two other sessions remain.
+        for (var attempt = 0; attempt < 300 && host.OpenConnections > 2; attempt++)
         {
             await Task.Delay(100);
         }
 
-        Assert.Equal(3, host.OpenConnections);
+        Assert.Equal(2, host.OpenConnections);
     }
 
     public void Dispose() => folder.Dispose();
@@ -182,8 +192,17 @@ public sealed class WebSocketFrameFuzzTests(ITestOutputHelper output) : IDisposa
                 using (var victim = await ConnectAsync(address))
                 {
                     byte[] invalid = [.. Encoding.UTF8.GetBytes("{\"arcp\":\"1.0\",\"id\":\""), 0xE2, 0x82, 0xC0, 0xFF, .. Noise(random, 8), .. Encoding.UTF8.GetBytes("\"}")];
-                    await SendAsync(victim, invalid, WebSocketMessageType.Text, random.Next(2, 10));
-                    var answer = await ReceiveAsync(victim);
+                    JsonObject? answer;
+                    try
+                    {
+                        await SendAsync(victim, invalid, WebSocketMessageType.Text, random.Next(2, 10));
+                        answer = await ReceiveAsync(victim);
+                    }
+                    catch (WebSocketException)
+                    {
+                        answer = null; // the WebSocket layer closed the connection (1007) while later fragments were still on their way
+                    }
+
                     if (answer is not null)
                     {
                         AssertNack(answer);
