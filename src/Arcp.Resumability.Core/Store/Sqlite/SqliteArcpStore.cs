@@ -114,7 +114,7 @@ public sealed class SqliteArcpStore : IArcpStore
     /// <summary>
     /// Applies a pragma to the open connection between transactions: the fault tests turn <c>query_only</c> on in the
     /// middle of a job, which makes SQLite refuse every write as it does for a read-only file (a file mode cannot
-    /// do that to a connection already open, nor to root), and off again.
+    /// do that to a connection already open, nor to root).
     /// </summary>
     internal async Task ApplyPragmaAsync(string pragma, CancellationToken cancellationToken) =>
         await ReadAsync(
