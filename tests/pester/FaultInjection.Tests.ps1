@@ -247,3 +247,68 @@ if (`$job) { "JOB|`$(`$job.State)" }
         Disconnect-ArcpRuntime
     }
 }
+
+Describe 'A PostgreSQL server stopped with an immediate shutdown in the middle of a job' -Skip:(-not $IsLinux -or [bool]$env:ARCP_TEST_POSTGRES) {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot 'helpers/ArcpTestProcesses.psm1') -Force
+        # A cluster of this block's own (never $env:ARCP_TEST_POSTGRES), since the test stops and starts it.
+        $script:Pg = Start-TestPostgres
+        $script:PgStore = New-TestPostgresStore -Server $script:Pg
+        $script:PgRuns = Join-Path $script:Work 'pg-runs.txt'
+        $port = [regex]::Match($script:Pg.ConnectionString, 'Port=(\d+)').Groups[1].Value
+        $script:PgCtl = {
+            param([string[]]$Arguments)
+            $path = Join-Path $script:Pg.Bin 'pg_ctl'
+            $output = if ($script:Pg.AsPostgres) { & runuser -u postgres -- $path @Arguments 2>&1 } else { & $path @Arguments 2>&1 }
+            if ($LASTEXITCODE -ne 0) { throw "pg_ctl $($Arguments -join ' ') failed: $output" }
+        }
+        $script:PgStart = @('-D', $script:Pg.DataDir, '-w', '-t', '60', '-l', (Join-Path $script:Pg.DataDir 'server.log'), 'start',
+            '-o', "-c listen_addresses=127.0.0.1 -p $port -k $($script:Pg.DataDir) -c fsync=off -c max_connections=200")
+        $env:ARCP_TEST_RUNS = $script:PgRuns
+        $script:PgSteps = & ([scriptblock]::Create($script:StepsText))
+        $run = $script:PgSteps['two']
+        $stop = $script:PgCtl
+        $dataDir = $script:Pg.DataDir
+        $script:PgSteps['two'] = {
+            param($x)
+            if (-not (Test-Path -LiteralPath "$dataDir.stopped")) {
+                $null = New-Item -ItemType File -Path "$dataDir.stopped"
+                & $stop @('-D', $dataDir, '-m', 'immediate', '-w', 'stop')
+            }
+            & $run $x
+        }.GetNewClosure()
+    }
+
+    AfterAll {
+        Remove-Item Env:ARCP_TEST_RUNS -ErrorAction SilentlyContinue
+        if ($script:Pg -and $script:Pg.DataDir) {
+            Remove-Item -LiteralPath "$($script:Pg.DataDir).stopped" -ErrorAction SilentlyContinue
+            if (-not (Test-Path -LiteralPath (Join-Path $script:Pg.DataDir 'postmaster.pid'))) { & $script:PgCtl $script:PgStart }
+            Stop-TestPostgres -Server $script:Pg
+        }
+    }
+
+    It 'Start-ArcpJob and Get-ArcpJob report UNAVAILABLE / ConnectionError; after the restart nothing is lost and the job finishes' {
+        $errors = $null
+        Start-ArcpJob -Step $script:PgSteps -InputObject x -Name pg-outage -Store $script:PgStore -ErrorAction SilentlyContinue -ErrorVariable errors | Should -BeNullOrEmpty
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "UNAVAILABLE,$script:Cmd.StartArcpJobCommand"
+        $errors[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        $errors[0].ErrorDetails.Message | Should -BeLike 'UNAVAILABLE: *postgresql://*'
+        $errors[0].ErrorDetails.Message | Should -Not -BeLike '*Exception*'
+
+        $down = $null
+        Get-ArcpJob -Store $script:PgStore -ErrorAction SilentlyContinue -ErrorVariable down | Should -BeNullOrEmpty
+        $down[0].FullyQualifiedErrorId | Should -Be "UNAVAILABLE,$script:Cmd.GetArcpJobCommand"
+        $down[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+
+        & $script:PgCtl $script:PgStart
+        $job = Get-ArcpJob -Store $script:PgStore -Name pg-outage -ErrorAction Stop
+        $job.State | Should -Be 'Interrupted'
+        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:PgStore -ErrorAction Stop).Step | Should -Be @('one')
+        $resumed = Resume-ArcpJob -JobId $job.JobId -Step $script:PgSteps -Store $script:PgStore -ErrorAction Stop
+        $resumed.State | Should -Be 'Completed'
+        $resumed.Result | Should -Be 'x-one-two-three'
+        Read-Runs $script:PgRuns | Should -Be @('one', 'two', 'two', 'three')
+    }
+}

@@ -65,7 +65,15 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         using var fileSystem = SmallFileSystem.Mount(megabytes: 4);
         var path = Path.Combine(fileSystem.Folder, "arcp.db");
         var filler = Path.Combine(fileSystem.Folder, "filler");
-        var workflow = new FillingWorkflow(bulky: run => { if (run == 1) { SmallFileSystem.Fill(filler); } });
+        var workflow = new FillingWorkflow(bulky: run =>
+        {
+            if (run == 1)
+            {
+                SmallFileSystem.Fill(filler);
+            }
+
+            return Task.CompletedTask;
+        });
         using var bounded = new CancellationTokenSource(Bounded);
 
         var arcp = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
@@ -90,6 +98,32 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
     }
 
+    [Fact]
+    public async Task A_store_that_turns_read_only_mid_job_stops_it_with_UNAVAILABLE_loses_nothing_and_the_job_resumes_once_it_is_writable()
+    {
+        using var bounded = new CancellationTokenSource(Bounded);
+        var store = await SqliteArcpStore.OpenAsync(files.Path, bounded.Token);
+        var workflow = new FillingWorkflow(bulky: run => run == 1 ? store.ApplyPragmaAsync("PRAGMA query_only = ON;", bounded.Token) : Task.CompletedTask);
+        var arcp = await EmbeddedArcp.OpenAsync(store, null, bounded.Token);
+        var observer = new JobIdObserver();
+        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), "read-only", null, observer, bounded.Token));
+        await arcp.DisposeAsync().AsTask().WaitAsync(bounded.Token);
+
+        Assert.Equal(ErrorCodes.Unavailable, refused.Code);
+        Assert.True(refused.Error.IsRetryable);
+        Assert.Contains($"The store '{files.Path}' failed: ", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("readonly", refused.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("ok", Text(files.Path, "PRAGMA integrity_check;"));
+        var jobId = Assert.IsType<string>(observer.JobId);
+
+        await using var writable = await EmbeddedArcp.OpenAsync(files.Path, null, bounded.Token);
+        var resumed = await new StepRunner(writable.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, bounded.Token);
+
+        Assert.Equal("completed", resumed.State);
+        Assert.Equal(["bulky", "last"], resumed.StepsRun);
+        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+    }
+
     public void Dispose() => files.Dispose();
 
     private static long Scalar(string path, string sql) => Convert.ToInt64(Query(path, sql), CultureInfo.InvariantCulture);
@@ -109,16 +143,20 @@ public sealed class SqliteFaultInjectionTests : IDisposable
     private sealed class FillingWorkflow
     {
         /// <param name="bulky">Runs in the second step's body before it returns, given the run number (1 the first time).</param>
-        public FillingWorkflow(Action<int>? bulky = null)
+        public FillingWorkflow(Func<int, Task>? bulky = null)
         {
             Definition = new WorkflowDefinition(
                 "filling",
                 [
                     new StepDefinition("small", (_, _) => Count("small", JsonValue.Create("first"))),
-                    new StepDefinition("bulky", (_, _) =>
+                    new StepDefinition("bulky", async (_, _) =>
                     {
-                        var output = Count("bulky", JsonValue.Create(new string('x', 512 * 1024)));
-                        bulky?.Invoke(Runs["bulky"]);
+                        var output = await Count("bulky", JsonValue.Create(new string('x', 512 * 1024)));
+                        if (bulky is not null)
+                        {
+                            await bulky(Runs["bulky"]);
+                        }
+
                         return output;
                     }),
                     new StepDefinition("last", (_, _) => Count("last", JsonValue.Create("done"))),

@@ -117,6 +117,20 @@ public sealed class SqliteArcpStore : IArcpStore
         }
     }
 
+    /// <summary>
+    /// Applies a pragma to the open connection between transactions: the fault tests turn <c>query_only</c> on in the
+    /// middle of a job, which makes SQLite refuse every write as it does for a read-only file (a file mode cannot
+    /// do that to a connection already open, nor to root).
+    /// </summary>
+    internal async Task ApplyPragmaAsync(string pragma, CancellationToken cancellationToken) =>
+        await ReadAsync(
+            () =>
+            {
+                Pragma(connection, pragma);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+
     public async ValueTask<IStoreTransaction> BeginAsync(CommitDurability durability, CancellationToken cancellationToken)
     {
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
