@@ -10,7 +10,7 @@ Stopping a finished job does nothing. A job of another principal is refused with
     Parameters  = @{
         JobId           = 'The ids of the jobs to cancel. Binds from the JobId property of piped jobs. Press Tab to complete ids from the store.'
         Reason          = 'Why the job is stopped (default user_aborted). It is recorded in the cancel request and in the cancelled job''s error message.'
-        DeadlineSeconds = 'How long the job''s owner has to reach a clean checkpoint, sent as deadline_ms, and how long this command waits for the job to read Cancelled (default 60; 0 does not wait). A step still running when the deadline is near (a quarter of it, at most 2 s, before) is stopped. The owner hears of the request at its next event, at the latest its next heartbeat ($env:ARCP_HEARTBEAT_SECONDS, 15 s by default), so a deadline shorter than that may pass before the owner can act.'
+        DeadlineSeconds = 'How long the job''s owner has to reach a clean checkpoint, sent as deadline_ms, and how long this command waits for the job to read Cancelled (default 60; 0 does not wait; -Deadline is an alias). A step still running when the deadline is near (a quarter of it, at most 2 s, before) is stopped. The owner hears of the request at its next event, at the latest its next heartbeat ($env:ARCP_HEARTBEAT_SECONDS, 15 s by default), so a deadline shorter than that may pass before the owner can act.'
         PassThru        = 'Write each job after the request was handled (once it stopped, or when the wait ended).'
         WhatIf          = 'Shows which jobs would be cancelled without sending any cancel request.'
         Confirm         = 'Asks for confirmation before cancelling each job.'

@@ -21,7 +21,7 @@ Describe 'Published module folder' {
         $data = Import-PowerShellDataFile -LiteralPath $script:ManifestPath
         $data.CmdletsToExport | Should -Contain 'Start-ArcpJob'
         @($data.CmdletsToExport) | Sort-Object |
-            Should -Be @('Connect-ArcpRuntime', 'Disconnect-ArcpRuntime', 'Get-ArcpCheckpoint', 'Get-ArcpEvent', 'Get-ArcpJob', 'Get-ArcpWorkflow', 'Invoke-ArcpRetention', 'Receive-ArcpJob', 'Remove-ArcpJob', 'Resume-ArcpJob', 'Show-ArcpJob', 'Start-ArcpJob', 'Start-ArcpRuntime', 'Stop-ArcpJob', 'Stop-ArcpRuntime', 'Wait-ArcpJob')
+            Should -Be @('Connect-ArcpRuntime', 'Disconnect-ArcpRuntime', 'Get-ArcpCheckpoint', 'Get-ArcpEvent', 'Get-ArcpJob', 'Get-ArcpSchedule', 'Get-ArcpWorkflow', 'Invoke-ArcpRetention', 'Receive-ArcpJob', 'Register-ArcpSchedule', 'Remove-ArcpJob', 'Resume-ArcpJob', 'Set-ArcpQueue', 'Show-ArcpJob', 'Start-ArcpJob', 'Start-ArcpRuntime', 'Start-ArcpWorker', 'Stop-ArcpJob', 'Stop-ArcpRuntime', 'Unregister-ArcpSchedule', 'Wait-ArcpJob')
         @($data.FunctionsToExport).Count | Should -Be 0
         @($data.AliasesToExport).Count | Should -Be 0
     }

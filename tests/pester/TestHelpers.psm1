@@ -70,7 +70,19 @@ function Get-ChildPwshCommand {
     #>
     $exe = [Environment]::ProcessPath
     $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    if (Test-SigIntIgnored) {
+        # Started from a background shell, this process ignores SIGINT and its children would inherit that, so a
+        # test's real Ctrl+C would never arrive. GNU env gives the child the default disposition back.
+        return [pscustomobject]@{ FilePath = '/usr/bin/env'; Prefix = [string[]](@('--default-signal=INT', $exe) + $prefix) }
+    }
     [pscustomobject]@{ FilePath = $exe; Prefix = [string[]]$prefix }
+}
+
+function Test-SigIntIgnored {
+    # Linux only: bit 2 (SIGINT) of the SigIgn mask in /proc/self/status.
+    if (-not $IsLinux) { return $false }
+    $line = Select-String -LiteralPath '/proc/self/status' -Pattern '^SigIgn:\s*([0-9a-f]+)' | Select-Object -First 1
+    $line -and (([Convert]::ToUInt64($line.Matches[0].Groups[1].Value, 16) -band 2) -ne 0)
 }
 
 function Start-TestRuntimeHost {

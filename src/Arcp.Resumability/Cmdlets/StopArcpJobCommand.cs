@@ -29,6 +29,7 @@ public sealed class StopArcpJobCommand : ArcpCmdlet
     /// <summary>How long the job's owner gets to reach a clean checkpoint, in seconds; also how long this command waits.</summary>
     [Parameter]
     [ValidateRange(0, 86_400)]
+    [Alias("Deadline")]
     public int DeadlineSeconds { get; set; } = 60;
 
     /// <summary>Write the job once it has stopped (or once the wait ends).</summary>
