@@ -58,7 +58,9 @@ public sealed partial class PostgresArcpStore : IArcpStore
     /// <c>DISCARD ALL</c> (a round trip per transaction): the store leaves no session state behind, since its
     /// settings and locks are all transaction-scoped. Commits are durable unless a transaction asks for less, whatever
     /// the role's default, so a durable commit needs no statement of its own. The store only uses built-in types, so
-    /// Npgsql's type-loading query (172 rows per new data source) is skipped.
+    /// Npgsql's type-loading query (172 rows per new data source) is skipped. The step's statements are prepared on the
+    /// server after their first uses and stay prepared on the kept connections (every column list is explicit, so a
+    /// migration by another process never changes a prepared statement's result type).
     /// </summary>
     private static NpgsqlConnectionStringBuilder Tuned(NpgsqlConnectionStringBuilder builder)
     {
@@ -66,6 +68,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
         {
             NoResetOnClose = true,
             ServerCompatibilityMode = ServerCompatibilityMode.NoTypeLoading,
+            MaxAutoPrepare = builder.MaxAutoPrepare > 0 ? builder.MaxAutoPrepare : 32,
         };
         tuned.Options = string.IsNullOrWhiteSpace(tuned.Options) ? "-c synchronous_commit=on" : tuned.Options + " -c synchronous_commit=on";
         return tuned;
@@ -131,7 +134,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
 
     public async Task<IReadOnlyList<CheckpointRecord>> ListLastCheckpointsAsync(string jobId, int count, CancellationToken cancellationToken) =>
         await QueryAllAsync(
-            $"SELECT {CheckpointColumns} FROM (SELECT * FROM checkpoints WHERE job_id = @job_id ORDER BY position DESC LIMIT @count) AS last ORDER BY position;",
+            $"SELECT {CheckpointColumns} FROM (SELECT {CheckpointColumns}, position FROM checkpoints WHERE job_id = @job_id ORDER BY position DESC LIMIT @count) AS last ORDER BY position;",
             c =>
             {
                 Text(c, "job_id", jobId);
