@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Transports;
+using Polly;
 
 namespace Arcp.Resumability.Client;
 
@@ -16,6 +17,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
 {
     private readonly IArcpConnection connection;
     private readonly ClientOptions options;
+    private readonly ResiliencePipeline throttleRetry;
     private readonly ConcurrentDictionary<string, PendingRequest> pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource receiveStop = new();
     private readonly SemaphoreSlim resumeGate = new(1, 1);
@@ -29,6 +31,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
     {
         this.connection = connection;
         this.options = options;
+        throttleRetry = ThrottleRetry.Build(options.ThrottleRetry);
     }
 
     public string SessionId { get; private set; } = string.Empty;
@@ -74,11 +77,6 @@ public sealed partial class ArcpClient : IAsyncDisposable
             };
             client.openingId = open.Id;
             var answer = await client.RequestAsync(open, cancellationToken).ConfigureAwait(false);
-            if (answer.Type == MessageTypes.SessionRejected)
-            {
-                throw new ArcpException(answer.PayloadAs<ArcpError>());
-            }
-
             var accepted = answer.PayloadAs<SessionAcceptedPayload>();
             client.SessionId = accepted.SessionId;
             client.RuntimeCapabilities = accepted.Capabilities;
