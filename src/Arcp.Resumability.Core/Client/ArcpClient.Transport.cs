@@ -36,7 +36,7 @@ public sealed partial class ArcpClient
         }
     }
 
-    /// <summary>One send of <paramref name="command"/> and its answer; a refusal (<c>nack</c>, <c>session.rejected</c>) throws.</summary>
+    /// <summary>One send of <paramref name="command"/> and its answer; a <c>nack</c> throws.</summary>
     private async ValueTask<Envelope> AttemptAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
@@ -50,12 +50,12 @@ public sealed partial class ArcpClient
         {
             await connection.SendAsync(EnvelopeCodec.Serialize(command), cancellationToken).ConfigureAwait(false);
             var answer = await request.Answer.Task.WaitAsync(options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-            return answer.Type switch
+            if (answer.Type == MessageTypes.Nack)
             {
-                MessageTypes.Nack => throw new ArcpException(answer.PayloadAs<NackPayload>().ToError()),
-                MessageTypes.SessionRejected => throw new ArcpException(answer.PayloadAs<ArcpError>()),
-                _ => answer,
-            };
+                throw new ArcpException(answer.PayloadAs<NackPayload>().ToError());
+            }
+
+            return answer;
         }
         catch (TimeoutException ex)
         {

@@ -77,6 +77,13 @@ public sealed partial class ArcpClient : IAsyncDisposable
             };
             client.openingId = open.Id;
             var answer = await client.RequestAsync(open, cancellationToken).ConfigureAwait(false);
+            if (answer.Type == MessageTypes.SessionRejected)
+            {
+                // Not waited out even when RATE_LIMITED: that wait is the failed-authentication throttle's, and it
+                // is aimed at guessers; the caller decides whether to connect again.
+                throw new ArcpException(answer.PayloadAs<ArcpError>());
+            }
+
             var accepted = answer.PayloadAs<SessionAcceptedPayload>();
             client.SessionId = accepted.SessionId;
             client.RuntimeCapabilities = accepted.Capabilities;
