@@ -101,8 +101,9 @@ Describe 'Security: Start-ArcpRuntime quotas and authentication limits' -Tag 'Se
         $tokens = Join-Path $script:Work 'quota-tokens.txt'
         Set-Content -LiteralPath $tokens -Value "tok-quota quota"
         if (-not $IsWindows) { [IO.File]::SetUnixFileMode($tokens, [IO.UnixFileMode]'UserRead, UserWrite') }
-        # Two messages at once, then one every ten seconds; two failed authentications, then one every thirty seconds.
-        $script:Limited = Start-HostProcess "-Listen ws://127.0.0.1:0/arcp -Store '$(Join-Path $script:Work 'quota.db')' -TokenFile '$tokens' -MaxMessagesPerSecond 0.1 -QuotaBurstSeconds 20 -MaxFailedAuthenticationsPerMinute 2"
+        # Two messages at once, then one every hundred seconds (longer than a client waits out a quota refusal, so it
+        # surfaces); two failed authentications, then one every thirty seconds.
+        $script:Limited = Start-HostProcess "-Listen ws://127.0.0.1:0/arcp -Store '$(Join-Path $script:Work 'quota.db')' -TokenFile '$tokens' -MaxMessagesPerSecond 0.01 -QuotaBurstSeconds 200 -MaxFailedAuthenticationsPerMinute 2"
         $null = $script:Limited.StandardError.ReadToEndAsync()
         $banner = $script:Limited.StandardOutput.ReadLineAsync()
         $script:LimitedRuntime = if ($banner.Wait(60000) -and $banner.Result -match 'listening on (wss?://\S+)') { $Matches[1] }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Transports;
+using Polly;
 
 namespace Arcp.Resumability.Client;
 
@@ -21,6 +22,24 @@ public sealed partial class ArcpClient
             RequireResumability($"'{command.Type}'");
         }
 
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            return await throttleRetry.ExecuteAsync(
+                static (context, state) => state.Client.AttemptAsync(state.Command, state.Replay, context.CancellationToken),
+                context,
+                (Client: this, Command: command, Replay: replay)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>One send of <paramref name="command"/> and its answer; a <c>nack</c> throws.</summary>
+    private async ValueTask<Envelope> AttemptAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
+    {
+        ThrowIfFaulted();
         var request = new PendingRequest(replay);
         if (!pending.TryAdd(command.Id, request))
         {

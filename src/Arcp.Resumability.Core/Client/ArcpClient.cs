@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Transports;
+using Polly;
 
 namespace Arcp.Resumability.Client;
 
@@ -16,6 +17,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
 {
     private readonly IArcpConnection connection;
     private readonly ClientOptions options;
+    private readonly ResiliencePipeline throttleRetry;
     private readonly ConcurrentDictionary<string, PendingRequest> pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource receiveStop = new();
     private readonly SemaphoreSlim resumeGate = new(1, 1);
@@ -32,6 +34,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
     {
         this.connection = connection;
         this.options = options;
+        throttleRetry = ThrottleRetry.Build(options.ThrottleRetry);
     }
 
     public string SessionId { get; private set; } = string.Empty;
@@ -79,6 +82,8 @@ public sealed partial class ArcpClient : IAsyncDisposable
             var answer = await client.RequestAsync(open, cancellationToken).ConfigureAwait(false);
             if (answer.Type == MessageTypes.SessionRejected)
             {
+                // Not waited out even when RATE_LIMITED: that wait is the failed-authentication throttle's, and it
+                // is aimed at guessers; the caller decides whether to connect again.
                 throw new ArcpException(answer.PayloadAs<ArcpError>());
             }
 

@@ -15,5 +15,11 @@ public sealed record ClientOptions
     /// </summary>
     public TimeSpan RequestTimeout { get; init; } = DefaultRequestTimeout;
 
+    /// <summary>
+    /// Waiting out a runtime's quota: a request refused with <c>retry_after_ms</c> is resent after that wait, within
+    /// these bounds (each attempt gets its own <see cref="RequestTimeout"/>). Null surfaces every refusal at once.
+    /// </summary>
+    public ThrottleRetryOptions? ThrottleRetry { get; init; } = new();
+
     public static TimeSpan DefaultRequestTimeout { get; } = TimeSpan.FromSeconds(30);
 }

@@ -77,10 +77,11 @@ public sealed class QuotaAttackTests : IDisposable
 
     public void Dispose() => folder.Dispose();
 
+    /// <summary>A peer that ignores <c>retry_after_ms</c> (no throttle retry), so every refusal reaches the test.</summary>
     private static async Task<ArcpClient> ConnectAsync(ArcpRuntime runtime, string token)
     {
         var (client, server) = InMemoryTransport.CreatePair();
         _ = Task.Run(() => runtime.ServeAsync(server, CancellationToken.None));
-        return await ArcpClient.ConnectAsync(client, new ClientOptions { Auth = new AuthBlock("bearer", token), RequestTimeout = TimeSpan.FromSeconds(30) }, CancellationToken.None);
+        return await ArcpClient.ConnectAsync(client, new ClientOptions { Auth = new AuthBlock("bearer", token), RequestTimeout = TimeSpan.FromSeconds(30), ThrottleRetry = null }, CancellationToken.None);
     }
 }
