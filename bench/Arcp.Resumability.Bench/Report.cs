@@ -11,10 +11,14 @@ internal sealed class Report(TextWriter output)
     private const double RatioAim = 2.0;
     private const double ResumeRatioAim = 1.2;
     private const double ColdStartAimMilliseconds = 300;
+
+    // Issue 11: DBOS Transact did 94.5 five-step jobs/s with 4 concurrent workflows on the same machine and server.
+    private const double FleetAimJobsPerSecond = 94.5;
     private static readonly CompositeFormat RowFormat = CompositeFormat.Parse("   {0,-62} {1,10} {2,10} {3,10} {4,7}");
     private StepFigures? steps;
     private IReadOnlyList<(int Recorded, Summary Resume)>? resumes;
     private PwshResults? pwsh;
+    private readonly List<FleetFigures> fleets = [];
 
     public void Line(string text = "") => output.WriteLine(text);
 
@@ -88,6 +92,21 @@ internal sealed class Report(TextWriter output)
         Line();
     }
 
+    public void Fleet(BenchOptions options, FleetFigures figures)
+    {
+        fleets.Add(figures);
+        Line(Invariant($"5. Fleet on {figures.Store}: {figures.JobsPerRound} queued {FleetBenchmark.StepsPerJob}-step no-op jobs per round drained, {options.FleetRounds} rounds after 1 unmeasured"));
+        Line(Invariant($"   Workers of {FleetBenchmark.Concurrency} slots: a free slot claims (QueuedJobs) and resumes the job (StepRunner, a session per slot). Enqueueing untimed."));
+        Line("   jobs/s = jobs of the round / seconds to drain it; the p90 column is the slow side (90% of rounds were at least this fast).");
+        Row(string.Empty, "median", "p90", "rounds", string.Empty);
+        FleetRow("1 worker, concurrency 4 (4 sessions)", figures.OneWorker, figures.JobsPerRound);
+        FleetRow(Invariant($"bare transactions, 4 connections, no module"), figures.BareOne, figures.JobsPerRound);
+        FleetRow("4 workers, concurrency 4 (16 sessions)", figures.FourWorkers, figures.JobsPerRound);
+        FleetRow(Invariant($"bare transactions, 16 connections, no module"), figures.BareFour, figures.JobsPerRound);
+        Line("   A bare job = 1 claim transaction + 1 committed row per step + 1 completion update (enqueue untimed).");
+        Line();
+    }
+
     /// <summary>Memory and the aims; needs <see cref="Steps"/> first.</summary>
     public void Footer(TimeSpan elapsed)
     {
@@ -117,6 +136,12 @@ internal sealed class Report(TextWriter output)
             Line(Invariant($"   cold start (import + 5-step job) within +{ColdStartAimMilliseconds:0} ms of bare pwsh   median +{extra:F0} ms              {Verdict(extra <= ColdStartAimMilliseconds)}"));
         }
 
+        foreach (var fleet in fleets)
+        {
+            var jobsPerSecond = fleet.JobsPerRound / fleet.FourWorkers.Median;
+            Line(Invariant($"   fleet on {fleet.Store}, 4 workers: at least {FleetAimJobsPerSecond} jobs/s (DBOS)       median {jobsPerSecond,7:F1} jobs/s        {Verdict(jobsPerSecond >= FleetAimJobsPerSecond)}"));
+        }
+
         Line(Invariant($"   load average at the end: {Machine.LoadAverage} on {Environment.ProcessorCount} cores{(Machine.IsBusy ? " - the machine was busy, so these figures carry other processes' load" : string.Empty)}"));
         Line(Invariant($"   benchmark time: {elapsed.TotalSeconds:F0} s"));
     }
@@ -125,6 +150,11 @@ internal sealed class Report(TextWriter output)
 
     private void Row(string label, Summary summary) =>
         Row(label, Milliseconds(summary.Median), Milliseconds(summary.P90), Milliseconds(summary.P99), summary.Count.ToString("N0", CultureInfo.InvariantCulture));
+
+    private void FleetRow(string label, Summary seconds, int jobs) =>
+        Row(label, JobsPerSecond(jobs / seconds.Median), JobsPerSecond(jobs / seconds.P90), seconds.Count.ToString("N0", CultureInfo.InvariantCulture), string.Empty);
+
+    private static string JobsPerSecond(double value) => Invariant($"{value:F1}/s");
 
     private void MinMaxRow(string label, Summary summary) =>
         Row(label, Milliseconds(summary.Median), Milliseconds(summary.Min), Milliseconds(summary.Max), summary.Count.ToString("N0", CultureInfo.InvariantCulture));
