@@ -9,6 +9,7 @@ internal sealed record BenchOptions
         Usage: Arcp.Resumability.Bench [--long] [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N]
                                        [--resume-rounds N] [--postgres CONN] [--dir PATH]
                                        [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
+                                       [--memory-steps SHORT,LONG]
 
           --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs, 10 fleet rounds of 200 jobs
                              (each still overridable)
@@ -26,6 +27,8 @@ internal sealed record BenchOptions
           --fleet-jobs N     jobs queued per fleet round (default 24)
           --fleet-postgres   auto (default): the fleet part also runs on PostgreSQL, on --postgres CONN when given,
                              else on a server of its own (127.0.0.1, stopped at the end); off: SQLite only
+          --memory-steps S,L RSS and live managed memory after S and after L steps of one job; 0,0 skips
+                             (default 300,3000; --long: 1000,100000, the issue's pair)
         """;
 
     public int Steps { get; init; } = 1000;
@@ -51,13 +54,16 @@ internal sealed record BenchOptions
 
     public bool FleetOnPostgres { get; init; } = true;
 
+    /// <summary>Steps of one job after which memory is sampled; (0, 0) skips the memory-growth part.</summary>
+    public (int Short, int Long) MemorySteps { get; init; } = (300, 3_000);
+
     /// <summary>Parses the command line; throws <see cref="ArgumentException"/> with a readable message on bad input.</summary>
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var options = new BenchOptions();
         if (args.Contains("--long"))
         {
-            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200 };
+            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, MemorySteps = (1_000, 100_000) };
             args = args.Where(a => a != "--long").ToList();
         }
 
@@ -81,6 +87,7 @@ internal sealed record BenchOptions
                 "--postgres" => options with { PostgresConnection = value },
                 "--fleet-rounds" => options with { FleetRounds = Count(name, value, minimum: 0) },
                 "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
+                "--memory-steps" => options with { MemorySteps = StepPair(name, value) },
                 "--fleet-postgres" => options with
                 {
                     FleetOnPostgres = value switch
@@ -95,6 +102,21 @@ internal sealed record BenchOptions
         }
 
         return options;
+    }
+
+    private static (int Short, int Long) StepPair(string name, string value)
+    {
+        var parts = value.Split(',');
+        if (parts.Length == 2)
+        {
+            var (shorter, longer) = (Count(name, parts[0], minimum: 0), Count(name, parts[1], minimum: 0));
+            if ((shorter, longer) == (0, 0) || (shorter >= 1 && longer > shorter))
+            {
+                return (shorter, longer);
+            }
+        }
+
+        throw new ArgumentException($"Option '{name}' needs two step counts SHORT,LONG with 1 <= SHORT < LONG (or 0,0 to skip), not '{value}'.");
     }
 
     private static int Count(string name, string value, int minimum) =>

@@ -68,6 +68,11 @@ try
         await MeasureFleetsAsync(options, folder, report);
     }
 
+    if (options.MemorySteps is { Short: > 0 } memorySteps)
+    {
+        report.MemoryGrowth(options, await MemoryGrowthBenchmark.RunAsync(Path.Combine(folder, "memory.db"), memorySteps.Short, memorySteps.Long, CancellationToken.None));
+    }
+
     report.Footer(Stopwatch.GetElapsedTime(started));
     return 0;
 }

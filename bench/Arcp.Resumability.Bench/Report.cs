@@ -14,11 +14,15 @@ internal sealed class Report(TextWriter output)
 
     // Issue 11: DBOS Transact did 94.5 five-step jobs/s with 4 concurrent workflows on the same machine and server.
     private const double FleetAimJobsPerSecond = 94.5;
+
+    // Issue 12: RSS and managed heap after 100,000 steps of one job within 10% of those after 1,000.
+    private const double MemoryGrowthAim = 1.10;
     private static readonly CompositeFormat RowFormat = CompositeFormat.Parse("   {0,-62} {1,10} {2,10} {3,10} {4,7}");
     private StepFigures? steps;
     private IReadOnlyList<(int Recorded, Summary Resume)>? resumes;
     private PwshResults? pwsh;
     private readonly List<FleetFigures> fleets = [];
+    private (MemoryPoint Short, MemoryPoint Long)? growth;
 
     public void Line(string text = "") => output.WriteLine(text);
 
@@ -95,7 +99,7 @@ internal sealed class Report(TextWriter output)
     public void Fleet(BenchOptions options, FleetFigures figures)
     {
         fleets.Add(figures);
-        Line(Invariant($"5. Fleet on {figures.Store}: {figures.JobsPerRound} queued {FleetBenchmark.StepsPerJob}-step no-op jobs per round drained, {options.FleetRounds} rounds after 1 unmeasured"));
+        Line(Invariant($"5{(char)('a' + fleets.Count - 1)}. Fleet on {figures.Store}: {figures.JobsPerRound} queued {FleetBenchmark.StepsPerJob}-step no-op jobs per round drained, {options.FleetRounds} rounds after 1 unmeasured"));
         Line(Invariant($"   Workers of {FleetBenchmark.Concurrency} slots: a free slot claims (QueuedJobs) and resumes the job (StepRunner, a session per slot). Enqueueing untimed."));
         Line("   jobs/s = jobs of the round / seconds to drain it; the p90 column is the slow side (90% of rounds were at least this fast).");
         Row(string.Empty, "median", "p90", "rounds", string.Empty);
@@ -104,6 +108,22 @@ internal sealed class Report(TextWriter output)
         FleetRow("4 workers, concurrency 4 (16 sessions)", figures.FourWorkers, figures.JobsPerRound);
         FleetRow(Invariant($"bare transactions, 16 connections, no module"), figures.BareFour, figures.JobsPerRound);
         Line("   A bare job = 1 claim transaction + 1 committed row per step + 1 completion update (enqueue untimed).");
+        Line();
+    }
+
+    public void MemoryGrowth(BenchOptions options, (MemoryPoint Short, MemoryPoint Long) points)
+    {
+        growth = points;
+        var (shorter, longer) = points;
+        var issuePair = (shorter.Steps, longer.Steps) == (1_000, 100_000);
+        Line(Invariant($"6. Memory of one long job, embedded SQLite: after {shorter.Steps:N0} and after {longer.Steps:N0} checkpointed steps (one looping no-op step)"));
+        Line(issuePair
+            ? "   The issue's pair (1,000 and 100,000 steps)."
+            : Invariant($"   A smaller pair than the issue's 1,000 and 100,000 steps, to keep the default run short; --long (or --memory-steps 1000,100000) runs that."));
+        Row(string.Empty, Invariant($"{shorter.Steps:N0}"), Invariant($"{longer.Steps:N0}"), "ratio", string.Empty);
+        Row("resident set (RSS)", Megabytes(shorter.WorkingSet), Megabytes(longer.WorkingSet), Invariant($"{(double)longer.WorkingSet / shorter.WorkingSet:F2}x"), string.Empty);
+        Row("live managed after a full GC", Megabytes(shorter.LiveManaged), Megabytes(longer.LiveManaged), Invariant($"{(double)longer.LiveManaged / shorter.LiveManaged:F2}x"), string.Empty);
+        Line(Invariant($"   ({options.MemorySteps.Long - options.MemorySteps.Short:N0} steps apart; RSS also holds the earlier parts' pages, which only flatters a ratio near 1)"));
         Line();
     }
 
@@ -134,6 +154,12 @@ internal sealed class Report(TextWriter output)
         {
             var extra = cold.ModuleJob.Median - cold.BareStart.Median;
             Line(Invariant($"   cold start (import + 5-step job) within +{ColdStartAimMilliseconds:0} ms of bare pwsh   median +{extra:F0} ms              {Verdict(extra <= ColdStartAimMilliseconds)}"));
+        }
+
+        if (growth is var (shorterPoint, longerPoint))
+        {
+            var worst = Math.Max((double)longerPoint.WorkingSet / shorterPoint.WorkingSet, (double)longerPoint.LiveManaged / shorterPoint.LiveManaged);
+            Line(Invariant($"   memory after {longerPoint.Steps:N0} steps within {MemoryGrowthAim:F2}x of after {shorterPoint.Steps:N0}   worse of RSS/managed {worst:F2}x   {Verdict(worst <= MemoryGrowthAim)}"));
         }
 
         foreach (var fleet in fleets)
