@@ -12,6 +12,7 @@
         dotnet pwsh ./build.ps1 demo                  # runs examples/resumability/demo.ps1 (builds only if an input changed)
         dotnet pwsh ./build.ps1 pack                  # build, then .artifacts/pack/Arcp.Resumability.<version>.nupkg
         dotnet pwsh ./build.ps1 bench --iterations 5  # remaining arguments go to the benchmark
+        dotnet pwsh ./build.ps1 bench --long          # long run: fleet 10 rounds of 200 jobs, memory at 1,000/100,000 steps
         dotnet pwsh -c './build.ps1 bench -- -n 5'    # a bare `--` only works in -Command mode (pwsh -File rejects it)
         dotnet pwsh ./build.ps1 clean                 # removes out/ and .artifacts/
         dotnet pwsh ./build.ps1 chaos -Store postgres -Rounds 5 -Workers 3   # kill -9 chaos run (docs/reliability.md)

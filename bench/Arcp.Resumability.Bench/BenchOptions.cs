@@ -8,8 +8,11 @@ internal sealed record BenchOptions
         """
         Usage: Arcp.Resumability.Bench [--long] [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N]
                                        [--resume-rounds N] [--postgres CONN] [--dir PATH]
+                                       [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
+                                       [--memory-steps SHORT,LONG]
 
-          --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs (each still overridable)
+          --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs, 10 fleet rounds of 200 jobs
+                             (each still overridable)
           --steps N          measured steps back to back and again paired with bare transactions (default 1000)
           --steps-per-job N  steps per workflow; the first step of each job is not measured (default 100)
           --warmup-steps N   unmeasured steps run first (default 1000); warm-up then goes on until 5 jobs in a row
@@ -19,6 +22,13 @@ internal sealed record BenchOptions
           --postgres CONN    also time the step on PostgreSQL (Npgsql connection string of a database the user may
                              create schemas in) against a bare commit of the same bytes on that server
           --dir PATH         folder for the temporary stores (default: the system temp folder)
+          --fleet-rounds N   rounds of the fleet part (5-step jobs drained by 1 and 4 workers of 4 slots, and bare);
+                             0 skips it (default 3)
+          --fleet-jobs N     jobs queued per fleet round (default 24)
+          --fleet-postgres   auto (default): the fleet part also runs on PostgreSQL, on --postgres CONN when given,
+                             else on a server of its own (127.0.0.1, stopped at the end); off: SQLite only
+          --memory-steps S,L RSS and live managed memory after S and after L steps of one job; 0,0 skips
+                             (default 300,3000; --long: 1000,100000, the issue's pair)
         """;
 
     public int Steps { get; init; } = 1000;
@@ -38,13 +48,22 @@ internal sealed record BenchOptions
 
     public string? PostgresConnection { get; init; }
 
+    public int FleetRounds { get; init; } = 3;
+
+    public int FleetJobs { get; init; } = 24;
+
+    public bool FleetOnPostgres { get; init; } = true;
+
+    /// <summary>Steps of one job after which memory is sampled; (0, 0) skips the memory-growth part.</summary>
+    public (int Short, int Long) MemorySteps { get; init; } = (300, 3_000);
+
     /// <summary>Parses the command line; throws <see cref="ArgumentException"/> with a readable message on bad input.</summary>
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var options = new BenchOptions();
         if (args.Contains("--long"))
         {
-            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10 };
+            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, MemorySteps = (1_000, 100_000) };
             args = args.Where(a => a != "--long").ToList();
         }
 
@@ -66,11 +85,38 @@ internal sealed record BenchOptions
                 "--resume-rounds" => options with { ResumeRounds = Count(name, value, minimum: 0) },
                 "--dir" => options with { WorkFolder = Path.GetFullPath(value) },
                 "--postgres" => options with { PostgresConnection = value },
+                "--fleet-rounds" => options with { FleetRounds = Count(name, value, minimum: 0) },
+                "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
+                "--memory-steps" => options with { MemorySteps = StepPair(name, value) },
+                "--fleet-postgres" => options with
+                {
+                    FleetOnPostgres = value switch
+                    {
+                        "auto" => true,
+                        "off" => false,
+                        _ => throw new ArgumentException($"Option '{name}' takes 'auto' or 'off', not '{value}'."),
+                    },
+                },
                 _ => throw new ArgumentException($"Unknown option '{name}'."),
             };
         }
 
         return options;
+    }
+
+    private static (int Short, int Long) StepPair(string name, string value)
+    {
+        var parts = value.Split(',');
+        if (parts.Length == 2)
+        {
+            var (shorter, longer) = (Count(name, parts[0], minimum: 0), Count(name, parts[1], minimum: 0));
+            if ((shorter, longer) == (0, 0) || (shorter >= 1 && longer > shorter))
+            {
+                return (shorter, longer);
+            }
+        }
+
+        throw new ArgumentException($"Option '{name}' needs two step counts SHORT,LONG with 1 <= SHORT < LONG (or 0,0 to skip), not '{value}'.");
     }
 
     private static int Count(string name, string value, int minimum) =>

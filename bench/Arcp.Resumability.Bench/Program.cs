@@ -63,6 +63,16 @@ try
         report.Line();
     }
 
+    if (options.FleetRounds > 0)
+    {
+        await MeasureFleetsAsync(options, folder, report);
+    }
+
+    if (options.MemorySteps is { Short: > 0 } memorySteps)
+    {
+        report.MemoryGrowth(options, await MemoryGrowthBenchmark.RunAsync(Path.Combine(folder, "memory.db"), memorySteps.Short, memorySteps.Long, CancellationToken.None));
+    }
+
     report.Footer(Stopwatch.GetElapsedTime(started));
     return 0;
 }
@@ -84,6 +94,48 @@ finally
     catch (IOException ex)
     {
         Console.Error.WriteLine($"Could not remove the temporary folder {folder}: {ex.Message}");
+    }
+}
+
+static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report report)
+{
+    report.Fleet(options, await FleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "fleet.db"), BareFleet.Kind.Sqlite, Path.Combine(folder, "bare-fleet.db"), options, CancellationToken.None));
+    if (!options.FleetOnPostgres)
+    {
+        report.Line("5b. Fleet on PostgreSQL: skipped (--fleet-postgres off).");
+        report.Line();
+        return;
+    }
+
+    await using var server = options.PostgresConnection is null ? await ThrowawayPostgres.StartAsync(CancellationToken.None) : null;
+    var admin = options.PostgresConnection ?? server?.ConnectionString;
+    if (admin is null)
+    {
+        report.Line("5b. Fleet on PostgreSQL: skipped (no PostgreSQL server binaries under /usr/lib/postgresql, and no --postgres CONN).");
+        report.Line();
+        return;
+    }
+
+    var schema = "arcp_fleet_" + Guid.NewGuid().ToString("N");
+    await using (var connection = new Npgsql.NpgsqlConnection(admin))
+    {
+        await connection.OpenAsync();
+        await using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema};", connection);
+        await create.ExecuteNonQueryAsync();
+    }
+
+    try
+    {
+        var storeSpec = new Npgsql.NpgsqlConnectionStringBuilder(admin) { SearchPath = schema }.ConnectionString;
+        report.Fleet(options, await FleetBenchmark.RunAsync(server is null ? "PostgreSQL (--postgres)" : "PostgreSQL (own server)", storeSpec, BareFleet.Kind.Postgres, admin, options, CancellationToken.None));
+    }
+    finally
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        await using var connection = new Npgsql.NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE;", connection);
+        await drop.ExecuteNonQueryAsync();
     }
 }
 
