@@ -1,5 +1,6 @@
 # Workers, the durable queue and schedules, with REAL processes: jobs killed with -9 are finished by a worker,
-# two workers share one SQLite file without running a job twice or overshooting a queue's limit, Ctrl+C (a real
+# two workers share one SQLite file (and, each in its own process group, one PostgreSQL store with 40 queued jobs)
+# without running a job twice or overshooting a queue's limit, Ctrl+C (a real
 # SIGINT) leaves jobs resumable, and a schedule fires once per fire time with three workers awake.
 #
 # Steps come from Fixtures/worker-workflows/worker-count.ps1, resolved by name through ARCP_WORKFLOW_PATH; each
@@ -175,13 +176,104 @@ Describe 'Start-ArcpWorker' {
 
     It 'skips, with a verbose note, an interrupted job whose workflow it cannot resolve' {
         $case = New-WorkerCase
-        $null = Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Step ([ordered]@{ one = { 1 }; two = { [System.Diagnostics.Process]::GetCurrentProcess().Kill() } }) | Out-Null" -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120
+        # Started by name through ARCP_WORKFLOW_PATH, which this (test) process does not have. Not an inline -Step job:
+        # those record their steps now, so this worker would resume one here, in the test process.
+        $null = Start-ChildPwsh -ScriptText "Import-Module '$script:Manifest'; Start-ArcpJob -Workflow worker-count -InputObject 1 | Out-Null" -Environment (Get-ChildEnvironment $case @{ ARCP_TEST_KILL_IN_STEP = 'two' }) -TimeoutSeconds 120
         @(Get-ArcpJob -Store $case.Store -State Interrupted).Count | Should -Be 1
+        $env:ARCP_WORKFLOW_PATH | Should -BeNullOrEmpty -Because 'the worker in this process must not find worker-count'
 
         $verbose = Start-ArcpWorker -Store $case.Store -ExitWhenIdle -PollSeconds 0.2 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
 
-        ($verbose.Message -join "`n") | Should -Match 'Skipping job job_\S+ \(inline\): .*inline -Step'
+        ($verbose.Message -join "`n") | Should -Match "Skipping job job_\S+ \(worker-count\): There is no workflow named 'worker-count'"
         @(Get-ArcpJob -Store $case.Store -State Interrupted).Count | Should -Be 1
+    }
+}
+
+Describe 'Start-ArcpWorker on one PostgreSQL store' {
+    BeforeAll {
+        # A throwaway server of this block's own; when it cannot start (no binaries, not Linux), the test is skipped
+        # with the reason rather than failed. setsid gives each worker its own process group (Linux only).
+        $script:PgSkipReason = $null
+        $script:Pg = $null
+        if (-not $IsLinux) { $script:PgSkipReason = 'two worker process groups (setsid) need Linux' }
+        else {
+            Import-Module (Join-Path $PSScriptRoot 'helpers/ArcpTestProcesses.psm1') -Force
+            try { $script:Pg = Start-TestPostgres }
+            catch { $script:PgSkipReason = "no PostgreSQL server for this test: $($_.Exception.Message)" }
+        }
+
+        # A worker that leads its own process group, so a stuck one is ended with all three processes of `dotnet pwsh`.
+        function Start-WorkerGroup([string]$ScriptPath, [string[]]$Arguments, [hashtable]$Environment) {
+            $command = Get-ChildPwshCommand
+            $start = [Diagnostics.ProcessStartInfo]::new('setsid')
+            foreach ($a in @($command.FilePath) + $command.Prefix + @('-NoProfile', '-NonInteractive', '-File', $ScriptPath) + $Arguments) { $start.ArgumentList.Add([string]$a) }
+            $start.UseShellExecute = $false
+            $start.RedirectStandardOutput = $true
+            $start.RedirectStandardError = $true
+            $start.Environment['NO_COLOR'] = '1'
+            foreach ($key in $Environment.Keys) {
+                if ($null -eq $Environment[$key]) { $null = $start.Environment.Remove($key) }
+                else { $start.Environment[$key] = [string]$Environment[$key] }
+            }
+            $process = [Diagnostics.Process]::Start($start)
+            [pscustomobject]@{ Process = $process; Out = $process.StandardOutput.ReadToEndAsync(); Err = $process.StandardError.ReadToEndAsync() }
+        }
+    }
+
+    AfterAll {
+        if ($script:Pg) { Stop-TestPostgres $script:Pg }
+    }
+
+    It 'two workers drain 40 queued jobs with the queue limit of 2 never exceeded across both' {
+        if ($script:PgSkipReason) { Set-ItResult -Skipped -Because $script:PgSkipReason; return }
+        $case = New-WorkerCase
+        $case.Store = New-TestPostgresStore $script:Pg
+        Set-ArcpQueue -Name pgbatch -Concurrency 2 -Store $case.Store
+        $queued = 1..40 | ForEach-Object { Start-ArcpJob -Workflow worker-count -Queue pgbatch -InputObject $_ -Store $case.Store }
+        @($queued | Where-Object State -EQ 'Queued').Count | Should -Be 40
+
+        # Each worker could run 2 jobs at once (4 in all), so only the queue's fleet-wide limit keeps it at 2.
+        # Step bodies sleep 10 ms: the whole drain is bounded by the store, not by the steps.
+        $script = Join-Path $case.Folder 'worker.ps1'
+        [IO.File]::WriteAllText($script, $script:WorkerScript, [Text.UTF8Encoding]::new($false))
+        $environment = Get-ChildEnvironment $case @{ ARCP_TEST_STEP_MS = '10' }
+        $arguments = @($script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2; Concurrency = 2 }')
+        $workers = @(1..2 | ForEach-Object { Start-WorkerGroup $script $arguments $environment })
+        $deadline = [DateTime]::UtcNow.AddSeconds(45)
+        try {
+            foreach ($worker in $workers) {
+                $left = [int][Math]::Max(0, ($deadline - [DateTime]::UtcNow).TotalMilliseconds)
+                $worker.Process.WaitForExit($left) | Should -BeTrue -Because 'both workers drain the queue and exit well within 45 s'
+            }
+        }
+        finally {
+            foreach ($worker in $workers) {
+                if (-not $worker.Process.HasExited) { & kill -KILL -- "-$($worker.Process.Id)"; $null = $worker.Process.WaitForExit(10000) }
+            }
+        }
+        $results = foreach ($worker in $workers) {
+            $worker.Process.WaitForExit()
+            [pscustomobject]@{ ExitCode = $worker.Process.ExitCode; Out = $worker.Out.Result; Err = $worker.Err.Result }
+        }
+
+        $results.ExitCode | Should -Be @(0, 0) -Because ($results.Err -join "`n")
+        $jobs = @(Get-ArcpJob -Store $case.Store)
+        $jobs.Count | Should -Be 40
+        @($jobs | Where-Object State -EQ 'Completed').Count | Should -Be 40
+        ($jobs | Sort-Object { [int]$_.Result }).Result | Should -Be (4..43) -Because 'each job adds its three steps to its input'
+        $records = @(Read-StepRecord $case)
+        $records.Count | Should -Be 120 -Because 'each of three steps of 40 jobs ran exactly once'
+        @($records | Group-Object JobId, Step | Where-Object Count -GT 1).Count | Should -Be 0
+        # setsid execs the worker in place, so each step body's $PID is one of the two workers.
+        $records | Where-Object ProcessId -NotIn $workers.Process.Id | Should -BeNullOrEmpty
+        # From the first step's start to the last step's end of each job, on one clock: never more than two at once.
+        $spans = $records | Group-Object JobId | ForEach-Object {
+            [pscustomobject]@{ Start = ($_.Group | Measure-Object Start -Minimum).Minimum; End = ($_.Group | Measure-Object End -Maximum).Maximum }
+        }
+        Get-MaxOverlap $spans | Should -BeLessOrEqual 2
+        $started = $results.Out -split "`r?`n" | Where-Object { $_ -like 'REPORT *' } | ForEach-Object { [int](($_ -split ' ')[1]) }
+        @($started).Count | Should -Be 2
+        ($started | Measure-Object -Sum).Sum | Should -Be 40 -Because 'the two workers started forty jobs between them'
     }
 }
 
