@@ -35,7 +35,17 @@ internal sealed partial class RuntimeSession
 
         var batch = held.ToList();
         held.Clear();
-        await RecordBatchAsync(batch, CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RecordBatchAsync(batch, CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreException ex)
+        {
+            // Nothing can be recorded, not even this refusal: it goes out unlogged, so an owner whose session now ends
+            // learns why (disk full, store read-only) instead of only seeing the connection close.
+            await connection.SendAsync(EnvelopeCodec.Serialize(Nack(batch[^1].Envelope, ex.ToArcpError())), cancellationToken).ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Whether <paramref name="envelope"/> may be recorded together with the held events.</summary>
