@@ -304,6 +304,45 @@ Describe 'Schedules' {
         @(Get-ArcpSchedule -Store $case.Store).Count | Should -Be 0
     }
 
+    It 'fires a -Step schedule and a worker in another process runs its recorded steps to their result' {
+        $case = New-WorkerCase
+        # A 6-field cron naming one second a few seconds ahead: exactly one fire time this year.
+        $at = [DateTime]::UtcNow.AddSeconds(3)
+        $fire = [DateTimeOffset]::new($at.Ticks - $at.Ticks % [TimeSpan]::TicksPerSecond, [TimeSpan]::Zero)
+        $cron = '{0} {1} {2} {3} {4} *' -f $fire.Second, $fire.Minute, $fire.Hour, $fire.Day, $fire.Month
+        $steps = [ordered]@{
+            double = { $_ * 2 }
+            plus   = @{ Run = { $_ + 2 }; MaxAttempts = 2 }
+        }
+        $schedule = Register-ArcpSchedule -Name steps -Cron $cron -Step $steps -InputObject 20 -Store $case.Store
+
+        $schedule.Workflow | Should -Be 'inline'
+        $schedule.NextFireAt | Should -Be $fire
+        (Get-ArcpSchedule steps -Store $case.Store).Workflow | Should -Be 'inline'
+        $wait = $schedule.NextFireAt - [DateTimeOffset]::UtcNow
+        if ($wait -gt [TimeSpan]::Zero) { Start-Sleep -Milliseconds ([int]$wait.TotalMilliseconds + 300) }
+        $worker = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2 }' -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120
+
+        $worker.ExitCode | Should -Be 0 -Because $worker.StdErr
+        $worker.Output | Should -Contain 'REPORT 1 0 1 0 0' -Because (($worker.Output + $worker.StdErr) -join "`n")
+        $job = Get-ArcpJob -Store $case.Store
+        $job.Workflow | Should -Be 'inline'
+        $job.State | Should -Be 'Completed'
+        (Wait-ArcpJob -JobId $job.JobId -Store $case.Store -Timeout 30).Result | Should -Be 42
+    }
+
+    It 'refuses -Step <Case> with an InvalidArgument error record' -ForEach @(
+        @{ Case = 'that is not ordered'; Steps = @{ one = { 1 }; two = { 2 } } }
+        @{ Case = 'with a policy hashtable without Run'; Steps = [ordered]@{ one = @{ MaxAttempts = 2 } } }
+    ) {
+        $case = New-WorkerCase
+        Register-ArcpSchedule -Name bad -Cron '* * * * *' -Step $Steps -Store $case.Store -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'INVALID_ARGUMENT,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        Test-Path -LiteralPath $case.Store | Should -BeFalse -Because 'bad steps are refused before the store is opened'
+    }
+
     It 'fires each fire time once with three workers awake' {
         $case = New-WorkerCase
         $null = Register-ArcpSchedule -Name tick -Cron '*/2 * * * * *' -Workflow worker-count -Store $case.Store

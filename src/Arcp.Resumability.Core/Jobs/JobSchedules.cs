@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
@@ -17,7 +19,14 @@ public enum ScheduleMissedPolicy
 }
 
 /// <summary>A schedule to register: a cron expression (5 fields, or 6 with seconds) read in <see cref="TimeZone"/>.</summary>
-public sealed record ScheduleDefinition(string Name, string Cron, string TimeZone, string Workflow, string Inputs, string Queue, ScheduleMissedPolicy Missed);
+public sealed record ScheduleDefinition(string Name, string Cron, string TimeZone, string Workflow, string Inputs, string Queue, ScheduleMissedPolicy Missed)
+{
+    /// <summary>
+    /// Inline steps each run executes (<see cref="Workflow"/> is then <c>inline</c>). Only an in-process caller (the
+    /// local cmdlet) registers schedules, so this script text is the local user's own; no wire message writes it.
+    /// </summary>
+    public ScheduleSteps? Steps { get; init; }
+}
 
 /// <summary>One fire time turned into a queued job (or found as the job an earlier firing already queued).</summary>
 public sealed record ScheduledRun(string Schedule, DateTimeOffset FireTime, JobRecord Job, bool Existing);
@@ -75,6 +84,7 @@ public sealed class JobSchedules(QueuedJobs queued)
         ArgumentNullException.ThrowIfNull(definition);
         QueuedJobs.EnsureName(definition.Name, "schedule");
         QueuedJobs.EnsureName(definition.Queue, "queue");
+        EnsureSteps(definition);
         var cron = ParseCron(definition.Cron);
         var zone = FindTimeZone(definition.TimeZone);
         var now = Queued.Jobs.Now;
@@ -92,6 +102,7 @@ public sealed class JobSchedules(QueuedJobs queued)
             Missed = definition.Missed.ToString(),
             NextFireAt = next,
             CreatedAt = now,
+            Steps = definition.Steps,
         };
         var transaction = await Queued.Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
@@ -171,6 +182,13 @@ public sealed class JobSchedules(QueuedJobs queued)
                 {
                     var start = new JobStart(newJobId(), schedule.Principal, schedule.Workflow, $"{schedule.Name} {fireTime.ToString("u", CultureInfo.InvariantCulture)}", schedule.Inputs, RunKey(schedule.Name, fireTime), newMessageId());
                     var (job, existing) = await Queued.EnqueueAsync(transaction, start, schedule.Queue, 0, cancellationToken).ConfigureAwait(false);
+                    if (schedule.Steps is { } steps)
+                    {
+                        // In the same transaction as the job, so no worker ever sees the run without its steps; a run
+                        // found again (existing) keeps the definition its first firing recorded.
+                        await transaction.TryInsertJobDefinitionAsync(new JobDefinitionRecord(job.JobId, schedule.Principal, JobDefinitionKinds.Inline, JobDefinitionKinds.Inline, steps.ContentHash, steps.Version, steps.Script, now), cancellationToken).ConfigureAwait(false);
+                    }
+
                     runs.Add(new ScheduledRun(schedule.Name, fireTime, job, existing));
                 }
 
@@ -183,5 +201,26 @@ public sealed class JobSchedules(QueuedJobs queued)
         }
 
         return runs;
+    }
+
+    /// <summary>INVALID_ARGUMENT unless a schedule names a workflow, or runs inline steps whose hash is their text's.</summary>
+    private static void EnsureSteps(ScheduleDefinition definition)
+    {
+        var inline = string.Equals(definition.Workflow, JobDefinitionKinds.Inline, StringComparison.Ordinal);
+        if (definition.Steps is not { } steps)
+        {
+            if (inline)
+            {
+                throw ArcpException.Of(ErrorCodes.InvalidArgument, "A schedule of the 'inline' workflow needs its steps; register it with -Step.", new JsonObject { ["schedule"] = definition.Name });
+            }
+
+            return;
+        }
+
+        var hash = "sha256:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(steps.Script))).ToLowerInvariant();
+        if (!inline || string.IsNullOrWhiteSpace(steps.Script) || steps.ContentHash != hash)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "A schedule's inline steps need the workflow 'inline', script text and its sha256: content hash.", new JsonObject { ["schedule"] = definition.Name });
+        }
     }
 }

@@ -36,4 +36,14 @@ public sealed record ScheduleRecord
     public DateTimeOffset? LastFireAt { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The inline steps each run executes when <see cref="Workflow"/> is <c>inline</c>; null for a named workflow.</summary>
+    public ScheduleSteps? Steps { get; init; }
 }
+
+/// <summary>
+/// Inline -Step script blocks a schedule runs: their script text as a recorded inline definition holds it, its
+/// <c>sha256:</c> content hash and the version their checkpoints record. Each fired run gets them as its inline
+/// <see cref="JobDefinitionRecord"/>.
+/// </summary>
+public sealed record ScheduleSteps(string Script, string ContentHash, string? Version);

@@ -1,19 +1,25 @@
+using System.Collections;
 using System.Management.Automation;
 using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Completion;
+using Arcp.Resumability.PowerShell.Scripting;
 using Arcp.Resumability.PowerShell.Serialization;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Runtime;
+using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Registers a cron schedule in the store: at each fire time a worker queues one job of the workflow.</para>
+/// <para type="synopsis">Registers a cron schedule in the store: at each fire time a worker queues one job of the workflow or inline steps.</para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Register, "ArcpSchedule")]
+[Cmdlet(VerbsLifecycle.Register, "ArcpSchedule", DefaultParameterSetName = WorkflowSet)]
 [OutputType(typeof(ArcpSchedule))]
 public sealed class RegisterArcpScheduleCommand : ArcpCmdlet
 {
+    private const string WorkflowSet = "Workflow";
+    private const string StepSet = "Step";
+
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = string.Empty;
@@ -29,10 +35,15 @@ public sealed class RegisterArcpScheduleCommand : ArcpCmdlet
     public string TimeZone { get; set; } = "UTC";
 
     /// <summary>The workflow each run starts, by name (a built-in or a file on $env:ARCP_WORKFLOW_PATH).</summary>
-    [Parameter(Mandatory = true)]
+    [Parameter(Mandatory = true, ParameterSetName = WorkflowSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
+
+    /// <summary>The steps each run executes, inline: what Start-ArcpJob -Step accepts. Their script text is recorded with the schedule.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = StepSet)]
+    [ValidateNotNull]
+    public IDictionary Step { get; set; } = new Hashtable();
 
     /// <summary>The input every run starts with.</summary>
     [Parameter]
@@ -62,7 +73,9 @@ public sealed class RegisterArcpScheduleCommand : ArcpCmdlet
                 throw new ArcpException(ArcpError.Create(ErrorCodes.InvalidArgument, $"-InputObject cannot be recorded: {ex.Message}"), ex);
             }
 
-            var definition = new ScheduleDefinition(Name, Cron, TimeZone, Workflow, inputs, Queue, Missed);
+            var definition = ParameterSetName == StepSet
+                ? new ScheduleDefinition(Name, Cron, TimeZone, WorkflowLoader.InlineWorkflowName, inputs, Queue, Missed) { Steps = InlineSteps() }
+                : new ScheduleDefinition(Name, Cron, TimeZone, Workflow, inputs, Queue, Missed);
             var schedule = RunOnStore(store, (jobs, ct) => new JobSchedules(new QueuedJobs(jobs)).RegisterAsync(RuntimeOptions.LocalPrincipal, definition, ct));
             WriteObject(new ArcpSchedule(schedule, store));
         }
@@ -70,5 +83,13 @@ public sealed class RegisterArcpScheduleCommand : ArcpCmdlet
         {
             WriteArcpError(ex, Name);
         }
+    }
+
+    /// <summary>The -Step dictionary as the script text a recorded inline definition holds (INVALID_ARGUMENT when it is not valid steps).</summary>
+    private ScheduleSteps InlineSteps()
+    {
+        var workflow = WorkflowLoader.FromSteps(Step);
+        var script = RecordedDefinitions.InlineScript(workflow);
+        return new ScheduleSteps(script, RecordedDefinitions.TextHash(script), workflow.Version);
     }
 }

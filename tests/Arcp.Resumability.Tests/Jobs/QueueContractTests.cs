@@ -298,6 +298,47 @@ public abstract class QueueContractTests
         Assert.Equal(new DateTimeOffset(2026, 3, 29, 7, 0, 0, TimeSpan.Zero), next);
     }
 
+    [Fact]
+    public async Task An_inline_schedule_keeps_its_steps_and_each_run_it_fires_records_them_as_the_jobs_inline_definition()
+    {
+        await using var store = await OpenAsync();
+        var queued = Queued(store);
+        var schedules = new JobSchedules(queued);
+        var steps = Steps("""{"steps":[{"name":"answer","run":" 6 * 7 "}]}""");
+        await schedules.RegisterAsync(Principal, Schedule("inline-tick", "*/10 * * * * *") with { Workflow = JobDefinitionKinds.Inline, Steps = steps }, default);
+        await schedules.RegisterAsync(Principal, Schedule("named-tick", "*/10 * * * * *"), default);
+
+        var listed = await schedules.ListAsync(Principal, default);
+        Assert.Equal(steps, listed.Single(s => s.Name == "inline-tick").Steps);
+        Assert.Null(listed.Single(s => s.Name == "named-tick").Steps);
+
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var runs = await schedules.FireDueAsync(ArcpId.NewJobId, ArcpId.NewMessageId, default);
+
+        var inlineRun = runs.Single(r => r.Schedule == "inline-tick");
+        Assert.Equal(JobDefinitionKinds.Inline, inlineRun.Job.Workflow);
+        var recorded = await queued.Jobs.GetRecordedDefinitionAsync(Principal, inlineRun.Job.JobId, default);
+        Assert.NotNull(recorded);
+        Assert.Equal(
+            (Principal, JobDefinitionKinds.Inline, JobDefinitionKinds.Inline, steps.Script, steps.ContentHash, steps.Version),
+            (recorded.Principal, recorded.Kind, recorded.Reference, recorded.Script, recorded.ContentHash, recorded.Version));
+        Assert.Null(await queued.Jobs.GetRecordedDefinitionAsync(Principal, runs.Single(r => r.Schedule == "named-tick").Job.JobId, default));
+    }
+
+    [Fact]
+    public async Task Inline_schedule_steps_that_do_not_match_their_hash_or_workflow_are_refused_with_invalid_argument()
+    {
+        await using var store = await OpenAsync();
+        var schedules = new JobSchedules(Queued(store));
+        var steps = Steps("""{"steps":[{"name":"answer","run":"42"}]}""");
+
+        var inline = Schedule("s", "* * * * *") with { Workflow = JobDefinitionKinds.Inline };
+        Assert.Equal(ErrorCodes.InvalidArgument, (await Assert.ThrowsAsync<ArcpException>(() => schedules.RegisterAsync(Principal, inline, default))).Code);
+        Assert.Equal(ErrorCodes.InvalidArgument, (await Assert.ThrowsAsync<ArcpException>(() => schedules.RegisterAsync(Principal, inline with { Steps = steps with { ContentHash = Steps("{}").ContentHash } }, default))).Code);
+        Assert.Equal(ErrorCodes.InvalidArgument, (await Assert.ThrowsAsync<ArcpException>(() => schedules.RegisterAsync(Principal, Schedule("s", "* * * * *") with { Steps = steps }, default))).Code);
+        Assert.Empty(await schedules.ListAsync(Principal, default));
+    }
+
     private QueuedJobs Queued(IArcpStore store) => new(new JobService(store, new JobServiceOptions { Clock = clock }));
 
     private static JobStart Start(string workflow, string? key = null) =>
@@ -305,6 +346,9 @@ public abstract class QueueContractTests
 
     private static ScheduleDefinition Schedule(string name, string cron) =>
         new(name, cron, "UTC", "w", "{}", QueuedJobs.DefaultQueue, ScheduleMissedPolicy.Skip);
+
+    private static ScheduleSteps Steps(string script) =>
+        new(script, "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(script))).ToLowerInvariant(), "v-test");
 
     /// <summary>Enqueues a job a moment after the previous one, so equal priorities claim in a known order.</summary>
     private async Task<string> EnqueueAsync(QueuedJobs queued, string workflow, string queue, int priority)

@@ -12,7 +12,7 @@ internal sealed partial class PostgresStoreTransaction
 {
     private const string QueueEntryColumns = "q.job_id, q.queue, q.priority, q.enqueued_at, q.claimed_at, q.claimed_by";
 
-    private const string ScheduleColumns = "principal, name, cron, time_zone, workflow, inputs, queue, missed, next_fire_at, last_fire_at, created_at";
+    private const string ScheduleColumns = "principal, name, cron, time_zone, workflow, inputs, queue, missed, next_fire_at, last_fire_at, created_at, script, script_hash, script_version";
 
     public Task InsertQueueEntryAsync(QueueEntry entry, CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
@@ -123,7 +123,7 @@ internal sealed partial class PostgresStoreTransaction
         GuardAsync(location, async () =>
         {
             await using var command = Command(
-                $"INSERT INTO schedules ({ScheduleColumns}) VALUES (@principal, @name, @cron, @time_zone, @workflow, @inputs, @queue, @missed, @next, @last, @created) " +
+                $"INSERT INTO schedules ({ScheduleColumns}) VALUES (@principal, @name, @cron, @time_zone, @workflow, @inputs, @queue, @missed, @next, @last, @created, @script, @script_hash, @script_version) " +
                 "ON CONFLICT (principal, name) DO NOTHING;");
             Text(command, "principal", schedule.Principal);
             Text(command, "name", schedule.Name);
@@ -136,6 +136,9 @@ internal sealed partial class PostgresStoreTransaction
             Time(command, "next", schedule.NextFireAt);
             Time(command, "last", schedule.LastFireAt);
             Time(command, "created", schedule.CreatedAt);
+            Text(command, "script", schedule.Steps?.Script);
+            Text(command, "script_hash", schedule.Steps?.ContentHash);
+            Text(command, "script_version", schedule.Steps?.Version);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         });
 
@@ -195,5 +198,6 @@ internal sealed partial class PostgresStoreTransaction
         NextFireAt = ReadTime(r, 8),
         LastFireAt = r.IsDBNull(9) ? null : ReadTime(r, 9),
         CreatedAt = ReadTime(r, 10),
+        Steps = r.IsDBNull(11) ? null : new(r.GetString(11), r.GetString(12), r.IsDBNull(13) ? null : r.GetString(13)),
     };
 }

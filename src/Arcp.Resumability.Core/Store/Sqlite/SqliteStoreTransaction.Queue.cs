@@ -8,7 +8,7 @@ internal sealed partial class SqliteStoreTransaction
 {
     private const string QueueEntryColumns = "q.job_id, q.queue, q.priority, q.enqueued_at, q.claimed_at, q.claimed_by";
 
-    private const string ScheduleColumns = "principal, name, cron, time_zone, workflow, inputs, queue, missed, next_fire_at, last_fire_at, created_at";
+    private const string ScheduleColumns = "principal, name, cron, time_zone, workflow, inputs, queue, missed, next_fire_at, last_fire_at, created_at, script, script_hash, script_version";
 
     public Task InsertQueueEntryAsync(QueueEntry entry, CancellationToken cancellationToken)
     {
@@ -111,7 +111,7 @@ internal sealed partial class SqliteStoreTransaction
     public Task<bool> TryInsertScheduleAsync(ScheduleRecord schedule, CancellationToken cancellationToken)
     {
         var command = Command(
-            $"INSERT INTO schedules ({ScheduleColumns}) VALUES ($principal, $name, $cron, $time_zone, $workflow, $inputs, $queue, $missed, $next, $last, $created) " +
+            $"INSERT INTO schedules ({ScheduleColumns}) VALUES ($principal, $name, $cron, $time_zone, $workflow, $inputs, $queue, $missed, $next, $last, $created, $script, $script_hash, $script_version) " +
             "ON CONFLICT (principal, name) DO NOTHING;");
         Add(command, "$principal", schedule.Principal);
         Add(command, "$name", schedule.Name);
@@ -124,6 +124,9 @@ internal sealed partial class SqliteStoreTransaction
         Add(command, "$next", Time(schedule.NextFireAt));
         Add(command, "$last", schedule.LastFireAt is { } last ? Time(last) : null);
         Add(command, "$created", Time(schedule.CreatedAt));
+        Add(command, "$script", schedule.Steps?.Script);
+        Add(command, "$script_hash", schedule.Steps?.ContentHash);
+        Add(command, "$script_version", schedule.Steps?.Version);
         return Run(() => command.ExecuteNonQuery() == 1);
     }
 
@@ -179,5 +182,6 @@ internal sealed partial class SqliteStoreTransaction
         NextFireAt = ParseTime(r.GetString(8)),
         LastFireAt = r.IsDBNull(9) ? null : ParseTime(r.GetString(9)),
         CreatedAt = ParseTime(r.GetString(10)),
+        Steps = r.IsDBNull(11) ? null : new(r.GetString(11), r.GetString(12), r.IsDBNull(13) ? null : r.GetString(13)),
     };
 }
