@@ -102,6 +102,16 @@ Describe 'Recommendation for each code × cmdlet pair' {
             Run = { Stop-ArcpJob -Store $script:Store -JobId $script:Unknown -Confirm:$false } }
         @{ Cmdlet = 'Remove-ArcpJob'; Code = 'NOT_FOUND'; Case = 'unknown job id'; Fits = 'Check the id'; Misleads = 'Resume-ArcpJob'
             Run = { Remove-ArcpJob -Store $script:Store -JobId $script:Unknown -Confirm:$false } }
+        @{ Cmdlet = 'Invoke-ArcpRetention'; Code = 'NOT_FOUND'; Case = 'store path typo'; Fits = '-Store path'; Misleads = 'Check the id'
+            Run = { Invoke-ArcpRetention -Store (Join-Path $script:Folder 'typo/arcp.db') -EventAge 1 -Confirm:$false } }
+        @{ Cmdlet = 'Get-ArcpSchedule'; Code = 'NOT_FOUND'; Case = 'store path typo'; Fits = '-Store path'; Misleads = 'Check the id'
+            Run = { Get-ArcpSchedule -Store (Join-Path $script:Folder 'typo/arcp.db') } }
+        @{ Cmdlet = 'Register-ArcpSchedule'; Code = 'INVALID_ARGUMENT'; Case = 'a bad cron expression'; Fits = 'Correct the argument'; Misleads = 'Check the id'
+            Run = { Register-ArcpSchedule -Store $script:Store -Name bad -Cron '61 * * * *' -Workflow research } }
+        @{ Cmdlet = 'Unregister-ArcpSchedule'; Code = 'NOT_FOUND'; Case = 'unknown schedule name'; Fits = 'Get-ArcpSchedule'; Misleads = 'Get-ArcpCheckpoint'
+            Run = { Unregister-ArcpSchedule -Store $script:Store -Name no-such-schedule -Confirm:$false } }
+        @{ Cmdlet = 'Start-ArcpRuntime'; Code = 'INVALID_ARGUMENT'; Case = '-NoQuota with a quota'; Fits = 'Correct the argument'; Misleads = 'Check the id'
+            Run = { Start-ArcpRuntime -Listen ws://127.0.0.1:0/arcp -AllowAnonymous -Store (Join-Path $script:Folder 'runtime.db') -NoQuota -MaxMessagesPerSecond 5 } }
         @{ Cmdlet = 'Connect-ArcpRuntime'; Code = 'UNAVAILABLE'; Case = 'nothing listens at the address'; Fits = 'reachable'; Misleads = 'Check the id'
             Run = { Connect-ArcpRuntime -Runtime "ws://127.0.0.1:$script:ClosedPort/arcp" } }
     ) {

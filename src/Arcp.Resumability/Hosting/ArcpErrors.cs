@@ -53,6 +53,8 @@ internal static class ArcpErrors
     {
         { Code: ErrorCodes.NotFound, Details: { } details } when details.ContainsKey("workflow") =>
             "Check the -Workflow name against the built-in ones the message lists, or pass the path of a workflow .ps1 file; nothing was recorded.",
+        { Code: ErrorCodes.NotFound, Details: { } details } when details.ContainsKey("schedule") =>
+            "Check the schedule's name with Get-ArcpSchedule, and that -Store points at the store it was registered in.",
         { Code: ErrorCodes.FailedPrecondition, Details: { } details } when details["state"]?.GetValue<string>() is "Failed" =>
             "The job failed and is final: inspect its Error with Get-ArcpJob and its recorded step outputs with Get-ArcpCheckpoint, fix the cause, then Resume-ArcpJob -Retry starts a new attempt that continues after its last checkpoint.",
         _ => ActionFor(error.Code) ?? "See the error message and the ARCP error code.",
