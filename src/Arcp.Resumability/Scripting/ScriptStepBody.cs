@@ -136,5 +136,11 @@ internal static class ScriptStepBody
         // Stop() from the token's thread stops the nested pipeline as Ctrl+C would: the step's finally blocks run.
         using var stop = cancellationToken.Register(() => pipeline.BeginStop(null, null));
         pipeline.Invoke();
+        if (pipeline.InvocationStateInfo.State == PSInvocationState.Stopped)
+        {
+            // A stop that reaches the nested pipeline from its host (Ctrl+C, a stopped runspace) can end it without
+            // an exception; a step cut short must never read as one that finished with no output.
+            throw new PipelineStoppedException();
+        }
     }
 }
