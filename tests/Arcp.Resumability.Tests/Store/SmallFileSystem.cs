@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace Arcp.Resumability.Tests.Store;
 
 /// <summary>
-/// A tmpfs of a few megabytes mounted in a fresh temporary folder, for faults only a real file system gives: no space
-/// left on the device, and a file system remounted read-only under an open store. Mounting needs root (or
+/// A tmpfs of a few megabytes mounted in a fresh temporary folder, for a fault only a real file system gives: no space
+/// left on the device (a read-only one is <see cref="ReadOnlyOnErrorFileSystem"/>). Mounting needs root (or
 /// CAP_SYS_ADMIN); <see cref="Unavailable"/> says why it cannot be used here, for the skip reason.
 /// </summary>
 internal sealed class SmallFileSystem : IDisposable
@@ -42,10 +42,6 @@ internal sealed class SmallFileSystem : IDisposable
         }
     }
 
-    public void MakeReadOnly() => Run("mount", "-o", "remount,ro", Folder);
-
-    public void MakeWritable() => Run("mount", "-o", "remount,rw", Folder);
-
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -76,7 +72,11 @@ internal sealed class SmallFileSystem : IDisposable
         }
     }
 
-    private static void Run(string file, params string[] arguments)
+    /// <summary>Runs a system command to its end; a non-zero exit is an <see cref="InvalidOperationException"/> with its error output.</summary>
+    public static void Run(string file, params string[] arguments) => Output(file, arguments);
+
+    /// <summary>Runs a system command to its end and returns its standard output.</summary>
+    public static string Output(string file, params string[] arguments)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -85,11 +85,14 @@ internal sealed class SmallFileSystem : IDisposable
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start.");
-        var error = process.StandardError.ReadToEnd();
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"'{file} {string.Join(' ', arguments)}' exited with {process.ExitCode}: {error.Trim()}");
+            throw new InvalidOperationException($"'{file} {string.Join(' ', arguments)}' exited with {process.ExitCode}: {error.Result.Trim()}");
         }
+
+        return output;
     }
 }

@@ -124,6 +124,45 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
     }
 
+    [ReadOnlyOnErrorFileSystemFact]
+    public async Task A_file_system_that_turns_read_only_mid_job_stops_it_with_UNAVAILABLE_loses_nothing_and_the_job_resumes_once_it_is_mounted_writable_again()
+    {
+        using var fileSystem = ReadOnlyOnErrorFileSystem.Create(megabytes: 16);
+        var path = Path.Combine(fileSystem.Folder, "arcp.db");
+        var workflow = new FillingWorkflow(bulky: run =>
+        {
+            if (run == 1)
+            {
+                fileSystem.TurnReadOnly();
+            }
+
+            return Task.CompletedTask;
+        });
+        using var bounded = new CancellationTokenSource(Bounded);
+
+        var arcp = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
+        var observer = new JobIdObserver();
+        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), "read-only", null, observer, bounded.Token));
+        await arcp.DisposeAsync().AsTask().WaitAsync(bounded.Token);
+
+        Assert.Equal(ErrorCodes.Unavailable, refused.Code);
+        Assert.True(refused.Error.IsRetryable);
+        Assert.Contains($"The store '{path}' failed: ", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", refused.Message, StringComparison.Ordinal);
+        var jobId = Assert.IsType<string>(observer.JobId);
+
+        // The administrator checks the disk and mounts it again: the first step's checkpoint is there, the file is sound.
+        fileSystem.MountAgain();
+        Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
+        await using var writable = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
+        var resumed = await new StepRunner(writable.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, bounded.Token);
+
+        Assert.Equal("completed", resumed.State);
+        Assert.Equal(["bulky", "last"], resumed.StepsRun);
+        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+        Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
+    }
+
     public void Dispose() => files.Dispose();
 
     private static long Scalar(string path, string sql) => Convert.ToInt64(Query(path, sql), CultureInfo.InvariantCulture);
@@ -198,6 +237,19 @@ public sealed class SmallFileSystemFactAttribute : FactAttribute
     public SmallFileSystemFactAttribute()
     {
         if (SmallFileSystem.Unavailable is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
+
+/// <summary>A fact that needs an ext4 file system it can turn read-only: reported as skipped, with the reason, where none can be made.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ReadOnlyOnErrorFileSystemFactAttribute : FactAttribute
+{
+    public ReadOnlyOnErrorFileSystemFactAttribute()
+    {
+        if (ReadOnlyOnErrorFileSystem.Unavailable is { } reason)
         {
             Skip = reason;
         }
