@@ -1,7 +1,7 @@
-# Issue 15, fault injection through the cmdlets: a file system that fills up mid-job, SIGTERM and SIGINT to a job's
+# Issue 15, fault injection through the cmdlets: a file system that fills up or turns read-only mid-job, SIGTERM and SIGINT to a job's
 # process group mid-step, and kill -9 of a runtime host while a client's job runs. Each fault ends in a clear
 # ErrorRecord (or a resumable job), nothing recorded is lost, and the job finishes on resume. Linux only (signals,
-# process groups, tmpfs); the disk-full case needs root to mount its small tmpfs.
+# process groups, tmpfs); the disk-full and read-only cases need root to mount their small file systems.
 
 BeforeDiscovery {
     $script:IsRoot = $IsLinux -and (& id -u) -eq '0'
@@ -54,6 +54,21 @@ BeforeAll {
         [pscustomobject]@{ Process = $process; Out = $process.StandardOutput.ReadToEndAsync(); Err = $process.StandardError.ReadToEndAsync() }
     }
 
+    # The steps, with a fault injected into the first run of step two only (a marker file remembers that it ran).
+    function New-FaultySteps([string]$Marker, [scriptblock]$Fault) {
+        $steps = & ([scriptblock]::Create($script:StepsText))
+        $run = $steps['two']
+        $steps['two'] = {
+            param($x)
+            if (-not (Test-Path -LiteralPath $Marker)) {
+                $null = New-Item -ItemType File -Path $Marker
+                & $Fault
+            }
+            & $run $x
+        }.GetNewClosure()
+        $steps
+    }
+
     function Get-IntegrityCheck([string]$Path) {
         $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Mode=ReadOnly;Pooling=False")
         try {
@@ -81,19 +96,12 @@ Describe 'A file system that fills up in the middle of a job' -Skip:(-not $scrip
         $script:DiskRuns = Join-Path $script:Work 'disk-runs.txt'
         $env:ARCP_TEST_RUNS = $script:DiskRuns
         # Step two fills the file system the first time it runs, so its checkpoint finds no space left.
-        $script:DiskSteps = & ([scriptblock]::Create($script:StepsText))
-        $fill = $script:DiskSteps['two']
         $filler = $script:Filler
-        $script:DiskSteps['two'] = {
-            param($x)
-            if (-not (Test-Path -LiteralPath "$filler.done")) {
-                $null = New-Item -ItemType File -Path "$filler.done"
-                $block = [byte[]]::new(65536)
-                $stream = [IO.File]::Open($filler, 'CreateNew')
-                try { while ($true) { $stream.Write($block, 0, $block.Length); $stream.Flush() } } catch [IO.IOException] { $null = $_ }
-                finally { try { $stream.Dispose() } catch [IO.IOException] { $null = $_ } }
-            }
-            & $fill $x
+        $script:DiskSteps = New-FaultySteps "$filler.done" {
+            $block = [byte[]]::new(65536)
+            $stream = [IO.File]::Open($filler, 'CreateNew')
+            try { while ($true) { $stream.Write($block, 0, $block.Length); $stream.Flush() } } catch [IO.IOException] { $null = $_ }
+            finally { try { $stream.Dispose() } catch [IO.IOException] { $null = $_ } }
         }.GetNewClosure()
     }
 
@@ -128,6 +136,84 @@ Describe 'A file system that fills up in the middle of a job' -Skip:(-not $scrip
         Read-Runs $script:DiskRuns | Should -Be @('one', 'two', 'two', 'three') -Because 'only the step whose checkpoint could not be recorded runs again'
         (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:DiskStore -ErrorAction Stop).Step | Should -Be @('one', 'two', 'three')
         Get-IntegrityCheck $script:DiskStore | Should -Be 'ok'
+    }
+}
+
+Describe 'A file system that turns read-only in the middle of a job' -Skip:(-not $script:IsRoot) {
+    BeforeAll {
+        # `mount -o remount,ro` is refused (busy) while the store's files are open for writing, so the file system
+        # turns read-only the way a failing disk makes it: an ext4 image mounted errors=remount-ro gets an error
+        # through the kernel's ext4 test hook. ext4 then stays read-only until it is mounted again.
+        $script:RoImage = Join-Path $script:Work 'read-only.img'
+        $script:RoMount = Join-Path $script:Work 'read-only-fs'
+        $script:RoMounted = $false
+        $null = New-Item -ItemType Directory -Path $script:RoMount
+        $script:RoSkip = $null
+        $file = [IO.File]::Create($script:RoImage)
+        try { $file.SetLength(16MB) } finally { $file.Dispose() }
+        # No journal: with one, the error also aborts the journal, and the next mount would first replay it.
+        $made = & mkfs.ext4 -q -F -O '^has_journal' $script:RoImage 2>&1
+        if ($LASTEXITCODE -ne 0) { $script:RoSkip = "mkfs.ext4 failed: $made" }
+        else {
+            $mounted = & mount -o 'loop,errors=remount-ro' $script:RoImage $script:RoMount 2>&1
+            if ($LASTEXITCODE -ne 0) { $script:RoSkip = "this machine refuses an ext4 image on a loop device: $mounted" }
+            else {
+                $script:RoMounted = $true
+                $device = Split-Path -Leaf (& findmnt -n -o SOURCE $script:RoMount)
+                $script:RoTrigger = "/sys/fs/ext4/$device/trigger_fs_error"
+                if (-not (Test-Path -LiteralPath $script:RoTrigger)) { $script:RoSkip = 'this kernel has no ext4 trigger_fs_error hook to turn a file system read-only.' }
+            }
+        }
+        $script:RoStore = Join-Path $script:RoMount 'arcp.db'
+        $script:RoRuns = Join-Path $script:Work 'read-only-runs.txt'
+        $env:ARCP_TEST_RUNS = $script:RoRuns
+        # Step two turns the file system read-only the first time it runs, so its checkpoint cannot be written.
+        $trigger = $script:RoTrigger
+        $script:RoSteps = New-FaultySteps "$script:RoImage.turned" { [IO.File]::WriteAllText($trigger, 'arcp fault injection') }.GetNewClosure()
+    }
+
+    AfterAll {
+        Remove-Item Env:ARCP_TEST_RUNS -ErrorAction SilentlyContinue
+        [Microsoft.Data.Sqlite.SqliteConnection]::ClearAllPools()
+        if ($script:RoMounted) {
+            & umount $script:RoMount
+            if ($LASTEXITCODE -ne 0) { & umount -l $script:RoMount }
+        }
+        Remove-Item -LiteralPath $script:RoImage, "$script:RoImage.turned" -ErrorAction SilentlyContinue
+    }
+
+    It 'stops Start-ArcpJob with UNAVAILABLE / ConnectionError naming the store' {
+        if ($script:RoSkip) { Set-ItResult -Skipped -Because $script:RoSkip; return }
+        $errors = $null
+        $job = Start-ArcpJob -Step $script:RoSteps -InputObject x -Name read-only -Store $script:RoStore -ErrorAction SilentlyContinue -ErrorVariable errors
+        $job | Should -BeNullOrEmpty
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "UNAVAILABLE,$script:Cmd.StartArcpJobCommand"
+        $errors[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        $errors[0].ErrorDetails.Message | Should -BeLike "UNAVAILABLE: *The store '$script:RoStore' failed: *"
+        $errors[0].ErrorDetails.Message | Should -Not -BeLike '*Exception*'
+        Read-Runs $script:RoRuns | Should -Be @('one', 'two')
+    }
+
+    It 'keeps the checkpoint recorded before, and resumes from it once the file system is mounted writable again' {
+        if ($script:RoSkip) { Set-ItResult -Skipped -Because $script:RoSkip; return }
+        [Microsoft.Data.Sqlite.SqliteConnection]::ClearAllPools()
+        & umount $script:RoMount
+        $LASTEXITCODE | Should -Be 0 -Because 'every connection to the store was closed'
+        $script:RoMounted = $false
+        & mount -o 'loop,errors=remount-ro' $script:RoImage $script:RoMount
+        $LASTEXITCODE | Should -Be 0
+        $script:RoMounted = $true
+        Get-IntegrityCheck $script:RoStore | Should -Be 'ok'
+
+        $job = Get-ArcpJob -Store $script:RoStore -Name read-only -ErrorAction Stop
+        $job.State | Should -Be 'Interrupted'
+        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:RoStore -ErrorAction Stop).Step | Should -Be @('one')
+        $resumed = Resume-ArcpJob -JobId $job.JobId -Step $script:RoSteps -Store $script:RoStore -ErrorAction Stop
+        $resumed.State | Should -Be 'Completed'
+        $resumed.Result | Should -Be 'x-one-two-three'
+        Read-Runs $script:RoRuns | Should -Be @('one', 'two', 'two', 'three') -Because 'only the step whose checkpoint could not be recorded runs again'
+        Get-IntegrityCheck $script:RoStore | Should -Be 'ok'
     }
 }
 
@@ -265,18 +351,9 @@ Describe 'A PostgreSQL server stopped with an immediate shutdown in the middle o
         $script:PgStart = @('-D', $script:Pg.DataDir, '-w', '-t', '60', '-l', (Join-Path $script:Pg.DataDir 'server.log'), 'start',
             '-o', "-c listen_addresses=127.0.0.1 -p $port -k $($script:Pg.DataDir) -c fsync=off -c max_connections=200")
         $env:ARCP_TEST_RUNS = $script:PgRuns
-        $script:PgSteps = & ([scriptblock]::Create($script:StepsText))
-        $run = $script:PgSteps['two']
         $stop = $script:PgCtl
         $dataDir = $script:Pg.DataDir
-        $script:PgSteps['two'] = {
-            param($x)
-            if (-not (Test-Path -LiteralPath "$dataDir.stopped")) {
-                $null = New-Item -ItemType File -Path "$dataDir.stopped"
-                & $stop @('-D', $dataDir, '-m', 'immediate', '-w', 'stop')
-            }
-            & $run $x
-        }.GetNewClosure()
+        $script:PgSteps = New-FaultySteps "$dataDir.stopped" { & $stop @('-D', $dataDir, '-m', 'immediate', '-w', 'stop') }.GetNewClosure()
     }
 
     AfterAll {
