@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Management.Automation;
 using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Completion;
@@ -15,10 +14,8 @@ namespace Arcp.Resumability.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Register, "ArcpSchedule", DefaultParameterSetName = WorkflowSet)]
 [OutputType(typeof(ArcpSchedule))]
-public sealed class RegisterArcpScheduleCommand : ArcpCmdlet
+public sealed class RegisterArcpScheduleCommand : ArcpStepsCmdlet
 {
-    private const string WorkflowSet = "Workflow";
-    private const string StepSet = "Step";
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
@@ -39,11 +36,6 @@ public sealed class RegisterArcpScheduleCommand : ArcpCmdlet
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
-
-    /// <summary>The steps each run executes, inline: what Start-ArcpJob -Step accepts. Their script text is recorded with the schedule.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = StepSet)]
-    [ValidateNotNull]
-    public IDictionary Step { get; set; } = new Hashtable();
 
     /// <summary>The input every run starts with.</summary>
     [Parameter]

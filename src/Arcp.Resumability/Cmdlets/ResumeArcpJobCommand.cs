@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Management.Automation;
 using Arcp.Resumability.PowerShell.Completion;
 using Arcp.Resumability.PowerShell.Hosting;
@@ -16,11 +15,9 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [Cmdlet(VerbsLifecycle.Resume, "ArcpJob", DefaultParameterSetName = RecordedSet)]
 [OutputType(typeof(ArcpJob))]
 [OutputType(typeof(ArcpBackgroundJob))]
-public sealed partial class ResumeArcpJobCommand : ArcpCmdlet
+public sealed partial class ResumeArcpJobCommand : ArcpStepsCmdlet
 {
     private const string RecordedSet = "Recorded";
-    private const string WorkflowSet = "Workflow";
-    private const string StepSet = "Step";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -45,11 +42,6 @@ public sealed partial class ResumeArcpJobCommand : ArcpCmdlet
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
-
-    /// <summary>The same inline steps the job was started with.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = StepSet)]
-    [ValidateNotNull]
-    public IDictionary Step { get; set; } = new Hashtable();
 
     [Parameter]
     public ScriptBlock? OnCheckpoint { get; set; }

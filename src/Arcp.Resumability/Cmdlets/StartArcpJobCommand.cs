@@ -21,21 +21,14 @@ namespace Arcp.Resumability.PowerShell.Commands;
 [Cmdlet(VerbsLifecycle.Start, "ArcpJob", DefaultParameterSetName = WorkflowSet)]
 [OutputType(typeof(ArcpJob))]
 [OutputType(typeof(ArcpBackgroundJob))]
-public sealed class StartArcpJobCommand : ArcpCmdlet
+public sealed class StartArcpJobCommand : ArcpStepsCmdlet
 {
-    private const string WorkflowSet = "Workflow";
-    private const string StepSet = "Step";
 
     /// <summary>A built-in workflow name (research) or the path of a workflow .ps1 file.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = WorkflowSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(WorkflowCompleter))]
     public string Workflow { get; set; } = string.Empty;
-
-    /// <summary>The steps inline: an ordered dictionary of step name to script block.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = StepSet)]
-    [ValidateNotNull]
-    public IDictionary Step { get; set; } = new Hashtable();
 
     /// <summary>The job's input, handed to the first step. Piped objects start one job each.</summary>
     [Parameter(ValueFromPipeline = true)]
