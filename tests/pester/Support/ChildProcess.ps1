@@ -1,12 +1,9 @@
 # Runs PowerShell scripts in a child pwsh (the same PowerShell as the tests) with the module under test,
 # to play a second process: a job owner that crashes, or one that is still running.
 
-function Get-ChildPwshCommand {
-    # Under `dotnet pwsh` the process is the dotnet host running pwsh.dll.
-    $pwsh = [Environment]::ProcessPath
-    $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-    return $pwsh, $prefix
-}
+# The one Get-ChildPwshCommand (TestHelpers.psm1): it also gives the child back the default SIGINT handling when
+# this process ignores SIGINT. Only that function is imported: this file's Start-ChildPwsh is not TestHelpers'.
+Import-Module (Join-Path $PSScriptRoot '..' 'TestHelpers.psm1') -Function Get-ChildPwshCommand
 
 function New-ChildScript([string]$Folder, [string]$Body) {
     $path = Join-Path $Folder "child-$([guid]::NewGuid().ToString('n')).ps1"
@@ -16,17 +13,18 @@ function New-ChildScript([string]$Folder, [string]$Body) {
 
 # Runs the script to the end; returns its exit code and output.
 function Invoke-ChildPwsh([string]$Folder, [string]$Body) {
-    $pwsh, $prefix = Get-ChildPwshCommand
+    $command = Get-ChildPwshCommand
     $script = New-ChildScript $Folder $Body
-    $output = & $pwsh @prefix -NoProfile -NonInteractive -File $script 2>&1
+    $prefix = $command.Prefix
+    $output = & $command.FilePath @prefix -NoProfile -NonInteractive -File $script 2>&1
     [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($output | Out-String) }
 }
 
 # Starts the script and returns the process at once (stdout goes to <script>.out).
 function Start-ChildPwsh([string]$Folder, [string]$Body) {
-    $pwsh, $prefix = Get-ChildPwshCommand
+    $command = Get-ChildPwshCommand
     $script = New-ChildScript $Folder $Body
-    Start-Process -FilePath $pwsh -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-File', $script)) -PassThru `
+    Start-Process -FilePath $command.FilePath -ArgumentList (@($command.Prefix) + @('-NoProfile', '-NonInteractive', '-File', $script)) -PassThru `
         -RedirectStandardOutput "$script.out" -RedirectStandardError "$script.err"
 }
 
