@@ -30,10 +30,7 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         // Room for the small first step, not for the second step's output: the database fills up mid-job.
         var limit = Scalar(files.Path, "PRAGMA page_count;") + 64;
         var limited = await SqliteArcpStore.OpenAsync(files.Path, TimeSpan.FromSeconds(1), [$"PRAGMA max_page_count = {limit};"], bounded.Token);
-        var arcp = await EmbeddedArcp.OpenAsync(limited, null, bounded.Token);
-        var observer = new JobIdObserver();
-        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), "filling", null, observer, bounded.Token));
-        await arcp.DisposeAsync().AsTask().WaitAsync(bounded.Token);
+        var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(limited, null, bounded.Token), workflow, "filling", bounded.Token);
 
         Assert.Equal(ErrorCodes.ResourceExhausted, refused.Code);
         Assert.True(refused.Error.IsRetryable);
@@ -43,19 +40,13 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 1 }, workflow.Runs);
 
         Assert.Equal("ok", Text(files.Path, "PRAGMA integrity_check;"));
-        var jobId = Assert.IsType<string>(observer.JobId);
         await using (var store = await SqliteArcpStore.OpenAsync(files.Path, bounded.Token))
         {
             Assert.Equal(["small"], (await store.ListCheckpointsAsync(jobId, bounded.Token)).Select(c => c.Step));
         }
 
         // Space freed (the limit is gone): the job resumes after "small"; only the step that failed to record runs again.
-        await using var freed = await EmbeddedArcp.OpenAsync(files.Path, null, bounded.Token);
-        var resumed = await new StepRunner(freed.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, bounded.Token);
-
-        Assert.Equal("completed", resumed.State);
-        Assert.Equal(["bulky", "last"], resumed.StepsRun);
-        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+        await AssertResumesAfterTheFirstStepAsync(await EmbeddedArcp.OpenAsync(files.Path, null, bounded.Token), workflow, jobId, bounded.Token);
         Assert.Equal("ok", Text(files.Path, "PRAGMA integrity_check;"));
     }
 
@@ -76,25 +67,16 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         });
         using var bounded = new CancellationTokenSource(Bounded);
 
-        var arcp = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
-        var observer = new JobIdObserver();
-        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), "filling", null, observer, bounded.Token));
-        await arcp.DisposeAsync().AsTask().WaitAsync(bounded.Token);
+        var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, "filling", bounded.Token);
 
         Assert.Equal(ErrorCodes.ResourceExhausted, refused.Code);
         Assert.True(refused.Error.IsRetryable);
         Assert.Contains($"The store '{path}' failed: ", refused.Message, StringComparison.Ordinal);
         Assert.Contains("full", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
-        var jobId = Assert.IsType<string>(observer.JobId);
 
         File.Delete(filler);
-        await using var freed = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
-        var resumed = await new StepRunner(freed.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, bounded.Token);
-
-        Assert.Equal("completed", resumed.State);
-        Assert.Equal(["bulky", "last"], resumed.StepsRun);
-        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+        await AssertResumesAfterTheFirstStepAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, jobId, bounded.Token);
         Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
     }
 
@@ -104,24 +86,15 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         using var bounded = new CancellationTokenSource(Bounded);
         var store = await SqliteArcpStore.OpenAsync(files.Path, bounded.Token);
         var workflow = new FillingWorkflow(bulky: run => run == 1 ? store.ApplyPragmaAsync("PRAGMA query_only = ON;", bounded.Token) : Task.CompletedTask);
-        var arcp = await EmbeddedArcp.OpenAsync(store, null, bounded.Token);
-        var observer = new JobIdObserver();
-        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), "read-only", null, observer, bounded.Token));
-        await arcp.DisposeAsync().AsTask().WaitAsync(bounded.Token);
+        var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(store, null, bounded.Token), workflow, "read-only", bounded.Token);
 
         Assert.Equal(ErrorCodes.Unavailable, refused.Code);
         Assert.True(refused.Error.IsRetryable);
         Assert.Contains($"The store '{files.Path}' failed: ", refused.Message, StringComparison.Ordinal);
         Assert.Contains("readonly", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal("ok", Text(files.Path, "PRAGMA integrity_check;"));
-        var jobId = Assert.IsType<string>(observer.JobId);
 
-        await using var writable = await EmbeddedArcp.OpenAsync(files.Path, null, bounded.Token);
-        var resumed = await new StepRunner(writable.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, bounded.Token);
-
-        Assert.Equal("completed", resumed.State);
-        Assert.Equal(["bulky", "last"], resumed.StepsRun);
-        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+        await AssertResumesAfterTheFirstStepAsync(await EmbeddedArcp.OpenAsync(files.Path, null, bounded.Token), workflow, jobId, bounded.Token);
     }
 
     [ReadOnlyOnErrorFileSystemFact]
@@ -140,30 +113,41 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         });
         using var bounded = new CancellationTokenSource(Bounded);
 
-        var arcp = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
-        var observer = new JobIdObserver();
-        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), "read-only", null, observer, bounded.Token));
-        await arcp.DisposeAsync().AsTask().WaitAsync(bounded.Token);
+        var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, "read-only", bounded.Token);
 
         Assert.Equal(ErrorCodes.Unavailable, refused.Code);
         Assert.True(refused.Error.IsRetryable);
         Assert.Contains($"The store '{path}' failed: ", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", refused.Message, StringComparison.Ordinal);
-        var jobId = Assert.IsType<string>(observer.JobId);
 
         // The administrator checks the disk and mounts it again: the first step's checkpoint is there, the file is sound.
         fileSystem.MountAgain();
         Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
-        await using var writable = await EmbeddedArcp.OpenAsync(path, null, bounded.Token);
-        var resumed = await new StepRunner(writable.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, bounded.Token);
-
-        Assert.Equal("completed", resumed.State);
-        Assert.Equal(["bulky", "last"], resumed.StepsRun);
-        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+        await AssertResumesAfterTheFirstStepAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, jobId, bounded.Token);
         Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
     }
 
     public void Dispose() => files.Dispose();
+
+    /// <summary>Starts the workflow on <paramref name="arcp"/> until the store refuses a write, closes it, and returns the refusal and the job's id.</summary>
+    private static async Task<(ArcpException Refused, string JobId)> RunUntilRefusedAsync(EmbeddedArcp arcp, FillingWorkflow workflow, string name, CancellationToken cancellationToken)
+    {
+        var observer = new JobIdObserver();
+        var refused = await Assert.ThrowsAsync<ArcpException>(() => new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("input"), name, null, observer, cancellationToken));
+        await arcp.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+        return (refused, Assert.IsType<string>(observer.JobId));
+    }
+
+    /// <summary>Resumes the job on a store that works again: only the step whose checkpoint was refused runs again, then the last one.</summary>
+    private static async Task AssertResumesAfterTheFirstStepAsync(EmbeddedArcp arcp, FillingWorkflow workflow, string jobId, CancellationToken cancellationToken)
+    {
+        await using var _ = arcp;
+        var resumed = await new StepRunner(arcp.Client).ResumeAsync(workflow.Definition, jobId, null, null, null, cancellationToken);
+
+        Assert.Equal("completed", resumed.State);
+        Assert.Equal(["bulky", "last"], resumed.StepsRun);
+        Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 2, ["last"] = 1 }, workflow.Runs);
+    }
 
     private static long Scalar(string path, string sql) => Convert.ToInt64(Query(path, sql), CultureInfo.InvariantCulture);
 
