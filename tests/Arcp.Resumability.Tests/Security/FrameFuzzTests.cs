@@ -1,9 +1,5 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Arcp.Resumability.Runtime;
-using Arcp.Resumability.Runtime.Hosting;
-using Arcp.Resumability.Store.Sqlite;
 using Arcp.Resumability.Tests.Conformance;
 using Arcp.Resumability.Tests.Core;
 using Arcp.Resumability.Transports;
@@ -22,14 +18,12 @@ public sealed class FrameFuzzTests(ITestOutputHelper output) : IDisposable
     private static readonly string[] SafeTypes = ["ping", "job.progress", "arcpx.resumability.job_query.v1", "event.emit", "x.unknown.v1", "cancel", "resume", "subscribe", "session.open"];
     private readonly TestStore folder = new();
 
-    private static int FrameCount => int.TryParse(Environment.GetEnvironmentVariable("ARCP_FUZZ_FRAMES"), CultureInfo.InvariantCulture, out var count) ? count : 2000;
-
-    private static int Seed => int.TryParse(Environment.GetEnvironmentVariable("ARCP_FUZZ_SEED"), CultureInfo.InvariantCulture, out var seed) ? seed : Environment.TickCount;
+    private static int FrameCount => FuzzedWebSocketHost.FrameCount;
 
     [Fact]
     public async Task Malformed_frames_through_a_stdio_runtime_process_never_kill_or_hang_it()
     {
-        var seed = Seed;
+        var seed = FuzzedWebSocketHost.Seed;
         output.WriteLine($"seed {seed}, {FrameCount} frames (ARCP_FUZZ_SEED={seed} reproduces)");
         await using var child = ChildProcessStdioTests.StdioRuntime.Start(folder.Path);
         await using var peer = new RawPeer(child.Connection);
@@ -39,19 +33,13 @@ public sealed class FrameFuzzTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Malformed_frames_and_rapid_reconnects_through_a_websocket_host_never_kill_or_hang_it()
     {
-        var seed = Seed;
+        var seed = FuzzedWebSocketHost.Seed;
         output.WriteLine($"seed {seed}, {FrameCount} frames (ARCP_FUZZ_SEED={seed} reproduces)");
-        var store = await SqliteArcpStore.OpenAsync(folder.Path, CancellationToken.None);
-        await using var _ = store;
-        await using var runtime = new ArcpRuntime(store, new RuntimeOptions { AllowAnonymous = true });
-        var transport = new TransportOptions { MaxFrameBytes = 64 * 1024 };
-        // Refused opens are probes here, not guessing: the failed-authentication limit is not under test.
-        var probesAllowed = new AuthenticationThrottleOptions { FailuresPerMinute = 100_000 };
-        await using var host = ArcpWebSocketHost.Start(runtime, new Uri("ws://127.0.0.1:0/arcp"), null, transport, authenticationThrottle: probesAllowed);
+        await using var host = await FuzzedWebSocketHost.StartAsync(folder.Path);
         for (var i = 0; i < 30; i++)
         {
             // Rapid connects and disconnects, some mid-frame-stream.
-            var quick = await WebSocketConnection.ConnectAsync(host.Address, transport, null, CancellationToken.None);
+            var quick = await WebSocketConnection.ConnectAsync(host.Address, FuzzedWebSocketHost.Transport, null, CancellationToken.None);
             if (i % 2 == 0)
             {
                 await quick.SendAsync("{\"arcp\":", CancellationToken.None);
@@ -60,13 +48,12 @@ public sealed class FrameFuzzTests(ITestOutputHelper output) : IDisposable
             await quick.DisposeAsync();
         }
 
-        await using (var peer = new RawPeer(await WebSocketConnection.ConnectAsync(host.Address, transport, null, CancellationToken.None)))
+        await using (var peer = await host.ConnectPeerAsync())
         {
             await FuzzAsync(peer, new Random(seed), FrameCount);
         }
 
-        await using var fresh = new RawPeer(await WebSocketConnection.ConnectAsync(host.Address, transport, null, CancellationToken.None));
-        Assert.Equal("session.accepted", (await fresh.OpenAsync(null)).Type());
+        await host.AssertNewcomerAcceptedAsync();
     }
 
     /// <summary>Half the frames before the session is open (probed with a refused open), half after (probed with ping).</summary>
@@ -90,12 +77,7 @@ public sealed class FrameFuzzTests(ITestOutputHelper output) : IDisposable
         }
 
         Assert.Equal("pong", (await peer.RequestAsync(peer.Envelope("ping"))).Type());
-        foreach (var frame in peer.Received)
-        {
-            Assert.DoesNotContain("Arcp.Resumability.", frame, StringComparison.Ordinal);
-            Assert.DoesNotContain("System.", frame, StringComparison.Ordinal);
-            Assert.DoesNotContain("   at ", frame, StringComparison.Ordinal);
-        }
+        FuzzedWebSocketHost.AssertNothingLeaked(peer.Received);
     }
 
     private static string Malformed(Random random, RawPeer peer, bool authenticated)

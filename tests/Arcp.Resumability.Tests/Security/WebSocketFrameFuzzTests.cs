@@ -3,9 +3,6 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using Arcp.Resumability.Runtime;
-using Arcp.Resumability.Runtime.Hosting;
-using Arcp.Resumability.Store.Sqlite;
 using Arcp.Resumability.Tests.Conformance;
 using Arcp.Resumability.Tests.Core;
 using Arcp.Resumability.Transports;
@@ -27,26 +24,19 @@ public sealed class WebSocketFrameFuzzTests(ITestOutputHelper output) : IDisposa
     private readonly List<string> answers = [];
     private int nextId;
 
-    private static int RoundCount => Math.Max(50, (int.TryParse(Environment.GetEnvironmentVariable("ARCP_FUZZ_FRAMES"), CultureInfo.InvariantCulture, out var count) ? count : 2000) / 10);
-
-    private static int Seed => int.TryParse(Environment.GetEnvironmentVariable("ARCP_FUZZ_SEED"), CultureInfo.InvariantCulture, out var seed) ? seed : Environment.TickCount;
+    private static int RoundCount => Math.Max(50, FuzzedWebSocketHost.FrameCount / 10);
 
     [Fact]
     public async Task Binary_and_fragmented_websocket_frames_never_kill_the_host_or_another_clients_session()
     {
-        var seed = Seed;
+        var seed = FuzzedWebSocketHost.Seed;
         output.WriteLine($"seed {seed}, {RoundCount} rounds (ARCP_FUZZ_SEED={seed} reproduces)");
         var random = new Random(seed);
-        await using var store = await SqliteArcpStore.OpenAsync(folder.Path, CancellationToken.None);
-        await using var runtime = new ArcpRuntime(store, new RuntimeOptions { AllowAnonymous = true });
-        var transport = new TransportOptions { MaxFrameBytes = 64 * 1024 };
-        // The wrong-token opens below are probes, not guessing: the failed-authentication limit is not under test here.
-        var probesAllowed = new AuthenticationThrottleOptions { FailuresPerMinute = 100_000 };
         // A short session-open deadline reclaims the connections broken off below; the hostile client reconnects often enough
         // before its own session is open. Until reclaimed they count against the per-address cap, which is not under test here.
         var roomForBrokenConnections = new WebSocketListenerOptions { MaxConnections = 1024, MaxConnectionsPerAddress = 1024 };
-        await using var host = ArcpWebSocketHost.Start(runtime, new Uri("ws://127.0.0.1:0/arcp"), null, transport, roomForBrokenConnections, TimeSpan.FromSeconds(5), probesAllowed);
-        await using var bystander = new RawPeer(await WebSocketConnection.ConnectAsync(host.Address, transport, null, CancellationToken.None));
+        await using var host = await FuzzedWebSocketHost.StartAsync(folder.Path, roomForBrokenConnections, TimeSpan.FromSeconds(5));
+        await using var bystander = await host.ConnectPeerAsync();
         Assert.Equal("session.accepted", (await bystander.OpenAsync(null)).Type());
 
         var hostile = await ConnectAsync(host.Address);
@@ -77,15 +67,9 @@ public sealed class WebSocketFrameFuzzTests(ITestOutputHelper output) : IDisposa
         await SendAsync(hostile, Encoding.UTF8.GetBytes(Envelope("ping", new JsonObject())), WebSocketMessageType.Text, 3);
         Assert.Equal("pong", (await ReceiveAsync(hostile))?["type"]?.GetValue<string>());
         Assert.Equal("pong", (await bystander.RequestAsync(bystander.Envelope("ping"))).Type());
-        await using var fresh = new RawPeer(await WebSocketConnection.ConnectAsync(host.Address, transport, null, CancellationToken.None));
-        Assert.Equal("session.accepted", (await fresh.OpenAsync(null)).Type());
+        await host.AssertNewcomerAcceptedAsync();
         hostile.Dispose();
-        foreach (var answer in answers.Concat(bystander.Received))
-        {
-            Assert.DoesNotContain("Arcp.Resumability.", answer, StringComparison.Ordinal);
-            Assert.DoesNotContain("System.", answer, StringComparison.Ordinal);
-            Assert.DoesNotContain("   at ", answer, StringComparison.Ordinal);
-        }
+        FuzzedWebSocketHost.AssertNothingLeaked(answers.Concat(bystander.Received));
 
         // Connections that broke off mid-message or sent raw bytes were all closed: only the two other sessions remain.
         for (var attempt = 0; attempt < 300 && host.OpenConnections > 2; attempt++)
