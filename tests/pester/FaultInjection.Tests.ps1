@@ -69,6 +69,18 @@ BeforeAll {
         $steps
     }
 
+    # The job reads Interrupted with only its first checkpoint; the resume runs step two again, then step three.
+    function Assert-ResumesAfterStepOne([string]$Store, [string]$Name, [Collections.IDictionary]$Steps, [string]$Runs) {
+        $job = Get-ArcpJob -Store $Store -Name $Name -ErrorAction Stop
+        $job.State | Should -Be 'Interrupted'
+        (Get-ArcpCheckpoint -JobId $job.JobId -Store $Store -ErrorAction Stop).Step | Should -Be @('one')
+        $resumed = Resume-ArcpJob -JobId $job.JobId -Step $Steps -Store $Store -ErrorAction Stop
+        $resumed.State | Should -Be 'Completed'
+        $resumed.Result | Should -Be 'x-one-two-three'
+        Read-Runs $Runs | Should -Be @('one', 'two', 'two', 'three') -Because 'only the step whose checkpoint could not be recorded runs again'
+        (Get-ArcpCheckpoint -JobId $job.JobId -Store $Store -ErrorAction Stop).Step | Should -Be @('one', 'two', 'three')
+    }
+
     function Get-IntegrityCheck([string]$Path) {
         $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Mode=ReadOnly;Pooling=False")
         try {
@@ -126,15 +138,7 @@ Describe 'A file system that fills up in the middle of a job' -Skip:(-not $scrip
 
     It 'keeps the checkpoint recorded before, and resumes from it once space is freed' {
         Remove-Item -LiteralPath $script:Filler
-        $job = Get-ArcpJob -Store $script:DiskStore -Name disk-full -ErrorAction Stop
-        $job.State | Should -Be 'Interrupted'
-        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:DiskStore -ErrorAction Stop).Step | Should -Be @('one')
-
-        $resumed = Resume-ArcpJob -JobId $job.JobId -Step $script:DiskSteps -Store $script:DiskStore -ErrorAction Stop
-        $resumed.State | Should -Be 'Completed'
-        $resumed.Result | Should -Be 'x-one-two-three'
-        Read-Runs $script:DiskRuns | Should -Be @('one', 'two', 'two', 'three') -Because 'only the step whose checkpoint could not be recorded runs again'
-        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:DiskStore -ErrorAction Stop).Step | Should -Be @('one', 'two', 'three')
+        Assert-ResumesAfterStepOne $script:DiskStore disk-full $script:DiskSteps $script:DiskRuns
         Get-IntegrityCheck $script:DiskStore | Should -Be 'ok'
     }
 }
@@ -206,13 +210,7 @@ Describe 'A file system that turns read-only in the middle of a job' -Skip:(-not
         $script:RoMounted = $true
         Get-IntegrityCheck $script:RoStore | Should -Be 'ok'
 
-        $job = Get-ArcpJob -Store $script:RoStore -Name read-only -ErrorAction Stop
-        $job.State | Should -Be 'Interrupted'
-        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:RoStore -ErrorAction Stop).Step | Should -Be @('one')
-        $resumed = Resume-ArcpJob -JobId $job.JobId -Step $script:RoSteps -Store $script:RoStore -ErrorAction Stop
-        $resumed.State | Should -Be 'Completed'
-        $resumed.Result | Should -Be 'x-one-two-three'
-        Read-Runs $script:RoRuns | Should -Be @('one', 'two', 'two', 'three') -Because 'only the step whose checkpoint could not be recorded runs again'
+        Assert-ResumesAfterStepOne $script:RoStore read-only $script:RoSteps $script:RoRuns
         Get-IntegrityCheck $script:RoStore | Should -Be 'ok'
     }
 }
@@ -380,12 +378,6 @@ Describe 'A PostgreSQL server stopped with an immediate shutdown in the middle o
         $down[0].CategoryInfo.Category | Should -Be 'ConnectionError'
 
         & $script:PgCtl $script:PgStart
-        $job = Get-ArcpJob -Store $script:PgStore -Name pg-outage -ErrorAction Stop
-        $job.State | Should -Be 'Interrupted'
-        (Get-ArcpCheckpoint -JobId $job.JobId -Store $script:PgStore -ErrorAction Stop).Step | Should -Be @('one')
-        $resumed = Resume-ArcpJob -JobId $job.JobId -Step $script:PgSteps -Store $script:PgStore -ErrorAction Stop
-        $resumed.State | Should -Be 'Completed'
-        $resumed.Result | Should -Be 'x-one-two-three'
-        Read-Runs $script:PgRuns | Should -Be @('one', 'two', 'two', 'three')
+        Assert-ResumesAfterStepOne $script:PgStore pg-outage $script:PgSteps $script:PgRuns
     }
 }

@@ -56,15 +56,7 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         using var fileSystem = SmallFileSystem.Mount(megabytes: 4);
         var path = Path.Combine(fileSystem.Folder, "arcp.db");
         var filler = Path.Combine(fileSystem.Folder, "filler");
-        var workflow = new FillingWorkflow(bulky: run =>
-        {
-            if (run == 1)
-            {
-                SmallFileSystem.Fill(filler);
-            }
-
-            return Task.CompletedTask;
-        });
+        var workflow = FillingWorkflow.FaultOnFirstRun(() => SmallFileSystem.Fill(filler));
         using var bounded = new CancellationTokenSource(Bounded);
 
         var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, "filling", bounded.Token);
@@ -102,15 +94,7 @@ public sealed class SqliteFaultInjectionTests : IDisposable
     {
         using var fileSystem = ReadOnlyOnErrorFileSystem.Create(megabytes: 16);
         var path = Path.Combine(fileSystem.Folder, "arcp.db");
-        var workflow = new FillingWorkflow(bulky: run =>
-        {
-            if (run == 1)
-            {
-                fileSystem.TurnReadOnly();
-            }
-
-            return Task.CompletedTask;
-        });
+        var workflow = FillingWorkflow.FaultOnFirstRun(fileSystem.TurnReadOnly);
         using var bounded = new CancellationTokenSource(Bounded);
 
         var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, "read-only", bounded.Token);
@@ -189,6 +173,17 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         public Dictionary<string, int> Runs { get; } = [];
 
         public WorkflowDefinition Definition { get; }
+
+        /// <summary>A workflow whose second step runs <paramref name="fault"/> in its first run only, before it returns.</summary>
+        public static FillingWorkflow FaultOnFirstRun(Action fault) => new(bulky: run =>
+        {
+            if (run == 1)
+            {
+                fault();
+            }
+
+            return Task.CompletedTask;
+        });
 
         private ValueTask<JsonNode?> Count(string step, JsonNode output)
         {
