@@ -27,6 +27,12 @@ public interface IQueueTransaction
     Task<int> CountActiveAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The jobs <see cref="CountActiveAsync"/> counts, for a claimer that must tell the ones whose process is gone
+    /// (their leases have not expired, but nobody drives them) from the ones still running.
+    /// </summary>
+    Task<IReadOnlyList<JobRecord>> ListActiveJobsAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Up to <paramref name="limit"/> unclaimed entries of <paramref name="queue"/> whose job belongs to
     /// <paramref name="principal"/> (anyone when null) and is still queued (and runs one of <paramref name="workflows"/> when given), in claim
     /// order, locked for this transaction; entries another transaction holds are skipped.

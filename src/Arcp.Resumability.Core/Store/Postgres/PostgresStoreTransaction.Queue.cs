@@ -68,6 +68,18 @@ internal sealed partial class PostgresStoreTransaction
             return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         });
 
+    public Task<IReadOnlyList<JobRecord>> ListActiveJobsAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        {
+            await using var command = Command(
+                $"SELECT {JobReadColumns} FROM jobs WHERE state = 'running' AND job_id IN (SELECT q.job_id FROM job_queue_entries q WHERE q.queue = @queue " +
+                "AND ((jobs.lease_expires_at IS NOT NULL AND jobs.lease_expires_at > @now) OR (jobs.lease_expires_at IS NULL AND q.claimed_at > @since))) ORDER BY job_id;");
+            Text(command, "queue", queue);
+            Time(command, "now", now);
+            Time(command, "since", claimedSince);
+            return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
+        });
+
     public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken) =>
         GuardAsync<IReadOnlyList<QueueEntry>>(location, async () =>
         {
