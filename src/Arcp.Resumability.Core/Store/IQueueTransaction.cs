@@ -13,8 +13,9 @@ public interface IQueueTransaction
     Task<IReadOnlyList<string>> ListQueuesWithWorkAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Locks the queue's limit row until commit (creating it without a limit when missing), so claims on one queue
-    /// serialise and a fleet-wide limit cannot be overshot; returns the limit, null for none.
+    /// Returns the queue's limit, null for none, and when it has one locks its limit row until commit, so claims on a
+    /// limited queue serialise and its fleet-wide limit cannot be overshot. A queue without a limit is not locked:
+    /// its claims only need to take distinct entries, and a limit set meanwhile binds the claims that read it.
     /// </summary>
     Task<int?> LockQueueAsync(string queue, CancellationToken cancellationToken);
 

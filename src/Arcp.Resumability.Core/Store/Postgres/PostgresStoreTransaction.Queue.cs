@@ -35,10 +35,15 @@ internal sealed partial class PostgresStoreTransaction
     public Task<int?> LockQueueAsync(string queue, CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
         {
-            await using (var ensure = Command("INSERT INTO queues (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;"))
+            // A queue without a limit has nothing to overshoot: its claims pass each other (SKIP LOCKED) instead of
+            // queueing on one row lock held through each claim's commit.
+            await using (var read = Command("SELECT concurrency FROM queues WHERE name = @name;"))
             {
-                Text(ensure, "name", queue);
-                await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                Text(read, "name", queue);
+                if (await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not int)
+                {
+                    return null;
+                }
             }
 
             await using var command = Command("SELECT concurrency FROM queues WHERE name = @name FOR UPDATE;");
