@@ -9,7 +9,7 @@ internal sealed record BenchOptions
         Usage: Arcp.Resumability.Bench [--long] [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N]
                                        [--resume-rounds N] [--postgres CONN] [--dir PATH]
                                        [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
-                                       [--memory-steps SHORT,LONG]
+                                       [--memory-steps SHORT,LONG] [--cmdlet-fleet-rounds N]
 
           --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs, 10 fleet rounds of 200 jobs
                              (each still overridable)
@@ -27,6 +27,10 @@ internal sealed record BenchOptions
           --fleet-jobs N     jobs queued per fleet round (default 24)
           --fleet-postgres   auto (default): the fleet part also runs on PostgreSQL, on --postgres CONN when given,
                              else on a server of its own (127.0.0.1, stopped at the end); off: SQLite only
+          --cmdlet-fleet-rounds N
+                             rounds of the fleet through the cmdlets (fresh pwsh: Start-ArcpJob -Queue, then 1 and
+                             4 processes of Start-ArcpWorker -Concurrency 4 -ExitWhenIdle), on each fleet store;
+                             needs the published module; 0 skips it (default 2; --long: 5)
           --memory-steps S,L RSS and live managed memory after S and after L steps of one job; 0,0 skips
                              (default 300,3000; --long: 1000,100000, the issue's pair)
         """;
@@ -54,6 +58,8 @@ internal sealed record BenchOptions
 
     public bool FleetOnPostgres { get; init; } = true;
 
+    public int CmdletFleetRounds { get; init; } = 2;
+
     /// <summary>Steps of one job after which memory is sampled; (0, 0) skips the memory-growth part.</summary>
     public (int Short, int Long) MemorySteps { get; init; } = (300, 3_000);
 
@@ -63,7 +69,7 @@ internal sealed record BenchOptions
         var options = new BenchOptions();
         if (args.Contains("--long"))
         {
-            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, MemorySteps = (1_000, 100_000) };
+            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, CmdletFleetRounds = 5, MemorySteps = (1_000, 100_000) };
             args = args.Where(a => a != "--long").ToList();
         }
 
@@ -88,6 +94,7 @@ internal sealed record BenchOptions
                 "--fleet-rounds" => options with { FleetRounds = Count(name, value, minimum: 0) },
                 "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
                 "--memory-steps" => options with { MemorySteps = StepPair(name, value) },
+                "--cmdlet-fleet-rounds" => options with { CmdletFleetRounds = Count(name, value, minimum: 0) },
                 "--fleet-postgres" => options with
                 {
                     FleetOnPostgres = value switch

@@ -27,13 +27,13 @@ try
     // Locate everything the pwsh part needs before spending a minute on the other parts.
     string? modulePath = null;
     (string Host, string PwshDll)? pwsh = null;
-    if (options.PwshRuns > 0)
+    if (options.PwshRuns > 0 || (options.FleetRounds > 0 && options.CmdletFleetRounds > 0))
     {
         var repoRoot = Machine.FindRepoRoot();
         modulePath = Path.Combine(repoRoot, "out", "Arcp.Resumability", "Arcp.Resumability.psd1");
         if (!File.Exists(modulePath))
         {
-            throw new FileNotFoundException($"The published module is missing: {modulePath}. Build it first with 'dotnet pwsh ./build.ps1 build' ('build.ps1 bench' does that), or pass --pwsh-runs 0.");
+            throw new FileNotFoundException($"The published module is missing: {modulePath}. Build it first with 'dotnet pwsh ./build.ps1 build' ('build.ps1 bench' does that), or pass --pwsh-runs 0 --cmdlet-fleet-rounds 0.");
         }
 
         pwsh = await PwshBenchmark.LocateAsync(repoRoot, CancellationToken.None);
@@ -53,7 +53,7 @@ try
         report.Resume(options, await MeasureResumesAsync(options, folder));
     }
 
-    if (pwsh is { } located)
+    if (options.PwshRuns > 0 && pwsh is { } located)
     {
         report.Pwsh(options, await PwshBenchmark.RunAsync(located.Host, located.PwshDll, modulePath!, folder, options.PwshRuns, CancellationToken.None));
     }
@@ -65,7 +65,8 @@ try
 
     if (options.FleetRounds > 0)
     {
-        await MeasureFleetsAsync(options, folder, report);
+        var cmdlets = options.CmdletFleetRounds > 0 && pwsh is { } fleetPwsh ? new CmdletFleet(fleetPwsh.Host, fleetPwsh.PwshDll, modulePath!) : null;
+        await MeasureFleetsAsync(options, folder, report, cmdlets);
     }
 
     if (options.MemorySteps is { Short: > 0 } memorySteps)
@@ -97,9 +98,14 @@ finally
     }
 }
 
-static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report report)
+static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report report, CmdletFleet? cmdlets)
 {
     report.Fleet(options, await FleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "fleet.db"), BareFleet.Kind.Sqlite, Path.Combine(folder, "bare-fleet.db"), options, CancellationToken.None));
+    if (cmdlets is not null)
+    {
+        report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "cmdlet-fleet.db"), cmdlets.Host, cmdlets.PwshDll, cmdlets.ModulePath, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+    }
+
     if (!options.FleetOnPostgres)
     {
         report.Line("5b. Fleet on PostgreSQL: skipped (--fleet-postgres off).");
@@ -128,13 +134,25 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
     {
         var storeSpec = new Npgsql.NpgsqlConnectionStringBuilder(admin) { SearchPath = schema }.ConnectionString;
         report.Fleet(options, await FleetBenchmark.RunAsync(server is null ? "PostgreSQL (--postgres)" : "PostgreSQL (own server)", storeSpec, BareFleet.Kind.Postgres, admin, options, CancellationToken.None));
+        if (cmdlets is not null)
+        {
+            var cmdletSpec = new Npgsql.NpgsqlConnectionStringBuilder(storeSpec) { SearchPath = schema + "_cmdlets" }.ConnectionString;
+            await using (var connection = new Npgsql.NpgsqlConnection(admin))
+            {
+                await connection.OpenAsync();
+                await using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema}_cmdlets;", connection);
+                await create.ExecuteNonQueryAsync();
+            }
+
+            report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync(server is null ? "PostgreSQL (--postgres)" : "PostgreSQL (own server)", cmdletSpec, cmdlets.Host, cmdlets.PwshDll, cmdlets.ModulePath, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+        }
     }
     finally
     {
         Npgsql.NpgsqlConnection.ClearAllPools();
         await using var connection = new Npgsql.NpgsqlConnection(admin);
         await connection.OpenAsync();
-        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE;", connection);
+        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE; DROP SCHEMA IF EXISTS {schema}_cmdlets CASCADE;", connection);
         await drop.ExecuteNonQueryAsync();
     }
 }
@@ -209,3 +227,6 @@ static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string fo
         jobs.Concat(pairedJobs).Sum(j => j.JitCompiledMethods),
         memory);
 }
+
+/// <summary>What the cmdlet fleet part needs: the pwsh to start and the published module to import.</summary>
+internal sealed record CmdletFleet(string Host, string PwshDll, string ModulePath);

@@ -115,7 +115,7 @@ public sealed class QueuedJobs(JobService jobs)
             {
                 var now = Jobs.Now;
                 var limit = await transaction.LockQueueAsync(queue, cancellationToken).ConfigureAwait(false);
-                if (limit is { } max && await transaction.CountActiveAsync(queue, now, now - ClaimGrace, cancellationToken).ConfigureAwait(false) >= max)
+                if (!await HasFreeSlotAsync(transaction, queue, limit, now, null, cancellationToken).ConfigureAwait(false))
                 {
                     continue;
                 }
@@ -138,6 +138,46 @@ public sealed class QueuedJobs(JobService jobs)
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Takes a slot for resuming <paramref name="candidate"/>, a job <see cref="ListResumableAsync"/> found nobody
+    /// drives. A job that came from a queue counts against its queue's fleet-wide limit like a fresh claim: under the
+    /// queue's lock (its limit row locked on PostgreSQL; the single writer on SQLite) it is leased to
+    /// <paramref name="workerId"/> as a claim, which the resume this process starts next takes over
+    /// (<see cref="IsHandOver"/>). Null when the queue is full or someone took the job meanwhile; any other job is
+    /// returned as it is, its resume's own claim being its fence.
+    /// </summary>
+    public async Task<JobRecord?> ClaimResumeAsync(string workerId, JobRecord candidate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            if (await transaction.GetQueueEntryAsync(candidate.JobId, cancellationToken).ConfigureAwait(false) is not { } entry)
+            {
+                return candidate;
+            }
+
+            var now = Jobs.Now;
+            var limit = await transaction.LockQueueAsync(entry.Queue, cancellationToken).ConfigureAwait(false);
+            var job = await transaction.GetJobAsync(candidate.JobId, cancellationToken).ConfigureAwait(false);
+            if (job is null || JobStates.IsTerminal(job.State) || LeaseLiveness.IsLive(job.Lease, now) || ClaimedElsewhere(entry, job, workerId, now))
+            {
+                return null;
+            }
+
+            if (!await HasFreeSlotAsync(transaction, entry.Queue, limit, now, job.JobId, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            var process = ProcessIdentity.Current;
+            var claimed = job with { State = JobStates.Running, Lease = new JobLease(workerId, process.Host, process.ProcessId, process.StartedAt, now + Jobs.Options.LeaseDuration), UpdatedAt = now };
+            await transaction.UpdateJobAsync(claimed, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return claimed;
+        }
     }
 
     /// <summary>Whether any queued job <paramref name="filter"/> allows is waiting (possibly for a slot of its queue's limit).</summary>
@@ -220,6 +260,23 @@ public sealed class QueuedJobs(JobService jobs)
     /// <summary>Another worker claimed the job moments ago and is about to lease it: leave it to that worker.</summary>
     private bool ClaimedElsewhere(QueueEntry entry, JobRecord job, string workerId, DateTimeOffset now) =>
         job.Lease is null && entry.ClaimedBy is { } by && by != workerId && entry.ClaimedAt > now - ClaimGrace;
+
+    /// <summary>
+    /// Whether <paramref name="queue"/> has a slot free under its <paramref name="limit"/>. The store's count comes
+    /// first (one cheap query); only when it says full are the active jobs read, because the store counts a lease
+    /// until it expires, while a job leased by a process that is gone (killed, say) holds no slot: nobody runs it.
+    /// <paramref name="resuming"/>, the job being claimed, never counts against itself.
+    /// </summary>
+    private async Task<bool> HasFreeSlotAsync(IStoreTransaction transaction, string queue, int? limit, DateTimeOffset now, string? resuming, CancellationToken cancellationToken)
+    {
+        if (limit is not { } max || await transaction.CountActiveAsync(queue, now, now - ClaimGrace, cancellationToken).ConfigureAwait(false) < max)
+        {
+            return true;
+        }
+
+        var active = await transaction.ListActiveJobsAsync(queue, now, now - ClaimGrace, cancellationToken).ConfigureAwait(false);
+        return active.Count(j => j.JobId != resuming && (j.Lease is null || LeaseLiveness.IsLive(j.Lease, now))) < max;
+    }
 
     internal static void EnsureName(string value, string what)
     {

@@ -13,8 +13,9 @@ public interface IQueueTransaction
     Task<IReadOnlyList<string>> ListQueuesWithWorkAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Locks the queue's limit row until commit (creating it without a limit when missing), so claims on one queue
-    /// serialise and a fleet-wide limit cannot be overshot; returns the limit, null for none.
+    /// Returns the queue's limit, null for none, and when it has one locks its limit row until commit, so claims on a
+    /// limited queue serialise and its fleet-wide limit cannot be overshot. A queue without a limit is not locked:
+    /// its claims only need to take distinct entries, and a limit set meanwhile binds the claims that read it.
     /// </summary>
     Task<int?> LockQueueAsync(string queue, CancellationToken cancellationToken);
 
@@ -25,6 +26,12 @@ public interface IQueueTransaction
     /// <paramref name="now"/> or, unleased, was claimed after <paramref name="claimedSince"/> (taken, not yet leased).
     /// </summary>
     Task<int> CountActiveAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The jobs <see cref="CountActiveAsync"/> counts, for a claimer that must tell the ones whose process is gone
+    /// (their leases have not expired, but nobody drives them) from the ones still running.
+    /// </summary>
+    Task<IReadOnlyList<JobRecord>> ListActiveJobsAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken);
 
     /// <summary>
     /// Up to <paramref name="limit"/> unclaimed entries of <paramref name="queue"/> whose job belongs to

@@ -190,9 +190,10 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                 return launched;
             }
 
-            if (CanResolve(job, stop))
+            // A job from a queue takes a slot of its queue's fleet-wide limit first; a full queue leaves it for later.
+            if (CanResolve(job, stop) && dispatcher.Run(ct => queued!.ClaimResumeAsync(WorkerId, job, ct), stop) is { } slotted)
             {
-                Launch(job, fromQueue: false);
+                Launch(slotted, fromQueue: false);
                 launched++;
             }
         }
@@ -262,7 +263,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         foreach (var run in runs.Where(r => r.IsFinished).ToList())
         {
             Account(run);
-            if (run.FromQueue)
+            if (run.FromQueue || run.Job.Lease?.SessionId == WorkerId)
             {
                 dispatcher.Run(async ct => { await queued!.ReleaseClaimAsync(WorkerId, run.Job.JobId, ct).ConfigureAwait(false); return true; }, cleanup.Token);
             }

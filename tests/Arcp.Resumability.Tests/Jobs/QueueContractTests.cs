@@ -223,6 +223,41 @@ public abstract class QueueContractTests
     }
 
     [Fact]
+    public async Task An_interrupted_queued_job_resumes_only_into_a_free_slot_of_its_queues_limit()
+    {
+        await using var store = await OpenAsync();
+        await using var elsewhere = await OpenAsync();
+        var queued = Queued(store);
+        var first = await EnqueueAsync(queued, "w", "q", 0);
+        var second = await EnqueueAsync(queued, "w", "q", 0);
+        await CrashWhileRunningAsync(store, queued, first);
+        await CrashWhileRunningAsync(store, queued, second);
+        var waiting = await EnqueueAsync(queued, "w", "q", 0);
+        await queued.SetConcurrencyAsync("q", 1, default);
+
+        // Their worker was killed: their leases have not expired, but their process is gone, so both are resumable.
+        var resumable = (await queued.ListResumableAsync("wrk_new", Everything, default)).OrderBy(j => j.CreatedAt).ToList();
+        Assert.Equal([first, second], resumable.Select(j => j.JobId));
+
+        var resumed = await queued.ClaimResumeAsync("wrk_new", resumable[0], default);
+        Assert.Equal(("wrk_new", JobStates.Running), (resumed!.Lease!.SessionId, resumed.State));
+        Assert.Null(await queued.ClaimResumeAsync("wrk_new", resumable[1], default));
+        Assert.Null(await Queued(elsewhere).ClaimResumeAsync("wrk_other", resumable[1], default));
+        Assert.Null(await Queued(elsewhere).ClaimResumeAsync("wrk_other", resumable[0], default));
+        Assert.Null(await queued.ClaimNextAsync("wrk_new", Everything, default));
+
+        // The resume this process starts takes the claim over and finishes: the slot goes to the other interrupted job.
+        var runner = new JobHolder("ses_runner", Principal, ProcessIdentity.Current);
+        await InTransactionAsync(store, tx => queued.Jobs.ClaimAsync(tx, first, runner.SessionId, runner, default));
+        Assert.Null(await queued.ClaimResumeAsync("wrk_new", resumable[1], default));
+        await InTransactionAsync(store, tx => queued.Jobs.RecordAsync(tx, runner, first, new JobEvent(ArcpId.NewMessageId(), false) { TerminalState = JobStates.Completed, Result = "1" }, default));
+        Assert.Equal(JobStates.Completed, (await store.GetJobAsync(first, default))!.State);
+        Assert.Equal(second, (await Queued(elsewhere).ClaimResumeAsync("wrk_other", resumable[1], default))!.JobId);
+        Assert.Null(await queued.ClaimNextAsync("wrk_new", Everything, default));
+        Assert.Equal(JobStates.Queued, (await store.GetJobAsync(waiting, default))!.State);
+    }
+
+    [Fact]
     public async Task Bad_queue_and_schedule_input_is_refused_with_invalid_argument()
     {
         await using var store = await OpenAsync();
@@ -355,6 +390,16 @@ public abstract class QueueContractTests
     {
         clock.Advance(TimeSpan.FromMilliseconds(1));
         return (await queued.EnqueueAsync(Start(workflow), queue, priority, default)).Job.JobId;
+    }
+
+    /// <summary>Claims <paramref name="jobId"/> and leases it to a runner of a process that is gone (its id was recycled).</summary>
+    private static async Task CrashWhileRunningAsync(IArcpStore store, QueuedJobs queued, string jobId)
+    {
+        var claimer = QueuedJobs.NewClaimerId();
+        Assert.Equal(jobId, (await queued.ClaimNextAsync(claimer, Everything, default))!.JobId);
+        var current = ProcessIdentity.Current;
+        var gone = new JobHolder("ses_gone_" + jobId, Principal, current with { StartedAt = current.StartedAt.AddHours(-1) });
+        await InTransactionAsync(store, tx => queued.Jobs.ClaimAsync(tx, jobId, gone.SessionId, gone, default));
     }
 
     private static async Task<List<string>> DrainAsync(QueuedJobs queued, string worker)

@@ -35,10 +35,15 @@ internal sealed partial class PostgresStoreTransaction
     public Task<int?> LockQueueAsync(string queue, CancellationToken cancellationToken) =>
         GuardAsync(location, async () =>
         {
-            await using (var ensure = Command("INSERT INTO queues (name) VALUES (@name) ON CONFLICT (name) DO NOTHING;"))
+            // A queue without a limit has nothing to overshoot: its claims pass each other (SKIP LOCKED) instead of
+            // queueing on one row lock held through each claim's commit.
+            await using (var read = Command("SELECT concurrency FROM queues WHERE name = @name;"))
             {
-                Text(ensure, "name", queue);
-                await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                Text(read, "name", queue);
+                if (await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not int)
+                {
+                    return null;
+                }
             }
 
             await using var command = Command("SELECT concurrency FROM queues WHERE name = @name FOR UPDATE;");
@@ -66,6 +71,18 @@ internal sealed partial class PostgresStoreTransaction
             Time(command, "now", now);
             Time(command, "since", claimedSince);
             return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        });
+
+    public Task<IReadOnlyList<JobRecord>> ListActiveJobsAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        {
+            await using var command = Command(
+                $"SELECT {JobReadColumns} FROM jobs WHERE state = 'running' AND job_id IN (SELECT q.job_id FROM job_queue_entries q WHERE q.queue = @queue " +
+                "AND ((jobs.lease_expires_at IS NOT NULL AND jobs.lease_expires_at > @now) OR (jobs.lease_expires_at IS NULL AND q.claimed_at > @since))) ORDER BY job_id;");
+            Text(command, "queue", queue);
+            Time(command, "now", now);
+            Time(command, "since", claimedSince);
+            return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
         });
 
     public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken) =>

@@ -53,6 +53,17 @@ internal sealed partial class SqliteStoreTransaction
         return Run(() => Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    public Task<IReadOnlyList<JobRecord>> ListActiveJobsAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken)
+    {
+        var command = Command(
+            $"SELECT {JobReadColumns} FROM jobs WHERE state = 'running' AND job_id IN (SELECT q.job_id FROM job_queue_entries q WHERE q.queue = $queue " +
+            "AND ((jobs.lease_expires_at IS NOT NULL AND jobs.lease_expires_at > $now) OR (jobs.lease_expires_at IS NULL AND q.claimed_at > $since))) ORDER BY job_id;");
+        Add(command, "$queue", queue);
+        Add(command, "$now", Time(now));
+        Add(command, "$since", Time(claimedSince));
+        return Run<IReadOnlyList<JobRecord>>(() => SqliteArcpStore.ReadAll(command, ReadJob));
+    }
+
     public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken)
     {
         // Workflow names are bound one parameter each; the count is the caller's filter, never a stored value.

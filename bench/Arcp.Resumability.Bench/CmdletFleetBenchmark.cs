@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Arcp.Resumability.Bench;
+
+/// <summary>Per round: seconds to queue the jobs with the cmdlet, and to drain them with 1 and with 4 worker processes.</summary>
+internal sealed record CmdletFleetFigures(string Store, int JobsPerRound, Summary Enqueue, Summary OneWorker, Summary FourWorkers);
+
+/// <summary>
+/// The fleet through the cmdlets, as an operator runs it (issue 11): a fresh pwsh queues the round's 5-step no-op
+/// jobs with <c>Start-ArcpJob -Step … -Queue</c>, then 1 and then 4 fresh pwsh processes each run
+/// <c>Start-ArcpWorker -Concurrency 4 -ExitWhenIdle</c> until the queue is empty. Each process reports its own clock
+/// readings after <c>Import-Module</c>, so process start and import are outside the figures: the drain is timed from
+/// the first worker's start of <c>Start-ArcpWorker</c> to the last worker's return, and every job must be completed.
+/// </summary>
+internal static partial class CmdletFleetBenchmark
+{
+    private const string Queue = "bench-cmdlets";
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
+
+    private const string EnqueueScript =
+        """
+        param([Parameter(Mandatory)][string]$Module, [Parameter(Mandatory)][string]$Store, [Parameter(Mandatory)][int]$Jobs, [Parameter(Mandatory)][string]$Queue)
+        $ErrorActionPreference = 'Stop'
+        Import-Module $Module
+        $steps = [ordered]@{ a = { 1 }; b = { 2 }; c = { 3 }; d = { 4 }; e = { 5 } }
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        for ($i = 0; $i -lt $Jobs; $i++) {
+            $job = Start-ArcpJob -Step $steps -Queue $Queue -Store $Store
+            if ("$($job.State)" -ne 'Queued') { throw "Job $($job.JobId) is '$($job.State)', not 'Queued'." }
+        }
+        [Console]::Out.WriteLine([string]::Format([cultureinfo]::InvariantCulture, 'enqueue_ms={0:F3}', $clock.Elapsed.TotalMilliseconds))
+        """;
+
+    private const string WorkerScript =
+        """
+        param([Parameter(Mandatory)][string]$Module, [Parameter(Mandatory)][string]$Store, [Parameter(Mandatory)][string]$Queue)
+        $ErrorActionPreference = 'Stop'
+        Import-Module $Module
+        $started = [DateTime]::UtcNow.Ticks
+        $report = Start-ArcpWorker -Store $Store -Queue $Queue -Concurrency 4 -ExitWhenIdle -NoSchedule 6>$null
+        [Console]::Out.WriteLine("worker start=$started end=$([DateTime]::UtcNow.Ticks) completed=$($report.Completed) failed=$($report.Failed)")
+        """;
+
+    public static async Task<CmdletFleetFigures> RunAsync(string label, string storeSpec, string host, string pwshDll, string modulePath, string folder, int jobs, int rounds, CancellationToken cancellationToken)
+    {
+        var enqueueScript = Path.Combine(folder, "fleet-enqueue.ps1");
+        var workerScript = Path.Combine(folder, "fleet-worker.ps1");
+        await File.WriteAllTextAsync(enqueueScript, EnqueueScript, cancellationToken);
+        await File.WriteAllTextAsync(workerScript, WorkerScript, cancellationToken);
+        var enqueue = new List<double>();
+        var one = new List<double>();
+        var four = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (workers, drains) in new[] { (1, one), (4, four) })
+            {
+                var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue), cancellationToken);
+                var queued = EnqueueTime().Match(output);
+                enqueue.Add(queued.Success
+                    ? double.Parse(queued.Groups["ms"].Value, CultureInfo.InvariantCulture) / 1000
+                    : throw new InvalidOperationException($"The enqueue script printed no timing; its output was: {output.Trim()}"));
+                drains.Add(await DrainAsync(host, pwshDll, workerScript, modulePath, storeSpec, workers, jobs, cancellationToken));
+            }
+        }
+
+        return new CmdletFleetFigures(label, jobs, Summary.Of(enqueue), Summary.Of(one), Summary.Of(four));
+    }
+
+    private static async Task<double> DrainAsync(string host, string pwshDll, string script, string modulePath, string storeSpec, int workers, int jobs, CancellationToken cancellationToken)
+    {
+        var outputs = await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => RunAsync(Start(host, pwshDll, script, "-Module", modulePath, "-Store", storeSpec, "-Queue", Queue), cancellationToken)));
+        var reports = outputs.Select(o => WorkerReport().Match(o)).ToList();
+        if (reports.FirstOrDefault(r => !r.Success) is not null)
+        {
+            throw new InvalidOperationException($"A worker printed no report; the outputs were: {string.Join(" | ", outputs.Select(o => o.Trim()))}");
+        }
+
+        var completed = reports.Sum(r => int.Parse(r.Groups["completed"].Value, CultureInfo.InvariantCulture));
+        if (completed != jobs || reports.Any(r => r.Groups["failed"].Value != "0"))
+        {
+            throw new InvalidOperationException($"{workers} worker(s) completed {completed} of {jobs} queued jobs: {string.Join(" | ", outputs.Select(o => o.Trim()))}");
+        }
+
+        var first = reports.Min(r => long.Parse(r.Groups["start"].Value, CultureInfo.InvariantCulture));
+        var last = reports.Max(r => long.Parse(r.Groups["end"].Value, CultureInfo.InvariantCulture));
+        return TimeSpan.FromTicks(last - first).TotalSeconds;
+    }
+
+    private static ProcessStartInfo Start(string host, string pwshDll, string script, params string[] scriptArgs)
+    {
+        var start = new ProcessStartInfo(host);
+        foreach (var arg in new[] { pwshDll, "-NoProfile", "-NonInteractive", "-File", script }.Concat(scriptArgs))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
+        start.Environment["NO_COLOR"] = "1";
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        return start;
+    }
+
+    private static async Task<string> RunAsync(ProcessStartInfo start, CancellationToken cancellationToken)
+    {
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start '{start.FileName}'.");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RunTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"A fleet pwsh ({Path.GetFileName(start.ArgumentList[4])}) did not finish within {RunTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+        }
+
+        return process.ExitCode == 0
+            ? await output
+            : throw new InvalidOperationException($"A fleet pwsh ({Path.GetFileName(start.ArgumentList[4])}) exited with {process.ExitCode}: {(await error).Trim()} {(await output).Trim()}");
+    }
+
+    [GeneratedRegex(@"enqueue_ms=(?<ms>[0-9.]+)")]
+    private static partial Regex EnqueueTime();
+
+    [GeneratedRegex(@"worker start=(?<start>[0-9]+) end=(?<end>[0-9]+) completed=(?<completed>[0-9]+) failed=(?<failed>[0-9]+)")]
+    private static partial Regex WorkerReport();
+}
