@@ -60,7 +60,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
             catch (StoreException ex) when (sharePool && ex.InnerException is NpgsqlException and not PostgresException)
             {
                 // The shared pool may hold connections the server has since dropped (a restart): start it afresh, once.
-                dataSource.Clear();
+                dataSource = PostgresDataSources.Renew(tuned, dataSource);
                 await MigrateAsync(dataSource, location, builder, cancellationToken).ConfigureAwait(false);
             }
 
@@ -68,7 +68,15 @@ public sealed partial class PostgresArcpStore : IArcpStore
         }
         catch
         {
-            await (sharePool ? PostgresDataSources.ReleaseAsync(tuned) : dataSource.DisposeAsync()).ConfigureAwait(false);
+            if (sharePool)
+            {
+                await PostgresDataSources.ReleaseAsync(tuned).ConfigureAwait(false);
+            }
+            else
+            {
+                await dataSource.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }

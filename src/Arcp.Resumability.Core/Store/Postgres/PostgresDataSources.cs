@@ -22,6 +22,9 @@ internal static class PostgresDataSources
     // Released data sources, the longest unused first.
     private static readonly LinkedList<string> Idle = new();
 
+    // Replaced by Renew while a store may still use them: closed at exit.
+    private static readonly List<NpgsqlDataSource> Retired = [];
+
     static PostgresDataSources() => AppDomain.CurrentDomain.ProcessExit += (_, _) => CloseAll();
 
     /// <summary>How many data sources are open (in use or kept).</summary>
@@ -54,6 +57,30 @@ internal static class PostgresDataSources
             }
 
             entry.Users++;
+            return entry.DataSource;
+        }
+    }
+
+    /// <summary>
+    /// A fresh data source for <paramref name="connectionString"/> in place of <paramref name="failed"/>, whose pooled
+    /// connections the server may have dropped (a restart): new stores get new connections. A store still holding the
+    /// old one keeps it working (a broken connection is discarded as it fails); it is closed at exit.
+    /// </summary>
+    public static NpgsqlDataSource Renew(string connectionString, NpgsqlDataSource failed)
+    {
+        lock (Gate)
+        {
+            if (!Entries.TryGetValue(connectionString, out var entry))
+            {
+                return failed;
+            }
+
+            if (ReferenceEquals(entry.DataSource, failed))
+            {
+                Retired.Add(failed);
+                entry.DataSource = NpgsqlDataSource.Create(connectionString);
+            }
+
             return entry.DataSource;
         }
     }
@@ -93,9 +120,10 @@ internal static class PostgresDataSources
         NpgsqlDataSource[] all;
         lock (Gate)
         {
-            all = [.. Entries.Values.Select(e => e.DataSource)];
+            all = [.. Entries.Values.Select(e => e.DataSource), .. Retired];
             Entries.Clear();
             Idle.Clear();
+            Retired.Clear();
         }
 
         // Ends the server sessions cleanly instead of leaving the server to find the sockets closed.
@@ -107,7 +135,7 @@ internal static class PostgresDataSources
 
     private sealed class Entry(NpgsqlDataSource dataSource)
     {
-        public NpgsqlDataSource DataSource { get; } = dataSource;
+        public NpgsqlDataSource DataSource { get; set; } = dataSource;
 
         public int Users { get; set; }
 
