@@ -178,18 +178,12 @@ public sealed partial class JobService
     /// <returns>The requests and the sequence scanned up to.</returns>
     public async Task<(IReadOnlyList<StoredEvent> Requests, long ScannedThrough)> PendingCancelsAsync(string sessionId, string jobId, long afterSequence, CancellationToken cancellationToken)
     {
-        var events = await Store.ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
-        if (events.Count == 0)
-        {
-            return ([], afterSequence);
-        }
-
-        var requests = events.Where(e => e.Type == MessageTypes.Cancel && e.Direction == EventDirection.Inbound).ToList();
+        var (requests, scannedThrough) = await Store.ReadJobCancelsAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
         if (requests.Count == 0 || (await Store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false))?.Lease?.SessionId != sessionId)
         {
-            return ([], events[^1].Sequence);
+            return ([], scannedThrough);
         }
 
-        return (requests, events[^1].Sequence);
+        return (requests, scannedThrough);
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Arcp.Resumability.Client;
 using Arcp.Resumability.Protocol;
 using Polly.Timeout;
 
@@ -16,16 +15,16 @@ internal static class StepAttempts
     /// <summary>The attribute that marks a log event as a failed attempt of a step.</summary>
     public const string AttemptFailedEvent = "step.attempt_failed";
 
-    /// <param name="reissue">The step is re-run by a resume: earlier attempts of it may be recorded.</param>
+    /// <param name="recorded">Set when the step is re-run by a resume: earlier attempts of it may be recorded there.</param>
     /// <returns>The step's output and the number of attempts it took, earlier recorded attempts included.</returns>
-    public static async Task<(JsonNode? Output, int Attempts)> RunAsync(ArcpClient client, StepDefinition step, StepContext context, bool reissue, CancellationToken cancellationToken)
+    public static async Task<(JsonNode? Output, int Attempts)> RunAsync(StepDefinition step, StepContext context, RecordedSteps? recorded, CancellationToken cancellationToken)
     {
         if (step.Policy.MaxAttempts == 1 && step.Policy.Timeout is null)
         {
             return (await step.Body(context, cancellationToken).ConfigureAwait(false), 1);
         }
 
-        var (attempt, retryAt) = reissue ? await RecordedAttemptsAsync(client, context, cancellationToken).ConfigureAwait(false) : (0, null);
+        var (attempt, retryAt) = recorded is null ? (0, null) : await recorded.AttemptsAsync(context.IdempotencyKey, cancellationToken).ConfigureAwait(false);
         if (retryAt is { } due && due - DateTimeOffset.UtcNow is { } remaining && remaining > TimeSpan.Zero)
         {
             // The process died during the wait: honour what is left of the delay that was chosen and recorded.
@@ -54,28 +53,6 @@ internal static class StepAttempts
             details["attempts"] = attempt;
             throw new StepFailedException(error with { Details = details }, ex);
         }
-    }
-
-    /// <summary>The highest attempt of this step (by idempotency key) recorded as failed, and when its retry was due.</summary>
-    private static async Task<(int Attempt, DateTimeOffset? RetryAt)> RecordedAttemptsAsync(ArcpClient client, StepContext context, CancellationToken cancellationToken)
-    {
-        var last = (Attempt: 0, RetryAt: (DateTimeOffset?)null);
-        foreach (var recorded in await client.QueryEventsAsync(context.JobId, null, cancellationToken).ConfigureAwait(false))
-        {
-            if (recorded.Type != MessageTypes.Log
-                || JsonNode.Parse(recorded.Envelope)?["payload"]?["attributes"] is not JsonObject attributes
-                || (string?)attributes["event"] != AttemptFailedEvent
-                || (string?)attributes["idempotency_key"] != context.IdempotencyKey
-                || attributes["attempt"]?.GetValue<int>() is not { } number
-                || number <= last.Attempt)
-            {
-                continue;
-            }
-
-            last = (number, DateTimeOffset.TryParse((string?)attributes["retry_at"], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var due) ? due : null);
-        }
-
-        return last;
     }
 
     private static ArcpError Describe(Exception ex, StepContext context, StepPolicy policy) => ex switch

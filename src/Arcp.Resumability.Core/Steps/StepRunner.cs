@@ -34,7 +34,7 @@ public sealed class StepRunner(ArcpClient client)
             return resumed with { ExistingJob = true };
         }
 
-        return await RunAsync(workflow, started.JobId, 0, input, null, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+        return await RunAsync(workflow, started.JobId, 0, input, null, null, observer, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -73,7 +73,7 @@ public sealed class StepRunner(ArcpClient client)
 
         if (anchor is null)
         {
-            return await RunAsync(workflow, started.JobId, 0, inputs, null, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(workflow, started.JobId, 0, inputs, null, null, observer, cancellationToken).ConfigureAwait(false);
         }
 
         // The carried checkpoint's key names where it came from, so it can never collide with a step key of the retry.
@@ -85,7 +85,7 @@ public sealed class StepRunner(ArcpClient client)
             carriedKey,
             cancellationToken).ConfigureAwait(false);
         var after = new StepContext(started.JobId, workflow.Name, anchor.Step, index, workflow.Steps.Count, anchor.Output, carriedKey);
-        var result = await RunAsync(workflow, started.JobId, index, anchor.Output, after, reissue: false, observer, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(workflow, started.JobId, index, anchor.Output, after, null, observer, cancellationToken).ConfigureAwait(false);
         return result with { ResumedAfterStep = anchor.Step };
     }
 
@@ -112,11 +112,16 @@ public sealed class StepRunner(ArcpClient client)
             return new JobRunResult(jobId, job.State, job.Result, job.Error) { AlreadyTerminal = true, DataLoss = resume.DataLoss };
         }
 
+        // A replay of everything after the anchor holds every step recorded since, so no step needs a lookup of its own.
+        var recorded = afterMessageId is null && resume.DataLoss is null
+            ? RecordedSteps.FromReplayAfterAnchor(client, jobId, resume.ReplayedFrames)
+            : RecordedSteps.Lookup(client, jobId);
+
         // The runtime's marker names the checkpoint to continue after (the one asked for, else the latest recorded).
         var anchor = resume.Complete.Checkpoint;
         if (anchor is null)
         {
-            var fromStart = await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+            var fromStart = await RunAsync(workflow, jobId, 0, resume.Complete.Inputs, null, recorded, observer, cancellationToken).ConfigureAwait(false);
             return fromStart with { DataLoss = resume.DataLoss };
         }
 
@@ -125,15 +130,17 @@ public sealed class StepRunner(ArcpClient client)
 
         // The step after the anchor is whatever its transition picks for the recorded output (the next one unless it loops).
         var after = new StepContext(jobId, workflow.Name, anchor.Step, index, workflow.Steps.Count, anchor.Output, anchor.IdempotencyKey);
-        var result = await RunAsync(workflow, jobId, index, anchor.Output, after, reissue: true, observer, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(workflow, jobId, index, anchor.Output, after, recorded, observer, cancellationToken).ConfigureAwait(false);
         return result with { ResumedAfterStep = anchor.Step, DataLoss = resume.DataLoss };
     }
 
     /// <param name="after">When set, the run continues after this (checkpointed) step, whose output is <paramref name="input"/>.</param>
-    private async Task<JobRunResult> RunAsync(WorkflowDefinition workflow, string jobId, int firstStep, JsonNode? input, StepContext? after, bool reissue, IStepObserver? observer, CancellationToken cancellationToken)
+    /// <param name="recorded">Set when the run re-issues steps of a resumed job: their recorded outcomes are reused.</param>
+    private async Task<JobRunResult> RunAsync(WorkflowDefinition workflow, string jobId, int firstStep, JsonNode? input, StepContext? after, RecordedSteps? recorded, IStepObserver? observer, CancellationToken cancellationToken)
     {
-        var ran = new List<string>();
-        var reused = new List<string>();
+        // Both kept as runs of one step and the loop check bounded, so a job's length does not grow the process.
+        var ran = new StepSequence();
+        var reused = new StepSequence();
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = HeartbeatAsync(jobId, heartbeatStop.Token);
         var thoughts = new ThoughtStream(client, jobId);
@@ -143,7 +150,7 @@ public sealed class StepRunner(ArcpClient client)
         {
             var count = workflow.Steps.Count;
             // Steps may loop back (transitions); a step that would run again with the same input would loop forever.
-            var keys = new HashSet<string>(StringComparer.Ordinal);
+            var loops = new LoopGuard();
             var index = firstStep;
             if (after is not null)
             {
@@ -169,24 +176,25 @@ public sealed class StepRunner(ArcpClient client)
                 var inputText = ArcpJson.ToText(input);
                 var context = new StepContext(jobId, workflow.Name, step.Name, index, count, input, StepKeys.For(workflow.Name, jobId, step.Name, inputText));
                 context = context with { Reporter = new StepReporter(client, context, thoughts), JobCancellation = cancelRequest.Token };
-                if (!keys.Add(context.IdempotencyKey))
+                if (!loops.TryEnter(context.IdempotencyKey))
                 {
-                    var loop = ArcpError.Create(
-                        ErrorCodes.FailedPrecondition,
-                        $"Step '{step.Name}' would run again with the same input; the workflow's transitions loop without progress.",
-                        new JsonObject { ["step"] = step.Name, ["idempotency_key"] = context.IdempotencyKey });
-                    return await FailAsync(jobId, loop, thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                    return await FailAsync(jobId, LoopWithoutProgress(context), thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
                 }
 
-                if (reissue && await client.LookupStepAsync(jobId, context.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { Recorded: true, Checkpoint: { } recorded })
+                if (recorded is not null && await recorded.FindAsync(context.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } outcome)
                 {
+                    if (!loops.TryReuse(context.IdempotencyKey))
+                    {
+                        return await FailAsync(jobId, LoopWithoutProgress(context), thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                    }
+
                     reused.Add(step.Name);
                     if (observer is not null)
                     {
-                        await observer.StepReusedAsync(context, recorded, cancellationToken).ConfigureAwait(false);
+                        await observer.StepReusedAsync(context, outcome, cancellationToken).ConfigureAwait(false);
                     }
 
-                    input = recorded.Output;
+                    input = outcome.Output;
                     lastStep = step.Name;
                     var afterReused = await AdvanceAsync(workflow, context, input, cancellationToken).ConfigureAwait(false);
                     if (afterReused.Failure is { } reusedFailure)
@@ -211,7 +219,7 @@ public sealed class StepRunner(ArcpClient client)
                 using var stepStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelRequest.Overdue);
                 try
                 {
-                    (output, attempts) = await StepAttempts.RunAsync(client, step, context, reissue, stepStop.Token).ConfigureAwait(false);
+                    (output, attempts) = await StepAttempts.RunAsync(step, context, recorded, stepStop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested || ex is StepInterruptedException)
                 {
@@ -256,7 +264,12 @@ public sealed class StepRunner(ArcpClient client)
                     cancellationToken).ConfigureAwait(false);
                 if (ack.Duplicate == true)
                 {
-                    // Someone recorded this step first; its outcome is the truth, ours is discarded.
+                    if (!loops.TryReuse(context.IdempotencyKey))
+                    {
+                        return await FailAsync(jobId, LoopWithoutProgress(context), thoughts, ran, reused, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    // Someone recorded this step first (or this run did, a cycle ago); its outcome is the truth, ours is discarded.
                     var prior = await client.LookupStepAsync(jobId, context.IdempotencyKey, cancellationToken).ConfigureAwait(false);
                     output = prior.Checkpoint?.Output;
                 }
@@ -329,14 +342,14 @@ public sealed class StepRunner(ArcpClient client)
         }
     }
 
-    private async Task<JobRunResult> FailAsync(string jobId, ArcpError error, ThoughtStream thoughts, List<string> ran, List<string> reused, CancellationToken cancellationToken)
+    private async Task<JobRunResult> FailAsync(string jobId, ArcpError error, ThoughtStream thoughts, StepSequence ran, StepSequence reused, CancellationToken cancellationToken)
     {
         await thoughts.CloseAsync("failed", cancellationToken).ConfigureAwait(false);
         await client.EmitAsync(MessageTypes.JobFailed, jobId, error, null, cancellationToken).ConfigureAwait(false);
         return new JobRunResult(jobId, JobStates.Failed, null, error) { StepsRun = ran, StepsReused = reused };
     }
 
-    private async Task<JobRunResult> CancelAsync(string jobId, CancelRequest request, string? lastStep, ThoughtStream thoughts, List<string> ran, List<string> reused, CancellationToken cancellationToken)
+    private async Task<JobRunResult> CancelAsync(string jobId, CancelRequest request, string? lastStep, ThoughtStream thoughts, StepSequence ran, StepSequence reused, CancellationToken cancellationToken)
     {
         var where = lastStep is null ? "before its first step" : $"after step '{lastStep}'";
         var error = ArcpError.Create(
@@ -371,6 +384,11 @@ public sealed class StepRunner(ArcpClient client)
             // The connection is gone; the step's own next message reports that.
         }
     }
+
+    private static ArcpError LoopWithoutProgress(StepContext context) => ArcpError.Create(
+        ErrorCodes.FailedPrecondition,
+        $"Step '{context.Step}' would run again with the same input; the workflow's transitions loop without progress.",
+        new JsonObject { ["step"] = context.Step, ["idempotency_key"] = context.IdempotencyKey });
 
     private static ArcpError StepError(string code, string message, StepContext context, Exception ex) =>
         ArcpError.Create(code, $"Step '{context.Step}' failed: {message}", MergeStepDetails(null, context, ex));

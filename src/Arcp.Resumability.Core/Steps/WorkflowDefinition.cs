@@ -25,6 +25,9 @@ public sealed record StepDefinition(string Name, StepBody Body)
 /// <summary>An ordered list of uniquely named steps.</summary>
 public sealed record WorkflowDefinition
 {
+    // By name, so finding a resume's anchor or a transition's target costs the same in a workflow of any length.
+    private readonly Dictionary<string, int> indexes;
+
     public WorkflowDefinition(string name, IReadOnlyList<StepDefinition> steps)
     {
         if (string.IsNullOrWhiteSpace(name))
@@ -38,7 +41,7 @@ public sealed record WorkflowDefinition
             throw new ArgumentException($"Workflow '{name}' has no steps.", nameof(steps));
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var indexes = new Dictionary<string, int>(steps.Count, StringComparer.Ordinal);
         foreach (var step in steps)
         {
             if (string.IsNullOrWhiteSpace(step.Name))
@@ -46,7 +49,7 @@ public sealed record WorkflowDefinition
                 throw new ArgumentException($"Workflow '{name}' has a step without a name.", nameof(steps));
             }
 
-            if (!seen.Add(step.Name))
+            if (!indexes.TryAdd(step.Name, indexes.Count))
             {
                 // Checkpoints are labelled by step name; two steps with one name could not be told apart on resume.
                 throw new ArgumentException($"Workflow '{name}' has two steps named '{step.Name}'.", nameof(steps));
@@ -55,6 +58,7 @@ public sealed record WorkflowDefinition
 
         Name = name;
         Steps = steps;
+        this.indexes = indexes;
     }
 
     public string Name { get; }
@@ -79,18 +83,7 @@ public sealed record WorkflowDefinition
             : throw new StepFailedException(ArcpError.Create(ErrorCodes.InvalidArgument, $"The transition after step '{context.Step}' names '{target}', which is not a step of workflow '{Name}'."));
     }
 
-    public int IndexOf(string step)
-    {
-        for (var i = 0; i < Steps.Count; i++)
-        {
-            if (string.Equals(Steps[i].Name, step, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
+    public int IndexOf(string step) => indexes.GetValueOrDefault(step, -1);
 }
 
 /// <summary>What a step body knows about itself.</summary>

@@ -36,6 +36,19 @@ public interface IArcpStore : IAsyncDisposable
     Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The inbound <c>cancel</c> requests in the job's stream after <paramref name="afterSequence"/>, and the stream's
+    /// last sequence (<paramref name="afterSequence"/> when nothing follows): what an owner's session scans for after
+    /// each of its events (§10.4 relay). A store may answer without reading the other events' envelopes.
+    /// </summary>
+    async Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken)
+    {
+        var events = await ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
+        return events.Count == 0
+            ? ([], afterSequence)
+            : (events.Where(e => e.Type == "cancel" && e.Direction == EventDirection.Inbound).ToList(), events[^1].Sequence);
+    }
+
+    /// <summary>
     /// Job-stream events of every job logged after <paramref name="afterSequence"/>, oldest first, at most
     /// <paramref name="limit"/> of them: the change feed that shows a runtime what other processes committed.
     /// </summary>

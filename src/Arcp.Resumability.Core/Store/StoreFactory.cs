@@ -32,7 +32,8 @@ public static partial class StoreFactory
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(storeSpec);
         return IsPostgres(storeSpec)
-            ? await PostgresArcpStore.OpenAsync(ToConnectionString(storeSpec), cancellationToken).ConfigureAwait(false)
+            // A process opens a store per command: all of them share one pool per connection string.
+            ? await PostgresArcpStore.OpenAsync(ToConnectionString(storeSpec), sharePool: true, cancellationToken).ConfigureAwait(false)
             : await SqliteArcpStore.OpenAsync(storeSpec, mode, cancellationToken).ConfigureAwait(false);
     }
 

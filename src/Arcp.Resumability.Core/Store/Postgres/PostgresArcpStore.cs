@@ -12,9 +12,14 @@ public sealed partial class PostgresArcpStore : IArcpStore
 {
     private readonly NpgsqlDataSource dataSource;
 
-    private PostgresArcpStore(NpgsqlDataSource dataSource, string location)
+    // The key of the process's shared data source this store rents; null when the store owns its data source.
+    private readonly string? sharedKey;
+    private int disposed;
+
+    private PostgresArcpStore(NpgsqlDataSource dataSource, string location, string? sharedKey)
     {
         this.dataSource = dataSource;
+        this.sharedKey = sharedKey;
         Location = location;
     }
 
@@ -22,7 +27,15 @@ public sealed partial class PostgresArcpStore : IArcpStore
     public string Location { get; }
 
     /// <summary>Connects with <paramref name="connectionString"/> (Npgsql key=value form) and brings the schema up to date.</summary>
-    public static async Task<PostgresArcpStore> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    public static Task<PostgresArcpStore> OpenAsync(string connectionString, CancellationToken cancellationToken) =>
+        OpenAsync(connectionString, sharePool: false, cancellationToken);
+
+    /// <summary>As <see cref="OpenAsync(string, CancellationToken)"/>.</summary>
+    /// <param name="sharePool">
+    /// Use this process's one data source for the connection string (see <see cref="PostgresDataSources"/>), kept after
+    /// the store is disposed, instead of a pool of the store's own: what a process opening a store per command wants.
+    /// </param>
+    public static async Task<PostgresArcpStore> OpenAsync(string connectionString, bool sharePool, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         NpgsqlConnectionStringBuilder builder;
@@ -36,22 +49,44 @@ public sealed partial class PostgresArcpStore : IArcpStore
         }
 
         var location = Describe(builder);
-        var dataSource = NpgsqlDataSource.Create(Tuned(builder));
+        var tuned = Tuned(builder).ConnectionString;
+        var dataSource = sharePool ? PostgresDataSources.Rent(tuned) : NpgsqlDataSource.Create(tuned);
         try
         {
-            await GuardAsync(location, async () =>
+            try
             {
-                await PostgresSchema.MigrateAsync(dataSource, location, HomeSchema(builder), cancellationToken).ConfigureAwait(false);
-                return true;
-            }).ConfigureAwait(false);
-            return new PostgresArcpStore(dataSource, location);
+                await MigrateAsync(dataSource, location, builder, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreException ex) when (sharePool && ex.InnerException is NpgsqlException and not PostgresException)
+            {
+                // The shared pool may hold connections the server has since dropped (a restart): start it afresh, once.
+                dataSource = PostgresDataSources.Renew(tuned, dataSource);
+                await MigrateAsync(dataSource, location, builder, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new PostgresArcpStore(dataSource, location, sharePool ? tuned : null);
         }
         catch
         {
-            await dataSource.DisposeAsync().ConfigureAwait(false);
+            if (sharePool)
+            {
+                await PostgresDataSources.ReleaseAsync(tuned).ConfigureAwait(false);
+            }
+            else
+            {
+                await dataSource.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }
+
+    private static Task<bool> MigrateAsync(NpgsqlDataSource dataSource, string location, NpgsqlConnectionStringBuilder builder, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            await PostgresSchema.MigrateAsync(dataSource, location, HomeSchema(builder), cancellationToken).ConfigureAwait(false);
+            return true;
+        });
 
     /// <summary>
     /// The connection settings the store runs with. A pooled connection goes back to the pool without
@@ -199,7 +234,10 @@ public sealed partial class PostgresArcpStore : IArcpStore
             ReadEvent,
             cancellationToken).ConfigureAwait(false);
 
-    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+    public ValueTask DisposeAsync() =>
+        Interlocked.Exchange(ref disposed, 1) != 0 ? ValueTask.CompletedTask
+        : sharedKey is not null ? PostgresDataSources.ReleaseAsync(sharedKey)
+        : dataSource.DisposeAsync();
 
     internal static async Task<CheckpointRecord?> QueryCheckpointByKeyAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, string key, CancellationToken cancellationToken)
     {

@@ -11,14 +11,17 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
     private const int SqliteConstraintPrimaryKey = 1555;
     private bool released;
 
-    // The job.checkpoint envelope this transaction just logged, so recording its checkpoint need not read it back.
-    private EventDraft? loggedCheckpointEvent;
+    // The job.checkpoint event this transaction just logged with its output already cut out (see CheckpointOutputs),
+    // so recording its checkpoint takes the output from here instead of reading and rewriting the event. A checkpoint
+    // event left without its checkpoint row gets its output back before the commit.
+    private (string MessageId, string Envelope, string Output)? loggedCheckpointEvent;
 
     public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
     {
         var command = Command(
-            "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope) " +
-            "VALUES ($message_id, $type, $direction, $session_id, $job_id, $correlation_id, $created_at, $envelope);");
+            "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope, output_at) " +
+            "VALUES ($message_id, $type, $direction, $session_id, $job_id, $correlation_id, $created_at, $envelope, $output_at);");
+        var cut = draft.Type == "job.checkpoint" && draft.Envelope is { } full ? CheckpointOutputs.Cut(full) : null;
         Add(command, "$message_id", draft.MessageId);
         Add(command, "$type", draft.Type);
         Add(command, "$direction", draft.Direction == EventDirection.Inbound ? "in" : "out");
@@ -26,13 +29,19 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         Add(command, "$job_id", draft.JobId);
         Add(command, "$correlation_id", draft.CorrelationId);
         Add(command, "$created_at", Time(draft.CreatedAt));
-        Add(command, "$envelope", draft.Envelope);
+        Add(command, "$envelope", cut?.Remainder ?? draft.Envelope);
+        Add(command, "$output_at", cut?.At);
         return Run(() =>
         {
             try
             {
                 command.ExecuteNonQuery();
-                loggedCheckpointEvent = draft.Type == "job.checkpoint" ? draft : loggedCheckpointEvent;
+                if (cut is { } taken)
+                {
+                    RestoreUnrecordedOutput();
+                    loggedCheckpointEvent = (draft.MessageId, draft.Envelope!, taken.Output);
+                }
+
                 return true;
             }
             catch (SqliteException ex) when (ex.SqliteExtendedErrorCode is SqliteConstraintUnique or SqliteConstraintPrimaryKey)
@@ -84,11 +93,17 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
 
     public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
     {
-        // Stored once: the output moves from the checkpoint's event (logged just before, same transaction) into its row.
-        var envelope = loggedCheckpointEvent?.MessageId == checkpoint.MessageId ? loggedCheckpointEvent.Envelope : null;
-        loggedCheckpointEvent = null;
-        if (envelope is null)
+        // Stored once: the output moves from the checkpoint's event into its row. The event logged just before, in this
+        // transaction, was stored without it already; one logged earlier is read and rewritten.
+        string? envelope = null;
+        if (loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId)
         {
+            checkpoint = checkpoint with { Output = logged.Output };
+            loggedCheckpointEvent = null;
+        }
+        else
+        {
+            RestoreUnrecordedOutput();
             var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
             Add(read, "$message_id", checkpoint.MessageId);
             envelope = read.ExecuteScalar() as string;
@@ -278,9 +293,25 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
 
     public Task CommitAsync(CancellationToken cancellationToken)
     {
+        SqliteStoreErrors.Guard(location, RestoreUnrecordedOutput);
         SqliteStoreErrors.Guard(location, transaction.Commit);
         Release();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Puts the output back into a checkpoint event logged without it whose checkpoint row was not recorded.</summary>
+    private void RestoreUnrecordedOutput()
+    {
+        if (loggedCheckpointEvent is not { } unrecorded)
+        {
+            return;
+        }
+
+        loggedCheckpointEvent = null;
+        var restore = Command("UPDATE events SET envelope = $envelope, output_at = NULL WHERE message_id = $message_id;");
+        Add(restore, "$envelope", unrecorded.Envelope);
+        Add(restore, "$message_id", unrecorded.MessageId);
+        restore.ExecuteNonQuery();
     }
 
     public ValueTask DisposeAsync()
