@@ -113,6 +113,8 @@ function Invoke-BuildTask {
     # Minimal verbosity: one line per project as it finishes, so a first build is not half a minute of silence.
     Invoke-Dotnet -What 'Module publish' -Arguments @(
         'publish', $ModuleProject, '-c', $Configuration, '-o', $ModuleDir, '-nologo', '-v:m', '-clp:NoSummary')
+    Write-Step 'Compiling the module to ReadyToRun code for this platform (a faster first job in a new pwsh)'
+    & (Join-Path $Root 'tools/Invoke-ReadyToRun.ps1') -ModuleDir $ModuleDir
     Write-Step 'Generating MAML help from docs/help'
     # MAML help from the compiled cmdlets plus docs/help, in a child pwsh so the DLL never loads here.
     Invoke-Dotnet -What 'Help generation' -Arguments @(

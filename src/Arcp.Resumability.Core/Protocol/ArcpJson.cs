@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Arcp.Resumability.Protocol;
 
@@ -75,6 +76,8 @@ public static class ArcpJson
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
             MaxDepth = MaxDepth,
             WriteIndented = false,
+            // Wire types from compiled contracts; anything else (a step's own output types, say) by reflection, as before.
+            TypeInfoResolver = JsonTypeInfoResolver.Combine(ArcpJsonContext.Default, new DefaultJsonTypeInfoResolver()),
         };
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
