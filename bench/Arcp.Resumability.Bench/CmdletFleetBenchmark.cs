@@ -9,7 +9,7 @@ internal sealed record CmdletFleetFigures(string Store, int JobsPerRound, Summar
 
 /// <summary>
 /// The fleet through the cmdlets, as an operator runs it (issue 11): a fresh pwsh queues the round's 5-step no-op
-/// jobs with <c>Start-ArcpJob -Workflow &lt;file&gt; -Queue</c>, then 1 and then 4 fresh pwsh processes each run
+/// jobs with <c>Start-ArcpJob -Workflow &lt;name&gt; -Queue</c> (found through ARCP_WORKFLOW_PATH), then 1 and then 4 fresh pwsh processes each run
 /// <c>Start-ArcpWorker -Concurrency 4 -ExitWhenIdle</c> until the queue is empty. Each process reports its own clock
 /// readings after <c>Import-Module</c>, so process start and import are outside the figures: the drain is timed from
 /// the first worker's start of <c>Start-ArcpWorker</c> to the last worker's return, and every job must be completed.
@@ -32,7 +32,8 @@ internal static partial class CmdletFleetBenchmark
         [Console]::Out.WriteLine([string]::Format([cultureinfo]::InvariantCulture, 'enqueue_ms={0:F3}', $clock.Elapsed.TotalMilliseconds))
         """;
 
-    // -Queue takes a workflow, not inline -Step: a file of five no-op steps, recorded by path for the workers.
+    // -Queue takes a workflow name, not inline -Step: a file of five no-op steps that every process finds by name
+    // through ARCP_WORKFLOW_PATH, as workers resolve it (a queued job's path is never run).
     private const string WorkflowFile =
         """
         @{
@@ -66,7 +67,7 @@ internal static partial class CmdletFleetBenchmark
         {
             foreach (var (workers, drains) in new[] { (1, one), (4, four) })
             {
-                var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue, "-Workflow", workflowFile), cancellationToken);
+                var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue, "-Workflow", "bench-cmdlet-fleet"), cancellationToken);
                 var queued = EnqueueTime().Match(output);
                 enqueue.Add(queued.Success
                     ? double.Parse(queued.Groups["ms"].Value, CultureInfo.InvariantCulture) / 1000
@@ -109,6 +110,7 @@ internal static partial class CmdletFleetBenchmark
         start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
         start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
         start.Environment["NO_COLOR"] = "1";
+        start.Environment["ARCP_WORKFLOW_PATH"] = Path.GetDirectoryName(script);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
