@@ -9,7 +9,7 @@ internal sealed record CmdletFleetFigures(string Store, int JobsPerRound, Summar
 
 /// <summary>
 /// The fleet through the cmdlets, as an operator runs it (issue 11): a fresh pwsh queues the round's 5-step no-op
-/// jobs with <c>Start-ArcpJob -Step … -Queue</c>, then 1 and then 4 fresh pwsh processes each run
+/// jobs with <c>Start-ArcpJob -Workflow &lt;name&gt; -Queue</c> (found through ARCP_WORKFLOW_PATH), then 1 and then 4 fresh pwsh processes each run
 /// <c>Start-ArcpWorker -Concurrency 4 -ExitWhenIdle</c> until the queue is empty. Each process reports its own clock
 /// readings after <c>Import-Module</c>, so process start and import are outside the figures: the drain is timed from
 /// the first worker's start of <c>Start-ArcpWorker</c> to the last worker's return, and every job must be completed.
@@ -21,16 +21,25 @@ internal static partial class CmdletFleetBenchmark
 
     private const string EnqueueScript =
         """
-        param([Parameter(Mandatory)][string]$Module, [Parameter(Mandatory)][string]$Store, [Parameter(Mandatory)][int]$Jobs, [Parameter(Mandatory)][string]$Queue)
+        param([Parameter(Mandatory)][string]$Module, [Parameter(Mandatory)][string]$Store, [Parameter(Mandatory)][int]$Jobs, [Parameter(Mandatory)][string]$Queue, [Parameter(Mandatory)][string]$Workflow)
         $ErrorActionPreference = 'Stop'
         Import-Module $Module
-        $steps = [ordered]@{ a = { 1 }; b = { 2 }; c = { 3 }; d = { 4 }; e = { 5 } }
         $clock = [Diagnostics.Stopwatch]::StartNew()
         for ($i = 0; $i -lt $Jobs; $i++) {
-            $job = Start-ArcpJob -Step $steps -Queue $Queue -Store $Store
+            $job = Start-ArcpJob -Workflow $Workflow -Queue $Queue -Store $Store
             if ("$($job.State)" -ne 'Queued') { throw "Job $($job.JobId) is '$($job.State)', not 'Queued'." }
         }
         [Console]::Out.WriteLine([string]::Format([cultureinfo]::InvariantCulture, 'enqueue_ms={0:F3}', $clock.Elapsed.TotalMilliseconds))
+        """;
+
+    // -Queue takes a workflow name, not inline -Step: a file of five no-op steps that every process finds by name
+    // through ARCP_WORKFLOW_PATH, as workers resolve it (a queued job's path is never run).
+    private const string WorkflowFile =
+        """
+        @{
+            Name  = 'bench-cmdlet-fleet'
+            Steps = [ordered]@{ a = { 1 }; b = { 2 }; c = { 3 }; d = { 4 }; e = { 5 } }
+        }
         """;
 
     private const string WorkerScript =
@@ -49,6 +58,8 @@ internal static partial class CmdletFleetBenchmark
         var workerScript = Path.Combine(folder, "fleet-worker.ps1");
         await File.WriteAllTextAsync(enqueueScript, EnqueueScript, cancellationToken);
         await File.WriteAllTextAsync(workerScript, WorkerScript, cancellationToken);
+        var workflowFile = Path.Combine(folder, "bench-cmdlet-fleet.ps1");
+        await File.WriteAllTextAsync(workflowFile, WorkflowFile, cancellationToken);
         var enqueue = new List<double>();
         var one = new List<double>();
         var four = new List<double>();
@@ -56,7 +67,7 @@ internal static partial class CmdletFleetBenchmark
         {
             foreach (var (workers, drains) in new[] { (1, one), (4, four) })
             {
-                var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue), cancellationToken);
+                var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue, "-Workflow", "bench-cmdlet-fleet"), cancellationToken);
                 var queued = EnqueueTime().Match(output);
                 enqueue.Add(queued.Success
                     ? double.Parse(queued.Groups["ms"].Value, CultureInfo.InvariantCulture) / 1000
@@ -99,6 +110,7 @@ internal static partial class CmdletFleetBenchmark
         start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
         start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
         start.Environment["NO_COLOR"] = "1";
+        start.Environment["ARCP_WORKFLOW_PATH"] = Path.GetDirectoryName(script);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.UseShellExecute = false;

@@ -114,7 +114,7 @@ internal sealed class Report(TextWriter output)
     public void CmdletFleet(BenchOptions options, CmdletFleetFigures figures)
     {
         Line(Invariant($"   Through the cmdlets on {figures.Store}: {figures.JobsPerRound} jobs per round, {options.CmdletFleetRounds} round(s), each process a fresh pwsh"));
-        Line("   (Start-ArcpJob -Step -Queue, then Start-ArcpWorker -Concurrency 4 -ExitWhenIdle; process start and Import-Module untimed)");
+        Line("   (Start-ArcpJob -Workflow <name> -Queue, then Start-ArcpWorker -Concurrency 4 -ExitWhenIdle; process start and Import-Module untimed)");
         Row(string.Empty, "median", "p90", "rounds", string.Empty);
         FleetRow("Start-ArcpJob -Queue, one pwsh (jobs queued/s)", figures.Enqueue, figures.JobsPerRound);
         FleetRow("1 worker process, concurrency 4", figures.OneWorker, figures.JobsPerRound);
