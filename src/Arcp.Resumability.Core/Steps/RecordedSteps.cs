@@ -117,17 +117,22 @@ internal sealed class RecordedSteps
 
     private static (string Key, int Attempt, DateTimeOffset? RetryAt)? AttemptOf(Envelope envelope)
     {
+        // Log attributes are whatever a step chose to log: anything of another shape is not an attempt record.
         if (envelope.Type != MessageTypes.Log
             || envelope.Payload.ValueKind != JsonValueKind.Object
             || JsonNode.Parse(envelope.Payload.GetRawText())?["attributes"] is not JsonObject attributes
-            || (string?)attributes["event"] != StepAttempts.AttemptFailedEvent
-            || (string?)attributes["idempotency_key"] is not { } key
-            || attributes["attempt"]?.GetValue<int>() is not { } number)
+            || Value<string>(attributes, "event") != StepAttempts.AttemptFailedEvent
+            || Value<string>(attributes, "idempotency_key") is not { } key
+            || !(attributes["attempt"] is JsonValue attempt && attempt.TryGetValue<int>(out var number)))
         {
             return null;
         }
 
-        var retryAt = DateTimeOffset.TryParse((string?)attributes["retry_at"], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var due) ? due : (DateTimeOffset?)null;
+        var retryAt = DateTimeOffset.TryParse(Value<string>(attributes, "retry_at"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var due) ? due : (DateTimeOffset?)null;
         return (key, number, retryAt);
     }
+
+    private static T? Value<T>(JsonObject attributes, string name)
+        where T : class =>
+        attributes[name] is JsonValue value && value.TryGetValue<T>(out var typed) ? typed : null;
 }
