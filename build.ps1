@@ -37,10 +37,11 @@ param(
     # because `pwsh -File` passes `-PesterPath a,b` as the single string 'a,b'.
     [string[]]$PesterPath,
 
-    # Chaos run (task 'chaos', tests/chaos/Invoke-ChaosRun.ps1): rounds, store kind and worker processes.
+    # Chaos run (task 'chaos', tests/chaos/Invoke-ChaosRun.ps1): rounds, store kind, worker processes, kills per round.
     [ValidateRange(1, 100000)][int]$Rounds = 1,
     [ValidateSet('sqlite', 'postgres')][string]$Store = 'sqlite',
     [ValidateRange(1, 32)][int]$Workers = 3,
+    [ValidateRange(0, 100000)][int]$KillsPerRound = 15,
 
     # Extra arguments for the benchmark (task 'bench'). Under `pwsh -File`, arguments starting with a single
     # dash are taken as build.ps1 parameter names; `--long-options` and plain values pass through.
@@ -505,14 +506,14 @@ try {
         }
         'chaos' {
             Invoke-BuildTask
-            Write-Step "Chaos: $Rounds round(s) on $Store with $Workers worker(s)"
+            Write-Step "Chaos: $Rounds round(s) on $Store with $Workers worker(s), $KillsPerRound kill(s) a round"
             $null = New-Item -ItemType Directory -Force -Path $ArtifactsDir
             $previousModulePath = $env:ARCP_MODULE_PATH
             $env:ARCP_MODULE_PATH = $ModuleManifest
             try {
                 Invoke-Dotnet -What 'Chaos run' -AllowFailure -Arguments @(
                     'pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosRunner,
-                    '-Store', $Store, '-Rounds', $Rounds, '-Workers', $Workers,
+                    '-Store', $Store, '-Rounds', $Rounds, '-Workers', $Workers, '-KillsPerRound', $KillsPerRound,
                     '-ResultFile', (Join-Path $ArtifactsDir "chaos-$Store.json"))
             }
             finally {
