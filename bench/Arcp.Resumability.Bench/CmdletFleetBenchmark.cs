@@ -111,32 +111,16 @@ internal static partial class CmdletFleetBenchmark
         start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
         start.Environment["NO_COLOR"] = "1";
         start.Environment["ARCP_WORKFLOW_PATH"] = Path.GetDirectoryName(script);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
         return start;
     }
 
     private static async Task<string> RunAsync(ProcessStartInfo start, CancellationToken cancellationToken)
     {
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start '{start.FileName}'.");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(RunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"A fleet pwsh ({Path.GetFileName(start.ArgumentList[4])}) did not finish within {RunTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
-        }
-
-        return process.ExitCode == 0
-            ? await output
-            : throw new InvalidOperationException($"A fleet pwsh ({Path.GetFileName(start.ArgumentList[4])}) exited with {process.ExitCode}: {(await error).Trim()} {(await output).Trim()}");
+        var description = $"A fleet pwsh ({Path.GetFileName(start.ArgumentList[4])})";
+        var run = await ChildRun.RunAsync(start, RunTimeout, description, cancellationToken);
+        return run.ExitCode == 0
+            ? run.Output
+            : throw new InvalidOperationException($"{description} exited with {run.ExitCode}: {run.Error.Trim()} {run.Output.Trim()}");
     }
 
     [GeneratedRegex(@"enqueue_ms=(?<ms>[0-9.]+)")]

@@ -122,27 +122,8 @@ internal static partial class PwshBenchmark
 
     private static async Task<(int ExitCode, string Output, string Error, double Milliseconds)> RunAsync(ProcessStartInfo start, CancellationToken cancellationToken)
     {
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        var started = Stopwatch.GetTimestamp();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start '{start.FileName}'.");
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(RunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'{start.FileName} {string.Join(' ', start.ArgumentList)}' did not finish within {RunTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
-        }
-
-        var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        return (process.ExitCode, await output, await error, milliseconds);
+        var run = await ChildRun.RunAsync(start, RunTimeout, $"'{start.FileName} {string.Join(' ', start.ArgumentList)}'", cancellationToken);
+        return (run.ExitCode, run.Output, run.Error, run.Milliseconds);
     }
 
     [GeneratedRegex(@"import_ms=(?<import>[0-9.]+) job_ms=(?<job>[0-9.]+)")]

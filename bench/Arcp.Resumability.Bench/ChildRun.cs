@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Arcp.Resumability.Bench;
+
+internal sealed record ChildRunResult(int ExitCode, string Output, string Error, double Milliseconds);
+
+/// <summary>Runs one child process to its end with its output captured, killing its tree if it outlives the timeout.</summary>
+internal static class ChildRun
+{
+    public static async Task<ChildRunResult> RunAsync(ProcessStartInfo start, TimeSpan limit, string description, CancellationToken cancellationToken)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        var started = Stopwatch.GetTimestamp();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start '{start.FileName}'.");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{description} did not finish within {limit.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+        }
+
+        var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        return new ChildRunResult(process.ExitCode, await output, await error, milliseconds);
+    }
+}
