@@ -12,6 +12,7 @@ namespace Arcp.Resumability.Tests.Store;
 /// UNAVAILABLE, nothing recorded before is lost, and the job finishes after the restart. The cluster is this class's
 /// own, so stopping it disturbs no other test.
 /// </summary>
+[Collection(PostgresTests.Name)]
 public sealed class PostgresFaultInjectionTests : IAsyncLifetime
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);

@@ -174,6 +174,11 @@ public sealed class PostgresServer : IAsyncLifetime
     }
 }
 
+/// <summary>
+/// The PostgreSQL tests run one class at a time. Every class that opens a PostgreSQL store through
+/// <c>StoreFactory</c> belongs here, even on a server of its own or an unreachable one: they all share the process's
+/// data sources (<c>PostgresDataSources</c>), whose eviction of the least recently released <c>PostgresPoolTests</c> counts.
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class PostgresTests : ICollectionFixture<PostgresServer>
 {

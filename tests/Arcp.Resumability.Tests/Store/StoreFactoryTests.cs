@@ -3,6 +3,7 @@ using Npgsql;
 
 namespace Arcp.Resumability.Tests.Store;
 
+[Collection(PostgresTests.Name)]
 public sealed class StoreFactoryTests
 {
     [Theory]

@@ -17,6 +17,7 @@ namespace Arcp.Resumability.Tests.Store;
 /// with the documented ARCP code, naming the store without credentials or .NET type names, and leaves what was
 /// recorded before intact.
 /// </summary>
+[Collection(PostgresTests.Name)]
 public sealed class StoreFailureTests : IDisposable
 {
     private static readonly TimeSpan ShortLockWait = TimeSpan.FromMilliseconds(200);
