@@ -101,14 +101,7 @@ internal static partial class CmdletFleetBenchmark
 
     private static ProcessStartInfo Start(string host, string pwshDll, string script, params string[] scriptArgs)
     {
-        var start = new ProcessStartInfo(host);
-        foreach (var arg in new[] { pwshDll, "-NoProfile", "-NonInteractive", "-File", script }.Concat(scriptArgs))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
+        var start = ChildRun.Pwsh(host, pwshDll, script, scriptArgs);
         start.Environment["NO_COLOR"] = "1";
         start.Environment["ARCP_WORKFLOW_PATH"] = Path.GetDirectoryName(script);
         return start;

@@ -92,19 +92,8 @@ internal static partial class PwshBenchmark
         return new PwshResults($"{host} {pwshDll} -NoProfile -NonInteractive -File", Summary.Of(bare), Summary.Of(module), Summary.Of(import), Summary.Of(job));
     }
 
-    private static ProcessStartInfo Start(string host, string pwshDll, string script, params string[] scriptArgs)
-    {
-        var start = new ProcessStartInfo(host);
-        foreach (var arg in new[] { pwshDll, "-NoProfile", "-NonInteractive", "-File", script }.Concat(scriptArgs))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // Same environment for both variants; no network calls during the measured start.
-        start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
-        return start;
-    }
+    private static ProcessStartInfo Start(string host, string pwshDll, string script, params string[] scriptArgs) =>
+        ChildRun.Pwsh(host, pwshDll, script, scriptArgs);
 
     private static async Task<double> TimeAsync(ProcessStartInfo start, CancellationToken cancellationToken) =>
         (await TimeWithOutputAsync(start, cancellationToken)).Milliseconds;

@@ -81,6 +81,14 @@ BeforeAll {
         (Get-ArcpCheckpoint -JobId $job.JobId -Store $Store -ErrorAction Stop).Step | Should -Be @('one', 'two', 'three')
     }
 
+    # Start-ArcpJob's one error when the store's file system fails under it: the ARCP code, its category, the store named.
+    function Assert-StoreRefusal($Errors, [string]$Code, [string]$Category, [string]$Store) {
+        $Errors.Count | Should -Be 1
+        $Errors[0].FullyQualifiedErrorId | Should -Be "$Code,$script:Cmd.StartArcpJobCommand"
+        $Errors[0].CategoryInfo.Category | Should -Be $Category
+        $Errors[0].ErrorDetails.Message | Should -BeLike "${Code}: *The store '$Store' failed: *"
+    }
+
     function Get-IntegrityCheck([string]$Path) {
         $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$Path;Mode=ReadOnly;Pooling=False")
         try {
@@ -127,10 +135,8 @@ Describe 'A file system that fills up in the middle of a job' -Skip:(-not $scrip
         $errors = $null
         $job = Start-ArcpJob -Step $script:DiskSteps -InputObject x -Name disk-full -Store $script:DiskStore -ErrorAction SilentlyContinue -ErrorVariable errors
         $job | Should -BeNullOrEmpty
-        $errors.Count | Should -Be 1
-        $errors[0].FullyQualifiedErrorId | Should -Be "RESOURCE_EXHAUSTED,$script:Cmd.StartArcpJobCommand"
-        $errors[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
-        $errors[0].ErrorDetails.Message | Should -BeLike "RESOURCE_EXHAUSTED: *The store '$script:DiskStore' failed: *full*"
+        Assert-StoreRefusal $errors RESOURCE_EXHAUSTED LimitsExceeded $script:DiskStore
+        $errors[0].ErrorDetails.Message | Should -BeLike '*full*'
         $errors[0].ErrorDetails.RecommendedAction | Should -BeLike '*free space*'
         Get-IntegrityCheck $script:DiskStore | Should -Be 'ok'
         Read-Runs $script:DiskRuns | Should -Be @('one', 'two')
@@ -191,10 +197,7 @@ Describe 'A file system that turns read-only in the middle of a job' -Skip:(-not
         $errors = $null
         $job = Start-ArcpJob -Step $script:RoSteps -InputObject x -Name read-only -Store $script:RoStore -ErrorAction SilentlyContinue -ErrorVariable errors
         $job | Should -BeNullOrEmpty
-        $errors.Count | Should -Be 1
-        $errors[0].FullyQualifiedErrorId | Should -Be "UNAVAILABLE,$script:Cmd.StartArcpJobCommand"
-        $errors[0].CategoryInfo.Category | Should -Be 'ConnectionError'
-        $errors[0].ErrorDetails.Message | Should -BeLike "UNAVAILABLE: *The store '$script:RoStore' failed: *"
+        Assert-StoreRefusal $errors UNAVAILABLE ConnectionError $script:RoStore
         $errors[0].ErrorDetails.Message | Should -Not -BeLike '*Exception*'
         Read-Runs $script:RoRuns | Should -Be @('one', 'two')
     }

@@ -32,9 +32,7 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         var limited = await SqliteArcpStore.OpenAsync(files.Path, TimeSpan.FromSeconds(1), [$"PRAGMA max_page_count = {limit};"], bounded.Token);
         var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(limited, null, bounded.Token), workflow, "filling", bounded.Token);
 
-        Assert.Equal(ErrorCodes.ResourceExhausted, refused.Code);
-        Assert.True(refused.Error.IsRetryable);
-        Assert.Contains($"The store '{files.Path}' failed: ", refused.Message, StringComparison.Ordinal);
+        AssertRetryableStoreFailure(refused, ErrorCodes.ResourceExhausted, files.Path);
         Assert.Contains("full", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("Exception", refused.Message, StringComparison.Ordinal);
         Assert.Equal(new Dictionary<string, int> { ["small"] = 1, ["bulky"] = 1 }, workflow.Runs);
@@ -61,9 +59,7 @@ public sealed class SqliteFaultInjectionTests : IDisposable
 
         var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, "filling", bounded.Token);
 
-        Assert.Equal(ErrorCodes.ResourceExhausted, refused.Code);
-        Assert.True(refused.Error.IsRetryable);
-        Assert.Contains($"The store '{path}' failed: ", refused.Message, StringComparison.Ordinal);
+        AssertRetryableStoreFailure(refused, ErrorCodes.ResourceExhausted, path);
         Assert.Contains("full", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal("ok", Text(path, "PRAGMA integrity_check;"));
 
@@ -80,9 +76,7 @@ public sealed class SqliteFaultInjectionTests : IDisposable
         var workflow = new FillingWorkflow(bulky: run => run == 1 ? store.ApplyPragmaAsync("PRAGMA query_only = ON;", bounded.Token) : Task.CompletedTask);
         var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(store, null, bounded.Token), workflow, "read-only", bounded.Token);
 
-        Assert.Equal(ErrorCodes.Unavailable, refused.Code);
-        Assert.True(refused.Error.IsRetryable);
-        Assert.Contains($"The store '{files.Path}' failed: ", refused.Message, StringComparison.Ordinal);
+        AssertRetryableStoreFailure(refused, ErrorCodes.Unavailable, files.Path);
         Assert.Contains("readonly", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal("ok", Text(files.Path, "PRAGMA integrity_check;"));
 
@@ -99,9 +93,7 @@ public sealed class SqliteFaultInjectionTests : IDisposable
 
         var (refused, jobId) = await RunUntilRefusedAsync(await EmbeddedArcp.OpenAsync(path, null, bounded.Token), workflow, "read-only", bounded.Token);
 
-        Assert.Equal(ErrorCodes.Unavailable, refused.Code);
-        Assert.True(refused.Error.IsRetryable);
-        Assert.Contains($"The store '{path}' failed: ", refused.Message, StringComparison.Ordinal);
+        AssertRetryableStoreFailure(refused, ErrorCodes.Unavailable, path);
         Assert.DoesNotContain("Exception", refused.Message, StringComparison.Ordinal);
 
         // The administrator checks the disk and mounts it again: the first step's checkpoint is there, the file is sound.
@@ -114,6 +106,14 @@ public sealed class SqliteFaultInjectionTests : IDisposable
     public void Dispose() => files.Dispose();
 
     /// <summary>Starts the workflow on <paramref name="arcp"/> until the store refuses a write, closes it, and returns the refusal and the job's id.</summary>
+    /// <summary>The refusal an operator sees: the code, retryable (the fault is the machine's, not the job's), naming the store.</summary>
+    private static void AssertRetryableStoreFailure(ArcpException refused, string code, string store)
+    {
+        Assert.Equal(code, refused.Code);
+        Assert.True(refused.Error.IsRetryable);
+        Assert.Contains($"The store '{store}' failed: ", refused.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<(ArcpException Refused, string JobId)> RunUntilRefusedAsync(EmbeddedArcp arcp, FillingWorkflow workflow, string name, CancellationToken cancellationToken)
     {
         var observer = new JobIdObserver();
