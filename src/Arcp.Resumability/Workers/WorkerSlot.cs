@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using Arcp.Resumability.Client;
 using Arcp.Resumability.Embedding;
 using Arcp.Resumability.PowerShell.Hosting;
 using Arcp.Resumability.PowerShell.Scripting;
@@ -32,6 +33,9 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
     private Runspace? runspace;
     private EmbeddedArcp? session;
     private int jobsOnSession;
+
+    /// <summary>What the slot's open session speaks through, if one is open (tests end it to see the slot replace it).</summary>
+    internal ArcpClient? SessionClient => session?.Client;
 
     /// <summary>Runs <paramref name="job"/> from its recorded definition (null: resolved by its workflow name); <paramref name="stop"/> releases it.</summary>
     public async Task<(WorkerRunEnd End, string? Message)> RunAsync(JobRecord job, JobDefinitionRecord? recorded, CancellationToken stop)
@@ -86,6 +90,12 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
             var result = dispatcher.Run(
                 async ct =>
                 {
+                    if (session is { Client.IsConnected: false })
+                    {
+                        // The runtime ended the session between jobs (it does when its store fails): a new one serves this job.
+                        await CloseSessionAsync().ConfigureAwait(false);
+                    }
+
                     session ??= await EmbeddedArcp.OpenAsync(store, StoreOpenMode.MustExist, OperatorSettings.RuntimeOptions(), ct).ConfigureAwait(false);
                     jobsOnSession++;
                     return await new StepRunner(session.Client).ResumeAsync(definition, job.JobId, null, null, UnattendedStepObserver.Instance, ct).ConfigureAwait(false);
