@@ -87,6 +87,13 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                     return;
                 }
 
+                if (ended > 0 && runs.Count == 0)
+                {
+                    // The last runs just ended and nothing took their slots: look again at once (with -ExitWhenIdle, to
+                    // find the queue empty) rather than a poll interval later.
+                    continue;
+                }
+
                 WaitHandle.WaitAny([.. runs.Select(r => r.Finished), stop.WaitHandle], settings.PollInterval);
             }
         }
