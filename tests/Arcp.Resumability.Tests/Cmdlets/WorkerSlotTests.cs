@@ -22,7 +22,7 @@ public sealed class WorkerSlotTests : IDisposable
     [Fact]
     public async Task A_slot_runs_jobs_on_one_session_and_replaces_a_session_that_ended_under_it()
     {
-        var jobs = await QueueAsync(3);
+        var jobs = await QueueAsync(3, "$_ * 2");
         await using var slot = new WorkerSlot(InitialSessionState.CreateDefault2(), store.Path);
 
         Assert.Equal((WorkerRunEnd.Completed, (string?)null), await slot.RunAsync(jobs[0].Job, jobs[0].Definition, CancellationToken.None));
@@ -44,12 +44,40 @@ public sealed class WorkerSlotTests : IDisposable
         Assert.NotSame(ended, slot.SessionClient);
     }
 
+    [Fact]
+    public async Task A_stopped_run_leaves_its_job_unleased_and_the_slot_without_the_session_that_held_it()
+    {
+        var job = Assert.Single(await QueueAsync(1, "Start-Sleep -Seconds 60; 1"));
+        await using var slot = new WorkerSlot(InitialSessionState.CreateDefault2(), store.Path);
+        using var stop = new CancellationTokenSource();
+
+        var run = slot.RunAsync(job.Job, job.Definition, stop.Token);
+        await using (var opened = await StoreFactory.OpenAsync(store.Path, StoreOpenMode.MustExist, CancellationToken.None))
+        {
+            // Stopped once the slot's session holds the job (the worker's claim lease was taken over) and its step sleeps.
+            var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+            while ((await opened.GetJobAsync(job.Job.JobId, CancellationToken.None))!.Lease?.SessionId.StartsWith("sess_", StringComparison.Ordinal) != true && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            await stop.CancelAsync();
+            Assert.Equal((WorkerRunEnd.Released, (string?)null), await run.WaitAsync(TimeSpan.FromSeconds(30)));
+
+            var left = (await opened.GetJobAsync(job.Job.JobId, CancellationToken.None))!;
+            Assert.Equal(JobStates.Running, left.State);
+            Assert.Null(left.Lease);
+        }
+
+        Assert.Null(slot.SessionClient);
+    }
+
     public void Dispose() => store.Dispose();
 
     /// <summary>Queues <paramref name="count"/> jobs of one inline step and claims them as a worker would, each with the record of its definition.</summary>
-    private async Task<List<(JobRecord Job, JobDefinitionRecord Definition)>> QueueAsync(int count)
+    private async Task<List<(JobRecord Job, JobDefinitionRecord Definition)>> QueueAsync(int count, string step)
     {
-        var steps = new OrderedDictionary(StringComparer.Ordinal) { ["double"] = ScriptBlock.Create("$_ * 2") };
+        var steps = new OrderedDictionary(StringComparer.Ordinal) { ["only"] = ScriptBlock.Create(step) };
         var workflow = WorkflowLoader.FromSteps(steps);
         var claimed = new List<(JobRecord, JobDefinitionRecord)>();
         await using var opened = await StoreFactory.OpenAsync(store.Path, StoreOpenMode.CreateIfMissing, CancellationToken.None);
