@@ -10,6 +10,7 @@ internal sealed record BenchOptions
                                        [--resume-rounds N] [--postgres CONN] [--dir PATH]
                                        [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
                                        [--memory-steps SHORT,LONG] [--cmdlet-fleet-rounds N]
+                                       [--baseline-module PATH]
 
           --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs, 10 fleet rounds of 200 jobs
                              (each still overridable)
@@ -31,6 +32,10 @@ internal sealed record BenchOptions
                              rounds of the fleet through the cmdlets (fresh pwsh: Start-ArcpJob -Queue, then 1 and
                              4 processes of Start-ArcpWorker -Concurrency 4 -ExitWhenIdle), on each fleet store;
                              needs the published module; 0 skips it (default 2; --long: 5)
+          --baseline-module PATH
+                             another build's module manifest (for example main's out/Arcp.Resumability/
+                             Arcp.Resumability.psd1): the cmdlet fleet part runs it too, in turn with this build's
+                             round by round on the same store, and prints its figures beside
           --memory-steps S,L RSS and live managed memory after S and after L steps of one job; 0,0 skips
                              (default 1000,100000, the issue's pair: about 100 s on an idle 2-core machine)
         """;
@@ -59,6 +64,9 @@ internal sealed record BenchOptions
     public bool FleetOnPostgres { get; init; } = true;
 
     public int CmdletFleetRounds { get; init; } = 2;
+
+    /// <summary>Another build's module manifest, measured in the cmdlet fleet part beside this build's.</summary>
+    public string? BaselineModule { get; init; }
 
     /// <summary>Steps of one job after which memory is sampled; (0, 0) skips the memory-growth part.</summary>
     public (int Short, int Long) MemorySteps { get; init; } = (1_000, 100_000);
@@ -95,6 +103,10 @@ internal sealed record BenchOptions
                 "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
                 "--memory-steps" => options with { MemorySteps = StepPair(name, value) },
                 "--cmdlet-fleet-rounds" => options with { CmdletFleetRounds = Count(name, value, minimum: 0) },
+                "--baseline-module" => options with
+                {
+                    BaselineModule = File.Exists(value) ? Path.GetFullPath(value) : throw new ArgumentException($"Option '{name}' needs the path of a module manifest; '{value}' does not exist."),
+                },
                 "--fleet-postgres" => options with
                 {
                     FleetOnPostgres = value switch

@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 
 namespace Arcp.Resumability.Bench;
 
-/// <summary>Per round: seconds to queue the jobs with the cmdlet, and to drain them with 1 and with 4 worker processes.</summary>
-internal sealed record CmdletFleetFigures(string Store, int JobsPerRound, Summary Enqueue, Summary OneWorker, Summary FourWorkers);
+/// <summary>Per round, for one build's module: seconds to queue the jobs with the cmdlet, and to drain them with 1 and with 4 worker processes.</summary>
+internal sealed record CmdletFleetFigures(string Store, string Module, int JobsPerRound, Summary Enqueue, Summary OneWorker, Summary FourWorkers);
 
 /// <summary>
 /// The fleet through the cmdlets, as an operator runs it (issue 11): a fresh pwsh queues the round's 5-step no-op
@@ -13,6 +13,8 @@ internal sealed record CmdletFleetFigures(string Store, int JobsPerRound, Summar
 /// <c>Start-ArcpWorker -Concurrency 4 -ExitWhenIdle</c> until the queue is empty. Each process reports its own clock
 /// readings after <c>Import-Module</c>, so process start and import are outside the figures: the drain is timed from
 /// the first worker's start of <c>Start-ArcpWorker</c> to the last worker's return, and every job must be completed.
+/// With several modules (this build and a baseline) each round runs them in turn on the same store, so load swings
+/// hit both alike.
 /// </summary>
 internal static partial class CmdletFleetBenchmark
 {
@@ -52,7 +54,7 @@ internal static partial class CmdletFleetBenchmark
         [Console]::Out.WriteLine("worker start=$started end=$([DateTime]::UtcNow.Ticks) completed=$($report.Completed) failed=$($report.Failed)")
         """;
 
-    public static async Task<CmdletFleetFigures> RunAsync(string label, string storeSpec, string host, string pwshDll, string modulePath, string folder, int jobs, int rounds, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<CmdletFleetFigures>> RunAsync(string label, string storeSpec, string host, string pwshDll, IReadOnlyList<(string Label, string Path)> modules, string folder, int jobs, int rounds, CancellationToken cancellationToken)
     {
         var enqueueScript = Path.Combine(folder, "fleet-enqueue.ps1");
         var workerScript = Path.Combine(folder, "fleet-worker.ps1");
@@ -60,23 +62,25 @@ internal static partial class CmdletFleetBenchmark
         await File.WriteAllTextAsync(workerScript, WorkerScript, cancellationToken);
         var workflowFile = Path.Combine(folder, "bench-cmdlet-fleet.ps1");
         await File.WriteAllTextAsync(workflowFile, WorkflowFile, cancellationToken);
-        var enqueue = new List<double>();
-        var one = new List<double>();
-        var four = new List<double>();
+        var samples = modules.Select(_ => (Enqueue: new List<double>(), One: new List<double>(), Four: new List<double>())).ToList();
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var (workers, drains) in new[] { (1, one), (4, four) })
+            for (var m = 0; m < modules.Count; m++)
             {
-                var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue, "-Workflow", "bench-cmdlet-fleet"), cancellationToken);
-                var queued = EnqueueTime().Match(output);
-                enqueue.Add(queued.Success
-                    ? double.Parse(queued.Groups["ms"].Value, CultureInfo.InvariantCulture) / 1000
-                    : throw new InvalidOperationException($"The enqueue script printed no timing; its output was: {output.Trim()}"));
-                drains.Add(await DrainAsync(host, pwshDll, workerScript, modulePath, storeSpec, workers, jobs, cancellationToken));
+                var modulePath = modules[m].Path;
+                foreach (var (workers, drains) in new[] { (1, samples[m].One), (4, samples[m].Four) })
+                {
+                    var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue, "-Workflow", "bench-cmdlet-fleet"), cancellationToken);
+                    var queued = EnqueueTime().Match(output);
+                    samples[m].Enqueue.Add(queued.Success
+                        ? double.Parse(queued.Groups["ms"].Value, CultureInfo.InvariantCulture) / 1000
+                        : throw new InvalidOperationException($"The enqueue script printed no timing; its output was: {output.Trim()}"));
+                    drains.Add(await DrainAsync(host, pwshDll, workerScript, modulePath, storeSpec, workers, jobs, cancellationToken));
+                }
             }
         }
 
-        return new CmdletFleetFigures(label, jobs, Summary.Of(enqueue), Summary.Of(one), Summary.Of(four));
+        return modules.Select((module, m) => new CmdletFleetFigures(label, module.Label, jobs, Summary.Of(samples[m].Enqueue), Summary.Of(samples[m].One), Summary.Of(samples[m].Four))).ToList();
     }
 
     private static async Task<double> DrainAsync(string host, string pwshDll, string script, string modulePath, string storeSpec, int workers, int jobs, CancellationToken cancellationToken)

@@ -65,7 +65,8 @@ try
 
     if (options.FleetRounds > 0)
     {
-        var cmdlets = options.CmdletFleetRounds > 0 && pwsh is { } fleetPwsh ? new CmdletFleet(fleetPwsh.Host, fleetPwsh.PwshDll, modulePath!) : null;
+        IReadOnlyList<(string Label, string Path)> modules = options.BaselineModule is { } baseline ? [("this build", modulePath!), ($"baseline {baseline}", baseline)] : [("this build", modulePath!)];
+        var cmdlets = options.CmdletFleetRounds > 0 && pwsh is { } fleetPwsh ? new CmdletFleet(fleetPwsh.Host, fleetPwsh.PwshDll, modules) : null;
         await MeasureFleetsAsync(options, folder, report, cmdlets);
     }
 
@@ -103,7 +104,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
     report.Fleet(options, await FleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "fleet.db"), BareFleet.Kind.Sqlite, Path.Combine(folder, "bare-fleet.db"), options, CancellationToken.None));
     if (cmdlets is not null)
     {
-        report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "cmdlet-fleet.db"), cmdlets.Host, cmdlets.PwshDll, cmdlets.ModulePath, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+        report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "cmdlet-fleet.db"), cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
     }
 
     if (!options.FleetOnPostgres)
@@ -144,7 +145,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
                 await create.ExecuteNonQueryAsync();
             }
 
-            report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync(server is null ? "PostgreSQL (--postgres)" : "PostgreSQL (own server)", cmdletSpec, cmdlets.Host, cmdlets.PwshDll, cmdlets.ModulePath, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+            report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync(server is null ? "PostgreSQL (--postgres)" : "PostgreSQL (own server)", cmdletSpec, cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
         }
     }
     finally
@@ -229,4 +230,4 @@ static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string fo
 }
 
 /// <summary>What the cmdlet fleet part needs: the pwsh to start and the published module to import.</summary>
-internal sealed record CmdletFleet(string Host, string PwshDll, string ModulePath);
+internal sealed record CmdletFleet(string Host, string PwshDll, IReadOnlyList<(string Label, string Path)> Modules);

@@ -111,15 +111,18 @@ internal sealed class Report(TextWriter output)
         Line();
     }
 
-    public void CmdletFleet(BenchOptions options, CmdletFleetFigures figures)
+    public void CmdletFleet(BenchOptions options, IReadOnlyList<CmdletFleetFigures> modules)
     {
-        Line(Invariant($"   Through the cmdlets on {figures.Store}: {figures.JobsPerRound} jobs per round, {options.CmdletFleetRounds} round(s), each process a fresh pwsh"));
-        Line("   (Start-ArcpJob -Workflow <name> -Queue, then Start-ArcpWorker -Concurrency 4 -ExitWhenIdle; process start and Import-Module untimed)");
-        Row(string.Empty, "median", "p90", "rounds", string.Empty);
-        FleetRow("Start-ArcpJob -Queue, one pwsh (jobs queued/s)", figures.Enqueue, figures.JobsPerRound);
-        FleetRow("1 worker process, concurrency 4", figures.OneWorker, figures.JobsPerRound);
-        FleetRow("4 worker processes, concurrency 4", figures.FourWorkers, figures.JobsPerRound);
-        Line();
+        foreach (var figures in modules)
+        {
+            Line(Invariant($"   Through the cmdlets on {figures.Store}, {figures.Module}: {figures.JobsPerRound} jobs per round, {options.CmdletFleetRounds} round(s), each process a fresh pwsh"));
+            Line("   (Start-ArcpJob -Workflow <name> -Queue, then Start-ArcpWorker -Concurrency 4 -ExitWhenIdle; process start and Import-Module untimed)");
+            Row(string.Empty, "median", "p90", "rounds", string.Empty);
+            FleetRow("Start-ArcpJob -Queue, one pwsh (jobs queued/s)", figures.Enqueue, figures.JobsPerRound);
+            FleetRow("1 worker process, concurrency 4", figures.OneWorker, figures.JobsPerRound);
+            FleetRow("4 worker processes, concurrency 4", figures.FourWorkers, figures.JobsPerRound);
+            Line();
+        }
     }
 
     public void MemoryGrowth(BenchOptions options, (MemoryPoint Short, MemoryPoint Long) points)

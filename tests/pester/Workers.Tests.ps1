@@ -27,7 +27,7 @@ BeforeAll {
     function Get-ChildEnvironment($Case, [hashtable]$Extra = @{}) {
         $environment = @{
             ARCP_STORE = $Case.Store; ARCP_WORKFLOW_PATH = $script:WorkflowFolder; ARCP_TEST_COUNTER = $Case.Counter
-            ARCP_TEST_KILL_IN_STEP = $null; ARCP_TEST_KILL_MARKER = $Case.Marker; ARCP_TEST_STEP_MS = $null
+            ARCP_TEST_KILL_IN_STEP = $null; ARCP_TEST_KILL_MARKER = $Case.Marker; ARCP_TEST_STEP_MS = $null; ARCP_TEST_LOADS = $null
         }
         foreach ($k in $Extra.Keys) { $environment[$k] = $Extra[$k] }
         $environment
@@ -157,6 +157,28 @@ Describe 'Start-ArcpWorker' {
         $done.State | Should -Be 'Completed'
         $done.Result | Should -Be 10
         (Read-StepRecord $case).Step | Sort-Object | Should -Be @('one', 'three', 'two')
+    }
+
+    It 'keeps one session and one loaded workflow per slot: 6 jobs through -Concurrency 2 open 2 sessions' {
+        $case = New-WorkerCase
+        $loads = Join-Path $case.Folder 'loads.txt'
+        $null = 1..6 | ForEach-Object { Start-ArcpJob -Workflow worker-count -Queue reuse -InputObject $_ -Store $case.Store }
+
+        $worker = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2; Concurrency = 2 }' -Environment (Get-ChildEnvironment $case @{ ARCP_TEST_STEP_MS = '10'; ARCP_TEST_LOADS = $loads }) -TimeoutSeconds 120
+
+        $worker.Output | Should -Contain 'REPORT 6 0 6 0 0' -Because $worker.StdErr
+        # Queuing opens no session, and this process has not read the store through one yet: every session is the worker's.
+        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$($case.Store);Mode=ReadOnly;Pooling=False")
+        try {
+            $connection.Open()
+            $command = $connection.CreateCommand()
+            $command.CommandText = 'SELECT count(*) FROM sessions;'
+            $command.ExecuteScalar() | Should -Be 2 -Because 'each slot keeps its session job after job (one per job before)'
+        }
+        finally { $connection.Dispose() }
+        # The worker loads the workflow once to check it can run the jobs, and each slot once to run them (twice per job before).
+        @(Get-Content -LiteralPath $loads).Count | Should -Be 3
+        @(Get-ArcpJob -Store $case.Store | Where-Object State -EQ 'Completed').Count | Should -Be 6
     }
 
     It 'lets Wait-ArcpJob wait for a queued job until a worker in another process finishes it' {

@@ -39,6 +39,9 @@ public sealed partial class ArcpClient : IAsyncDisposable
 
     public string SessionId { get; private set; } = string.Empty;
 
+    /// <summary>False once the connection to the runtime has ended (closed by either side, or broken): the session serves nothing more.</summary>
+    public bool IsConnected => !receiveLoop.IsCompleted;
+
     public JsonObject RuntimeCapabilities { get; private set; } = [];
 
     public RuntimeIdentity? RuntimeIdentity { get; private set; }

@@ -129,7 +129,10 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
     /// <summary>
     /// Hands every interrupted job of a workflow the driver runs to the driver, as a runtime-driven resume would, so
     /// a restarted runtime carries on with its jobs without anyone asking. Each drive's resume claims the job (the
-    /// fence), so a job someone else resumes meanwhile is not run twice.
+    /// fence), so a job someone else resumes meanwhile is not run twice. A job that came from a queue first takes a
+    /// slot of its queue's fleet-wide limit, as a worker's resume does (<see cref="QueuedJobs.ClaimResumeAsync"/>);
+    /// when its queue is full it is left interrupted for the workers of that queue (or the runtime's next start),
+    /// which resume it once a slot frees: the runtime does not watch queues.
     /// </summary>
     /// <returns>The ids of the jobs handed over.</returns>
     public async Task<IReadOnlyList<string>> ResumeInterruptedAsync(CancellationToken cancellationToken)
@@ -139,14 +142,29 @@ public sealed partial class ArcpRuntime : IAsyncDisposable
             return [];
         }
 
-        var interrupted = await new QueuedJobs(Jobs).ListResumableAsync("runtime", new WorkFilter(null, null, driver.Workflows), cancellationToken).ConfigureAwait(false);
-        foreach (var job in interrupted)
+        var queued = new QueuedJobs(Jobs);
+        var claimer = QueuedJobs.NewClaimerId();
+        var handedOver = new List<string>();
+        var waiting = new List<string>();
+        foreach (var job in await queued.ListResumableAsync(claimer, new WorkFilter(null, null, driver.Workflows), cancellationToken).ConfigureAwait(false))
         {
+            if (await queued.ClaimResumeAsync(claimer, job, cancellationToken).ConfigureAwait(false) is null)
+            {
+                waiting.Add(job.JobId);
+                continue;
+            }
+
             // Not awaited: the driver may run its jobs one at a time, and the runtime must start serving meanwhile.
             _ = Drive(job.JobId, job.Principal, job.Workflow);
+            handedOver.Add(job.JobId);
         }
 
-        return interrupted.Select(j => j.JobId).ToList();
+        if (waiting.Count > 0)
+        {
+            Options.Diagnostics?.Invoke($"not resuming {waiting.Count} interrupted job(s): their queue is at its concurrency limit (its workers resume them once a slot frees) or someone took them meanwhile: {string.Join(", ", waiting)}");
+        }
+
+        return handedOver;
     }
 
     /// <summary>§10.3 recovery for a silent session: its jobs are blocked and the <c>job.blocked</c> events fanned out.</summary>

@@ -26,7 +26,7 @@ public sealed partial class ResumeArcpJobCommand
         {
             StepSet => WorkflowLoader.FromSteps(Step),
             WorkflowSet => WorkflowLoader.Load(Workflow, SessionState.Path.CurrentFileSystemLocation.ProviderPath),
-            _ => DefinitionResolver.ForRecordedJob(JobId, original.Workflow, recorded, Force),
+            _ => DefinitionResolver.ForRecordedJob(JobId, original.Workflow, recorded, Force, new ParsedWorkflows()),
         };
 
         // The retry records its own definition, described from what was loaded now (the same source as the original's).

@@ -180,7 +180,7 @@ public sealed partial class ResumeArcpJobCommand : ArcpStepsCmdlet
     }
 
     /// <summary>The job's recorded definition (only an embedded store has them, only for the local principal), else its workflow by name.</summary>
-    private ScriptWorkflow RecordedWorkflow(string store) => DefinitionResolver.ForRecordedJob(JobId, FetchJob(store, JobId).Workflow, RecordedDefinition(store), Force);
+    private ScriptWorkflow RecordedWorkflow(string store) => DefinitionResolver.ForRecordedJob(JobId, FetchJob(store, JobId).Workflow, RecordedDefinition(store), Force, new ParsedWorkflows());
 
     private JobDefinitionRecord? RecordedDefinition(string store) =>
         RunEmbedded(store, (_, embedded, ct) => embedded is null ? Task.FromResult<JobDefinitionRecord?>(null) : embedded.GetRecordedDefinitionAsync(JobId, ct));

@@ -5,7 +5,7 @@ using Arcp.Resumability.Steps;
 namespace Arcp.Resumability.PowerShell.Hosting;
 
 /// <summary>Shows step progress with Write-Progress and runs the operator's -OnCheckpoint script block.</summary>
-internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher dispatcher, string activity, ScriptBlock? onCheckpoint, string store) : IStepObserver
+internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher dispatcher, string activity, ScriptBlock? onCheckpoint, string store) : IScriptStepObserver
 {
     private const int ActivityId = 0x4152; // "AR": keeps our bar distinct from callers' own progress ids.
     private const int StepActivityId = ActivityId + 1;

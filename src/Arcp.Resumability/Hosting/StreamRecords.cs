@@ -12,7 +12,7 @@ namespace Arcp.Resumability.PowerShell.Hosting;
 internal static class StreamRecords
 {
     /// <returns>False when <paramref name="item"/> is ordinary output rather than a stream record.</returns>
-    public static bool Forward(PSObject? item, StepContext context, PowerShellStepObserver observer, CancellationToken cancellationToken)
+    public static bool Forward(PSObject? item, StepContext context, IScriptStepObserver observer, CancellationToken cancellationToken)
     {
         // A step that writes $null to the pipeline hands a null item to the sink: that is output, not a stream record.
         var (level, stream, message) = item?.BaseObject switch

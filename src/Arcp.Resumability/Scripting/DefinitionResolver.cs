@@ -16,11 +16,12 @@ internal static class DefinitionResolver
     /// <param name="recordedWorkflow">The job row's workflow name.</param>
     /// <param name="recorded">The job's recorded definition, as <c>GetRecordedDefinitionAsync</c> returns it for the local principal; null when there is none.</param>
     /// <param name="force">Run the definition even if it changed since it was recorded (-Force).</param>
-    public static ScriptWorkflow ForRecordedJob(string jobId, string recordedWorkflow, JobDefinitionRecord? recorded, bool force)
+    /// <param name="workflows">The definitions already loaded in the caller's runspace; an unchanged one is not loaded again.</param>
+    public static ScriptWorkflow ForRecordedJob(string jobId, string recordedWorkflow, JobDefinitionRecord? recorded, bool force, ParsedWorkflows workflows)
     {
         if (recorded is null)
         {
-            return ByName(jobId, recordedWorkflow);
+            return ByName(jobId, recordedWorkflow, workflows);
         }
 
         if (recorded.JobId != jobId)
@@ -37,20 +38,20 @@ internal static class DefinitionResolver
                     throw ArcpException.Of(ErrorCodes.DataLoss, $"Job {jobId}'s recorded inline steps do not match their recorded hash {recorded.ContentHash}; resume it with -Step.");
                 }
 
-                return Checked(jobId, recorded, WorkflowLoader.FromSteps(RecordedDefinitions.StepsFromScript(script)), recorded.ContentHash, force);
+                return Checked(jobId, recorded, workflows.FromInline(recorded.ContentHash, script), recorded.ContentHash, force);
             case JobDefinitionKinds.File:
                 // The path the local user gave when starting the job; still only a regular .ps1 file is run.
-                var path = WorkflowLoader.WorkflowFile(recorded.Reference);
-                return Checked(jobId, recorded, WorkflowLoader.Load(path, Path.GetDirectoryName(path)!), RecordedDefinitions.FileHash(path), force);
+                var (fromFile, fileHash) = workflows.FromFile(WorkflowLoader.WorkflowFile(recorded.Reference));
+                return Checked(jobId, recorded, fromFile, fileHash, force);
             case JobDefinitionKinds.BuiltIn or JobDefinitionKinds.SearchPath:
-                var named = WorkflowLoader.ResolveName(recorded.Reference);
-                return Checked(jobId, recorded, WorkflowLoader.Load(named, Path.GetDirectoryName(named)!), RecordedDefinitions.FileHash(named), force);
+                var (named, namedHash) = workflows.FromFile(WorkflowLoader.ResolveName(recorded.Reference));
+                return Checked(jobId, recorded, named, namedHash, force);
             default:
                 throw ArcpException.Of(ErrorCodes.DataLoss, $"Job {jobId} records a definition of unknown kind '{recorded.Kind}'; resume it with -Workflow or -Step.");
         }
     }
 
-    private static ScriptWorkflow ByName(string jobId, string recordedWorkflow)
+    private static ScriptWorkflow ByName(string jobId, string recordedWorkflow, ParsedWorkflows workflows)
     {
         if (recordedWorkflow == WorkflowLoader.InlineWorkflowName)
         {
@@ -64,7 +65,7 @@ internal static class DefinitionResolver
                 $"Job {jobId} records the workflow '{recordedWorkflow}', which is a path; a recorded workflow is only ever resolved by name, never run from a path. Pass -Workflow with a workflow file you trust to resume it.");
         }
 
-        return WorkflowLoader.LoadByName(recordedWorkflow);
+        return workflows.FromFile(WorkflowLoader.ResolveName(recordedWorkflow)).Workflow;
     }
 
     /// <summary>FAILED_PRECONDITION (unless forced) when the definition's content or declared version is not what the job recorded.</summary>

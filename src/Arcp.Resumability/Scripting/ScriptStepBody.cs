@@ -23,7 +23,7 @@ internal static class ScriptStepBody
         """;
 
     /// <param name="inputFolders">For a runtime host: the folders remote job input may name (see <see cref="ArcpStepContext.ResolveInputFolder"/>); null when the input is the caller's own.</param>
-    public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders = null) =>
+    public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, IScriptStepObserver observer, InputFolderPolicy? inputFolders = null) =>
         new(
             workflow.Name,
             workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer, inputFolders))
@@ -54,10 +54,10 @@ internal static class ScriptStepBody
     /// Every step runs in a nested pipeline that its token stops (so its finally blocks run): a step's timeout, and a
     /// job cancel whose deadline passed (Stop-ArcpJob -DeadlineSeconds), stop even a body that ignores the cancel.
     /// </summary>
-    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, PowerShellStepObserver observer, InputFolderPolicy? inputFolders) =>
+    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, IScriptStepObserver observer, InputFolderPolicy? inputFolders) =>
         (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, inputFolders, cancellationToken)));
 
-    private static JsonNode? Invoke(ScriptBlock script, StepContext context, PowerShellStepObserver observer, InputFolderPolicy? inputFolders, CancellationToken cancellationToken)
+    private static JsonNode? Invoke(ScriptBlock script, StepContext context, IScriptStepObserver observer, InputFolderPolicy? inputFolders, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var warnings = new List<string>();

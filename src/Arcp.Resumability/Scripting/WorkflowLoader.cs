@@ -179,12 +179,9 @@ internal static class WorkflowLoader
         value.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase) || value.Contains('/', StringComparison.Ordinal) || value.Contains('\\', StringComparison.Ordinal);
 
     /// <summary>
-    /// Loads a workflow by name only: a built-in, then each folder of <c>$env:ARCP_WORKFLOW_PATH</c>. This is the only
-    /// road for a workflow value read back from the store or sent over the wire: such a value may name, never point.
+    /// Where a name resolves: a built-in first, then the search path, like a command on <c>$env:PATH</c>. This is the
+    /// only road for a workflow value read back from the store or sent over the wire: such a value may name, never point.
     /// </summary>
-    public static ScriptWorkflow LoadByName(string name) => Load(ResolveName(name), Environment.CurrentDirectory);
-
-    /// <summary>Where a name resolves: a built-in first, then the search path, like a command on <c>$env:PATH</c>.</summary>
     public static string ResolveName(string name)
     {
         if (string.IsNullOrWhiteSpace(name) || LooksLikePath(name) || name.Contains("..", StringComparison.Ordinal) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using Arcp.Resumability.Jobs;
 using Arcp.Resumability.PowerShell.Hosting;
@@ -26,8 +25,9 @@ internal interface IWorkerLog
 
 /// <summary>
 /// The worker loop, on the pipeline thread: fire due schedules, resume interrupted jobs it can resolve, claim queued
-/// jobs, each run in a runspace of a pool of <see cref="WorkerSettings.Concurrency"/>; wait for a run to end or the
-/// poll interval; repeat until stopped. Stopping stops the runs in flight (their sessions release the leases, so the
+/// jobs, each run in a free one of <see cref="WorkerSettings.Concurrency"/> long-lived slots (<see cref="WorkerSlot"/>:
+/// a runspace and a session each, reused job after job); wait for a run to end or the poll interval; repeat until
+/// stopped. Stopping stops the runs in flight (their slots close their sessions, which releases the leases, so the
 /// jobs stay resumable) and gives up this worker's queue claims.
 /// </summary>
 internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dispatcher, IWorkerLog log) : IDisposable
@@ -37,11 +37,12 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
     private readonly List<WorkerRun> runs = [];
     private readonly Dictionary<string, DateTimeOffset> restingUntil = new(StringComparer.Ordinal);
     private readonly HashSet<string> unresolvable = new(StringComparer.Ordinal);
+    private readonly ParsedWorkflows workflows = new();
+    private WorkerSlot[] slots = [];
     private IArcpStore? store;
     private JobService? jobs;
     private QueuedJobs? queued;
     private JobSchedules? schedules;
-    private RunspacePool? pool;
 
     public ArcpWorkerReport Report { get; } = new(QueuedJobs.NewClaimerId(), StoreFactory.Redact(settings.Store));
 
@@ -54,9 +55,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         jobs = new JobService(store, new JobServiceOptions());
         queued = new QueuedJobs(jobs);
         schedules = new JobSchedules(queued);
-        pool = RunspaceFactory.CreateRunspacePool(runspaceState);
-        pool.SetMaxRunspaces(settings.Concurrency);
-        pool.Open();
+        slots = Enumerable.Range(0, settings.Concurrency).Select(_ => new WorkerSlot(runspaceState, settings.Store)).ToArray();
         log.Detail($"Worker {WorkerId} on '{StoreFactory.Redact(settings.Store)}': up to {settings.Concurrency} job(s) at once.");
         try
         {
@@ -88,6 +87,13 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                     return;
                 }
 
+                if (ended > 0 && runs.Count == 0)
+                {
+                    // The last runs just ended and nothing took their slots: look again at once (with -ExitWhenIdle, to
+                    // find the queue empty) rather than a poll interval later.
+                    continue;
+                }
+
                 WaitHandle.WaitAny([.. runs.Select(r => r.Finished), stop.WaitHandle], settings.PollInterval);
             }
         }
@@ -109,11 +115,22 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
             run.Dispose();
         }
 
-        pool?.Dispose();
-        if (store is not null)
-        {
-            dispatcher.Run(async _ => { await store.DisposeAsync().ConfigureAwait(false); return true; }, CancellationToken.None);
-        }
+        dispatcher.Run(
+            async _ =>
+            {
+                foreach (var slot in slots)
+                {
+                    await slot.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (store is not null)
+                {
+                    await store.DisposeAsync().ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            CancellationToken.None);
     }
 
     private int Reap()
@@ -191,18 +208,18 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
             }
 
             // A job from a queue takes a slot of its queue's fleet-wide limit first; a full queue leaves it for later.
-            if (CanResolve(job, stop) && dispatcher.Run(ct => queued!.ClaimResumeAsync(WorkerId, job, ct), stop) is { } slotted)
+            if (TryResolve(job, stop, out var recorded) && dispatcher.Run(ct => queued!.ClaimResumeAsync(WorkerId, job, ct), stop) is { } slotted)
             {
-                Launch(slotted, fromQueue: false);
+                Launch(slotted, recorded, fromQueue: false);
                 launched++;
             }
         }
 
         while (runs.Count < settings.Concurrency && dispatcher.Run(ct => queued!.ClaimNextAsync(WorkerId, settings.Filter, ct), stop) is { } claimed)
         {
-            if (CanResolve(claimed, stop))
+            if (TryResolve(claimed, stop, out var recorded))
             {
-                Launch(claimed, fromQueue: true);
+                Launch(claimed, recorded, fromQueue: true);
                 launched++;
             }
             else
@@ -215,9 +232,13 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         return launched;
     }
 
-    /// <summary>The one place the worker turns a recorded job into a definition, to learn whether it can run it here.</summary>
-    private bool CanResolve(JobRecord job, CancellationToken stop)
+    /// <summary>
+    /// The one place the worker reads a job's recorded definition (null when it has none) and turns it into a
+    /// definition, to learn whether it can run the job here; the run gets what was read here.
+    /// </summary>
+    private bool TryResolve(JobRecord job, CancellationToken stop, out JobDefinitionRecord? recorded)
     {
+        recorded = null;
         if (unresolvable.Contains(job.JobId))
         {
             return false;
@@ -226,8 +247,8 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         try
         {
             // The worker runs the local principal's jobs, so their recorded definitions (file, inline) are its to use; never -Force.
-            var recorded = dispatcher.Run(ct => jobs!.GetRecordedDefinitionAsync(RuntimeOptions.LocalPrincipal, job.JobId, ct), stop);
-            DefinitionResolver.ForRecordedJob(job.JobId, job.Workflow, recorded, force: false);
+            recorded = dispatcher.Run(ct => jobs!.GetRecordedDefinitionAsync(RuntimeOptions.LocalPrincipal, job.JobId, ct), stop);
+            DefinitionResolver.ForRecordedJob(job.JobId, job.Workflow, recorded, force: false, workflows);
             return true;
         }
         catch (ArcpException ex)
@@ -238,11 +259,12 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         }
     }
 
-    private void Launch(JobRecord job, bool fromQueue)
+    private void Launch(JobRecord job, JobDefinitionRecord? recorded, bool fromQueue)
     {
         _ = fromQueue ? Report.Started++ : Report.Resumed++;
         log.Line(fromQueue ? "Started" : "Resumed", $"{(fromQueue ? "started" : "resuming")} {Describe(job)}");
-        runs.Add(new WorkerRun(job, fromQueue, pool!, settings.Store));
+        var busy = runs.Select(r => r.Slot).ToHashSet();
+        runs.Add(new WorkerRun(job, recorded, fromQueue, slots.First(s => !busy.Contains(s))));
     }
 
     private void StopRuns()

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Management.Automation;
-using System.Management.Automation.Runspaces;
-using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Workers;
@@ -21,24 +18,22 @@ internal enum WorkerRunEnd
 }
 
 /// <summary>
-/// One job driven by <c>Resume-ArcpJob</c> in a runspace of the worker's pool. The resume's own claim is the fence:
-/// if another worker got there first it is refused with ABORTED and nothing runs twice.
+/// One job resumed in one of the worker's slots. The resume's own claim is the fence: if another worker got there
+/// first it is refused with ABORTED and nothing runs twice.
 /// </summary>
 internal sealed class WorkerRun : IDisposable
 {
-    private readonly System.Management.Automation.PowerShell shell;
-    private readonly PSDataCollection<PSObject> output = [];
-    private readonly IAsyncResult invocation;
+    private readonly CancellationTokenSource stop = new();
     private readonly Stopwatch elapsed = Stopwatch.StartNew();
+    private readonly Task<(WorkerRunEnd End, string? Message)> run;
 
-    public WorkerRun(JobRecord job, bool fromQueue, RunspacePool pool, string store)
+    /// <param name="recorded">The job's recorded definition as the worker read it (null when it has none): read once per job.</param>
+    public WorkerRun(JobRecord job, JobDefinitionRecord? recorded, bool fromQueue, WorkerSlot slot)
     {
         Job = job;
         FromQueue = fromQueue;
-        shell = System.Management.Automation.PowerShell.Create();
-        shell.RunspacePool = pool;
-        shell.AddCommand("Resume-ArcpJob").AddParameter("JobId", job.JobId).AddParameter("Store", store);
-        invocation = shell.BeginInvoke<PSObject, PSObject>(null, output);
+        Slot = slot;
+        run = slot.RunAsync(job, recorded, stop.Token);
     }
 
     public JobRecord Job { get; }
@@ -46,58 +41,24 @@ internal sealed class WorkerRun : IDisposable
     /// <summary>Claimed from a queue (a start) rather than found interrupted (a resume).</summary>
     public bool FromQueue { get; }
 
+    /// <summary>The slot the run occupies until it is accounted for.</summary>
+    public WorkerSlot Slot { get; }
+
     public TimeSpan Elapsed => elapsed.Elapsed;
 
-    public WaitHandle Finished => invocation.AsyncWaitHandle;
+    public WaitHandle Finished => ((IAsyncResult)run).AsyncWaitHandle;
 
-    public bool IsFinished => invocation.IsCompleted;
+    public bool IsFinished => run.IsCompleted;
 
-    /// <summary>Asks the run to stop: the step in progress is interrupted and the session releases the job's lease.</summary>
-    public void Stop() => shell.BeginStop(null, null);
+    /// <summary>Asks the run to stop: the step in progress is interrupted and the slot's session releases the job's lease.</summary>
+    public void Stop() => stop.Cancel();
 
-    /// <summary>Collects the outcome of a finished run: how it ended and the error message when there is one.</summary>
+    /// <summary>How a finished run ended and the error message when there is one.</summary>
     public (WorkerRunEnd End, string? Message) Outcome()
     {
         elapsed.Stop();
-        try
-        {
-            shell.EndInvoke(invocation);
-        }
-        catch (PipelineStoppedException)
-        {
-            return (WorkerRunEnd.Released, null);
-        }
-        catch (RuntimeException ex)
-        {
-            return (WorkerRunEnd.Failed, ex.Message);
-        }
-
-        var job = output.Select(o => o?.BaseObject).OfType<ArcpJob>().LastOrDefault();
-        var error = shell.Streams.Error.FirstOrDefault();
-        if (job is null)
-        {
-            if (error?.Exception is ArcpException { Code: ErrorCodes.Aborted } aborted)
-            {
-                return (WorkerRunEnd.TakenElsewhere, aborted.Message);
-            }
-
-            return shell.InvocationStateInfo.State == PSInvocationState.Stopped
-                ? (WorkerRunEnd.Released, null)
-                : (WorkerRunEnd.Failed, error?.ToString() ?? "Resume-ArcpJob ended without reporting the job.");
-        }
-
-        return job.State switch
-        {
-            ArcpJobState.Completed => (WorkerRunEnd.Completed, null),
-            ArcpJobState.Failed => (WorkerRunEnd.Failed, job.Error?.Message ?? error?.ToString()),
-            ArcpJobState.Cancelled => (WorkerRunEnd.Cancelled, job.Error?.Message),
-            _ => (WorkerRunEnd.Released, null),
-        };
+        return run.GetAwaiter().GetResult();
     }
 
-    public void Dispose()
-    {
-        shell.Dispose();
-        output.Dispose();
-    }
+    public void Dispose() => stop.Dispose();
 }

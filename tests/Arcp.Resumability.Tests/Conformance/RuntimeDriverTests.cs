@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Embedding;
+using Arcp.Resumability.Jobs;
+using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Runtime;
 using Arcp.Resumability.Steps;
 using Arcp.Resumability.Store.Sqlite;
@@ -100,6 +102,44 @@ public sealed class RuntimeDriverTests : IDisposable
             await peer.DisposeAsync();
             await serving.WaitAsync(RawPeer.Timeout);
         }
+    }
+
+    [Fact]
+    public async Task A_restarted_runtime_resumes_interrupted_jobs_of_a_limited_queue_only_into_its_free_slots()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var store = await SqliteArcpStore.OpenAsync(storeFolder.Path, CancellationToken.None);
+        var queued = new QueuedJobs(new JobService(store, new JobServiceOptions()));
+        var jobIds = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (job, _) = await queued.EnqueueAsync(new JobStart(ArcpId.NewJobId(), "alice", "gated", null, "\"in\"", null, ArcpId.NewMessageId()), "limited", 0, CancellationToken.None);
+            jobIds.Add(job.JobId);
+        }
+
+        // A worker claimed all three, then went away: they are interrupted, each leased to nobody.
+        while (await queued.ClaimNextAsync("wrk_gone", new WorkFilter("alice", ["limited"], null), CancellationToken.None) is { } claimed)
+        {
+            await queued.ReleaseClaimAsync("wrk_gone", claimed.JobId, CancellationToken.None);
+        }
+
+        await queued.SetConcurrencyAsync("limited", 1, CancellationToken.None);
+        Assert.Equal(jobIds.Order(), (await queued.ListResumableAsync("wrk_any", new WorkFilter(null, null, null), CancellationToken.None)).Select(j => j.JobId).Order());
+        await using var runtime = new ArcpRuntime(store, Options(Gated(gate.Task)));
+
+        var resumed = await runtime.ResumeInterruptedAsync(CancellationToken.None);
+
+        // One job holds the queue's only slot (its step two waits on the gate); the other two wait for it, unleased.
+        var driving = Assert.Single(resumed);
+        await gateReached.Task.WaitAsync(RawPeer.Timeout);
+        foreach (var waiting in jobIds.Where(id => id != driving))
+        {
+            var record = await store.GetJobAsync(waiting, CancellationToken.None);
+            Assert.Null(record!.Lease);
+        }
+
+        Assert.Empty(await runtime.ResumeInterruptedAsync(CancellationToken.None));
+        gate.SetResult();
     }
 
     [Fact]
