@@ -134,10 +134,10 @@ internal sealed class Report(TextWriter output)
             ? "   The issue's pair is the first and the last count (1,000 and 100,000 steps)."
             : "   A smaller pair than the issue's 1,000 and 100,000 steps; --memory-steps 1000,50000,100000 runs that.");
         var header = points.Select(p => p.Steps.ToString("N0", CultureInfo.InvariantCulture)).ToList();
-        header.Add(Invariant($"{longer.Steps / 1000:N0}k/{shorter.Steps / 1000:N0}k"));
+        header.Add("last/first");
         if (warm is not null)
         {
-            header.Add(Invariant($"{longer.Steps / 1000:N0}k/{warm.Steps / 1000:N0}k"));
+            header.Add("last/mid");
         }
 
         MemoryRow(string.Empty, header);
