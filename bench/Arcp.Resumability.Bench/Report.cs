@@ -153,6 +153,7 @@ internal sealed class Report(TextWriter output)
         MemoryRow("  SQLite's own memory (page cache included)", points, p => p.SqliteMemory, withRatios: false);
         MemoryRow("  WAL file / WAL index (-shm) on disk", points.Select(p => Invariant($"{p.WalBytes / 1024.0 / 1024.0:F1}/{p.WalIndexBytes / 1024:N0}K")).ToList());
         MemoryRow("  methods JIT-compiled so far", points.Select(p => p.JitCompiledMethods.ToString("N0", CultureInfo.InvariantCulture)).ToList());
+        Line("   (RSS also holds the earlier parts' pages, which only flatters a ratio near 1)");
         Line();
     }
 
