@@ -12,7 +12,6 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('Arcp.Resumability.Format.ps1xml')
-    TypesToProcess       = @('Arcp.Resumability.Types.ps1xml')
     CmdletsToExport      = @(
         'Start-ArcpJob'
         'Resume-ArcpJob'

@@ -9,7 +9,7 @@ internal sealed record BenchOptions
         Usage: Arcp.Resumability.Bench [--long] [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N]
                                        [--resume-rounds N] [--postgres CONN] [--dir PATH]
                                        [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
-                                       [--memory-steps SHORT,LONG] [--cmdlet-fleet-rounds N]
+                                       [--memory-steps SHORT[,MIDDLE],LONG] [--cmdlet-fleet-rounds N]
                                        [--baseline-module PATH]
 
           --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs, 10 fleet rounds of 200 jobs
@@ -36,8 +36,10 @@ internal sealed record BenchOptions
                              another build's module manifest (for example main's out/Arcp.Resumability/
                              Arcp.Resumability.psd1): the cmdlet fleet part runs it too, in turn with this build's
                              round by round on the same store, and prints its figures beside
-          --memory-steps S,L RSS and live managed memory after S and after L steps of one job; 0,0 skips
-                             (default 1000,100000, the issue's pair: about 100 s on an idle 2-core machine)
+          --memory-steps S,M,L
+                             RSS, live managed memory and where the RSS went after S, M and L steps of one job
+                             (M may be left out); S and L are the issue's pair, M shows the growth once warm;
+                             0,0 skips (default 1000,50000,100000: about 100 s on an idle 2-core machine)
         """;
 
     public int Steps { get; init; } = 1000;
@@ -68,8 +70,8 @@ internal sealed record BenchOptions
     /// <summary>Another build's module manifest, measured in the cmdlet fleet part beside this build's.</summary>
     public string? BaselineModule { get; init; }
 
-    /// <summary>Steps of one job after which memory is sampled; (0, 0) skips the memory-growth part.</summary>
-    public (int Short, int Long) MemorySteps { get; init; } = (1_000, 100_000);
+    /// <summary>Steps of one job after which memory is sampled, ascending; empty skips the memory-growth part.</summary>
+    public IReadOnlyList<int> MemorySteps { get; init; } = [1_000, 50_000, 100_000];
 
     /// <summary>Parses the command line; throws <see cref="ArgumentException"/> with a readable message on bad input.</summary>
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -101,7 +103,7 @@ internal sealed record BenchOptions
                 "--postgres" => options with { PostgresConnection = value },
                 "--fleet-rounds" => options with { FleetRounds = Count(name, value, minimum: 0) },
                 "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
-                "--memory-steps" => options with { MemorySteps = StepPair(name, value) },
+                "--memory-steps" => options with { MemorySteps = StepCounts(name, value) },
                 "--cmdlet-fleet-rounds" => options with { CmdletFleetRounds = Count(name, value, minimum: 0) },
                 "--baseline-module" => options with
                 {
@@ -123,19 +125,20 @@ internal sealed record BenchOptions
         return options;
     }
 
-    private static (int Short, int Long) StepPair(string name, string value)
+    private static List<int> StepCounts(string name, string value)
     {
-        var parts = value.Split(',');
-        if (parts.Length == 2)
+        var counts = value.Split(',').Select(part => Count(name, part, minimum: 0)).ToList();
+        if (counts is [0, 0])
         {
-            var (shorter, longer) = (Count(name, parts[0], minimum: 0), Count(name, parts[1], minimum: 0));
-            if ((shorter, longer) == (0, 0) || (shorter >= 1 && longer > shorter))
-            {
-                return (shorter, longer);
-            }
+            return [];
         }
 
-        throw new ArgumentException($"Option '{name}' needs two step counts SHORT,LONG with 1 <= SHORT < LONG (or 0,0 to skip), not '{value}'.");
+        if (counts.Count is 2 or 3 && counts[0] >= 1 && counts.Zip(counts.Skip(1)).All(pair => pair.First < pair.Second))
+        {
+            return counts;
+        }
+
+        throw new ArgumentException($"Option '{name}' needs two or three ascending step counts SHORT[,MIDDLE],LONG with SHORT >= 1 (or 0,0 to skip), not '{value}'.");
     }
 
     private static int Count(string name, string value, int minimum) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Client;
 using Arcp.Resumability.Embedding;
@@ -7,51 +6,51 @@ using Arcp.Resumability.Steps;
 
 namespace Arcp.Resumability.Bench;
 
-/// <summary>The process after <see cref="Steps"/> steps of one job: resident set, and managed memory live after a full GC.</summary>
-internal sealed record MemoryPoint(int Steps, long WorkingSet, long LiveManaged);
-
 /// <summary>
 /// Memory that should not grow with job length (issue 12): one job on the embedded SQLite store whose single no-op
 /// step loops (its transition picks itself again until a counter in its output reaches the length), measured after
-/// the shorter and after the longer count of checkpointed steps, from inside the job's checkpoint callback.
+/// each of the given counts of checkpointed steps, from inside the job's checkpoint callback. The issue's pair is the
+/// first and the last count; a count between them shows whether the process still grew once it had warmed up.
 /// </summary>
 internal static class MemoryGrowthBenchmark
 {
-    public static async Task<(MemoryPoint Short, MemoryPoint Long)> RunAsync(string storePath, int shortSteps, int longSteps, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<MemoryPoint>> RunAsync(string storePath, IReadOnlyList<int> counts, CancellationToken cancellationToken)
     {
-        if (shortSteps >= longSteps)
+        if (counts.Count < 2 || counts.Zip(counts.Skip(1)).Any(pair => pair.First >= pair.Second))
         {
-            throw new ArgumentException($"The shorter count ({shortSteps}) must be below the longer ({longSteps}).", nameof(shortSteps));
+            throw new ArgumentException($"The step counts ({string.Join(", ", counts)}) must be at least two, each below the next.", nameof(counts));
         }
 
+        var longest = counts[^1];
         var workflow = new WorkflowDefinition(
             "bench-memory",
             [
                 new StepDefinition("tick", (context, _) => ValueTask.FromResult<JsonNode?>(new JsonObject { ["n"] = Count(context.Input) + 1 }))
                 {
-                    Next = (_, output, _) => ValueTask.FromResult(Count(output) < longSteps ? "tick" : null),
+                    Next = (_, output, _) => ValueTask.FromResult(Count(output) < longest ? "tick" : null),
                 },
             ]);
-        await using var arcp = await EmbeddedArcp.OpenAsync(storePath, null, cancellationToken);
-        var sampler = new Sampler(shortSteps, longSteps);
+        var fullPath = Path.GetFullPath(storePath);
+        await using var arcp = await EmbeddedArcp.OpenAsync(fullPath, null, cancellationToken);
+        var sampler = new Sampler(counts, fullPath);
         var result = await new StepRunner(arcp.Client).StartAsync(workflow, new JsonObject { ["n"] = 0 }, null, null, sampler, cancellationToken);
         if (result.State != "completed")
         {
             throw new InvalidOperationException($"Memory benchmark job {result.JobId} ended '{result.State}': {result.Error?.Message}");
         }
 
-        return (sampler.Short ?? throw new InvalidOperationException("No sample at the shorter count."), sampler.Long ?? throw new InvalidOperationException("No sample at the longer count."));
+        return sampler.Points.Count == counts.Count
+            ? sampler.Points
+            : throw new InvalidOperationException($"Sampled {sampler.Points.Count} of {counts.Count} points.");
     }
 
     private static int Count(JsonNode? output) => output?["n"]?.GetValue<int>() ?? 0;
 
-    private sealed class Sampler(int shortSteps, int longSteps) : IStepObserver
+    private sealed class Sampler(IReadOnlyList<int> counts, string storePath) : IStepObserver
     {
         private int checkpoints;
 
-        public MemoryPoint? Short { get; private set; }
-
-        public MemoryPoint? Long { get; private set; }
+        public List<MemoryPoint> Points { get; } = [];
 
         public ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
@@ -61,23 +60,12 @@ internal static class MemoryGrowthBenchmark
         public ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken)
         {
             checkpoints++;
-            if (checkpoints == shortSteps)
+            if (Points.Count < counts.Count && checkpoints == counts[Points.Count])
             {
-                Short = Capture(checkpoints);
-            }
-            else if (checkpoints == longSteps)
-            {
-                Long = Capture(checkpoints);
+                Points.Add(MemoryPoint.Capture(checkpoints, storePath));
             }
 
             return ValueTask.CompletedTask;
-        }
-
-        private static MemoryPoint Capture(int steps)
-        {
-            var live = GC.GetTotalMemory(forceFullCollection: true);
-            using var process = Process.GetCurrentProcess();
-            return new MemoryPoint(steps, process.WorkingSet64, live);
         }
     }
 }

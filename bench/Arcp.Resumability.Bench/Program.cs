@@ -70,9 +70,9 @@ try
         await MeasureFleetsAsync(options, folder, report, cmdlets);
     }
 
-    if (options.MemorySteps is { Short: > 0 } memorySteps)
+    if (options.MemorySteps.Count > 0)
     {
-        report.MemoryGrowth(options, await MemoryGrowthBenchmark.RunAsync(Path.Combine(folder, "memory.db"), memorySteps.Short, memorySteps.Long, CancellationToken.None));
+        report.MemoryGrowth(await MemoryGrowthBenchmark.RunAsync(Path.Combine(folder, "memory.db"), options.MemorySteps, CancellationToken.None));
     }
 
     report.Footer(Stopwatch.GetElapsedTime(started));

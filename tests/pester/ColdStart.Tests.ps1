@@ -43,6 +43,12 @@ Import-Module '$($script:Manifest -replace "'", "''")'
         @($loaded | Where-Object { $_ -like 'Npgsql*' }) | Should -BeNullOrEmpty
     }
 
+    It 'processes no type data file on import (ArcpJob.Duration and ArcpEvent.Id are members of the classes, Conventions.Tests.ps1)' {
+        # A Types.ps1xml cost about 10 ms of every Import-Module (XML read, type table update) for two members.
+        $manifest = Import-PowerShellDataFile -LiteralPath $script:Manifest
+        $manifest.Keys | Should -Not -Contain 'TypesToProcess'
+    }
+
     It 'ships every managed assembly of the module folder as a ReadyToRun image' {
         $assemblies = @(Get-ChildItem -LiteralPath $script:ModuleDir -Filter '*.dll' -File)
         $assemblies.Name | Should -Contain 'Arcp.Resumability.Core.dll'

@@ -72,7 +72,7 @@ Describe 'Formats' {
     }
 }
 
-Describe 'Type data' {
+Describe 'Members for the prompt' {
     It 'adds a Duration to jobs and an Id to events' {
         $job = Get-ArcpJob -Store $script:Store -JobId $script:Job.JobId
         $job.Duration | Should -BeOfType [timespan]

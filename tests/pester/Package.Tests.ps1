@@ -48,7 +48,7 @@ Describe 'The package file' {
 
     It 'carries the manifest, the license, the help, the formats, the research workflow and its corpus' {
         foreach ($file in 'Arcp.Resumability.psd1', 'Arcp.Resumability.dll', 'Arcp.Resumability.Core.dll', 'LICENSE', 'en-US/Arcp.Resumability.dll-Help.xml',
-            'en-US/about_Arcp_Resumability.help.txt', 'Arcp.Resumability.Format.ps1xml', 'Arcp.Resumability.Types.ps1xml', 'Workflows/research.ps1') {
+            'en-US/about_Arcp_Resumability.help.txt', 'Arcp.Resumability.Format.ps1xml', 'Workflows/research.ps1') {
             $script:Entries | Should -Contain $file
         }
         @($script:Entries | Where-Object { $_ -like 'Corpus/*.md' }).Count | Should -BeGreaterThan 0 -Because 'the research workflow reads its default corpus from Corpus/'

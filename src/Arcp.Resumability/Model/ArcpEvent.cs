@@ -29,6 +29,9 @@ public sealed class ArcpEvent
     /// <summary>The envelope's id; pass it to Get-ArcpEvent -After to read on from here.</summary>
     public string MessageId { get; }
 
+    /// <summary>The same as <see cref="MessageId"/>, under the name PowerShell users try first.</summary>
+    public string Id => MessageId;
+
     /// <summary>The ARCP message type: job.progress, job.checkpoint, log, stream.chunk (a thought), job.completed, …</summary>
     public string Type { get; }
 

@@ -63,6 +63,9 @@ public sealed class ArcpJob
 
     public DateTimeOffset UpdatedAt { get; }
 
+    /// <summary>How long the job has been recorded: until its last update (for a finished job, its run time).</summary>
+    public TimeSpan Duration => UpdatedAt - CreatedAt;
+
     public string? IdempotencyKey { get; }
 
     /// <summary>For a retry (Resume-ArcpJob -Retry): the JobId of the Failed or Cancelled job it continues.</summary>

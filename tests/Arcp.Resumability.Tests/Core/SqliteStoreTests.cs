@@ -205,6 +205,46 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(Enumerable.Range(1, Total), values.Order());
     }
 
+    [Fact]
+    public async Task The_wal_stays_bounded_while_one_job_writes_many_times_what_it_holds()
+    {
+        // Memory that does not grow with a job (issue 12) needs the WAL file, and the -shm index SQLite maps beside
+        // it, to stop growing: the automatic checkpoint (every 1,000 pages) must keep moving the log back into the
+        // database, which any read left open on the store's connection (a cached statement not reset) would prevent.
+        const int Steps = 1_000;
+        const long Bound = 8L * 1024 * 1024;
+        var envelope = new string('x', 8 * 1024);
+        await using var store = await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None);
+        var job = Job("job_long");
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, CancellationToken.None))
+        {
+            await tx.InsertJobAsync(job, CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+        }
+
+        long largestWal = 0;
+        long lastSequence = 0;
+        for (var step = 0; step < Steps; step++)
+        {
+            await using (var tx = await store.BeginAsync(step % 10 == 0 ? CommitDurability.Durable : CommitDurability.ProcessSafe, CancellationToken.None))
+            {
+                Assert.True(await tx.TryAppendEventAsync(Draft($"msg_{step}", envelope) with { JobId = job.JobId }, CancellationToken.None));
+                await tx.UpdateJobAsync(job with { Name = step.ToString(CultureInfo.InvariantCulture), UpdatedAt = DateTimeOffset.UtcNow }, CancellationToken.None);
+                await tx.CommitAsync(CancellationToken.None);
+            }
+
+            // The reads a running job makes between its steps, through the statement cache and without it.
+            Assert.NotNull(await store.GetJobAsync(job.JobId, CancellationToken.None));
+            Assert.Null(await store.FindCheckpointByKeyAsync(job.JobId, "no_such_key", CancellationToken.None));
+            lastSequence = (await store.ReadJobCancelsAsync(job.JobId, lastSequence, CancellationToken.None)).LastSequence;
+            largestWal = Math.Max(largestWal, new FileInfo(files.Path + "-wal").Length);
+        }
+
+        Assert.True(largestWal > 0, "the store wrote no WAL");
+        Assert.True(largestWal < Bound, $"the WAL grew to {largestWal:N0} B over {Steps:N0} steps of {envelope.Length:N0} B; bound {Bound:N0} B");
+        Assert.True(new FileInfo(files.Path + "-shm").Length <= 64 * 1024, "the WAL index grew with the log");
+    }
+
     public void Dispose() => files.Dispose();
 
     private static async Task AppendAsync(SqliteArcpStore store, string messageId)

@@ -12,7 +12,7 @@ internal static class PostgresSchema
     // Arbitrary but fixed: every Arcp.Resumability process takes this lock to migrate.
     private const long MigrationLockKey = 0x4152_4350_5354_4f52; // "ARCPSTOR"
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = MigrationScripts.Load("Arcp.Resumability.Store.Postgres.Migrations.");
+    public static IReadOnlyList<Migration> Migrations { get; } = MigrationScripts.Load("Arcp.Resumability.Store.Postgres.Migrations.");
 
     public static int LatestVersion => Migrations[^1].Version;
 

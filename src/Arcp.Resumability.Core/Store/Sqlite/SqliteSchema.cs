@@ -11,7 +11,7 @@ internal static class SqliteSchema
 {
     private const string ResourcePrefix = "Arcp.Resumability.Store.Sqlite.Migrations.";
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = MigrationScripts.Load(ResourcePrefix);
+    public static IReadOnlyList<Migration> Migrations { get; } = MigrationScripts.Load(ResourcePrefix);
 
     public static int LatestVersion => Migrations[^1].Version;
 
