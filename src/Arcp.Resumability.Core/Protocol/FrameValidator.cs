@@ -11,15 +11,20 @@ namespace Arcp.Resumability.Protocol;
 internal static class FrameValidator
 {
     /// <returns>Null when the text is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
-    public static string? FindProblem(string frame)
+    /// <param name="utf8">The frame's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse.</param>
+    public static string? FindProblem(string frame, out byte[] utf8)
     {
+        utf8 = [];
         if (!IsWellFormed(frame))
         {
             return "Frame contains a lone UTF-16 surrogate; text must be valid Unicode.";
         }
 
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(frame), new JsonReaderOptions { MaxDepth = ArcpJson.MaxDepth });
+        utf8 = Encoding.UTF8.GetBytes(frame);
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = ArcpJson.MaxDepth });
         var keys = new Stack<HashSet<string>?>();
+        // The key set of a closed object serves the next one: a frame costs as many sets as it nests, not as it has objects.
+        var spare = new Stack<HashSet<string>>();
         try
         {
             while (reader.Read())
@@ -27,16 +32,21 @@ internal static class FrameValidator
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.StartObject:
-                        keys.Push(new HashSet<string>(StringComparer.Ordinal));
+                        keys.Push(spare.Count > 0 ? spare.Pop() : new HashSet<string>(StringComparer.Ordinal));
                         break;
                     case JsonTokenType.StartArray:
                         keys.Push(null);
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        keys.Pop();
+                        if (keys.Pop() is { } closed)
+                        {
+                            closed.Clear();
+                            spare.Push(closed);
+                        }
+
                         break;
                     case JsonTokenType.PropertyName:
-                        var name = ReadText(ref reader);
+                        var name = reader.ValueIsEscaped ? ReadText(ref reader) : reader.GetString();
                         if (name is null)
                         {
                             return LoneSurrogate(keys);
@@ -48,7 +58,8 @@ internal static class FrameValidator
                         }
 
                         break;
-                    case JsonTokenType.String when ReadText(ref reader) is null:
+                    // Unescaped text is a copy of the well-formed frame's own; only an escape can make a lone surrogate.
+                    case JsonTokenType.String when reader.ValueIsEscaped && ReadText(ref reader) is null:
                         return LoneSurrogate(keys);
                 }
             }
