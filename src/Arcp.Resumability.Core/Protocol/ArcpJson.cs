@@ -61,8 +61,13 @@ public static class ArcpJson
     }
 
     /// <summary>RFC 3339 UTC timestamp with millisecond precision, as every envelope carries.</summary>
-    public static string FormatTimestamp(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    /// <remarks>The round-trip ("O") form cut to milliseconds: the same text as a custom pattern, formatted on .NET's fast path.</remarks>
+    public static string FormatTimestamp(DateTimeOffset value)
+    {
+        Span<char> roundTrip = stackalloc char[28];
+        value.UtcDateTime.TryFormat(roundTrip, out _, "O", CultureInfo.InvariantCulture);
+        return string.Concat(roundTrip[..23], "Z");
+    }
 
     public static bool TryParseTimestamp(string? text, out DateTimeOffset value)
     {

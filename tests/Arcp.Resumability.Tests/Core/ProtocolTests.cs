@@ -125,6 +125,19 @@ public sealed class ProtocolTests
     }
 
     [Theory]
+    [InlineData(1L, 0)]
+    [InlineData(638_000_000_001_234_567L, 0)]
+    [InlineData(638_000_000_009_999_999L, 330)]
+    [InlineData(3_155_378_975_999_999_999L, -480)]
+    public void Timestamps_are_written_in_the_fixed_width_utc_patterns_whatever_the_offset(long ticks, int offsetMinutes)
+    {
+        var time = new DateTimeOffset(ticks, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(offsetMinutes));
+
+        Assert.Equal(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture), ArcpJson.FormatTimestamp(time));
+        Assert.Equal(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture), Arcp.Resumability.Store.Sqlite.SqliteValues.Time(time));
+    }
+
+    [Theory]
     [InlineData("""{"k":1,"k":2}""", "k")]
     [InlineData("""{"k":1,"\u006b":2}""", "k")] // the same key, once escaped
     [InlineData("""{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":9,"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"b7":7,"b8":8,"b9":9,"a3":33}""", "a3")]
