@@ -17,7 +17,11 @@
 param(
     [Parameter(Mandatory)][string]$AdminConnection,
     [string]$ModulePath = (Join-Path $PSScriptRoot '../out/Arcp.Resumability/Arcp.Resumability.psd1'),
-    [ValidateRange(1, 100)][int]$ShortSteps = 5
+    [ValidateRange(1, 100)][int]$ShortSteps = 5,
+    # How long to wait for the server's statistics after a reset and after a job. The store's pooled connections stay
+    # open, and an idle PostgreSQL 15 backend publishes its commit and WAL counters only every 10 s
+    # (PGSTAT_IDLE_INTERVAL); pg_stat_statements counts at once.
+    [ValidateRange(0, 60000)][int]$SettleMilliseconds = 11000
 )
 
 Set-StrictMode -Version Latest
@@ -51,11 +55,11 @@ function Measure-Job([int]$Count) {
     $steps = [ordered]@{}
     for ($i = 1; $i -le $Count; $i++) { $steps["s$i"] = { 1 } }
     $null = Invoke-Sql 'SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared(''wal'');'
-    Start-Sleep -Milliseconds 600   # the statistics collector publishes the resets
+    Start-Sleep -Milliseconds $SettleMilliseconds
     $before = Get-Counters
     $job = Start-ArcpJob -Step $steps -Store $store
     if ($job.State -ne 'Completed') { throw "The $Count-step job ended $($job.State)." }
-    Start-Sleep -Milliseconds 600
+    Start-Sleep -Milliseconds $SettleMilliseconds
     $after = Get-Counters
     [pscustomobject]@{
         Statements = $after.Statements - $before.Statements

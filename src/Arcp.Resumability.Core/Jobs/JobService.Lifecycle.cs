@@ -138,18 +138,6 @@ public sealed partial class JobService
         CheckpointRecord? checkpoint = null;
         if (recorded.Checkpoint is { } draft)
         {
-            if (await tx.FindCheckpointByKeyAsync(jobId, draft.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } prior)
-            {
-                throw new DuplicateStepException(prior);
-            }
-
-            if (await tx.CheckpointIdTakenAsync(draft.CheckpointId, cancellationToken).ConfigureAwait(false))
-            {
-                // Same words whoever holds the id (this job, another job, another principal's): nothing is revealed
-                // beyond "not fresh", and ids carry 80 random bits, so nobody learns one by guessing.
-                throw ArcpException.Of(ErrorCodes.InvalidArgument, $"checkpoint_id '{draft.CheckpointId}' cannot be used; send each checkpoint with a fresh id.");
-            }
-
             checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
             {
                 DefinitionVersion = draft.DefinitionVersion,
@@ -157,7 +145,19 @@ public sealed partial class JobService
                 Attempts = draft.Attempts,
                 DurationMs = draft.DurationMs,
             };
-            await tx.InsertCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+            if (!await tx.TryInsertCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false))
+            {
+                // Refused by a unique key; which one is looked up only now, off the path every step takes.
+                if (await tx.FindCheckpointByKeyAsync(jobId, draft.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } prior)
+                {
+                    throw new DuplicateStepException(prior);
+                }
+
+                // Same words whoever holds the id (this job, another job, another principal's): nothing is revealed
+                // beyond "not fresh", and ids carry 80 random bits, so nobody learns one by guessing.
+                throw ArcpException.Of(ErrorCodes.InvalidArgument, $"checkpoint_id '{draft.CheckpointId}' cannot be used; send each checkpoint with a fresh id.");
+            }
+
             updated = updated with { LastCheckpointId = draft.CheckpointId };
         }
         else if (recorded.TerminalState is { } state)

@@ -173,13 +173,15 @@ public sealed partial class JobService
 
     /// <summary>
     /// Inbound <c>cancel</c> requests recorded in the stream of a job <paramref name="sessionId"/> holds, after
-    /// <paramref name="afterSequence"/>, for the owner's session to relay (§10.4).
+    /// <paramref name="afterSequence"/>, for the owner's session to relay (§10.4); read in the transaction that records
+    /// the owner's event, so the scan costs no transaction (on PostgreSQL, no connection) of its own.
     /// </summary>
     /// <returns>The requests and the sequence scanned up to.</returns>
-    public async Task<(IReadOnlyList<StoredEvent> Requests, long ScannedThrough)> PendingCancelsAsync(string sessionId, string jobId, long afterSequence, CancellationToken cancellationToken)
+    public static async Task<(IReadOnlyList<StoredEvent> Requests, long ScannedThrough)> PendingCancelsAsync(IStoreTransaction tx, string sessionId, string jobId, long afterSequence, CancellationToken cancellationToken)
     {
-        var (requests, scannedThrough) = await Store.ReadJobCancelsAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
-        if (requests.Count == 0 || (await Store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false))?.Lease?.SessionId != sessionId)
+        ArgumentNullException.ThrowIfNull(tx);
+        var (requests, scannedThrough) = await tx.ReadJobCancelsAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
+        if (requests.Count == 0 || (await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false))?.Lease?.SessionId != sessionId)
         {
             return ([], scannedThrough);
         }

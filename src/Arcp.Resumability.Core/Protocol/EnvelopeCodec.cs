@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Arcp.Resumability.Protocol;
 
@@ -12,25 +11,37 @@ public static class EnvelopeCodec
     /// Parses and validates a frame against §6.1. A bad frame throws <see cref="EnvelopeFormatException"/>
     /// carrying the message id when one could be read, so the receiver can still address a <c>nack</c>.
     /// </summary>
+    /// <remarks>
+    /// One check of the raw text (<see cref="FrameValidator"/>: JSON, repeated keys, lone surrogates), then one
+    /// document whose fields are checked in place and read into the envelope; every frame of every step comes
+    /// through here on both ends of a session, so it is parsed once, not once per check.
+    /// </remarks>
     public static Envelope Parse(string frame)
     {
-        if (FrameValidator.FindProblem(frame) is { } problem)
+        if (FrameValidator.FindProblem(frame, out var utf8) is { } problem)
         {
             throw new EnvelopeFormatException(null, problem);
         }
 
-        JsonNode? node;
+        JsonDocument document;
         try
         {
-            RefuseAmbiguousText(frame);
-            node = ArcpJson.ParseNode(frame);
+            document = JsonDocument.Parse(utf8, DocumentOptions);
         }
         catch (JsonException ex)
         {
             throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
         }
 
-        if (node is not JsonObject obj)
+        using (document)
+        {
+            return Read(document.RootElement);
+        }
+    }
+
+    private static Envelope Read(JsonElement obj)
+    {
+        if (obj.ValueKind != JsonValueKind.Object)
         {
             throw new EnvelopeFormatException(null, "Frame must be a JSON object.");
         }
@@ -62,7 +73,7 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, "Envelope field 'timestamp' is required and must be an RFC 3339 date-time.");
         }
 
-        if (obj["payload"] is not JsonObject)
+        if (!obj.TryGetProperty("payload", out var payload) || payload.ValueKind != JsonValueKind.Object)
         {
             throw new EnvelopeFormatException(id, "Envelope field 'payload' is required and must be a JSON object.");
         }
@@ -72,12 +83,13 @@ public static class EnvelopeCodec
             ReadString(obj, optional, id);
         }
 
-        if (obj["priority"] is JsonValue && ReadString(obj, "priority", id) is not ("low" or "normal" or "high" or "critical"))
+        if (obj.TryGetProperty("priority", out var priority) && priority.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array)
+            && ReadString(obj, "priority", id) is not ("low" or "normal" or "high" or "critical"))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'priority' must be one of low, normal, high, critical.");
         }
 
-        if (obj["extensions"] is { } extensions && extensions is not JsonObject)
+        if (obj.TryGetProperty("extensions", out var extensions) && extensions.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'extensions' must be a JSON object.");
         }
@@ -99,82 +111,24 @@ public static class EnvelopeCodec
     public static string AtPath(JsonException exception) =>
         exception.Path is { Length: > 0 } path ? $" at {FrameValidator.Printable(path)}" : string.Empty;
 
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = ArcpJson.MaxDepth };
+
     private static readonly string[] OptionalStringFields =
     [
         "source", "target", "session_id", "job_id", "stream_id", "subscription_id", "trace_id", "span_id", "parent_span_id",
         "correlation_id", "causation_id", "idempotency_key",
     ];
 
-    // JSON allows repeated keys and \uD800-style escapes that decode to no valid text; System.Text.Json (net8) reads both
-    // lazily and then throws ArgumentException or InvalidOperationException from whichever member first touches
-    // them, deep inside a handler. Walking the document once here turns both into a refusal of the frame itself.
-    private static void RefuseAmbiguousText(string frame)
+    private static string? ReadString(JsonElement obj, string name, string? id)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(frame, new JsonDocumentOptions { MaxDepth = ArcpJson.MaxDepth });
-        }
-        catch (ArgumentException)
-        {
-            throw new EnvelopeFormatException(null, "Frame is not valid Unicode text (an unpaired surrogate).");
-        }
-
-        using var _ = document;
-        try
-        {
-            RefuseAmbiguousText(document.RootElement);
-        }
-        catch (InvalidOperationException)
-        {
-            throw new EnvelopeFormatException(null, "Frame holds a string that is not valid Unicode (an unpaired surrogate escape).");
-        }
-    }
-
-    private static void RefuseAmbiguousText(JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                var names = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var property in element.EnumerateObject())
-                {
-                    if (!names.Add(property.Name))
-                    {
-                        throw new EnvelopeFormatException(null, $"Frame repeats the key '{property.Name}' in one object.");
-                    }
-
-                    RefuseAmbiguousText(property.Value);
-                }
-
-                break;
-            case JsonValueKind.Array:
-                foreach (var item in element.EnumerateArray())
-                {
-                    RefuseAmbiguousText(item);
-                }
-
-                break;
-            case JsonValueKind.String:
-                _ = element.GetString();
-                break;
-        }
-    }
-
-    private static string? ReadString(JsonObject obj, string name, string? id)
-    {
-        var value = obj[name];
-        if (value is null)
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        if (value is JsonValue jsonValue && jsonValue.TryGetValue(out string? text))
-        {
-            return text;
-        }
-
-        throw new EnvelopeFormatException(id, $"Envelope field '{name}' must be a string.");
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : throw new EnvelopeFormatException(id, $"Envelope field '{name}' must be a string.");
     }
 }
 

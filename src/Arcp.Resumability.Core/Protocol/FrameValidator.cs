@@ -11,15 +11,20 @@ namespace Arcp.Resumability.Protocol;
 internal static class FrameValidator
 {
     /// <returns>Null when the text is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
-    public static string? FindProblem(string frame)
+    /// <param name="utf8">The frame's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse.</param>
+    public static string? FindProblem(string frame, out byte[] utf8)
     {
+        utf8 = [];
         if (!IsWellFormed(frame))
         {
             return "Frame contains a lone UTF-16 surrogate; text must be valid Unicode.";
         }
 
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(frame), new JsonReaderOptions { MaxDepth = ArcpJson.MaxDepth });
-        var keys = new Stack<HashSet<string>?>();
+        utf8 = Encoding.UTF8.GetBytes(frame);
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = ArcpJson.MaxDepth });
+        var keys = new Stack<ObjectKeys?>();
+        // The key set of a closed object serves the next one: a frame costs as many sets as it nests, not as it has objects.
+        var spare = new Stack<ObjectKeys>();
         try
         {
             while (reader.Read())
@@ -27,28 +32,44 @@ internal static class FrameValidator
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.StartObject:
-                        keys.Push(new HashSet<string>(StringComparer.Ordinal));
+                        keys.Push(spare.Count > 0 ? spare.Pop() : new ObjectKeys());
                         break;
                     case JsonTokenType.StartArray:
                         keys.Push(null);
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        keys.Pop();
+                        if (keys.Pop() is { } closed)
+                        {
+                            closed.Clear();
+                            spare.Push(closed);
+                        }
+
                         break;
                     case JsonTokenType.PropertyName:
-                        var name = ReadText(ref reader);
-                        if (name is null)
+                        ReadOnlyMemory<byte> name;
+                        if (reader.ValueIsEscaped)
                         {
-                            return LoneSurrogate(keys);
+                            if (ReadText(ref reader) is not { } unescaped)
+                            {
+                                return LoneSurrogate(keys);
+                            }
+
+                            name = Encoding.UTF8.GetBytes(unescaped);
+                        }
+                        else
+                        {
+                            // The name's bytes as they stand in the frame (TokenStartIndex is its opening quote): no string per key.
+                            name = utf8.AsMemory(checked((int)reader.TokenStartIndex) + 1, reader.ValueSpan.Length);
                         }
 
                         if (keys.Peek() is { } seen && !seen.Add(name))
                         {
-                            return $"Frame repeats the key '{Printable(name)}' in one object (at depth {keys.Count}); every key may appear once.";
+                            return $"Frame repeats the key '{Printable(Encoding.UTF8.GetString(name.Span))}' in one object (at depth {keys.Count}); every key may appear once.";
                         }
 
                         break;
-                    case JsonTokenType.String when ReadText(ref reader) is null:
+                    // Unescaped text is a copy of the well-formed frame's own; only an escape can make a lone surrogate.
+                    case JsonTokenType.String when reader.ValueIsEscaped && ReadText(ref reader) is null:
                         return LoneSurrogate(keys);
                 }
             }
@@ -104,6 +125,46 @@ internal static class FrameValidator
         return true;
     }
 
-    private static string LoneSurrogate(Stack<HashSet<string>?> keys) =>
+    private static string LoneSurrogate(Stack<ObjectKeys?> keys) =>
         $"Frame contains a lone UTF-16 surrogate escape (such as \\ud800) in a string at depth {keys.Count}; text must be valid Unicode.";
+
+    /// <summary>The keys seen so far in one open object: compared as UTF-8 bytes while few, hashed as text once there are many.</summary>
+    private sealed class ObjectKeys
+    {
+        private const int CompareLimit = 16;
+        private readonly List<ReadOnlyMemory<byte>> few = [];
+        private HashSet<string>? many;
+
+        public void Clear()
+        {
+            few.Clear();
+            many = null;
+        }
+
+        /// <returns>False when the key was seen before in this object.</returns>
+        public bool Add(ReadOnlyMemory<byte> name)
+        {
+            if (many is not null)
+            {
+                return many.Add(Encoding.UTF8.GetString(name.Span));
+            }
+
+            foreach (var seen in few)
+            {
+                if (seen.Span.SequenceEqual(name.Span))
+                {
+                    return false;
+                }
+            }
+
+            few.Add(name);
+            if (few.Count > CompareLimit)
+            {
+                many = new HashSet<string>(few.Select(key => Encoding.UTF8.GetString(key.Span)), StringComparer.Ordinal);
+                few.Clear();
+            }
+
+            return true;
+        }
+    }
 }

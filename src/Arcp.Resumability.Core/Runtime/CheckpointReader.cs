@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Protocol;
 
@@ -16,9 +15,15 @@ internal static class CheckpointReader
     /// <summary>The step index of a checkpoint our step runner did not write: it names no step of a workflow.</summary>
     public const int ForeignStepIndex = -1;
 
+    /// <remarks>Read from the payload's parsed element in place: a checkpoint is the one frame of every step with a body.</remarks>
     public static CheckpointDraft Read(Envelope envelope)
     {
-        var payload = envelope.PayloadAs<JsonObject>();
+        var payload = envelope.Payload;
+        if (payload.ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("A job.checkpoint payload must be a JSON object.");
+        }
+
         var checkpointId = Text(payload, "checkpoint_id");
         if (!ArcpId.IsWellFormedPeerId(checkpointId))
         {
@@ -29,7 +34,7 @@ internal static class CheckpointReader
 
         var label = Text(payload, "label");
         var key = envelope.IdempotencyKey ?? checkpointId!;
-        var snapshot = payload["snapshot"];
+        JsonElement? snapshot = payload.TryGetProperty("snapshot", out var given) && given.ValueKind != JsonValueKind.Null ? given : null;
         if (!string.IsNullOrWhiteSpace(label) && OurSnapshot(snapshot) is { } ours)
         {
             return new CheckpointDraft(checkpointId!, ours.StepIndex, label, key, ArcpJson.ToText(ours.Output), ours.DefinitionVersion)
@@ -42,16 +47,18 @@ internal static class CheckpointReader
 
         // The store keeps `snapshot.output` apart from the frame when there is one (CheckpointOutputs); otherwise the
         // checkpoint's output is the snapshot itself, so a query shows what the peer checkpointed.
-        var output = snapshot is JsonObject shaped && shaped.TryGetPropertyValue("output", out var inner) ? inner : snapshot;
-        return new CheckpointDraft(checkpointId!, ForeignStepIndex, string.IsNullOrWhiteSpace(label) ? checkpointId! : label, key, ArcpJson.ToText(output), null);
+        var output = snapshot is { ValueKind: JsonValueKind.Object } shaped && shaped.TryGetProperty("output", out var inner) ? inner : snapshot;
+        return new CheckpointDraft(checkpointId!, ForeignStepIndex, string.IsNullOrWhiteSpace(label) ? checkpointId! : label, key, TextOf(output), null);
     }
 
-    private static string? Text(JsonObject payload, string name) => payload[name] switch
-    {
-        null => null,
-        JsonValue value when value.TryGetValue(out string? text) => text,
-        _ => throw ArcpException.Of(ErrorCodes.InvalidArgument, $"job.checkpoint '{name}' must be a string."),
-    };
+    /// <summary>Canonical text of a JSON value, as <see cref="ArcpJson.ToText"/> writes it ("null" for a missing or null one).</summary>
+    private static string TextOf(JsonElement? value) =>
+        value is { ValueKind: not JsonValueKind.Null } present ? JsonSerializer.Serialize(present, ArcpJson.Options) : "null";
+
+    private static string? Text(JsonElement payload, string name) =>
+        !payload.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : throw ArcpException.Of(ErrorCodes.InvalidArgument, $"job.checkpoint '{name}' must be a string.");
 
     private static DateTimeOffset? StepStartedAt(CheckpointSnapshot snapshot) =>
         snapshot.StartedAt is not { } text ? null
@@ -59,9 +66,9 @@ internal static class CheckpointReader
         : throw ArcpException.Of(ErrorCodes.InvalidArgument, "snapshot.started_at must be an RFC 3339 timestamp.");
 
     /// <summary>The snapshot our step runner writes, or null when it has another shape.</summary>
-    private static CheckpointSnapshot? OurSnapshot(JsonNode? snapshot)
+    private static CheckpointSnapshot? OurSnapshot(JsonElement? snapshot)
     {
-        if (snapshot is not JsonObject shaped || shaped["step"] is not JsonValue || shaped["step_index"] is not JsonValue || shaped["step_count"] is not JsonValue)
+        if (snapshot is not { ValueKind: JsonValueKind.Object } shaped || !IsScalar(shaped, "step") || !IsScalar(shaped, "step_index") || !IsScalar(shaped, "step_count"))
         {
             return null;
         }
@@ -75,4 +82,7 @@ internal static class CheckpointReader
             return null;
         }
     }
+
+    private static bool IsScalar(JsonElement shaped, string name) =>
+        shaped.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array);
 }

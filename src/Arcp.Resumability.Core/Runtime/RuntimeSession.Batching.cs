@@ -83,6 +83,7 @@ internal sealed partial class RuntimeSession
         var loggedAt = runtime.Now;
         CheckpointRecord? checkpoint = null;
         var recordedTogether = false;
+        PendingCancels? cancels = null;
         var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
@@ -105,6 +106,7 @@ internal sealed partial class RuntimeSession
                 try
                 {
                     checkpoint = await jobs.RecordAsync(transaction, holder, last.JobId, last.Recorded, cancellationToken).ConfigureAwait(false);
+                    cancels = await ScanForCancelsAsync(transaction, last.JobId, last.Envelope.Type, cancellationToken).ConfigureAwait(false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     recordedTogether = true;
                 }
@@ -127,12 +129,10 @@ internal sealed partial class RuntimeSession
         }
 
         PublishCommitted();
-        if (!MessageTypes.IsTerminalJobEvent(last.Envelope.Type))
-        {
-            // Before the acks: an owner that reads a cancel before its checkpoint's ack stops at that clean checkpoint
-            // instead of starting the next step (the held progress used to carry the relay ahead of the checkpoint).
-            await RelayCancellationAsync(last.JobId, cancellationToken).ConfigureAwait(false);
-        }
+
+        // Before the acks: an owner that reads a cancel before its checkpoint's ack stops at that clean checkpoint
+        // instead of starting the next step (the held progress used to carry the relay ahead of the checkpoint).
+        await RelayCancellationAsync(cancels, cancellationToken).ConfigureAwait(false);
 
         foreach (var item in batch)
         {

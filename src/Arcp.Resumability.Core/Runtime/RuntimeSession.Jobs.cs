@@ -141,6 +141,7 @@ internal sealed partial class RuntimeSession
     /// <summary>Records one owner's event in a transaction of its own, answering a refusal with a nack.</summary>
     private async Task RecordOneAsync(Envelope envelope, string frame, string jobId, JobEvent recorded, CommitDurability durability, CancellationToken cancellationToken)
     {
+        PendingCancels? cancels = null;
         await RespondAsync(
             envelope,
             frame,
@@ -150,6 +151,7 @@ internal sealed partial class RuntimeSession
             async tx =>
             {
                 var checkpoint = await jobs.RecordAsync(tx, holder, jobId, recorded, cancellationToken).ConfigureAwait(false);
+                cancels = await ScanForCancelsAsync(tx, jobId, envelope.Type, cancellationToken).ConfigureAwait(false);
                 var ack = new AckPayload(envelope.Id) { MessageId = envelope.Id };
                 if (checkpoint is not null)
                 {
@@ -159,10 +161,7 @@ internal sealed partial class RuntimeSession
                 return [Reply(envelope, MessageTypes.Ack, ack)];
             },
             cancellationToken).ConfigureAwait(false);
-        if (!MessageTypes.IsTerminalJobEvent(envelope.Type))
-        {
-            await RelayCancellationAsync(jobId, cancellationToken).ConfigureAwait(false);
-        }
+        await RelayCancellationAsync(cancels, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Validates an owner's event and says what the job layer records for it.</summary>
@@ -320,11 +319,30 @@ internal sealed partial class RuntimeSession
         }
     }
 
-    /// <summary>Relays cancel requests recorded in the stream of a job this session drives to its owner, once each.</summary>
-    private async Task RelayCancellationAsync(string jobId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The cancel requests recorded in the stream of a job this session drives since its last scan, read in
+    /// <paramref name="tx"/> (the transaction recording the owner's event); null after a terminal event, which ends the relay.
+    /// </summary>
+    private async Task<PendingCancels?> ScanForCancelsAsync(IStoreTransaction tx, string jobId, string eventType, CancellationToken cancellationToken)
     {
+        if (MessageTypes.IsTerminalJobEvent(eventType))
+        {
+            return null;
+        }
+
         cancelScan.TryGetValue(jobId, out var scanned);
-        var (requests, scannedThrough) = await jobs.PendingCancelsAsync(sessionId, jobId, scanned, cancellationToken).ConfigureAwait(false);
+        var (requests, scannedThrough) = await JobService.PendingCancelsAsync(tx, sessionId, jobId, scanned, cancellationToken).ConfigureAwait(false);
+        return new PendingCancels(jobId, requests, scannedThrough);
+    }
+
+    /// <summary>Relays the cancel requests a committed scan found to the job's owner, once each.</summary>
+    private async Task RelayCancellationAsync(PendingCancels? pending, CancellationToken cancellationToken)
+    {
+        if (pending is not var (jobId, requests, scannedThrough))
+        {
+            return;
+        }
+
         cancelScan[jobId] = scannedThrough;
         foreach (var recorded in requests)
         {
@@ -356,4 +374,6 @@ internal sealed partial class RuntimeSession
             // A driver stuck before its first step is visible as an interrupted job; nothing to wait for.
         }
     }
+
+    private sealed record PendingCancels(string JobId, IReadOnlyList<StoredEvent> Requests, long ScannedThrough);
 }

@@ -105,7 +105,13 @@ internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection con
         }
 
         var pending = next.AsTask();
-        if (await Task.WhenAny(pending, Task.Delay(RuntimeSession.HoldWindow, cancellationToken)).ConfigureAwait(false) != pending)
+        try
+        {
+            // Its timer is dropped as soon as the frame comes (a step's checkpoint, right behind its progress), so the
+            // wait costs no timer firing per step, as a Task.Delay raced against the frame did.
+            return await pending.WaitAsync(RuntimeSession.HoldWindow, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
         {
             try
             {

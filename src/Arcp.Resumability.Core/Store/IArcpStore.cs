@@ -36,19 +36,6 @@ public interface IArcpStore : IAsyncDisposable
     Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The inbound <c>cancel</c> requests in the job's stream after <paramref name="afterSequence"/>, and the stream's
-    /// last sequence (<paramref name="afterSequence"/> when nothing follows): what an owner's session scans for after
-    /// each of its events (§10.4 relay). A store may answer without reading the other events' envelopes.
-    /// </summary>
-    async Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken)
-    {
-        var events = await ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
-        return events.Count == 0
-            ? ([], afterSequence)
-            : (events.Where(e => e.Type == "cancel" && e.Direction == EventDirection.Inbound).ToList(), events[^1].Sequence);
-    }
-
-    /// <summary>
     /// Job-stream events of every job logged after <paramref name="afterSequence"/>, oldest first, at most
     /// <paramref name="limit"/> of them: the change feed that shows a runtime what other processes committed.
     /// </summary>
@@ -80,10 +67,20 @@ public interface IStoreTransaction : IAsyncDisposable, IQueueTransaction
 
     Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken);
 
-    /// <summary>Whether any job, of any principal, already has a checkpoint with this id (ids are unique store-wide).</summary>
-    Task<bool> CheckpointIdTakenAsync(string checkpointId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Inserts the checkpoint; false, with nothing written, when its id is taken (by any job of any principal: ids are
+    /// unique store-wide) or its job already has a checkpoint under its idempotency key. One statement either way, so a
+    /// step does not pay two lookups for what the store's unique keys decide anyway.
+    /// </summary>
+    Task<bool> TryInsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken);
 
-    Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken);
+    /// <summary>
+    /// The inbound <c>cancel</c> requests in the job's stream after <paramref name="afterSequence"/>, and the stream's
+    /// last sequence (<paramref name="afterSequence"/> when nothing follows): what an owner's session scans for with
+    /// each of its events (§10.4 relay), inside the transaction that records the event. Only the new events' sequence
+    /// and kind are read, envelopes only when a cancel is among them.
+    /// </summary>
+    Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken);
 
     Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken);
 

@@ -125,6 +125,41 @@ public sealed class ProtocolTests
     }
 
     [Theory]
+    [InlineData(1L, 0)]
+    [InlineData(638_000_000_001_234_567L, 0)]
+    [InlineData(638_000_000_009_999_999L, 330)]
+    [InlineData(3_155_378_975_999_999_999L, -480)]
+    public void Timestamps_are_written_in_the_fixed_width_utc_patterns_whatever_the_offset(long ticks, int offsetMinutes)
+    {
+        var time = new DateTimeOffset(ticks, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(offsetMinutes));
+
+        Assert.Equal(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture), ArcpJson.FormatTimestamp(time));
+        Assert.Equal(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture), Arcp.Resumability.Store.Sqlite.SqliteValues.Time(time));
+    }
+
+    [Theory]
+    [InlineData("""{"k":1,"k":2}""", "k")]
+    [InlineData("""{"k":1,"\u006b":2}""", "k")] // the same key, once escaped
+    [InlineData("""{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":9,"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"b7":7,"b8":8,"b9":9,"a3":33}""", "a3")]
+    [InlineData("""[{"x":1},{"y":{"z":1,"z":2}}]""", "z")]
+    public void A_payload_repeating_a_key_in_one_object_is_refused_however_the_object_is_shaped(string payloadJson, string key)
+    {
+        var frame = """{"arcp":"1.0","id":"msg_dup","type":"ping","timestamp":"2026-01-01T00:00:00Z","payload":{"data":""" + payloadJson + "}}";
+
+        var ex = Assert.Throws<EnvelopeFormatException>(() => EnvelopeCodec.Parse(frame));
+
+        Assert.Contains($"repeats the key '{key}'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_same_keys_in_sibling_objects_are_not_repeats()
+    {
+        var frame = """{"arcp":"1.0","id":"msg_ok","type":"ping","timestamp":"2026-01-01T00:00:00Z","payload":{"a":{"k":1,"j":2},"b":{"k":1,"j":2},"c":[{"k":1},{"k":2}]}}""";
+
+        Assert.Equal(2, EnvelopeCodec.Parse(frame).Payload.GetProperty("c")[1].GetProperty("k").GetInt32());
+    }
+
+    [Theory]
     [InlineData("arcp")]
     [InlineData("type")]
     [InlineData("timestamp")]

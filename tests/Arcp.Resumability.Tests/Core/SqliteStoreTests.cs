@@ -122,7 +122,7 @@ public sealed class SqliteStoreTests : IDisposable
         {
             await tx.InsertJobAsync(job, CancellationToken.None);
             await tx.TryAppendEventAsync(Draft("msg_rolled_back", "{}") with { JobId = job.JobId }, CancellationToken.None);
-            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_rolled_back", job.JobId, 0, "plan", "msg_rolled_back", "k", DateTimeOffset.UtcNow, "1"), CancellationToken.None);
+            await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_rolled_back", job.JobId, 0, "plan", "msg_rolled_back", "k", DateTimeOffset.UtcNow, "1"), CancellationToken.None);
             await tx.InsertLedgerEntryAsync(new LedgerEntry("p", "key", "hash", job.JobId, DateTimeOffset.UtcNow, null), CancellationToken.None);
             Assert.NotNull(await tx.GetJobAsync(job.JobId, CancellationToken.None));
         }

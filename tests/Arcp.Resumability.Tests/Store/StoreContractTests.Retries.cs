@@ -66,8 +66,8 @@ public abstract partial class StoreContractTests
             Attempts = 3,
             DurationMs = 41_250,
         };
-        await InTransactionAsync(store, tx => tx.InsertCheckpointAsync(timed, default));
-        await InTransactionAsync(store, tx => tx.InsertCheckpointAsync(new CheckpointRecord("chk_plain", "job_timed", 1, "two", "msg_plain", "key_plain", T0, "2"), default));
+        await InTransactionAsync(store, tx => tx.TryInsertCheckpointAsync(timed, default));
+        await InTransactionAsync(store, tx => tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_plain", "job_timed", 1, "two", "msg_plain", "key_plain", T0, "2"), default));
 
         var read = await store.ListCheckpointsAsync("job_timed", default);
 

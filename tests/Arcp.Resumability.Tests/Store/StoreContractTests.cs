@@ -101,7 +101,7 @@ public abstract partial class StoreContractTests
             await tx.InsertJobAsync(NewJob("job_c"), default);
             foreach (var (id, index) in new[] { ("chk_z", 0), ("chk_a", 1), ("chk_m", 2) })
             {
-                await tx.InsertCheckpointAsync(new CheckpointRecord(id, "job_c", index, "s" + index, "msg_" + id, "key-" + index, T0, $"[{index}]"), default);
+                await tx.TryInsertCheckpointAsync(new CheckpointRecord(id, "job_c", index, "s" + index, "msg_" + id, "key-" + index, T0, $"[{index}]"), default);
             }
         });
 
@@ -121,7 +121,7 @@ public abstract partial class StoreContractTests
             await tx.InsertJobAsync(NewJob("job_other"), default);
             foreach (var (id, job, index) in new[] { ("chk_z", "job_l", 0), ("chk_a", "job_l", 1), ("chk_o", "job_other", 0), ("chk_m", "job_l", 2) })
             {
-                await tx.InsertCheckpointAsync(new CheckpointRecord(id, job, index, "s" + index, "msg_" + id, "key-" + index, T0, $"[{index}]"), default);
+                await tx.TryInsertCheckpointAsync(new CheckpointRecord(id, job, index, "s" + index, "msg_" + id, "key-" + index, T0, $"[{index}]"), default);
             }
         });
 
@@ -195,17 +195,16 @@ public abstract partial class StoreContractTests
             {
                 go.Wait();
 
-                // The runtime's sequence for a checkpoint: lock the job, look the key up, insert if new.
+                // The runtime's sequence for a checkpoint: lock the job, insert unless the key is taken, else look it up.
                 await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
                 await tx.GetJobAsync("job_d", default);
-                if (await tx.FindCheckpointByKeyAsync("job_d", "step-key", default) is { } recorded)
+                if (await tx.TryInsertCheckpointAsync(new CheckpointRecord($"chk_{i}", "job_d", 0, "one", $"msg_{i}", "step-key", T0, "null"), default))
                 {
-                    return recorded.CheckpointId;
+                    await tx.CommitAsync(default);
+                    return $"inserted chk_{i}";
                 }
 
-                await tx.InsertCheckpointAsync(new CheckpointRecord($"chk_{i}", "job_d", 0, "one", $"msg_{i}", "step-key", T0, "null"), default);
-                await tx.CommitAsync(default);
-                return $"inserted chk_{i}";
+                return (await tx.FindCheckpointByKeyAsync("job_d", "step-key", default))!.CheckpointId;
             })).ToList();
             go.Set();
             var outcomes = await Task.WhenAll(racers);
@@ -296,7 +295,7 @@ public abstract partial class StoreContractTests
             await tx.TryAppendEventAsync(Event("msg_oldsession", null, null, T0.AddDays(-35)), default);
             await tx.TryAppendEventAsync(Event("msg_new", "job_p", null, T0.AddDays(-1)), default);
             await tx.TryAppendEventAsync(Event("msg_q", "job_q", null, T0.AddDays(-1)), default);
-            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_p", "job_p", 0, "one", "msg_old1", "key", T0.AddDays(-40), "1"), default);
+            await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_p", "job_p", 0, "one", "msg_old1", "key", T0.AddDays(-40), "1"), default);
         });
         var old2 = (await store.FindEventAsync("msg_old2", default))!.Sequence;
 
@@ -321,8 +320,8 @@ public abstract partial class StoreContractTests
             await tx.TryAppendEventAsync(Event("msg_x1", "job_x", null), default);
             await tx.TryAppendEventAsync(Event("msg_x1_ack", null, "msg_x1"), default);
             await tx.TryAppendEventAsync(Event("msg_y1", "job_y", null), default);
-            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_x", "job_x", 0, "one", "msg_x1", "key", T0, "1"), default);
-            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_y", "job_y", 0, "one", "msg_y1", "key", T0, "1"), default);
+            await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_x", "job_x", 0, "one", "msg_x1", "key", T0, "1"), default);
+            await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_y", "job_y", 0, "one", "msg_y1", "key", T0, "1"), default);
             await tx.InsertLedgerEntryAsync(new LedgerEntry("local:test", "start-x", "h", "job_x", T0, null), default);
         });
 
@@ -390,7 +389,7 @@ public abstract partial class StoreContractTests
         {
             await tx.InsertJobAsync(NewJob("job_once"), default);
             Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_chk", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_once", null, T0, frame), default));
-            await tx.InsertCheckpointAsync(new CheckpointRecord("chk_once", "job_once", 0, "one", "msg_chk", "key-once", T0, "{\"normalised\":\"elsewhere\"}"), default);
+            await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_once", "job_once", 0, "one", "msg_chk", "key-once", T0, "{\"normalised\":\"elsewhere\"}"), default);
         });
 
         var logged = (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_chk';"))!;
@@ -403,6 +402,32 @@ public abstract partial class StoreContractTests
         await InTransactionAsync(store, tx => tx.PurgeEventsAsync(T0.AddDays(1), default));
         Assert.Empty(await store.ReadJobStreamAsync("job_once", 0, default));
         Assert.Equal(Output, (await store.FindCheckpointByKeyAsync("job_once", "key-once", default))!.Output);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_with_a_taken_id_or_a_recorded_key_is_refused_and_its_event_keeps_its_output()
+    {
+        const string Output = "{\"kept\":true}";
+        var frame = "{\"arcp\":\"1\",\"id\":\"msg_again\",\"type\":\"job.checkpoint\",\"job_id\":\"job_twice\",\"payload\":{\"checkpoint_id\":\"chk_first\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":" + Output + "}}}";
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_twice"), default);
+            Assert.True(await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_first", "job_twice", 0, "one", "msg_first", "key-one", T0, "1"), default));
+        });
+
+        await InTransactionAsync(store, async tx =>
+        {
+            // The frame's output is cut out as it is logged; refused checkpoints must not leave it cut when committed.
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_again", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_twice", null, T0, frame), default));
+            Assert.False(await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_first", "job_twice", 1, "two", "msg_again", "key-two", T0, Output), default));
+            Assert.False(await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_second", "job_twice", 0, "one", "msg_again", "key-one", T0, Output), default));
+        });
+
+        var recorded = Assert.Single(await store.ListCheckpointsAsync("job_twice", default));
+        Assert.Equal(("chk_first", "1"), (recorded.CheckpointId, recorded.Output));
+        Assert.Equal(frame, (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_again';"))!);
+        Assert.Equal(frame, Assert.Single(await store.ReadJobStreamAsync("job_twice", 0, default)).Envelope);
     }
 
     [Fact]

@@ -211,33 +211,6 @@ public sealed class SqliteArcpStore : IArcpStore
             ReadEvent,
             cancellationToken).ConfigureAwait(false);
 
-    public async Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken)
-    {
-        // The new events' sequence and kind only: envelopes (and spliced checkpoint outputs) are read when a cancel is among them.
-        var kinds = await QueryAsync(
-            "SELECT sequence, type = 'cancel' AND direction = 'in' FROM events WHERE job_id = $job_id AND sequence > $after ORDER BY sequence;",
-            c =>
-            {
-                Add(c, "$job_id", jobId);
-                Add(c, "$after", afterSequence);
-            },
-            r => (Sequence: r.GetInt64(0), Cancel: r.GetInt64(1) != 0),
-            cancellationToken).ConfigureAwait(false);
-        if (kinds.Count == 0)
-        {
-            return ([], afterSequence);
-        }
-
-        var last = kinds[^1].Sequence;
-        if (!kinds.Exists(k => k.Cancel))
-        {
-            return ([], last);
-        }
-
-        var events = await ReadJobStreamAsync(jobId, afterSequence, cancellationToken).ConfigureAwait(false);
-        return (events.Where(e => e.Sequence <= last && e.Type == "cancel" && e.Direction == EventDirection.Inbound).ToList(), last);
-    }
-
     public async Task<IReadOnlyList<StoredEvent>> ReadJobEventsAfterAsync(long afterSequence, int limit, CancellationToken cancellationToken) =>
         await QueryAsync(
             $"SELECT {EventColumns} FROM {EventSource} WHERE e.sequence > $after AND e.job_id IS NOT NULL ORDER BY e.sequence LIMIT $limit;",

@@ -11,7 +11,10 @@ internal sealed class SqliteStatementCache(SqliteConnection connection) : IDispo
 {
     private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
 
-    /// <summary>The command for <paramref name="sql"/>, bound to <paramref name="transaction"/>, with no parameters.</summary>
+    /// <summary>
+    /// The command for <paramref name="sql"/>, bound to <paramref name="transaction"/>, with the parameters of its last
+    /// run for <see cref="SqliteValues.Add"/> to set again.
+    /// </summary>
     public SqliteCommand Get(string sql, SqliteTransaction? transaction)
     {
         if (!commands.TryGetValue(sql, out var command))
@@ -22,7 +25,6 @@ internal sealed class SqliteStatementCache(SqliteConnection connection) : IDispo
         }
 
         command.Transaction = transaction;
-        command.Parameters.Clear();
         return command;
     }
 

@@ -83,58 +83,85 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
         Run(() => QueryCheckpointByKey(statements, transaction, jobId, idempotencyKey));
 
-    public Task<bool> CheckpointIdTakenAsync(string checkpointId, CancellationToken cancellationToken) =>
+    public Task<bool> TryInsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) =>
         Run(() =>
         {
-            var command = Command("SELECT 1 FROM checkpoints WHERE checkpoint_id = $checkpoint_id;");
-            Add(command, "$checkpoint_id", checkpointId);
-            return command.ExecuteScalar() is not null;
+            // Stored once: the output moves from the checkpoint's event into its row. The event logged just before, in
+            // this transaction, was stored without it already; one logged earlier is read here and rewritten once the
+            // row is in.
+            var loggedHere = loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId;
+            (string Remainder, int At, string Output)? cutLater = null;
+            if (loggedHere)
+            {
+                checkpoint = checkpoint with { Output = loggedCheckpointEvent!.Value.Output };
+            }
+            else
+            {
+                var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
+                Add(read, "$message_id", checkpoint.MessageId);
+                if (read.ExecuteScalar() is string envelope && CheckpointOutputs.Cut(envelope) is { } cut)
+                {
+                    cutLater = cut;
+                    checkpoint = checkpoint with { Output = cut.Output };
+                }
+            }
+
+            // The unique keys (checkpoint_id; job_id with idempotency_key) refuse a taken id or a recorded step.
+            var command = Command(
+                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version, $started_at, $attempts, $duration_ms) " +
+                "ON CONFLICT DO NOTHING;");
+            Add(command, "$checkpoint_id", checkpoint.CheckpointId);
+            Add(command, "$job_id", checkpoint.JobId);
+            Add(command, "$step_index", checkpoint.StepIndex);
+            Add(command, "$step", checkpoint.Step);
+            Add(command, "$message_id", checkpoint.MessageId);
+            Add(command, "$idempotency_key", checkpoint.IdempotencyKey);
+            Add(command, "$created_at", Time(checkpoint.CreatedAt));
+            Add(command, "$output", checkpoint.Output);
+            Add(command, "$definition_version", checkpoint.DefinitionVersion);
+            Add(command, "$started_at", checkpoint.StartedAt is { } started ? Time(started) : null);
+            Add(command, "$attempts", checkpoint.Attempts);
+            Add(command, "$duration_ms", checkpoint.DurationMs);
+            if (command.ExecuteNonQuery() != 1)
+            {
+                // Not recorded: an event logged here without its output gets it back before any commit.
+                return false;
+            }
+
+            if (loggedHere)
+            {
+                loggedCheckpointEvent = null;
+            }
+            else if (cutLater is { } cut)
+            {
+                var update = Command("UPDATE events SET envelope = $envelope, output_at = $output_at WHERE message_id = $message_id;");
+                Add(update, "$envelope", cut.Remainder);
+                Add(update, "$output_at", cut.At);
+                Add(update, "$message_id", checkpoint.MessageId);
+                update.ExecuteNonQuery();
+            }
+
+            return true;
         });
 
-    public Task InsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken)
-    {
-        // Stored once: the output moves from the checkpoint's event into its row. The event logged just before, in this
-        // transaction, was stored without it already; one logged earlier is read and rewritten.
-        string? envelope = null;
-        if (loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId)
+    public Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
+        Run<(IReadOnlyList<StoredEvent>, long)>(() =>
         {
-            checkpoint = checkpoint with { Output = logged.Output };
-            loggedCheckpointEvent = null;
-        }
-        else
-        {
-            RestoreUnrecordedOutput();
-            var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
-            Add(read, "$message_id", checkpoint.MessageId);
-            envelope = read.ExecuteScalar() as string;
-        }
+            var scan = Command("SELECT MAX(sequence), COALESCE(SUM(type = 'cancel' AND direction = 'in'), 0) FROM events WHERE job_id = $job_id AND sequence > $after;");
+            Add(scan, "$job_id", jobId);
+            Add(scan, "$after", afterSequence);
+            var (last, cancels) = SqliteArcpStore.ReadAll(scan, r => (r.IsDBNull(0) ? afterSequence : r.GetInt64(0), r.GetInt64(1)))[0];
+            if (cancels == 0)
+            {
+                return ([], last);
+            }
 
-        if (envelope is not null && CheckpointOutputs.Cut(envelope) is { } cut)
-        {
-            var update = Command("UPDATE events SET envelope = $envelope, output_at = $output_at WHERE message_id = $message_id;");
-            Add(update, "$envelope", cut.Remainder);
-            Add(update, "$output_at", cut.At);
-            Add(update, "$message_id", checkpoint.MessageId);
-            update.ExecuteNonQuery();
-            checkpoint = checkpoint with { Output = cut.Output };
-        }
-
-        var command = Command(
-            $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version, $started_at, $attempts, $duration_ms);");
-        Add(command, "$checkpoint_id", checkpoint.CheckpointId);
-        Add(command, "$job_id", checkpoint.JobId);
-        Add(command, "$step_index", checkpoint.StepIndex);
-        Add(command, "$step", checkpoint.Step);
-        Add(command, "$message_id", checkpoint.MessageId);
-        Add(command, "$idempotency_key", checkpoint.IdempotencyKey);
-        Add(command, "$created_at", Time(checkpoint.CreatedAt));
-        Add(command, "$output", checkpoint.Output);
-        Add(command, "$definition_version", checkpoint.DefinitionVersion);
-        Add(command, "$started_at", checkpoint.StartedAt is { } started ? Time(started) : null);
-        Add(command, "$attempts", checkpoint.Attempts);
-        Add(command, "$duration_ms", checkpoint.DurationMs);
-        return Run(command.ExecuteNonQuery);
-    }
+            var read = Command($"SELECT {EventColumns} FROM {EventSource} WHERE e.job_id = $job_id AND e.sequence > $after AND e.sequence <= $last AND e.type = 'cancel' AND e.direction = 'in' ORDER BY e.sequence;");
+            Add(read, "$job_id", jobId);
+            Add(read, "$after", afterSequence);
+            Add(read, "$last", last);
+            return (SqliteArcpStore.ReadAll(read, ReadEvent), last);
+        });
 
     public Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken)
     {
