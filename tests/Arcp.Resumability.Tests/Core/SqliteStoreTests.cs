@@ -230,13 +230,14 @@ public sealed class SqliteStoreTests : IDisposable
             {
                 Assert.True(await tx.TryAppendEventAsync(Draft($"msg_{step}", envelope) with { JobId = job.JobId }, CancellationToken.None));
                 await tx.UpdateJobAsync(job with { Name = step.ToString(CultureInfo.InvariantCulture), UpdatedAt = DateTimeOffset.UtcNow }, CancellationToken.None);
+                // The cancel scan a step makes inside its own transaction.
+                lastSequence = (await tx.ReadJobCancelsAsync(job.JobId, lastSequence, CancellationToken.None)).LastSequence;
                 await tx.CommitAsync(CancellationToken.None);
             }
 
             // The reads a running job makes between its steps, through the statement cache and without it.
             Assert.NotNull(await store.GetJobAsync(job.JobId, CancellationToken.None));
             Assert.Null(await store.FindCheckpointByKeyAsync(job.JobId, "no_such_key", CancellationToken.None));
-            lastSequence = (await store.ReadJobCancelsAsync(job.JobId, lastSequence, CancellationToken.None)).LastSequence;
             largestWal = Math.Max(largestWal, new FileInfo(files.Path + "-wal").Length);
         }
 
