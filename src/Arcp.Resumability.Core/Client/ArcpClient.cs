@@ -255,6 +255,9 @@ public sealed partial class ArcpClient : IAsyncDisposable
     /// </summary>
     public CancelRequest CancellationFor(string jobId) => cancelRequests.GetOrAdd(jobId, _ => new CancelRequest());
 
+    /// <summary>How many jobs this session watches for a relayed cancel (tests: it must not grow with the jobs it ended).</summary>
+    internal int CancelWatches => cancelRequests.Count;
+
     /// <summary>
     /// The job's canonical event stream after <paramref name="afterMessageId"/> (all of it when null), in order,
     /// following the runtime's pages.
@@ -285,7 +288,15 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public async Task<AckPayload> EmitAsync<TPayload>(string type, string jobId, TPayload payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var envelope = NewCommand(type, payload) with { JobId = jobId, IdempotencyKey = idempotencyKey };
-        return Expect(await RequestAsync(envelope, cancellationToken).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
+        var ack = Expect(await RequestAsync(envelope, cancellationToken).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
+        if (MessageTypes.IsTerminalJobEvent(type))
+        {
+            // The job is over and never driven again, so its cancel watch goes: a session that drives job after job
+            // (a worker slot) keeps nothing per finished job. Not disposed: the run that ended it may still read it.
+            cancelRequests.TryRemove(jobId, out _);
+        }
+
+        return ack;
     }
 
     /// <summary>Emits an event on one of the job's streams (§11) and waits until the runtime has persisted it.</summary>

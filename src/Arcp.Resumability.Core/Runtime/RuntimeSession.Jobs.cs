@@ -321,32 +321,46 @@ internal sealed partial class RuntimeSession
 
     /// <summary>
     /// The cancel requests recorded in the stream of a job this session drives since its last scan, read in
-    /// <paramref name="tx"/> (the transaction recording the owner's event); null after a terminal event, which ends the relay.
+    /// <paramref name="tx"/> (the transaction recording the owner's event); after a terminal event, the end of the relay.
     /// </summary>
     private async Task<PendingCancels?> ScanForCancelsAsync(IStoreTransaction tx, string jobId, string eventType, CancellationToken cancellationToken)
     {
         if (MessageTypes.IsTerminalJobEvent(eventType))
         {
-            return null;
+            return new PendingCancels(jobId, [], 0, JobEnded: true);
         }
 
-        cancelScan.TryGetValue(jobId, out var scanned);
+        var scanned = cancelRelays.TryGetValue(jobId, out var relay) ? relay.ScannedThrough : 0;
         var (requests, scannedThrough) = await JobService.PendingCancelsAsync(tx, sessionId, jobId, scanned, cancellationToken).ConfigureAwait(false);
-        return new PendingCancels(jobId, requests, scannedThrough);
+        return new PendingCancels(jobId, requests, scannedThrough, JobEnded: false);
     }
 
     /// <summary>Relays the cancel requests a committed scan found to the job's owner, once each.</summary>
     private async Task RelayCancellationAsync(PendingCancels? pending, CancellationToken cancellationToken)
     {
-        if (pending is not var (jobId, requests, scannedThrough))
+        if (pending is not var (jobId, requests, scannedThrough, jobEnded))
         {
             return;
         }
 
-        cancelScan[jobId] = scannedThrough;
+        if (jobEnded)
+        {
+            // Committed: the job is over and nothing is relayed for it again, so a session that drives job after job
+            // (a worker slot) keeps nothing per finished job.
+            cancelRelays.Remove(jobId);
+            return;
+        }
+
+        if (!cancelRelays.TryGetValue(jobId, out var watched))
+        {
+            watched = new CancelRelay();
+            cancelRelays[jobId] = watched;
+        }
+
+        watched.ScannedThrough = scannedThrough;
         foreach (var recorded in requests)
         {
-            if (relayedCancels.Add(recorded.MessageId))
+            if (watched.Relayed.Add(recorded.MessageId))
             {
                 var request = EnvelopeCodec.Parse(recorded.Envelope);
                 var payload = request.PayloadAs<CancelPayload>();
@@ -375,5 +389,13 @@ internal sealed partial class RuntimeSession
         }
     }
 
-    private sealed record PendingCancels(string JobId, IReadOnlyList<StoredEvent> Requests, long ScannedThrough);
+    private sealed record PendingCancels(string JobId, IReadOnlyList<StoredEvent> Requests, long ScannedThrough, bool JobEnded);
+
+    /// <summary>How far this session has scanned one owned job's stream for cancel requests, and which it relayed.</summary>
+    private sealed class CancelRelay
+    {
+        public long ScannedThrough { get; set; }
+
+        public HashSet<string> Relayed { get; } = new(StringComparer.Ordinal);
+    }
 }

@@ -22,9 +22,8 @@ internal sealed partial class RuntimeSession
     private readonly string sessionId;
     private readonly string principal;
 
-    // §10.4 relay: how far this session has scanned each owned job's stream for cancel requests, and which it relayed.
-    private readonly Dictionary<string, long> cancelScan = new(StringComparer.Ordinal);
-    private readonly HashSet<string> relayedCancels = new(StringComparer.Ordinal);
+    // §10.4 relay, per job this session drives and has not ended.
+    private readonly Dictionary<string, CancelRelay> cancelRelays = new(StringComparer.Ordinal);
 
     public RuntimeSession(ArcpRuntime runtime, IArcpConnection connection, JobHolder holder, CancellationTokenSource stop)
     {

@@ -19,20 +19,17 @@ namespace Arcp.Resumability.PowerShell.Workers;
 /// <remarks>
 /// The session is closed after any run that did not take its job to an end (stopped, or the store failed under it):
 /// closing releases whatever lease it still holds, so the job is resumable at once and the next job gets a new
-/// session instead of a broken one. It is also renewed every <see cref="JobsPerSession"/> jobs, because a session
-/// keeps a little state for every job it drove (cancel watches on both ends).
+/// session instead of a broken one. A session keeps nothing per job once the job has ended, so it serves the slot for
+/// as long as it stays sound.
 /// </remarks>
 internal sealed class WorkerSlot(InitialSessionState runspaceState, string store) : IAsyncDisposable
 {
-    private const int JobsPerSession = 1000;
-
     // The run is a .NET delegate invoked in the slot's runspace, so step bodies run on its pipeline thread.
     private const string DriveScript = "$args[0].Invoke()";
 
     private readonly ParsedWorkflows workflows = new();
     private Runspace? runspace;
     private EmbeddedArcp? session;
-    private int jobsOnSession;
 
     /// <summary>What the slot's open session speaks through, if one is open (tests end it to see the slot replace it).</summary>
     internal ArcpClient? SessionClient => session?.Client;
@@ -97,7 +94,6 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
                     }
 
                     session ??= await EmbeddedArcp.OpenAsync(store, StoreOpenMode.MustExist, OperatorSettings.RuntimeOptions(), ct).ConfigureAwait(false);
-                    jobsOnSession++;
                     return await new StepRunner(session.Client).ResumeAsync(definition, job.JobId, null, null, UnattendedStepObserver.Instance, ct).ConfigureAwait(false);
                 },
                 stop);
@@ -126,7 +122,7 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
         }
         finally
         {
-            if (!settled || jobsOnSession >= JobsPerSession)
+            if (!settled)
             {
                 dispatcher.Run(async _ => { await CloseSessionAsync().ConfigureAwait(false); return true; }, CancellationToken.None);
             }
@@ -137,7 +133,6 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
     {
         var closing = session;
         session = null;
-        jobsOnSession = 0;
         if (closing is not null)
         {
             await closing.DisposeAsync().ConfigureAwait(false);

@@ -99,6 +99,31 @@ public sealed class BoundedRunStateTests : IDisposable
     }
 
     [Fact]
+    public async Task A_session_that_drives_job_after_job_keeps_no_cancel_watch_for_the_jobs_it_ended()
+    {
+        await using var arcp = await folder.OpenAsync();
+        var client = arcp.Client;
+        var cancelling = new WorkflowDefinition("cancelling", [
+            new StepDefinition("ask", async (context, ct) =>
+            {
+                await client.CancelJobAsync(context.JobId, "enough", null, ct);
+                return null;
+            }),
+            new StepDefinition("never", (_, _) => throw new InvalidOperationException("The cancel relayed after 'ask' stops the job first.")),
+        ]);
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(JobStates.Completed, (await new StepRunner(client).StartAsync(Looping(3), JsonValue.Create(0), null, null, null, CancellationToken.None)).State);
+        }
+
+        var cancelled = await new StepRunner(client).StartAsync(cancelling, null, null, null, null, CancellationToken.None);
+
+        Assert.Equal(JobStates.Cancelled, cancelled.State);
+        Assert.Equal(0, client.CancelWatches);
+    }
+
+    [Fact]
     public async Task A_resume_asks_for_no_step_lookup_and_reuses_the_steps_recorded_after_an_earlier_anchor_from_its_replay()
     {
         await using var store = await SqliteArcpStore.OpenAsync(folder.Path, CancellationToken.None);
