@@ -161,7 +161,7 @@ Describe 'Start-ArcpWorker' {
 
     It 'keeps one session and one loaded workflow per slot: 6 jobs through -Concurrency 2 open 2 sessions' {
         $case = New-WorkerCase
-        $loads = Join-Path $case.Folder 'loads.txt'
+        $loads = (New-Item -ItemType Directory -Path (Join-Path $case.Folder 'loads')).FullName
         $null = 1..6 | ForEach-Object { Start-ArcpJob -Workflow worker-count -Queue reuse -InputObject $_ -Store $case.Store }
 
         $worker = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2; Concurrency = 2 }' -Environment (Get-ChildEnvironment $case @{ ARCP_TEST_STEP_MS = '10'; ARCP_TEST_LOADS = $loads }) -TimeoutSeconds 120
@@ -177,7 +177,7 @@ Describe 'Start-ArcpWorker' {
         }
         finally { $connection.Dispose() }
         # The worker loads the workflow once to check it can run the jobs, and each slot once to run them (twice per job before).
-        @(Get-Content -LiteralPath $loads).Count | Should -Be 3
+        @(Get-ChildItem -LiteralPath $loads -File).Count | Should -Be 3
         @(Get-ArcpJob -Store $case.Store | Where-Object State -EQ 'Completed').Count | Should -Be 6
     }
 

@@ -3,9 +3,10 @@
     in the folder $env:ARCP_TEST_COUNTER (one file per run: concurrent writers never interleave) when it finishes, after sleeping $env:ARCP_TEST_STEP_MS milliseconds (default 200).
     With ARCP_TEST_KILL_IN_STEP / ARCP_TEST_KILL_MARKER set, that step kills its own process (SIGKILL) once,
     the first time it runs (the marker file remembers), before finishing.
-    With ARCP_TEST_LOADS set, each time this file is loaded (run) it appends a line to that file.
+    With ARCP_TEST_LOADS set (a folder), each time this file is loaded (run) it writes a new file there: the slots of
+    one worker load it at the same moment, and appends to one shared file could collide.
 #>
-if ($env:ARCP_TEST_LOADS) { [IO.File]::AppendAllText($env:ARCP_TEST_LOADS, "$PID`n") }
+if ($env:ARCP_TEST_LOADS) { [IO.File]::WriteAllText((Join-Path $env:ARCP_TEST_LOADS "$PID-$([guid]::NewGuid().ToString('N'))"), '') }
 $make = {
     param([string]$Name)
     {
