@@ -94,6 +94,18 @@ Describe 'Inside a step' {
         $job.State | Should -Be 'Failed'
         $job.Error.Message | Should -Match 'not a log level'
     }
+
+    It 'records where a throwing step failed: the error id, its category and the script stack trace' {
+        $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{
+                fine  = { 1 }
+                throw = { Write-Error -Message 'the disk said no' -ErrorId 'Arcp.DiskRefused' -Category WriteError -ErrorAction Stop }
+            }) -ErrorAction SilentlyContinue
+        $job.State | Should -Be 'Failed'
+        $job.Error.Message | Should -BeLike "Step 'throw' failed: *the disk said no*"
+        $job.Error.Details.error_id | Should -BeLike 'Arcp.DiskRefused*'
+        $job.Error.Details.category | Should -Be 'WriteError'
+        $job.Error.Details.script_stack_trace | Should -Not -BeNullOrEmpty
+    }
 }
 
 Describe 'Get-ArcpEvent' {
