@@ -159,11 +159,11 @@ internal static class BackgroundRuns
     {
         var workflow = WorkflowLoader.FromSteps(steps);
         return workflow.Steps.Select(s => new KeyValuePair<string, string>(
-            s.Key,
-            workflow.Policies.TryGetValue(s.Key, out var policy) && !ReferenceEquals(policy, ScriptStepPolicy.Default) ? PolicyText(s.Value, policy) : $"{{{s.Value}}}")).ToList();
+            s.Name,
+            workflow.Policies.TryGetValue(s.Name, out var policy) && !ReferenceEquals(policy, ScriptStepPolicy.Default) ? PolicyText(s.Text, policy) : $"{{{s.Text}}}")).ToList();
     }
 
-    private static string PolicyText(ScriptBlock run, ScriptStepPolicy scripted)
+    private static string PolicyText(string run, ScriptStepPolicy scripted)
     {
         var policy = scripted.Policy;
         var text = new System.Text.StringBuilder()

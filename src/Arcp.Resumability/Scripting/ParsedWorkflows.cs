@@ -38,7 +38,7 @@ internal sealed class ParsedWorkflows
             return known;
         }
 
-        var loaded = WorkflowLoader.FromSteps(RecordedDefinitions.StepsFromScript(script));
+        var loaded = RecordedDefinitions.WorkflowFromScript(script);
         MakeRoom();
         inline[hash] = loaded;
         return loaded;

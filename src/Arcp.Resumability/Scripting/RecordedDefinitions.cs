@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Collections.Specialized;
 using System.Globalization;
 using System.Management.Automation;
 using System.Security.Cryptography;
@@ -46,10 +45,10 @@ internal static class RecordedDefinitions
     public static string InlineScript(ScriptWorkflow workflow)
     {
         var steps = new JsonArray();
-        foreach (var (name, body) in workflow.Steps)
+        foreach (var recorded in workflow.Steps)
         {
-            var step = new JsonObject { ["name"] = name, ["run"] = body.ToString() };
-            if (workflow.Policies.TryGetValue(name, out var policy) && !ReferenceEquals(policy, ScriptStepPolicy.Default))
+            var step = new JsonObject { ["name"] = recorded.Name, ["run"] = recorded.Text };
+            if (workflow.Policies.TryGetValue(recorded.Name, out var policy) && !ReferenceEquals(policy, ScriptStepPolicy.Default))
             {
                 step["policy"] = PolicyJson(policy);
             }
@@ -60,18 +59,32 @@ internal static class RecordedDefinitions
         return new JsonObject { ["steps"] = steps }.ToJsonString();
     }
 
-    /// <summary>The ordered -Step dictionary <paramref name="script"/> (from <see cref="InlineScript"/>) describes.</summary>
-    public static OrderedDictionary StepsFromScript(string script)
+    /// <summary>
+    /// The inline workflow <paramref name="script"/> (from <see cref="InlineScript"/>) describes, with the same version.
+    /// Each step's script stays text until the step runs (<see cref="ScriptStep.Recorded"/>): a resume of a long job
+    /// runs only the steps after its last checkpoint, and parsing every step's script would cost as much as the job is long.
+    /// </summary>
+    public static ScriptWorkflow WorkflowFromScript(string script)
     {
-        var steps = new OrderedDictionary(StringComparer.Ordinal);
+        var steps = new List<ScriptStep>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var policies = new Dictionary<string, ScriptStepPolicy>(StringComparer.Ordinal);
         try
         {
             foreach (var node in JsonNode.Parse(script)?["steps"]?.AsArray() ?? throw new FormatException("it has no steps"))
             {
                 var step = node?.AsObject() ?? throw new FormatException("a step is not an object");
                 var name = step["name"]?.GetValue<string>() ?? throw new FormatException("a step has no name");
-                var run = ScriptBlock.Create(step["run"]?.GetValue<string>() ?? throw new FormatException($"step '{name}' has no script"));
-                steps[name] = step["policy"] is JsonObject policy ? PolicyTable(policy, run) : run;
+                var run = step["run"]?.GetValue<string>() ?? throw new FormatException($"step '{name}' has no script");
+                if (string.IsNullOrWhiteSpace(name) || !names.Add(name))
+                {
+                    throw new FormatException($"the step name '{name}' is empty or not unique");
+                }
+
+                steps.Add(ScriptStep.Recorded(name, run));
+                policies[name] = step["policy"] is JsonObject policy
+                    ? ScriptStepPolicy.Read(PolicyTable(policy), $"-Step: step '{name}'", ScriptStepPolicy.Default, allowRun: false)
+                    : ScriptStepPolicy.Default;
             }
         }
         catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException or InvalidOperationException or ParseException)
@@ -79,7 +92,9 @@ internal static class RecordedDefinitions
             throw ArcpException.Of(ErrorCodes.DataLoss, $"The recorded inline steps cannot be read ({ex.Message}); resume with -Step.");
         }
 
-        return steps;
+        return steps.Count > 0
+            ? WorkflowLoader.Inline(steps, policies)
+            : throw ArcpException.Of(ErrorCodes.DataLoss, "The recorded inline steps cannot be read (it has no steps); resume with -Step.");
     }
 
     private static JsonObject PolicyJson(ScriptStepPolicy scripted)
@@ -109,9 +124,9 @@ internal static class RecordedDefinitions
         return json;
     }
 
-    private static Hashtable PolicyTable(JsonObject policy, ScriptBlock run)
+    private static Hashtable PolicyTable(JsonObject policy)
     {
-        var table = new Hashtable(StringComparer.OrdinalIgnoreCase) { [ScriptStepPolicy.RunKey] = run };
+        var table = new Hashtable(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in policy)
         {
             table[key] = key switch

@@ -28,10 +28,10 @@ internal static class ScriptStepBody
     public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, IScriptStepObserver observer, InputFolderPolicy? inputFolders = null) =>
         new(
             workflow.Name,
-            workflow.Steps.Select(s => new StepDefinition(s.Key, Create(s.Value, dispatcher, observer, inputFolders))
+            workflow.Steps.Select(s => new StepDefinition(s.Name, Create(s, dispatcher, observer, inputFolders))
             {
-                Next = workflow.Transitions.TryGetValue(s.Key, out var next) ? Transition(next, dispatcher) : null,
-                Policy = workflow.Policies.TryGetValue(s.Key, out var policy) ? policy.ToStepPolicy(dispatcher) : StepPolicy.Default,
+                Next = workflow.Transitions.TryGetValue(s.Name, out var next) ? Transition(next, dispatcher) : null,
+                Policy = workflow.Policies.TryGetValue(s.Name, out var policy) ? policy.ToStepPolicy(dispatcher) : StepPolicy.Default,
             }).ToList())
         {
             Version = workflow.Version,
@@ -56,8 +56,9 @@ internal static class ScriptStepBody
     /// Every step runs in a nested pipeline that its token stops (so its finally blocks run): a step's timeout, and a
     /// job cancel whose deadline passed (Stop-ArcpJob -DeadlineSeconds), stop even a body that ignores the cancel.
     /// </summary>
-    private static StepBody Create(ScriptBlock script, PipelineDispatcher dispatcher, IScriptStepObserver observer, InputFolderPolicy? inputFolders) =>
-        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(script, context, observer, inputFolders, cancellationToken)));
+    /// <remarks>The step's script is asked for only when the step runs: a recorded step is parsed then, not before.</remarks>
+    private static StepBody Create(ScriptStep step, PipelineDispatcher dispatcher, IScriptStepObserver observer, InputFolderPolicy? inputFolders) =>
+        (context, cancellationToken) => new ValueTask<JsonNode?>(dispatcher.InvokeAsync(() => Invoke(step.Body, context, observer, inputFolders, cancellationToken)));
 
     private static JsonNode? Invoke(ScriptBlock script, StepContext context, IScriptStepObserver observer, InputFolderPolicy? inputFolders, CancellationToken cancellationToken)
     {

@@ -6,7 +6,7 @@ using Arcp.Resumability.Protocol;
 namespace Arcp.Resumability.PowerShell.Scripting;
 
 /// <summary>A workflow as PowerShell defines it: a name and ordered script-block steps.</summary>
-internal sealed record ScriptWorkflow(string Name, string? Version, IReadOnlyList<KeyValuePair<string, ScriptBlock>> Steps, string? SourcePath)
+internal sealed record ScriptWorkflow(string Name, string? Version, IReadOnlyList<ScriptStep> Steps, string? SourcePath)
 {
     /// <summary>Step name → script block that picks the next step from the step's output (see <c>Next</c> in workflow files).</summary>
     public IReadOnlyDictionary<string, ScriptBlock> Transitions { get; init; } = new Dictionary<string, ScriptBlock>(StringComparer.Ordinal);
@@ -82,14 +82,21 @@ internal static class WorkflowLoader
     {
         var policies = new Dictionary<string, ScriptStepPolicy>(StringComparer.Ordinal);
         var list = ReadSteps(steps, "-Step", ScriptStepPolicy.Default, policies);
-        return new(InlineWorkflowName, ContentVersion(list.SelectMany(s => new[] { s.Key, s.Value.ToString() }).ToArray()), list, null) { Policies = policies };
+        return Inline(list, policies);
     }
+
+    /// <summary>
+    /// Inline steps as -Step gave them (<paramref name="steps"/> may still be unparsed text); the version hashes each
+    /// step's name and script text, so recorded steps read back get the version they were started with.
+    /// </summary>
+    public static ScriptWorkflow Inline(IReadOnlyList<ScriptStep> steps, IReadOnlyDictionary<string, ScriptStepPolicy> policies) =>
+        new(InlineWorkflowName, ContentVersion(steps.SelectMany(s => new[] { s.Name, s.Text }).ToArray()), steps, null) { Policies = policies };
 
     /// <summary>The version of an undeclared definition: the first 16 hex digits of SHA-256 over its text.</summary>
     private static string ContentVersion(params string[] text) => "sha256:" + ArcpJson.Sha256Hex(text)[..16];
 
     /// <summary>A step is a script block, or a policy hashtable whose <c>Run</c> is the script block; <paramref name="policies"/> receives each step's policy.</summary>
-    private static List<KeyValuePair<string, ScriptBlock>> ReadSteps(IDictionary steps, string origin, ScriptStepPolicy defaults, Dictionary<string, ScriptStepPolicy> policies)
+    private static List<ScriptStep> ReadSteps(IDictionary steps, string origin, ScriptStepPolicy defaults, Dictionary<string, ScriptStepPolicy> policies)
     {
         if (steps is Hashtable && steps is not System.Collections.Specialized.IOrderedDictionary && steps.Count > 1)
         {
@@ -97,7 +104,7 @@ internal static class WorkflowLoader
             throw Invalid($"{origin} must be an ordered dictionary ([ordered]@{{ … }}) so the steps keep their order.");
         }
 
-        var list = new List<KeyValuePair<string, ScriptBlock>>();
+        var list = new List<ScriptStep>();
         foreach (DictionaryEntry entry in steps)
         {
             var stepName = entry.Key?.ToString();
@@ -136,7 +143,7 @@ internal static class WorkflowLoader
     /// <c>Next = @{ critique = { param($Output) if (…) { 'synthesize' } } }</c>: after the named step, the script block
     /// gets the step's output ($_ and first argument) and returns the next step's name, or nothing for the next in order.
     /// </summary>
-    private static Dictionary<string, ScriptBlock> ReadTransitions(object? next, List<KeyValuePair<string, ScriptBlock>> steps, string origin)
+    private static Dictionary<string, ScriptBlock> ReadTransitions(object? next, List<ScriptStep> steps, string origin)
     {
         var transitions = new Dictionary<string, ScriptBlock>(StringComparer.Ordinal);
         if (next is null)
@@ -152,7 +159,7 @@ internal static class WorkflowLoader
         foreach (DictionaryEntry entry in table)
         {
             var stepName = entry.Key?.ToString() ?? string.Empty;
-            if (!steps.Any(s => s.Key == stepName))
+            if (!steps.Any(s => s.Name == stepName))
             {
                 throw Invalid($"{origin}: 'Next' names '{stepName}', which is not one of its steps.");
             }
