@@ -7,7 +7,7 @@ internal sealed record BenchOptions
     public const string Usage =
         """
         Usage: Arcp.Resumability.Bench [--long] [--steps N] [--steps-per-job N] [--warmup-steps N] [--pwsh-runs N]
-                                       [--resume-rounds N] [--postgres CONN] [--dir PATH]
+                                       [--resume-rounds N] [--cmdlet-resume-rounds N] [--postgres CONN] [--dir PATH]
                                        [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
                                        [--memory-steps SHORT[,MIDDLE],LONG] [--cmdlet-fleet-rounds N]
                                        [--baseline-module PATH]
@@ -20,6 +20,11 @@ internal sealed record BenchOptions
                              JIT-compile at most 2 methods each, for up to 40 s in all
           --pwsh-runs N      measured runs per fresh-pwsh variant; 0 skips that part (default 5)
           --resume-rounds N  rounds resuming jobs of 10, 1,000 and 10,000 recorded steps in turn; 0 skips (default 5)
+          --cmdlet-resume-rounds N
+                             rounds of the resume through the cmdlets (fresh pwsh per sample: Get-ArcpJob | Resume-ArcpJob,
+                             Get-ArcpCheckpoint -Last 1 | Resume-ArcpJob and Get-ArcpCheckpoint | Select-Object -Last 1 |
+                             Resume-ArcpJob, each on interrupted jobs of 10 and 5,000 steps in turn); needs the published
+                             module; 0 skips it (default 3; --long: 10)
           --postgres CONN    also time the step on PostgreSQL (Npgsql connection string of a database the user may
                              create schemas in) against a bare commit of the same bytes on that server
           --dir PATH         folder for the temporary stores (default: the system temp folder)
@@ -34,8 +39,8 @@ internal sealed record BenchOptions
                              needs the published module; 0 skips it (default 2; --long: 5)
           --baseline-module PATH
                              another build's module manifest (for example main's out/Arcp.Resumability/
-                             Arcp.Resumability.psd1): the cmdlet fleet part runs it too, in turn with this build's
-                             round by round on the same store, and prints its figures beside
+                             Arcp.Resumability.psd1): the cmdlet fleet and cmdlet resume parts run it too, in turn
+                             with this build's round by round, and print its figures beside
           --memory-steps S,M,L
                              RSS, live managed memory and where the RSS went after S, M and L steps of one job
                              (M may be left out); S and L are the issue's pair, M shows the growth once warm;
@@ -45,6 +50,9 @@ internal sealed record BenchOptions
     public int Steps { get; init; } = 1000;
 
     public int ResumeRounds { get; init; } = 5;
+
+    /// <summary>Rounds of the resume through the cmdlets (part 2b); 0 skips it.</summary>
+    public int CmdletResumeRounds { get; init; } = 3;
 
     /// <summary>Recorded steps of the jobs the resume part resumes.</summary>
     public IReadOnlyList<int> ResumeSizes { get; init; } = [10, 1_000, 10_000];
@@ -67,7 +75,7 @@ internal sealed record BenchOptions
 
     public int CmdletFleetRounds { get; init; } = 2;
 
-    /// <summary>Another build's module manifest, measured in the cmdlet fleet part beside this build's.</summary>
+    /// <summary>Another build's module manifest, measured in the cmdlet fleet and cmdlet resume parts beside this build's.</summary>
     public string? BaselineModule { get; init; }
 
     /// <summary>Steps of one job after which memory is sampled, ascending; empty skips the memory-growth part.</summary>
@@ -79,7 +87,7 @@ internal sealed record BenchOptions
         var options = new BenchOptions();
         if (args.Contains("--long"))
         {
-            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, CmdletFleetRounds = 5 };
+            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, CmdletFleetRounds = 5, CmdletResumeRounds = 10 };
             args = args.Where(a => a != "--long").ToList();
         }
 
@@ -99,6 +107,7 @@ internal sealed record BenchOptions
                 "--warmup-steps" => options with { WarmupSteps = Count(name, value, minimum: 0) },
                 "--pwsh-runs" => options with { PwshRuns = Count(name, value, minimum: 0) },
                 "--resume-rounds" => options with { ResumeRounds = Count(name, value, minimum: 0) },
+                "--cmdlet-resume-rounds" => options with { CmdletResumeRounds = Count(name, value, minimum: 0) },
                 "--dir" => options with { WorkFolder = Path.GetFullPath(value) },
                 "--postgres" => options with { PostgresConnection = value },
                 "--fleet-rounds" => options with { FleetRounds = Count(name, value, minimum: 0) },

@@ -27,13 +27,13 @@ try
     // Locate everything the pwsh part needs before spending a minute on the other parts.
     string? modulePath = null;
     (string Host, string PwshDll)? pwsh = null;
-    if (options.PwshRuns > 0 || (options.FleetRounds > 0 && options.CmdletFleetRounds > 0))
+    if (options.PwshRuns > 0 || options.CmdletResumeRounds > 0 || (options.FleetRounds > 0 && options.CmdletFleetRounds > 0))
     {
         var repoRoot = Machine.FindRepoRoot();
         modulePath = Path.Combine(repoRoot, "out", "Arcp.Resumability", "Arcp.Resumability.psd1");
         if (!File.Exists(modulePath))
         {
-            throw new FileNotFoundException($"The published module is missing: {modulePath}. Build it first with 'dotnet pwsh ./build.ps1 build' ('build.ps1 bench' does that), or pass --pwsh-runs 0 --cmdlet-fleet-rounds 0.");
+            throw new FileNotFoundException($"The published module is missing: {modulePath}. Build it first with 'dotnet pwsh ./build.ps1 build' ('build.ps1 bench' does that), or pass --pwsh-runs 0 --cmdlet-resume-rounds 0 --cmdlet-fleet-rounds 0.");
         }
 
         pwsh = await PwshBenchmark.LocateAsync(repoRoot, CancellationToken.None);
@@ -53,6 +53,17 @@ try
         report.Resume(options, await MeasureResumesAsync(options, folder));
     }
 
+    IReadOnlyList<(string Label, string Path)> modules = modulePath is null ? [] : options.BaselineModule is { } baseline ? [("this build", modulePath), ($"baseline {baseline}", baseline)] : [("this build", modulePath)];
+    if (options.CmdletResumeRounds > 0 && pwsh is { } resumePwsh)
+    {
+        report.CmdletResume(options, await CmdletResumeBenchmark.RunAsync(resumePwsh.Host, resumePwsh.PwshDll, modules, folder, options.CmdletResumeRounds, CancellationToken.None));
+    }
+    else
+    {
+        report.Line("2b. Resume through the cmdlets: skipped (--cmdlet-resume-rounds 0).");
+        report.Line();
+    }
+
     if (options.PwshRuns > 0 && pwsh is { } located)
     {
         report.Pwsh(options, await PwshBenchmark.RunAsync(located.Host, located.PwshDll, modulePath!, folder, options.PwshRuns, CancellationToken.None));
@@ -65,7 +76,6 @@ try
 
     if (options.FleetRounds > 0)
     {
-        IReadOnlyList<(string Label, string Path)> modules = options.BaselineModule is { } baseline ? [("this build", modulePath!), ($"baseline {baseline}", baseline)] : [("this build", modulePath!)];
         var cmdlets = options.CmdletFleetRounds > 0 && pwsh is { } fleetPwsh ? new CmdletFleet(fleetPwsh.Host, fleetPwsh.PwshDll, modules) : null;
         await MeasureFleetsAsync(options, folder, report, cmdlets);
     }

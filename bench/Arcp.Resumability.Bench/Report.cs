@@ -21,6 +21,7 @@ internal sealed class Report(TextWriter output)
     private StepFigures? steps;
     private IReadOnlyList<(int Recorded, Summary Resume)>? resumes;
     private PwshResults? pwsh;
+    private IReadOnlyList<CmdletResumeFigures>? cmdletResumes;
     private readonly List<FleetFigures> fleets = [];
     private IReadOnlyList<MemoryPoint>? growth;
 
@@ -77,6 +78,29 @@ internal sealed class Report(TextWriter output)
         foreach (var (recorded, resume) in figures)
         {
             Row(Invariant($"job with {recorded:N0} recorded steps"), resume);
+        }
+
+        Line();
+    }
+
+    public void CmdletResume(BenchOptions options, IReadOnlyList<CmdletResumeFigures> figures)
+    {
+        cmdletResumes = figures;
+        Line(Invariant($"2b. Resume through the cmdlets, interrupted jobs of {CmdletResumeBenchmark.ShortJob:N0} and {CmdletResumeBenchmark.LongJob:N0} steps (inline -Step, recorded definition, 1 KB outputs)"));
+        Line("   A fresh pwsh per sample on a fresh copy of the store; Import-Module untimed; from the pipeline's start to the");
+        Line(Invariant($"   job's completion (its one remaining step). {options.CmdletResumeRounds} round(s) after 1 unmeasured, sizes alternating."));
+        foreach (var module in figures.GroupBy(f => f.Module))
+        {
+            Line($"   {module.Key}:");
+            Row(string.Empty, "median", "p90", "ratio", "n");
+            foreach (var pipeline in module)
+            {
+                Line($"   {pipeline.Pipeline}");
+                Row(Invariant($"  {CmdletResumeBenchmark.ShortJob:N0}-step job, wall"), Milliseconds(pipeline.Short.Median), Milliseconds(pipeline.Short.P90), string.Empty, pipeline.Short.Count.ToString("N0", CultureInfo.InvariantCulture));
+                Row(Invariant($"  {CmdletResumeBenchmark.LongJob:N0}-step job, wall"), Milliseconds(pipeline.Long.Median), Milliseconds(pipeline.Long.P90), Ratio(pipeline.Long.Median, pipeline.Short.Median), pipeline.Long.Count.ToString("N0", CultureInfo.InvariantCulture));
+                Row(Invariant($"  {CmdletResumeBenchmark.ShortJob:N0}-step job, CPU of the process"), Milliseconds(pipeline.ShortCpu.Median), Milliseconds(pipeline.ShortCpu.P90), string.Empty, string.Empty);
+                Row(Invariant($"  {CmdletResumeBenchmark.LongJob:N0}-step job, CPU of the process"), Milliseconds(pipeline.LongCpu.Median), Milliseconds(pipeline.LongCpu.P90), Ratio(pipeline.LongCpu.Median, pipeline.ShortCpu.Median), string.Empty);
+            }
         }
 
         Line();
@@ -181,6 +205,13 @@ internal sealed class Report(TextWriter output)
         {
             var resumeRatio = longest.Resume.Median / shortest.Resume.Median;
             Line(Invariant($"   resume of {longest.Recorded:N0} steps within {ResumeRatioAim}x that of {shortest.Recorded:N0}            median ratio {resumeRatio:F2}x               {Verdict(resumeRatio <= ResumeRatioAim)}"));
+        }
+
+        foreach (var resume in cmdletResumes ?? [])
+        {
+            var resumeRatio = resume.Long.Median / resume.Short.Median;
+            Line(Invariant($"   cmdlet resume of {CmdletResumeBenchmark.LongJob:N0} steps within {ResumeRatioAim}x that of {CmdletResumeBenchmark.ShortJob:N0} ({resume.Module}):"));
+            Line(Invariant($"     {resume.Pipeline,-62} median ratio {resumeRatio:F2}x (CPU {resume.LongCpu.Median / resume.ShortCpu.Median:F2}x)  {Verdict(resumeRatio <= ResumeRatioAim)}"));
         }
 
         if (pwsh is { } cold)
