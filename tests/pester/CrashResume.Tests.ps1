@@ -347,3 +347,49 @@ Describe 'Get-ArcpCheckpoint | Select-Object -Last 1 | Resume-ArcpJob' {
         $trace | Should -Match ([regex]::Escape("BIND arg [$($script:Store)] to parameter [Store]"))
     }
 }
+
+Describe 'A long inline job: its checkpoints in pages, and a resume from its recorded definition (issue 12)' {
+    BeforeAll {
+        # More checkpoints than one page of Get-ArcpCheckpoint (200), started with inline -Step in a child that dies
+        # after the second-to-last checkpoint: the recorded definition is all a resume in this process has.
+        $script:Store = New-TestStore
+        $script:Counter = Join-Path (Split-Path $script:Store) 'long-counter.txt'
+        $script:StepCount = 205
+        $child = @'
+$steps = [ordered]@{}
+for ($i = 1; $i -lt STEPCOUNT; $i++) {
+    $steps["s$i"] = [scriptblock]::Create("Add-Content -LiteralPath `$env:ARCP_TEST_COUNTER -Value ('s$i ' + `$PID); $i")
+}
+$steps['last'] = { Add-Content -LiteralPath $env:ARCP_TEST_COUNTER -Value "last $PID"; 'done' }
+Start-ArcpJob -Step $steps -OnCheckpoint { if ($_.StepIndex -eq STEPCOUNT - 2) { Stop-Process -Id $PID -Force } } | Out-Null
+'@
+        $script:Crashed = Start-ChildPwsh -ScriptText ("Import-Module '$(Get-ArcpModulePath)'`n" + $child.Replace('STEPCOUNT', "$script:StepCount")) `
+            -Environment (New-ChildEnvironment $script:Store @{ ARCP_TEST_COUNTER = $script:Counter })
+        $script:JobId = @(Get-ArcpJob -Store $script:Store -ErrorAction Stop)[0].JobId
+    }
+
+    It 'Get-ArcpCheckpoint writes every checkpoint in recording order across pages, and -First stops early' {
+        $script:Crashed.ExitCode | Should -Be 137 -Because (Format-ChildResult $script:Crashed)
+        $all = @(Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store -ErrorAction Stop)
+        $all | Should -HaveCount ($script:StepCount - 1)
+        $all.StepIndex | Should -Be (0..($script:StepCount - 2))
+        $all[-1].Output | Should -Be ($script:StepCount - 1)
+        (Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store | Select-Object -First 1).Step | Should -Be 's1'
+    }
+
+    It 'Get-ArcpCheckpoint | Select-Object -Last 1 | Resume-ArcpJob runs only the last step, from the recorded steps' {
+        $env:ARCP_TEST_COUNTER = $script:Counter
+        try {
+            $resumed = Get-ArcpCheckpoint $script:JobId -Store $script:Store | Select-Object -Last 1 | Resume-ArcpJob -ErrorAction Stop
+        }
+        finally {
+            $env:ARCP_TEST_COUNTER = $null
+        }
+
+        $resumed.State | Should -Be 'Completed'
+        $resumed.Result | Should -Be 'done'
+        $runs = @(Read-CounterFile $script:Counter)
+        $runs.Step | Should -Be @((1..($script:StepCount - 1) | ForEach-Object { "s$_" }) + 'last')
+        @($runs | Where-Object Step -EQ 'last').ProcessId | Should -Be $PID
+    }
+}

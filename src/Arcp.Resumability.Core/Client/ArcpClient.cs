@@ -233,6 +233,18 @@ public sealed partial class ArcpClient : IAsyncDisposable
     }
 
     /// <summary>
+    /// One page of the job's checkpoints (outputs included) after <paramref name="afterCheckpointId"/>, from the first
+    /// when null: continue with <c>Next</c> as <paramref name="afterCheckpointId"/> while it is set. A runtime that does
+    /// not page answers with every checkpoint and no <c>Next</c>.
+    /// </summary>
+    public async Task<CheckpointListPayload> QueryCheckpointPageAsync(string jobId, string? afterCheckpointId, int? limit, CancellationToken cancellationToken)
+    {
+        // 'limit' is what asks for a page: a first page names no checkpoint to continue after.
+        var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { AfterCheckpointId = afterCheckpointId, Limit = limit ?? CheckpointQueryPayload.MaxLimit }) with { JobId = jobId };
+        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>();
+    }
+
+    /// <summary>
     /// §10.4: asks the runtime to cancel a job. Accepted means a <c>job.cancelled</c> follows: at once for a job
     /// nobody drives, else when its owner reaches a clean checkpoint. A refusal (already terminal, not cancellable)
     /// is an answer, not an error; a job of another principal is refused with PERMISSION_DENIED.

@@ -51,6 +51,51 @@ public sealed partial class JobService
         return selected;
     }
 
+    /// <summary>Checkpoints in one <c>checkpoint_list</c> page when the query names no smaller limit.</summary>
+    public const int MaxCheckpointPageCount = CheckpointQueryPayload.MaxLimit;
+
+    /// <summary>Output text in one page, for the same frame-size reason as <see cref="MaxEventPageBytes"/>.</summary>
+    public const int MaxCheckpointPageBytes = 256 * 1024;
+
+    /// <summary>
+    /// One page of the job's checkpoints, outputs included, after <paramref name="afterCheckpointId"/> (from the first
+    /// when null): at most <paramref name="limit"/> (capped at <see cref="MaxCheckpointPageCount"/>) and about
+    /// <see cref="MaxCheckpointPageBytes"/> of output text; <c>Next</c> names the checkpoint to continue after. A long
+    /// job's checkpoints are read a page at a time, so a reader gets the first ones without the whole history being
+    /// read, held or sent in one frame.
+    /// </summary>
+    public async Task<CheckpointListPayload> QueryCheckpointPageAsync(string principal, string jobId, string? afterCheckpointId, int? limit, CancellationToken cancellationToken)
+    {
+        if (limit is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, "A page holds at least one checkpoint.");
+        }
+
+        await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
+        if (afterCheckpointId is not null && await Store.FindCheckpointAsync(jobId, afterCheckpointId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw ArcpException.Of(ErrorCodes.NotFound, $"Checkpoint '{afterCheckpointId}' does not exist for job '{jobId}'.", new JsonObject { ["checkpoint_id"] = afterCheckpointId });
+        }
+
+        var count = Math.Min(limit ?? MaxCheckpointPageCount, MaxCheckpointPageCount);
+        // One more than the page holds tells whether another page follows without a second query.
+        var rows = await Store.ListCheckpointsAfterAsync(jobId, afterCheckpointId, count + 1, cancellationToken).ConfigureAwait(false);
+        var page = new List<CheckpointSummary>();
+        long bytes = 0;
+        foreach (var row in rows)
+        {
+            bytes += row.Output.Length;
+            if (page.Count == count || (page.Count > 0 && bytes > MaxCheckpointPageBytes))
+            {
+                break;
+            }
+
+            page.Add(JobSummaries.Of(row, includeOutput: true));
+        }
+
+        return new CheckpointListPayload(page) { Next = page.Count < rows.Count ? page[^1].CheckpointId : null };
+    }
+
     /// <summary>The job's last <paramref name="count"/> checkpoints in recording order, read by index (not the whole history).</summary>
     public async Task<IReadOnlyList<CheckpointSummary>> QueryLastCheckpointsAsync(string principal, string jobId, int count, CancellationToken cancellationToken)
     {

@@ -156,13 +156,29 @@ public sealed record JobListPayload(IReadOnlyList<JobSummary> Jobs);
 
 public sealed record CheckpointQueryPayload
 {
+    /// <summary>The most checkpoints this runtime puts in one page; a larger <see cref="Limit"/> is capped to it.</summary>
+    public const int MaxLimit = 200;
+
     public string? CheckpointId { get; init; }
 
     /// <summary>Only the last this many checkpoints, in recording order.</summary>
     public int? Last { get; init; }
+
+    /// <summary>A page of the job's checkpoints: those recorded after this one (from the first when null and <see cref="Limit"/> is set).</summary>
+    public string? AfterCheckpointId { get; init; }
+
+    /// <summary>
+    /// Answer in pages of at most this many checkpoints (the runtime caps it, and a page also stops at a byte budget of
+    /// outputs); the answer's <c>next</c> names the checkpoint to continue after.
+    /// </summary>
+    public int? Limit { get; init; }
 }
 
-public sealed record CheckpointListPayload(IReadOnlyList<CheckpointSummary> Checkpoints);
+/// <summary>Checkpoints in recording order; when <c>Next</c> is set (a paged query), ask again with <c>after_checkpoint_id = next</c>.</summary>
+public sealed record CheckpointListPayload(IReadOnlyList<CheckpointSummary> Checkpoints)
+{
+    public string? Next { get; init; }
+}
 
 /// <summary>
 /// A job as the runtime reports it. <c>State</c> is the §10.2 state; <c>Interrupted</c> is true when

@@ -36,10 +36,25 @@ internal sealed partial class RuntimeSession
             throw ArcpException.Of(ErrorCodes.InvalidArgument, "'last' must be at least 1.");
         }
 
-        var selected = query.Last is { } last && query.CheckpointId is null
-            ? await jobs.QueryLastCheckpointsAsync(principal, jobId, last, cancellationToken).ConfigureAwait(false)
-            : await jobs.QueryCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
-        await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.CheckpointList, new CheckpointListPayload(selected), jobId), cancellationToken).ConfigureAwait(false);
+        if (query.Limit is < 1)
+        {
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, "'limit' must be at least 1.");
+        }
+
+        CheckpointListPayload answer;
+        if (query.CheckpointId is null && query.Last is null && (query.Limit is not null || query.AfterCheckpointId is not null))
+        {
+            answer = await jobs.QueryCheckpointPageAsync(principal, jobId, query.AfterCheckpointId, query.Limit, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var selected = query.Last is { } last && query.CheckpointId is null
+                ? await jobs.QueryLastCheckpointsAsync(principal, jobId, last, cancellationToken).ConfigureAwait(false)
+                : await jobs.QueryCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
+            answer = new CheckpointListPayload(selected);
+        }
+
+        await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.CheckpointList, answer, jobId), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task QueryEventsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)

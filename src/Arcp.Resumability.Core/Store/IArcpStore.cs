@@ -26,6 +26,12 @@ public interface IArcpStore : IAsyncDisposable
     /// <summary>A job's checkpoints in the order they were recorded.</summary>
     Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// At most <paramref name="limit"/> of the job's checkpoints in recording order, after the checkpoint
+    /// <paramref name="afterCheckpointId"/> (from the first when null; none when that checkpoint is not the job's).
+    /// </summary>
+    Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAfterAsync(string jobId, string? afterCheckpointId, int limit, CancellationToken cancellationToken);
+
     Task<CheckpointRecord?> FindCheckpointAsync(string jobId, string checkpointId, CancellationToken cancellationToken);
 
     Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken);

@@ -34,6 +34,12 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
         var store = ResolvedStore;
         try
         {
+            if (CheckpointId is null && Last is null)
+            {
+                WriteAll(store);
+                return;
+            }
+
             var last = CheckpointId is null ? Last : null;
             var checkpoints = Run(store, (client, ct) => client.QueryCheckpointsAsync(JobId, CheckpointId, last, ct));
             // A runtime that predates 'last' answers with every checkpoint.
@@ -46,5 +52,26 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
         {
             WriteArcpError(ex, (object?)CheckpointId ?? JobId);
         }
+    }
+
+    /// <summary>
+    /// Every checkpoint, a page at a time: each page's objects go down the pipeline before the next page is read, so a
+    /// long job's history is never held or sent whole, and a consumer that stops early (Select-Object -First) stops the
+    /// reading too.
+    /// </summary>
+    private void WriteAll(string store)
+    {
+        string? after = null;
+        do
+        {
+            var page = Run(store, (client, ct) => client.QueryCheckpointPageAsync(JobId, after, null, ct));
+            foreach (var checkpoint in page.Checkpoints)
+            {
+                WriteObject(new ArcpCheckpoint(checkpoint, store, WriteWarning));
+            }
+
+            after = page.Next;
+        }
+        while (after is not null);
     }
 }

@@ -153,6 +153,54 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Checkpoints_are_read_in_pages_in_recording_order_each_after_the_one_named()
+    {
+        string[] sixSteps = ["one", "two", "three", "four", "five", "six"];
+        var workflow = new CountingWorkflow("counting", sixSteps);
+        await using var arcp = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        var result = await new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, null, default);
+
+        var pages = await ReadCheckpointPagesAsync(arcp.Client, result.JobId, 3);
+
+        // Six in pages of three: two requests, the second one says there is nothing after it.
+        Assert.Equal([3, 3], pages.Select(p => p.Checkpoints.Count));
+        Assert.Equal(sixSteps, pages.SelectMany(p => p.Checkpoints).Select(c => c.Step));
+        Assert.All(pages.SelectMany(p => p.Checkpoints), c => Assert.NotNull(c.Output));
+        var unknown = await Assert.ThrowsAsync<ArcpException>(() => arcp.Client.QueryCheckpointPageAsync(result.JobId, "chk_01J0000000000000000000000", 3, default));
+        Assert.Equal(ErrorCodes.NotFound, unknown.Code);
+    }
+
+    [Fact]
+    public async Task A_page_of_checkpoints_stops_at_its_byte_budget_but_always_holds_one()
+    {
+        // Outputs of 150 KB: two fit in the 256 KB budget of outputs only when the first is alone, so each page holds one.
+        var big = new string('x', 150 * 1024);
+        var workflow = new WorkflowDefinition("big", [.. Enumerable.Range(1, 3).Select(i => new StepDefinition($"s{i}", (_, _) => ValueTask.FromResult<JsonNode?>(JsonValue.Create(big))))]);
+        await using var arcp = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        var result = await new StepRunner(arcp.Client).StartAsync(workflow, null, null, null, null, default);
+
+        var pages = await ReadCheckpointPagesAsync(arcp.Client, result.JobId, null);
+
+        Assert.Equal([1, 1, 1], pages.Select(p => p.Checkpoints.Count));
+        Assert.Equal(["s1", "s2", "s3"], pages.SelectMany(p => p.Checkpoints).Select(c => c.Step));
+    }
+
+    private static async Task<List<CheckpointListPayload>> ReadCheckpointPagesAsync(ArcpClient client, string jobId, int? limit)
+    {
+        var pages = new List<CheckpointListPayload>();
+        string? after = null;
+        do
+        {
+            var page = await client.QueryCheckpointPageAsync(jobId, after, limit, default);
+            pages.Add(page);
+            after = page.Next;
+        }
+        while (after is not null && pages.Count < 100);
+
+        return pages;
+    }
+
+    [Fact]
     public async Task A_resume_asking_for_the_replay_after_the_checkpoint_gets_only_what_follows_it()
     {
         var workflow = new CountingWorkflow("counting", ThreeSteps);

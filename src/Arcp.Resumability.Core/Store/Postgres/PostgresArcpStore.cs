@@ -164,6 +164,23 @@ public sealed partial class PostgresArcpStore : IArcpStore
     public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
         await QueryAllAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id ORDER BY position;", c => Text(c, "job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAfterAsync(string jobId, string? afterCheckpointId, int limit, CancellationToken cancellationToken) =>
+        await QueryAllAsync(
+            afterCheckpointId is null
+                ? $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id ORDER BY position LIMIT @limit;"
+                : $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id AND position > (SELECT position FROM checkpoints WHERE job_id = @job_id AND checkpoint_id = @after) ORDER BY position LIMIT @limit;",
+            c =>
+            {
+                Text(c, "job_id", jobId);
+                Integer(c, "limit", limit);
+                if (afterCheckpointId is not null)
+                {
+                    Text(c, "after", afterCheckpointId);
+                }
+            },
+            ReadCheckpoint,
+            cancellationToken).ConfigureAwait(false);
+
     public Task<CheckpointRecord?> FindLatestCheckpointAsync(string jobId, CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id ORDER BY position DESC LIMIT 1;", c => Text(c, "job_id", jobId), ReadCheckpoint, cancellationToken);
 

@@ -168,6 +168,23 @@ public sealed class SqliteArcpStore : IArcpStore
     public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken) =>
         await QueryAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid;", c => Add(c, "$job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<CheckpointRecord>> ListCheckpointsAfterAsync(string jobId, string? afterCheckpointId, int limit, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            afterCheckpointId is null
+                ? $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid LIMIT $limit;"
+                : $"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id AND rowid > (SELECT rowid FROM checkpoints WHERE job_id = $job_id AND checkpoint_id = $after) ORDER BY rowid LIMIT $limit;",
+            c =>
+            {
+                Add(c, "$job_id", jobId);
+                Add(c, "$limit", limit);
+                if (afterCheckpointId is not null)
+                {
+                    Add(c, "$after", afterCheckpointId);
+                }
+            },
+            ReadCheckpoint,
+            cancellationToken).ConfigureAwait(false);
+
     public async Task<CheckpointRecord?> FindLatestCheckpointAsync(string jobId, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = $job_id ORDER BY rowid DESC LIMIT 1;", c => Add(c, "$job_id", jobId), ReadCheckpoint, cancellationToken).ConfigureAwait(false))
         .FirstOrDefault();
