@@ -41,14 +41,16 @@ public sealed partial class JobService
     public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string principal, string jobId, string? checkpointId, CancellationToken cancellationToken)
     {
         await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
-        var checkpoints = await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
-        var selected = checkpoints.Where(c => checkpointId is null || c.CheckpointId == checkpointId).Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
-        if (checkpointId is not null && selected.Count == 0)
+        if (checkpointId is not null)
         {
-            throw ArcpException.Of(ErrorCodes.NotFound, $"Checkpoint '{checkpointId}' does not exist for job '{jobId}'.", new JsonObject { ["checkpoint_id"] = checkpointId });
+            // One checkpoint is read by its id, not picked out of the job's whole history.
+            var named = await Store.FindCheckpointAsync(jobId, checkpointId, cancellationToken).ConfigureAwait(false)
+                ?? throw ArcpException.Of(ErrorCodes.NotFound, $"Checkpoint '{checkpointId}' does not exist for job '{jobId}'.", new JsonObject { ["checkpoint_id"] = checkpointId });
+            return [JobSummaries.Of(named, includeOutput: true)];
         }
 
-        return selected;
+        var checkpoints = await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return checkpoints.Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
     }
 
     /// <summary>Checkpoints in one <c>checkpoint_list</c> page when the query names no smaller limit.</summary>

@@ -168,6 +168,14 @@ public abstract partial class StoreContractTests
         Assert.All(pages.SelectMany(p => p.Checkpoints), c => Assert.NotNull(c.Output));
         var unknown = await Assert.ThrowsAsync<ArcpException>(() => arcp.Client.QueryCheckpointPageAsync(result.JobId, "chk_01J0000000000000000000000", 3, default));
         Assert.Equal(ErrorCodes.NotFound, unknown.Code);
+
+        // A checkpoint named by id comes alone; another job's checkpoint is not this job's.
+        var third = pages[0].Checkpoints[2];
+        Assert.Equal([third.CheckpointId], (await arcp.Client.QueryCheckpointsAsync(result.JobId, third.CheckpointId, default)).Select(c => c.CheckpointId));
+        var other = await new StepRunner(arcp.Client).StartAsync(new CountingWorkflow("counting", ["only"]).Definition, null, null, null, null, default);
+        var foreign = await Assert.ThrowsAsync<ArcpException>(() => arcp.Client.QueryCheckpointsAsync(other.JobId, third.CheckpointId, default));
+        Assert.Equal(ErrorCodes.NotFound, foreign.Code);
+        Assert.Equal(ErrorCodes.NotFound, (await Assert.ThrowsAsync<ArcpException>(() => arcp.Client.QueryCheckpointPageAsync(other.JobId, third.CheckpointId, 3, default))).Code);
     }
 
     [Fact]
