@@ -17,7 +17,8 @@ public sealed partial class ArcpClient : IAsyncDisposable
 {
     private readonly IArcpConnection connection;
     private readonly ClientOptions options;
-    private readonly ResiliencePipeline throttleRetry;
+    /// <summary>Built at the first throttling refusal (see <see cref="WaitOutThrottlingAsync"/>).</summary>
+    private ResiliencePipeline? throttleRetry;
     private readonly ConcurrentDictionary<string, PendingRequest> pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource receiveStop = new();
     private readonly SemaphoreSlim resumeGate = new(1, 1);
@@ -34,7 +35,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
     {
         this.connection = connection;
         this.options = options;
-        throttleRetry = ThrottleRetry.Build(options.ThrottleRetry);
+        options.ThrottleRetry?.Validate();
     }
 
     public string SessionId { get; private set; } = string.Empty;
