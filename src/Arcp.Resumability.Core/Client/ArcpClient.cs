@@ -322,13 +322,10 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public Task<Envelope> RequestAsync(Envelope command, CancellationToken cancellationToken) => RequestAsync(command, null, cancellationToken);
 
     /// <summary>Closes the session gracefully (§9); jobs it still drives become resumable at once.</summary>
-    public async Task CloseAsync(CancellationToken cancellationToken)
-    {
-        if (connectionFault is null && SessionId.Length > 0)
-        {
-            await RequestAsync(NewCommand(MessageTypes.SessionClose, new JsonObject()), cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task CloseAsync(CancellationToken cancellationToken) =>
+        connectionFault is null && SessionId.Length > 0
+            ? RequestAsync(NewCommand(MessageTypes.SessionClose, new JsonObject()), cancellationToken)
+            : Task.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
