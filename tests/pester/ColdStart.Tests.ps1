@@ -24,7 +24,7 @@ BeforeAll {
 AfterAll { Remove-TestFolder }
 
 Describe 'Cold start: the first job in a new pwsh' -Tag 'ColdStart' {
-    It 'runs a SQLite job without loading Npgsql (or anything else of PostgreSQL)' {
+    It 'runs a SQLite job without loading Npgsql (or anything else of PostgreSQL), nor Polly for steps and requests that need no retry' {
         $store = New-TestStore
         $command = Get-ChildPwshCommand
         $script = @"
@@ -41,6 +41,9 @@ Import-Module '$($script:Manifest -replace "'", "''")'
         $loaded | Should -Contain 'Arcp.Resumability.Core' -Because 'the listing must be of the process that ran the job'
         $loaded | Should -Contain 'Microsoft.Data.Sqlite'
         @($loaded | Where-Object { $_ -like 'Npgsql*' }) | Should -BeNullOrEmpty
+        # The client enters its throttle-retry pipeline only after a refusal, and a step without MaxAttempts or Timeout
+        # runs without one: a first job would otherwise load Polly and the validation of its options.
+        @($loaded | Where-Object { $_ -like 'Polly*' -or $_ -eq 'System.ComponentModel.Annotations' }) | Should -BeNullOrEmpty
     }
 
     It 'processes no type data file on import (ArcpJob.Duration and ArcpEvent.Id are members of the classes, Conventions.Tests.ps1)' {

@@ -22,13 +22,33 @@ public sealed partial class ArcpClient
             RequireResumability($"'{command.Type}'");
         }
 
+        // As the retry pipeline does before each attempt: a request already cancelled is not sent.
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return await AttemptAsync(command, replay, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArcpException refused) when (options.ThrottleRetry is { } throttling && ThrottleRetry.RetryAfter(refused.Error) is not null)
+        {
+            return await WaitOutThrottlingAsync(throttling, command, replay, refused, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The retry pipeline, entered only once a runtime asked this client to wait: nearly every request is answered at
+    /// the first attempt, and a new process would otherwise compile Polly's generic code for its first request. The
+    /// first attempt's refusal is the pipeline's first outcome, so its waits, budget and resend count are as before.
+    /// </summary>
+    private async Task<Envelope> WaitOutThrottlingAsync(ThrottleRetryOptions throttling, Envelope command, ReplayCollector? replay, ArcpException refused, CancellationToken cancellationToken)
+    {
+        var pipeline = LazyInitializer.EnsureInitialized(ref throttleRetry, () => ThrottleRetry.Build(throttling));
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            return await throttleRetry.ExecuteAsync(
-                static (context, state) => state.Client.AttemptAsync(state.Command, state.Replay, context.CancellationToken),
+            return await pipeline.ExecuteAsync(
+                static (context, attempt) => attempt.NextAsync(context.CancellationToken),
                 context,
-                (Client: this, Command: command, Replay: replay)).ConfigureAwait(false);
+                new ThrottledRequest(this, command, replay, refused)).ConfigureAwait(false);
         }
         finally
         {
@@ -298,6 +318,23 @@ public sealed partial class ArcpClient
         public TaskCompletionSource<Envelope> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ReplayCollector? Replay { get; } = replay;
+    }
+
+    /// <summary>The attempts of one throttled request: the refusal already received, then resends.</summary>
+    private sealed class ThrottledRequest(ArcpClient client, Envelope command, ReplayCollector? replay, ArcpException firstRefusal)
+    {
+        private ArcpException? refusal = firstRefusal;
+
+        public ValueTask<Envelope> NextAsync(CancellationToken cancellationToken)
+        {
+            if (refusal is { } first)
+            {
+                refusal = null;
+                return ValueTask.FromException<Envelope>(first);
+            }
+
+            return client.AttemptAsync(command, replay, cancellationToken);
+        }
     }
 
     private sealed class ReplayCollector

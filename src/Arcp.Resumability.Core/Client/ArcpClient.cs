@@ -17,7 +17,8 @@ public sealed partial class ArcpClient : IAsyncDisposable
 {
     private readonly IArcpConnection connection;
     private readonly ClientOptions options;
-    private readonly ResiliencePipeline throttleRetry;
+    /// <summary>Built at the first throttling refusal (see <see cref="WaitOutThrottlingAsync"/>).</summary>
+    private ResiliencePipeline? throttleRetry;
     private readonly ConcurrentDictionary<string, PendingRequest> pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource receiveStop = new();
     private readonly SemaphoreSlim resumeGate = new(1, 1);
@@ -34,7 +35,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
     {
         this.connection = connection;
         this.options = options;
-        throttleRetry = ThrottleRetry.Build(options.ThrottleRetry);
+        options.ThrottleRetry?.Validate();
     }
 
     public string SessionId { get; private set; } = string.Empty;
@@ -333,13 +334,10 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public Task<Envelope> RequestAsync(Envelope command, CancellationToken cancellationToken) => RequestAsync(command, null, cancellationToken);
 
     /// <summary>Closes the session gracefully (§9); jobs it still drives become resumable at once.</summary>
-    public async Task CloseAsync(CancellationToken cancellationToken)
-    {
-        if (connectionFault is null && SessionId.Length > 0)
-        {
-            await RequestAsync(NewCommand(MessageTypes.SessionClose, new JsonObject()), cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task CloseAsync(CancellationToken cancellationToken) =>
+        connectionFault is null && SessionId.Length > 0
+            ? RequestAsync(NewCommand(MessageTypes.SessionClose, new JsonObject()), cancellationToken)
+            : Task.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {

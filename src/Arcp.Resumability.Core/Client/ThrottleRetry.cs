@@ -14,15 +14,9 @@ internal static class ThrottleRetry
     private static readonly ResiliencePropertyKey<TimeSpan> Waited = new("arcp.throttle-waited");
     private static readonly ResiliencePropertyKey<TimeSpan> NextWait = new("arcp.throttle-next-wait");
 
-    public static ResiliencePipeline Build(ThrottleRetryOptions? options)
-    {
-        if (options is null)
-        {
-            return ResiliencePipeline.Empty;
-        }
-
-        options.Validate();
-        return new ResiliencePipelineBuilder()
+    /// <param name="options">Already validated (the client does so when it is created).</param>
+    public static ResiliencePipeline Build(ThrottleRetryOptions options) =>
+        new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = options.MaxRetries,
@@ -30,7 +24,6 @@ internal static class ThrottleRetry
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.GetValue(NextWait, TimeSpan.Zero)),
             })
             .Build();
-    }
 
     /// <returns>The wait the runtime asked for when <paramref name="error"/> is a throttling refusal, else null.</returns>
     public static TimeSpan? RetryAfter(ArcpError error) =>

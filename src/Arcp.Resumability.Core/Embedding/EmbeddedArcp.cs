@@ -95,14 +95,23 @@ public sealed class EmbeddedArcp : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var closed = false;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await Client.CloseAsync(timeout.Token).ConfigureAwait(false);
+            closed = true;
         }
         catch (Exception ex) when (ex is Protocol.ArcpException or OperationCanceledException or ObjectDisposedException)
         {
             // The runtime releases the session's leases when the connection ends, close or no close.
+        }
+
+        if (closed)
+        {
+            // Having answered session.close, the runtime ends the session and then the connection, so the client's
+            // receive loop ends on its own instead of being cancelled (two exceptions thrown at every session's end).
+            await serving.ConfigureAwait(false);
         }
 
         await Client.DisposeAsync().ConfigureAwait(false);

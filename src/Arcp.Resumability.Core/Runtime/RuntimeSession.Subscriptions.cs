@@ -18,9 +18,22 @@ internal sealed partial class RuntimeSession
     private readonly Channel<string> outbox = Channel.CreateBounded<string>(new BoundedChannelOptions(OutboxCapacity) { SingleReader = true });
     private readonly CancellationTokenSource sessionStop;
     private volatile bool ending;
-    private Task outboxPump = Task.CompletedTask;
+    private Task? outboxPump;
 
-    private void StartOutbox() => outboxPump = Task.Run(PumpOutboxAsync, CancellationToken.None);
+    /// <summary>
+    /// Adds a subscription, starting the outbox's pump with the first: only a subscription's events go through the
+    /// outbox, and most sessions (a script's embedded one) never subscribe, so they never start or stop a pump task.
+    /// Runs on the session's frame loop, as <see cref="EndSubscriptionsAsync"/> does, so the pump starts at most once.
+    /// </summary>
+    private void Register(Subscription subscription)
+    {
+        lock (subscriptions)
+        {
+            subscriptions[subscription.Id] = subscription;
+        }
+
+        outboxPump ??= Task.Run(PumpOutboxAsync, CancellationToken.None);
+    }
 
     private async Task PumpOutboxAsync()
     {
@@ -97,7 +110,10 @@ internal sealed partial class RuntimeSession
         }
 
         outbox.Writer.TryComplete();
-        await outboxPump.ConfigureAwait(false);
+        if (outboxPump is { } pump)
+        {
+            await pump.ConfigureAwait(false);
+        }
     }
 
     private async Task SubscribeAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -145,10 +161,7 @@ internal sealed partial class RuntimeSession
         // processes commit from here on reaches the bus too.
         await runtime.Changes.StartAsync(cancellationToken).ConfigureAwait(false);
         var subscription = new Subscription("sub_" + ArcpId.NewUlid(), filter, principal!, this);
-        lock (subscriptions)
-        {
-            subscriptions[subscription.Id] = subscription;
-        }
+        Register(subscription);
 
         subscription.Listen(runtime.Events);
         if (filter.JobId is { Count: > 0 } watchedJobs)
@@ -227,10 +240,7 @@ internal sealed partial class RuntimeSession
     private void WatchJob(string jobId, string subscriptionId)
     {
         var subscription = new Subscription(subscriptionId, new SubscriptionFilter { JobId = [jobId] }, principal!, this) { EndsWithJob = true };
-        lock (subscriptions)
-        {
-            subscriptions[subscription.Id] = subscription;
-        }
+        Register(subscription);
 
         subscription.Listen(runtime.Events);
         subscription.GoLive();

@@ -39,12 +39,11 @@ internal sealed partial class RuntimeSession
 
     public string SessionId => sessionId;
 
-    /// <summary>Registers the session, starts its outbox and answers the <c>session.open</c> it was opened by.</summary>
+    /// <summary>Registers the session and answers the <c>session.open</c> it was opened by.</summary>
     /// <param name="resumed">True when this reopens an ended session under its old id (§9); its row is already open again.</param>
     public async Task AcceptAsync(Envelope open, string frame, string? clientKind, bool resumed, CancellationToken cancellationToken)
     {
         runtime.SessionOpened(sessionId, principal);
-        StartOutbox();
         var accepted = Envelope.Create(MessageTypes.SessionAccepted, new SessionAcceptedPayload(sessionId, runtime.Options.Identity, runtime.Capabilities()) { Resumed = resumed ? true : null }, sessionId, correlationId: open.Id);
         await RespondAsync(
             open,

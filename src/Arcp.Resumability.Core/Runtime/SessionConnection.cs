@@ -105,14 +105,14 @@ internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection con
         }
 
         var pending = next.AsTask();
-        try
+        // Its timer is dropped as soon as the frame comes (a step's checkpoint, right behind its progress), so the
+        // wait costs no timer firing per step, as a Task.Delay raced against the frame did. A lapsed window is read from
+        // the frame's task rather than caught as a TimeoutException: every step longer than the window lets it lapse,
+        // and a new process paid for its first such throw in the job's wall time.
+        await ((Task)pending).WaitAsync(RuntimeSession.HoldWindow, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!pending.IsCompleted)
         {
-            // Its timer is dropped as soon as the frame comes (a step's checkpoint, right behind its progress), so the
-            // wait costs no timer firing per step, as a Task.Delay raced against the frame did.
-            return await pending.WaitAsync(RuntimeSession.HoldWindow, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
+            cancellationToken.ThrowIfCancellationRequested();
             try
             {
                 await session.FlushHeldEventsAsync(cancellationToken).ConfigureAwait(false);

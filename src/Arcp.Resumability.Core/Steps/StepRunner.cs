@@ -142,7 +142,8 @@ public sealed class StepRunner(ArcpClient client)
         var ran = new StepSequence();
         var reused = new StepSequence();
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var heartbeat = HeartbeatAsync(jobId, heartbeatStop.Token);
+        using var heartbeatTimer = new PeriodicTimer(client.HeartbeatInterval);
+        var heartbeat = HeartbeatAsync(jobId, heartbeatTimer, heartbeatStop.Token);
         var thoughts = new ThoughtStream(client, jobId);
         var cancelRequest = client.CancellationFor(jobId);
         string? lastStep = null;
@@ -299,6 +300,9 @@ public sealed class StepRunner(ArcpClient client)
         }
         finally
         {
+            // A disposed timer ends the heartbeat's wait with false rather than an OperationCanceledException, which
+            // every job paid at its end; the cancellation still stops a heartbeat being sent at that moment.
+            heartbeatTimer.Dispose();
             await heartbeatStop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
         }
@@ -362,10 +366,9 @@ public sealed class StepRunner(ArcpClient client)
     }
 
     /// <summary>Keeps the job's lease alive while a long step runs (§10.3).</summary>
-    private async Task HeartbeatAsync(string jobId, CancellationToken cancellationToken)
+    private async Task HeartbeatAsync(string jobId, PeriodicTimer timer, CancellationToken cancellationToken)
     {
-        var interval = client.HeartbeatInterval;
-        using var timer = new PeriodicTimer(interval);
+        var interval = timer.Period;
         long sequence = 0;
         try
         {

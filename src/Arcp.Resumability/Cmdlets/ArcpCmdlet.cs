@@ -144,7 +144,11 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             {
                 if (!sessions.TryGetValue(store, out var session))
                 {
-                    session = await OpenAsync(store, remote, OpenModeFor(store), cancellationToken).ConfigureAwait(false);
+                    // Opened here rather than in a helper returning the pair: one async method fewer for a new
+                    // process to compile, on the way of every command's first call.
+                    session = remote is not null
+                        ? OwnedBy(await ConnectRemoteAsync(remote, cancellationToken).ConfigureAwait(false))
+                        : OwnedBy(await EmbeddedArcp.OpenAsync(store, OpenModeFor(store), OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false));
                     sessions[store] = session;
                 }
 
@@ -268,14 +272,12 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
             ? TimeSpan.FromSeconds(seconds)
             : ClientOptions.DefaultRequestTimeout;
 
-    internal static async Task CloseAsync(ArcpClient client, IAsyncDisposable owner)
-    {
-        if (!ReferenceEquals(client, owner))
-        {
-            await owner.DisposeAsync().ConfigureAwait(false);
-            return;
-        }
+    /// <summary>Ends a session opened by <see cref="RunEmbedded{T}"/>: an embedded runtime closes its session itself when disposed.</summary>
+    internal static Task CloseAsync(ArcpClient client, IAsyncDisposable owner) =>
+        ReferenceEquals(client, owner) ? CloseRemoteAsync(client) : owner.DisposeAsync().AsTask();
 
+    private static async Task CloseRemoteAsync(ArcpClient client)
+    {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -302,17 +304,9 @@ public abstract class ArcpCmdlet : PSCmdlet, IDisposable
         return runtime.AbsoluteUri;
     }
 
-    private static async Task<(ArcpClient, IAsyncDisposable)> OpenAsync(string store, RuntimeConnection? remote, StoreOpenMode mode, CancellationToken cancellationToken)
-    {
-        if (remote is not null)
-        {
-            var client = await ConnectRemoteAsync(remote, cancellationToken).ConfigureAwait(false);
-            return (client, client);
-        }
+    private static (ArcpClient Client, IAsyncDisposable Owner) OwnedBy(ArcpClient remote) => (remote, remote);
 
-        var embedded = await EmbeddedArcp.OpenAsync(store, mode, OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false);
-        return (embedded.Client, embedded);
-    }
+    private static (ArcpClient Client, IAsyncDisposable Owner) OwnedBy(EmbeddedArcp embedded) => (embedded.Client, embedded);
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }
