@@ -10,7 +10,7 @@ internal sealed record BenchOptions
                                        [--resume-rounds N] [--cmdlet-resume-rounds N] [--postgres CONN] [--dir PATH]
                                        [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
                                        [--memory-steps SHORT[,MIDDLE],LONG] [--cmdlet-fleet-rounds N]
-                                       [--baseline-module PATH]
+                                       [--baseline-module PATH] [--cmdlet-step-jobs N]
 
           --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs, 10 fleet rounds of 200 jobs
                              (each still overridable)
@@ -31,16 +31,21 @@ internal sealed record BenchOptions
           --fleet-rounds N   rounds of the fleet part (5-step jobs drained by 1 and 4 workers of 4 slots, and bare);
                              0 skips it (default 3)
           --fleet-jobs N     jobs queued per fleet round (default 24)
-          --fleet-postgres   auto (default): the fleet part also runs on PostgreSQL, on --postgres CONN when given,
-                             else on a server of its own (127.0.0.1, stopped at the end); off: SQLite only
+          --fleet-postgres   auto (default): the fleet part and part 1c also run on PostgreSQL, on --postgres CONN
+                             when given, else on a server of its own (127.0.0.1, stopped at the end); off: SQLite only
           --cmdlet-fleet-rounds N
                              rounds of the fleet through the cmdlets (fresh pwsh: Start-ArcpJob -Queue, then 1 and
                              4 processes of Start-ArcpWorker -Concurrency 4 -ExitWhenIdle), on each fleet store;
                              needs the published module; 0 skips it (default 2; --long: 5)
           --baseline-module PATH
                              another build's module manifest (for example main's out/Arcp.Resumability/
-                             Arcp.Resumability.psd1): the cmdlet fleet and cmdlet resume parts run it too, in turn
+                             Arcp.Resumability.psd1): the cmdlet step, fleet and resume parts run it too, in turn
                              with this build's round by round, and print its figures beside
+          --cmdlet-step-jobs N
+                             part 1c: 100-step jobs of no-op script steps through Start-ArcpJob, each in a fresh
+                             pwsh after one unmeasured job, on SQLite and on PostgreSQL (as --fleet-postgres says),
+                             ms per step against DBOS's 2.10 ms; with --baseline-module that build too, in turn;
+                             needs the published module; 0 skips it (default 3; --long: 10)
           --memory-steps S,M,L
                              RSS, live managed memory and where the RSS went after S, M and L steps of one job
                              (M may be left out); S and L are the issue's pair, M shows the growth once warm;
@@ -75,7 +80,10 @@ internal sealed record BenchOptions
 
     public int CmdletFleetRounds { get; init; } = 2;
 
-    /// <summary>Another build's module manifest, measured in the cmdlet fleet and cmdlet resume parts beside this build's.</summary>
+    /// <summary>Measured 100-step jobs through Start-ArcpJob per store and module (part 1c), one fresh pwsh each.</summary>
+    public int CmdletStepJobs { get; init; } = 3;
+
+    /// <summary>Another build's module manifest, measured in the cmdlet step, fleet and resume parts beside this build's.</summary>
     public string? BaselineModule { get; init; }
 
     /// <summary>Steps of one job after which memory is sampled, ascending; empty skips the memory-growth part.</summary>
@@ -87,7 +95,7 @@ internal sealed record BenchOptions
         var options = new BenchOptions();
         if (args.Contains("--long"))
         {
-            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, CmdletFleetRounds = 5, CmdletResumeRounds = 10 };
+            options = options with { Steps = 5000, ResumeRounds = 20, PwshRuns = 10, FleetRounds = 10, FleetJobs = 200, CmdletFleetRounds = 5, CmdletResumeRounds = 10, CmdletStepJobs = 10 };
             args = args.Where(a => a != "--long").ToList();
         }
 
@@ -114,6 +122,7 @@ internal sealed record BenchOptions
                 "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
                 "--memory-steps" => options with { MemorySteps = StepCounts(name, value) },
                 "--cmdlet-fleet-rounds" => options with { CmdletFleetRounds = Count(name, value, minimum: 0) },
+                "--cmdlet-step-jobs" => options with { CmdletStepJobs = Count(name, value, minimum: 0) },
                 "--baseline-module" => options with
                 {
                     BaselineModule = File.Exists(value) ? Path.GetFullPath(value) : throw new ArgumentException($"Option '{name}' needs the path of a module manifest; '{value}' does not exist."),

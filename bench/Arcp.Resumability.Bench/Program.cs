@@ -27,7 +27,7 @@ try
     // Locate everything the pwsh part needs before spending a minute on the other parts.
     string? modulePath = null;
     (string Host, string PwshDll)? pwsh = null;
-    if (options.PwshRuns > 0 || options.CmdletResumeRounds > 0 || (options.FleetRounds > 0 && options.CmdletFleetRounds > 0))
+    if (options.PwshRuns > 0 || options.CmdletResumeRounds > 0 || options.CmdletStepJobs > 0 || (options.FleetRounds > 0 && options.CmdletFleetRounds > 0))
     {
         var repoRoot = Machine.FindRepoRoot();
         modulePath = Path.Combine(repoRoot, "out", "Arcp.Resumability", "Arcp.Resumability.psd1");
@@ -42,18 +42,39 @@ try
     Directory.CreateDirectory(folder);
     var report = new Report(Console.Out);
     report.Header(options, folder);
+    IReadOnlyList<(string Label, string Path)> modules = modulePath is null ? [] : options.BaselineModule is { } baseline ? [("this build", modulePath), ($"baseline {baseline}", baseline)] : [("this build", modulePath)];
+
+    // One server of the benchmark's own serves every PostgreSQL part that has no --postgres CONN (each in a schema of its own).
+    var wantsPostgres = options.FleetOnPostgres && (options.FleetRounds > 0 || options.CmdletStepJobs > 0);
+    await using var server = options.PostgresConnection is null && wantsPostgres ? await ThrowawayPostgres.StartAsync(CancellationToken.None) : null;
+    var postgresTarget = options.PostgresConnection is { } given ? (Label: "PostgreSQL (--postgres)", Admin: given) : server is null ? ((string Label, string Admin)?)null : ("PostgreSQL (own server)", server.ConnectionString);
     var stepFigures = await MeasureStepsAsync(options, folder);
     report.Steps(options, stepFigures);
     if (options.PostgresConnection is { } postgres)
     {
         report.Postgres(await PostgresBenchmark.RunAsync(postgres, stepFigures.Bytes, options, CancellationToken.None));
     }
+
+    if (options.CmdletStepJobs > 0 && pwsh is { } stepPwsh)
+    {
+        report.CmdletSteps(await CmdletStepBenchmark.RunAsync("SQLite", Path.Combine(folder, "cmdlet-steps.db"), stepPwsh.Host, stepPwsh.PwshDll, modules, folder, options.CmdletStepJobs, CancellationToken.None));
+        if (postgresTarget is { } target && options.FleetOnPostgres)
+        {
+            report.CmdletSteps(await InSchemaAsync(target.Admin, "arcp_steps_", storeSpec => CmdletStepBenchmark.RunAsync(target.Label, storeSpec, stepPwsh.Host, stepPwsh.PwshDll, modules, folder, options.CmdletStepJobs, CancellationToken.None)));
+        }
+        else
+        {
+            report.Line(options.FleetOnPostgres
+                ? "1c. On PostgreSQL: skipped (no PostgreSQL server binaries under /usr/lib/postgresql, and no --postgres CONN)."
+                : "1c. On PostgreSQL: skipped (--fleet-postgres off).");
+            report.Line();
+        }
+    }
     if (options.ResumeRounds > 0)
     {
         report.Resume(options, await MeasureResumesAsync(options, folder));
     }
 
-    IReadOnlyList<(string Label, string Path)> modules = modulePath is null ? [] : options.BaselineModule is { } baseline ? [("this build", modulePath), ($"baseline {baseline}", baseline)] : [("this build", modulePath)];
     if (options.CmdletResumeRounds > 0 && pwsh is { } resumePwsh)
     {
         report.CmdletResume(options, await CmdletResumeBenchmark.RunAsync(resumePwsh.Host, resumePwsh.PwshDll, modules, folder, options.CmdletResumeRounds, CancellationToken.None));
@@ -77,7 +98,7 @@ try
     if (options.FleetRounds > 0)
     {
         var cmdlets = options.CmdletFleetRounds > 0 && pwsh is { } fleetPwsh ? new CmdletFleet(fleetPwsh.Host, fleetPwsh.PwshDll, modules) : null;
-        await MeasureFleetsAsync(options, folder, report, cmdlets);
+        await MeasureFleetsAsync(options, folder, report, cmdlets, postgresTarget);
     }
 
     if (options.MemorySteps.Count > 0)
@@ -109,7 +130,7 @@ finally
     }
 }
 
-static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report report, CmdletFleet? cmdlets)
+static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report report, CmdletFleet? cmdlets, (string Label, string Admin)? postgres)
 {
     report.Fleet(options, await FleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "fleet.db"), BareFleet.Kind.Sqlite, Path.Combine(folder, "bare-fleet.db"), options, CancellationToken.None));
     if (cmdlets is not null)
@@ -124,9 +145,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
         return;
     }
 
-    await using var server = options.PostgresConnection is null ? await ThrowawayPostgres.StartAsync(CancellationToken.None) : null;
-    var admin = options.PostgresConnection ?? server?.ConnectionString;
-    if (admin is null)
+    if (postgres is not { Label: var label, Admin: var admin })
     {
         report.Line("5b. Fleet on PostgreSQL: skipped (no PostgreSQL server binaries under /usr/lib/postgresql, and no --postgres CONN).");
         report.Line();
@@ -144,7 +163,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
     try
     {
         var storeSpec = new Npgsql.NpgsqlConnectionStringBuilder(admin) { SearchPath = schema }.ConnectionString;
-        report.Fleet(options, await FleetBenchmark.RunAsync(server is null ? "PostgreSQL (--postgres)" : "PostgreSQL (own server)", storeSpec, BareFleet.Kind.Postgres, admin, options, CancellationToken.None));
+        report.Fleet(options, await FleetBenchmark.RunAsync(label, storeSpec, BareFleet.Kind.Postgres, admin, options, CancellationToken.None));
         if (cmdlets is not null)
         {
             var cmdletSpec = new Npgsql.NpgsqlConnectionStringBuilder(storeSpec) { SearchPath = schema + "_cmdlets" }.ConnectionString;
@@ -155,7 +174,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
                 await create.ExecuteNonQueryAsync();
             }
 
-            report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync(server is null ? "PostgreSQL (--postgres)" : "PostgreSQL (own server)", cmdletSpec, cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+            report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync(label, cmdletSpec, cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
         }
     }
     finally
@@ -164,6 +183,31 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
         await using var connection = new Npgsql.NpgsqlConnection(admin);
         await connection.OpenAsync();
         await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE; DROP SCHEMA IF EXISTS {schema}_cmdlets CASCADE;", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
+
+// Runs work on a store in a schema of its own on the server, dropped afterwards.
+static async Task<T> InSchemaAsync<T>(string admin, string prefix, Func<string, Task<T>> work)
+{
+    var schema = prefix + Guid.NewGuid().ToString("N");
+    await using (var connection = new Npgsql.NpgsqlConnection(admin))
+    {
+        await connection.OpenAsync();
+        await using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema};", connection);
+        await create.ExecuteNonQueryAsync();
+    }
+
+    try
+    {
+        return await work(new Npgsql.NpgsqlConnectionStringBuilder(admin) { SearchPath = schema }.ConnectionString);
+    }
+    finally
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        await using var connection = new Npgsql.NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE;", connection);
         await drop.ExecuteNonQueryAsync();
     }
 }

@@ -15,6 +15,9 @@ internal sealed class Report(TextWriter output)
     // Issue 11: DBOS Transact did 94.5 five-step jobs/s with 4 concurrent workflows on the same machine and server.
     private const double FleetAimJobsPerSecond = 94.5;
 
+    // Issue 12: DBOS Transact took 2.10 ms a step of a 100-step job on PostgreSQL on the same machine.
+    private const double StepAimMilliseconds = 2.10;
+
     // Issue 12: RSS and managed heap after 100,000 steps of one job within 10% of those after 1,000.
     private const double MemoryGrowthAim = 1.10;
     private static readonly CompositeFormat RowFormat = CompositeFormat.Parse("   {0,-62} {1,10} {2,10} {3,10} {4,7}");
@@ -23,6 +26,8 @@ internal sealed class Report(TextWriter output)
     private PwshResults? pwsh;
     private IReadOnlyList<CmdletResumeFigures>? cmdletResumes;
     private readonly List<FleetFigures> fleets = [];
+    private readonly List<CmdletFleetFigures> cmdletFleets = [];
+    private readonly List<CmdletStepFigures> cmdletSteps = [];
     private IReadOnlyList<MemoryPoint>? growth;
 
     public void Line(string text = "") => output.WriteLine(text);
@@ -67,6 +72,20 @@ internal sealed class Report(TextWriter output)
         Row("bare PostgreSQL: 1 transaction, the same 2 envelopes", figures.Bare);
         RatioRow("ratio: step / bare commit", figures.Step, figures.Bare);
         Line();
+    }
+
+    public void CmdletSteps(IReadOnlyList<CmdletStepFigures> modules)
+    {
+        foreach (var figures in modules)
+        {
+            cmdletSteps.Add(figures);
+            Line(Invariant($"1c. The step through Start-ArcpJob on {figures.Store}, {figures.Module}: {figures.Jobs} job(s) of {CmdletStepBenchmark.StepsPerJob} no-op script steps"));
+            Line("   Each job the second in a fresh pwsh (the first unmeasured); a step = from the previous step's start to its own.");
+            Row(string.Empty, "median", "p90", "p99", "n");
+            Row("step (script body, runner, pipeline thread, checkpoint)", figures.Step);
+            Row(Invariant($"whole {CmdletStepBenchmark.StepsPerJob}-step Start-ArcpJob, incl. start and completion"), figures.PerJob);
+            Line();
+        }
     }
 
     public void Resume(BenchOptions options, IReadOnlyList<(int Recorded, Summary Resume)> figures)
@@ -140,6 +159,7 @@ internal sealed class Report(TextWriter output)
     {
         foreach (var figures in modules)
         {
+            cmdletFleets.Add(figures);
             Line(Invariant($"   Through the cmdlets on {figures.Store}, {figures.Module}: {figures.JobsPerRound} jobs per round, {options.CmdletFleetRounds} round(s), each process a fresh pwsh"));
             Line("   (Start-ArcpJob -Workflow <name> -Queue, then Start-ArcpWorker -Concurrency 4 -ExitWhenIdle; process start and Import-Module untimed)");
             Row(string.Empty, "median", "p90", "rounds", string.Empty);
@@ -234,6 +254,20 @@ internal sealed class Report(TextWriter output)
         {
             var jobsPerSecond = fleet.JobsPerRound / fleet.FourWorkers.Median;
             Line(Invariant($"   fleet on {fleet.Store}, 4 workers: at least {FleetAimJobsPerSecond} jobs/s (DBOS)       median {jobsPerSecond,7:F1} jobs/s        {Verdict(jobsPerSecond >= FleetAimJobsPerSecond)}"));
+        }
+
+        foreach (var fleet in cmdletFleets)
+        {
+            foreach (var (shape, seconds) in new[] { ("1 process x 4", fleet.OneWorker), ("4 processes x 4", fleet.FourWorkers) })
+            {
+                var jobsPerSecond = fleet.JobsPerRound / seconds.Median;
+                Line(Invariant($"   cmdlet fleet on {fleet.Store}, {fleet.Module}, {shape}: at least {FleetAimJobsPerSecond} jobs/s   median {jobsPerSecond,7:F1} jobs/s   {Verdict(jobsPerSecond >= FleetAimJobsPerSecond)}"));
+            }
+        }
+
+        foreach (var step in cmdletSteps)
+        {
+            Line(Invariant($"   step through Start-ArcpJob on {step.Store}, {step.Module}: at most {StepAimMilliseconds:F2} ms (DBOS)   median {step.Step.Median:F3} ms   {Verdict(step.Step.Median <= StepAimMilliseconds)}"));
         }
 
         Line(Invariant($"   load average at the end: {Machine.LoadAverage} on {Environment.ProcessorCount} cores{(Machine.IsBusy ? " - the machine was busy, so these figures carry other processes' load" : string.Empty)}"));

@@ -15,6 +15,7 @@ internal sealed class PipelineDispatcher : IDisposable
 {
     private readonly int pipelineThreadId = Environment.CurrentManagedThreadId;
     private readonly List<Pump> pumps = [];
+    private Exception? postedFailure;
     private bool disposed;
 
     /// <summary>Runs <paramref name="work"/> to completion, pumping callbacks on the pipeline thread, and returns its result or rethrows its exception.</summary>
@@ -55,7 +56,14 @@ internal sealed class PipelineDispatcher : IDisposable
                 callback();
             }
 
-            return task.GetAwaiter().GetResult();
+            var result = task.GetAwaiter().GetResult();
+            if (Interlocked.Exchange(ref postedFailure, null) is { } failure)
+            {
+                // A posted callback failed while the work went on without it: the run does not end as if it had not.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
+            return result;
         }
         finally
         {
@@ -63,6 +71,43 @@ internal sealed class PipelineDispatcher : IDisposable
             {
                 pumps.Remove(pump);
             }
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="callback"/> for the pipeline thread without waiting for it: it runs after every callback
+    /// queued before it and before every one queued after it (a step's body after the progress posted before it), and
+    /// before the run ends. What it throws ends the run (<see cref="Run{T}"/> rethrows it once the work has ended).
+    /// For what the work need not wait for, such as progress and verbose lines: each wait is a round trip to the
+    /// pipeline thread and back, two thread wake-ups.
+    /// </summary>
+    public void Post(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        if (Environment.CurrentManagedThreadId == pipelineThreadId)
+        {
+            callback();
+            return;
+        }
+
+        void Invoke()
+        {
+            try
+            {
+                callback();
+            }
+            catch (Exception ex)
+            {
+                Interlocked.CompareExchange(ref postedFailure, ex, null);
+            }
+        }
+
+        lock (pumps)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            var pump = pumps.LastOrDefault(p => !p.IsClosed)
+                ?? throw new InvalidOperationException("No command is running on the pipeline thread to run this callback.");
+            pump.Add(Invoke);
         }
     }
 

@@ -13,25 +13,30 @@ internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher
     /// <summary>Told the job's id at its first step, before any body runs (the -AsJob job shows it from then on).</summary>
     public Action<string>? JobKnown { get; init; }
 
-    public async ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
+    // Progress and verbose lines are posted, not awaited: the pipeline thread writes them in order before the step's
+    // body (queued after them) runs, and the run does not wait twice per step for a round trip to that thread. Only
+    // -OnCheckpoint is waited for: it runs after each checkpoint and before the next step, as documented.
+    public ValueTask StepStartingAsync(StepContext context, CancellationToken cancellationToken)
     {
         JobKnown?.Invoke(context.JobId);
-        await dispatcher.InvokeAsync(() => cmdlet.WriteProgress(new ProgressRecord(ActivityId, activity, $"Step {context.StepIndex + 1}/{context.StepCount}: {context.Step}")
+        dispatcher.Post(() => Write(() => cmdlet.WriteProgress(new ProgressRecord(ActivityId, activity, $"Step {context.StepIndex + 1}/{context.StepCount}: {context.Step}")
         {
             PercentComplete = context.StepIndex * 100 / context.StepCount,
             CurrentOperation = $"Running {context.Step}",
-        })).ConfigureAwait(false);
+        })));
+        return ValueTask.CompletedTask;
     }
 
-    public async ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken)
+    public ValueTask StepReusedAsync(StepContext context, CheckpointSummary recorded, CancellationToken cancellationToken)
     {
         JobKnown?.Invoke(context.JobId);
-        await dispatcher.InvokeAsync(() => cmdlet.WriteVerbose($"Step '{context.Step}' is already recorded in checkpoint {recorded.CheckpointId}; using its output instead of running it again.")).ConfigureAwait(false);
+        dispatcher.Post(() => Write(() => cmdlet.WriteVerbose($"Step '{context.Step}' is already recorded in checkpoint {recorded.CheckpointId}; using its output instead of running it again.")));
+        return ValueTask.CompletedTask;
     }
 
     public async ValueTask CheckpointRecordedAsync(StepContext context, CheckpointSummary checkpoint, CancellationToken cancellationToken)
     {
-        await dispatcher.InvokeAsync(() =>
+        dispatcher.Post(() => Write(() =>
         {
             cmdlet.WriteVerbose($"Step '{context.Step}' checkpointed as {checkpoint.CheckpointId} (message {checkpoint.MessageId}).");
             cmdlet.WriteProgress(new ProgressRecord(StepActivityId, context.Step, "Done") { ParentActivityId = ActivityId, RecordType = ProgressRecordType.Completed });
@@ -39,12 +44,15 @@ internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher
             {
                 PercentComplete = (context.StepIndex + 1) * 100 / context.StepCount,
             });
-            if (onCheckpoint is not null)
+        }));
+        if (onCheckpoint is not null)
+        {
+            await dispatcher.InvokeAsync(() =>
             {
                 var recorded = new ArcpCheckpoint(checkpoint, store);
                 onCheckpoint.InvokeWithContext(null, [new PSVariable("_", recorded)], [recorded]);
-            }
-        }).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A step's own progress, as a child bar under the job's bar.</summary>
@@ -75,6 +83,22 @@ internal sealed class PowerShellStepObserver(PSCmdlet cmdlet, PipelineDispatcher
             case InformationRecord information:
                 cmdlet.WriteInformation(information);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A progress or verbose line posted after Ctrl+C meets a stopped pipeline; the stop itself ends the run (through
+    /// the cmdlet's token), so the line is dropped instead of failing the run on top.
+    /// </summary>
+    private static void Write(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (PipelineStoppedException)
+        {
+            // See above: the run is already stopping.
         }
     }
 

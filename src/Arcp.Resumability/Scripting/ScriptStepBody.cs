@@ -22,8 +22,6 @@ internal static class ScriptStepBody
         & { try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) } catch { throw } } *>&1 | & { process { $__ArcpSink.Invoke($_) } }
         """;
 
-    private const string InvokerText = "& $args[0] $args[1] $args[2] $args[3] $args[4]";
-
     /// <param name="inputFolders">For a runtime host: the folders remote job input may name (see <see cref="ArcpStepContext.ResolveInputFolder"/>); null when the input is the caller's own.</param>
     public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, IScriptStepObserver observer, InputFolderPolicy? inputFolders = null) =>
         new(
@@ -136,8 +134,8 @@ internal static class ScriptStepBody
     {
         using var pipeline = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
         // AddScript parses and compiles its text on every call; ScriptBlock.Create keeps the parsed runner by its text, so
-        // each step gets a copy that shares the runner's compiled code, and only the one-line invoker is compiled per step.
-        pipeline.AddScript(InvokerText, useLocalScope: true).AddArgument(ScriptBlock.Create(RunnerText)).AddArgument(script).AddArgument(variables).AddArgument(new[] { input }).AddArgument(sink);
+        // each step gets a copy that shares the runner's compiled code, and the compiled invoker command calls it.
+        pipeline.AddCommand(StepInvokerCommand.Info).AddArgument(ScriptBlock.Create(RunnerText)).AddArgument(new object?[] { script, variables, new[] { input }, sink });
         // Stop() from the token's thread stops the nested pipeline as Ctrl+C would: the step's finally blocks run.
         using var stop = cancellationToken.Register(() => pipeline.BeginStop(null, null));
         pipeline.Invoke();

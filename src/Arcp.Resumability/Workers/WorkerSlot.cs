@@ -24,9 +24,6 @@ namespace Arcp.Resumability.PowerShell.Workers;
 /// </remarks>
 internal sealed class WorkerSlot(InitialSessionState runspaceState, string store) : IAsyncDisposable
 {
-    // The run is a .NET delegate invoked in the slot's runspace, so step bodies run on its pipeline thread.
-    private const string DriveScript = "$args[0].Invoke()";
-
     private readonly ParsedWorkflows workflows = new();
     private Runspace? runspace;
     private EmbeddedArcp? session;
@@ -39,7 +36,8 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
     {
         (WorkerRunEnd, string?)? outcome = null;
         using var shell = System.Management.Automation.PowerShell.Create();
-        shell.AddScript(DriveScript).AddArgument(new Action(() => outcome = Drive(job, recorded, stop)));
+        // The run is a .NET delegate invoked in the slot's runspace, so step bodies run on its pipeline thread.
+        shell.AddCommand(SlotRunCommand.Info).AddArgument(new Action(() => outcome = Drive(job, recorded, stop)));
         try
         {
             shell.Runspace = await OpenedRunspaceAsync().ConfigureAwait(false);

@@ -32,6 +32,48 @@ public sealed class PipelineDispatcherTests
     }
 
     [Fact]
+    public void Posted_callbacks_run_on_the_pipeline_thread_in_order_with_awaited_ones_and_before_Run_returns()
+    {
+        var seen = new ConcurrentQueue<(string Name, int Thread)>();
+
+        var (pipelineThread, _) = OnPipelineThread(dispatcher => dispatcher.Run(
+            async _ =>
+            {
+                await Task.Yield();
+                dispatcher.Post(() => seen.Enqueue(("posted first", Environment.CurrentManagedThreadId)));
+                await dispatcher.InvokeAsync(() => seen.Enqueue(("awaited", Environment.CurrentManagedThreadId)));
+                // Posted as the work's last act: Run must still run it before it returns.
+                dispatcher.Post(() => seen.Enqueue(("posted last", Environment.CurrentManagedThreadId)));
+                return true;
+            },
+            default));
+
+        Assert.Equal([("posted first", pipelineThread), ("awaited", pipelineThread), ("posted last", pipelineThread)], seen);
+    }
+
+    [Fact]
+    public void A_posted_callback_that_throws_ends_the_run_with_its_exception_once_the_work_has_ended()
+    {
+        var workEnded = false;
+
+        var thrown = Assert.Throws<InvalidOperationException>(() => OnPipelineThread(dispatcher => dispatcher.Run(
+            async _ =>
+            {
+                await Task.Yield();
+                dispatcher.Post(() => throw new FormatException("posted callback failed"));
+                await dispatcher.InvokeAsync(() => true);
+                workEnded = true;
+                return true;
+            },
+            default)));
+
+        // OnPipelineThread wraps what the pipeline thread threw.
+        var failure = Assert.IsType<FormatException>(thrown.InnerException);
+        Assert.Equal("posted callback failed", failure.Message);
+        Assert.True(workEnded);
+    }
+
+    [Fact]
     public async Task A_nested_Run_ends_on_its_own_work_even_when_the_outer_work_ends_first()
     {
         var outerEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
