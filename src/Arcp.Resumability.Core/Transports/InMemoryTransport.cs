@@ -18,11 +18,17 @@ public static class InMemoryTransport
         return (new Endpoint(toServer.Writer, toClient.Reader), new Endpoint(toClient.Writer, toServer.Reader));
     }
 
+    // Synchronous continuations: the peer's waiting receive goes on in the sender's thread instead of being queued
+    // to the thread pool. A client's command is then handled, committed and answered before its send returns, with
+    // no thread woken on the way (an embedded step made three such hops before). Both ends' loops are async all the
+    // way and never block, so running one on the other's thread cannot deadlock; the nesting is bounded because a
+    // receive loop that handled a frame asks for the next one and, finding none, returns to the sender.
     private static Channel<string> NewChannel(int capacity) => Channel.CreateBounded<string>(new BoundedChannelOptions(capacity)
     {
         SingleReader = true,
         SingleWriter = false,
         FullMode = BoundedChannelFullMode.Wait,
+        AllowSynchronousContinuations = true,
     });
 
     private sealed class Endpoint(ChannelWriter<string> outbound, ChannelReader<string> inbound) : IArcpConnection
