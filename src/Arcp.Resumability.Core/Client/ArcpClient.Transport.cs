@@ -46,6 +46,11 @@ public sealed partial class ArcpClient
             throw new InvalidOperationException($"A request with id '{command.Id}' is already pending.");
         }
 
+        if (replay is not null)
+        {
+            Volatile.Write(ref activeReplay, replay);
+        }
+
         try
         {
             await connection.SendAsync(EnvelopeCodec.Serialize(command), cancellationToken).ConfigureAwait(false);
@@ -69,6 +74,10 @@ public sealed partial class ArcpClient
         finally
         {
             pending.TryRemove(command.Id, out _);
+            if (replay is not null)
+            {
+                Volatile.Write(ref activeReplay, null);
+            }
         }
     }
 
@@ -165,13 +174,10 @@ public sealed partial class ArcpClient
             return;
         }
 
-        foreach (var waiting in pending.Values)
+        if (Volatile.Read(ref activeReplay) is { Started: true } replaying)
         {
-            if (waiting.Replay is { Started: true } replay)
-            {
-                replay.Frames.Add(frame);
-                return;
-            }
+            replaying.Frames.Add(frame);
+            return;
         }
 
         if (envelope.Type == MessageTypes.Nack && envelope.Payload.ValueKind == JsonValueKind.Object)

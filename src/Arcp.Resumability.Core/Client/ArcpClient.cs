@@ -30,6 +30,13 @@ public sealed partial class ArcpClient : IAsyncDisposable
     private ArcpError? lastWord;
     private string? openingId;
 
+    /// <summary>
+    /// The replay of the resume being answered, if any (the resume gate allows one at a time): uncorrelated frames
+    /// between its ack and its marker belong to it. A field, so the frames of every step (a progress's ack) are not
+    /// checked against a copy of all pending requests.
+    /// </summary>
+    private ReplayCollector? activeReplay;
+
     private ArcpClient(IArcpConnection connection, ClientOptions options)
     {
         this.connection = connection;
