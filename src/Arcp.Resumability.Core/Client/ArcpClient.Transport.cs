@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
@@ -14,7 +15,11 @@ namespace Arcp.Resumability.Client;
 /// </summary>
 public sealed partial class ArcpClient
 {
-    private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
+    /// <param name="before">
+    /// A frame no answer is awaited for, sent together with the first attempt only (a refused one is dropped, as a
+    /// <see cref="PostAsync"/>'s is); null for none.
+    /// </param>
+    private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken, string? before = null)
     {
         ThrowIfFaulted();
         if (command.Type.StartsWith(ExtensionPrefix, StringComparison.Ordinal))
@@ -26,9 +31,9 @@ public sealed partial class ArcpClient
         try
         {
             return await throttleRetry.ExecuteAsync(
-                static (context, state) => state.Client.AttemptAsync(state.Command, state.Replay, context.CancellationToken),
+                static (context, state) => state.Client.AttemptAsync(state.Command, state.Replay, state.Before, context.CancellationToken),
                 context,
-                (Client: this, Command: command, Replay: replay)).ConfigureAwait(false);
+                (Client: this, Command: command, Replay: replay, Before: before is null ? null : new StrongBox<string?>(before))).ConfigureAwait(false);
         }
         finally
         {
@@ -37,7 +42,7 @@ public sealed partial class ArcpClient
     }
 
     /// <summary>One send of <paramref name="command"/> and its answer; a <c>nack</c> throws.</summary>
-    private async ValueTask<Envelope> AttemptAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
+    private async ValueTask<Envelope> AttemptAsync(Envelope command, ReplayCollector? replay, StrongBox<string?>? before, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
         var request = new PendingRequest(replay);
@@ -53,7 +58,17 @@ public sealed partial class ArcpClient
 
         try
         {
-            await connection.SendAsync(EnvelopeCodec.Serialize(command), cancellationToken).ConfigureAwait(false);
+            var frame = EnvelopeCodec.Serialize(command);
+            if (before?.Value is { } first)
+            {
+                before.Value = null;
+                await connection.SendAllAsync([first, frame], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await connection.SendAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+
             var answer = await request.Answer.Task.WaitAsync(options.RequestTimeout, cancellationToken).ConfigureAwait(false);
             if (answer.Type == MessageTypes.Nack)
             {

@@ -306,6 +306,26 @@ public sealed partial class ArcpClient : IAsyncDisposable
         return ack;
     }
 
+    /// <summary>
+    /// Posts one job event (no ack awaited, as <see cref="PostAsync"/>) and emits another right behind it, waiting until
+    /// the runtime has persisted the second; the transport may hand both over together. A step's progress and its
+    /// checkpoint: the runtime records them in one transaction, and finds the checkpoint at once instead of waiting
+    /// for it with the progress held.
+    /// </summary>
+    internal async Task<AckPayload> PostThenEmitAsync<TPosted, TPayload>(string postedType, TPosted posted, string type, string jobId, TPayload payload, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        ThrowIfFaulted();
+        var first = EnvelopeCodec.Serialize(NewCommand(postedType, posted) with { JobId = jobId });
+        var envelope = NewCommand(type, payload) with { JobId = jobId, IdempotencyKey = idempotencyKey };
+        var ack = Expect(await RequestAsync(envelope, null, cancellationToken, first).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
+        if (MessageTypes.IsTerminalJobEvent(type))
+        {
+            cancelRequests.TryRemove(jobId, out _);
+        }
+
+        return ack;
+    }
+
     /// <summary>Emits an event on one of the job's streams (§11) and waits until the runtime has persisted it.</summary>
     public async Task<AckPayload> EmitOnStreamAsync<TPayload>(string type, string jobId, string streamId, TPayload payload, CancellationToken cancellationToken)
     {
