@@ -310,20 +310,14 @@ public sealed partial class ArcpClient : IAsyncDisposable
     /// Posts one job event (no ack awaited, as <see cref="PostAsync"/>) and emits another right behind it, waiting until
     /// the runtime has persisted the second; the transport may hand both over together. A step's progress and its
     /// checkpoint: the runtime records them in one transaction, and finds the checkpoint at once instead of waiting
-    /// for it with the progress held.
+    /// for it with the progress held. Not for a terminal event (see <see cref="EmitAsync"/> for what ending a job drops).
     /// </summary>
     internal async Task<AckPayload> PostThenEmitAsync<TPosted, TPayload>(string postedType, TPosted posted, string type, string jobId, TPayload payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
         var first = EnvelopeCodec.Serialize(NewCommand(postedType, posted) with { JobId = jobId });
         var envelope = NewCommand(type, payload) with { JobId = jobId, IdempotencyKey = idempotencyKey };
-        var ack = Expect(await RequestAsync(envelope, null, cancellationToken, first).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
-        if (MessageTypes.IsTerminalJobEvent(type))
-        {
-            cancelRequests.TryRemove(jobId, out _);
-        }
-
-        return ack;
+        return Expect(await RequestAsync(envelope, null, cancellationToken, first).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
     }
 
     /// <summary>Emits an event on one of the job's streams (§11) and waits until the runtime has persisted it.</summary>
