@@ -14,7 +14,11 @@ namespace Arcp.Resumability.Client;
 /// </summary>
 public sealed partial class ArcpClient
 {
-    private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
+    /// <param name="before">
+    /// A frame no answer is awaited for, sent together with the first attempt only (a refused one is dropped, as a
+    /// <see cref="PostAsync"/>'s is); null for none.
+    /// </param>
+    private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken, string? before = null)
     {
         ThrowIfFaulted();
         if (command.Type.StartsWith(ExtensionPrefix, StringComparison.Ordinal))
@@ -26,7 +30,7 @@ public sealed partial class ArcpClient
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            return await AttemptAsync(command, replay, cancellationToken).ConfigureAwait(false);
+            return await AttemptAsync(command, replay, before, cancellationToken).ConfigureAwait(false);
         }
         catch (ArcpException refused) when (options.ThrottleRetry is { } throttling && ThrottleRetry.RetryAfter(refused.Error) is not null)
         {
@@ -57,7 +61,7 @@ public sealed partial class ArcpClient
     }
 
     /// <summary>One send of <paramref name="command"/> and its answer; a <c>nack</c> throws.</summary>
-    private async ValueTask<Envelope> AttemptAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken)
+    private async ValueTask<Envelope> AttemptAsync(Envelope command, ReplayCollector? replay, string? before, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
         var request = new PendingRequest(replay);
@@ -66,9 +70,23 @@ public sealed partial class ArcpClient
             throw new InvalidOperationException($"A request with id '{command.Id}' is already pending.");
         }
 
+        if (replay is not null)
+        {
+            Volatile.Write(ref activeReplay, replay);
+        }
+
         try
         {
-            await connection.SendAsync(EnvelopeCodec.Serialize(command), cancellationToken).ConfigureAwait(false);
+            var frame = EnvelopeCodec.Serialize(command);
+            if (before is not null)
+            {
+                await connection.SendAllAsync([before, frame], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await connection.SendAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+
             var answer = await request.Answer.Task.WaitAsync(options.RequestTimeout, cancellationToken).ConfigureAwait(false);
             if (answer.Type == MessageTypes.Nack)
             {
@@ -89,6 +107,10 @@ public sealed partial class ArcpClient
         finally
         {
             pending.TryRemove(command.Id, out _);
+            if (replay is not null)
+            {
+                Volatile.Write(ref activeReplay, null);
+            }
         }
     }
 
@@ -185,13 +207,10 @@ public sealed partial class ArcpClient
             return;
         }
 
-        foreach (var waiting in pending.Values)
+        if (Volatile.Read(ref activeReplay) is { Started: true } replaying)
         {
-            if (waiting.Replay is { Started: true } replay)
-            {
-                replay.Frames.Add(frame);
-                return;
-            }
+            replaying.Frames.Add(frame);
+            return;
         }
 
         if (envelope.Type == MessageTypes.Nack && envelope.Payload.ValueKind == JsonValueKind.Object)
@@ -333,7 +352,7 @@ public sealed partial class ArcpClient
                 return ValueTask.FromException<Envelope>(first);
             }
 
-            return client.AttemptAsync(command, replay, cancellationToken);
+            return client.AttemptAsync(command, replay, before: null, cancellationToken);
         }
     }
 

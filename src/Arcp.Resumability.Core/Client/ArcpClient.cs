@@ -31,6 +31,13 @@ public sealed partial class ArcpClient : IAsyncDisposable
     private ArcpError? lastWord;
     private string? openingId;
 
+    /// <summary>
+    /// The replay of the resume being answered, if any (the resume gate allows one at a time): uncorrelated frames
+    /// between its ack and its marker belong to it. A field, so the frames of every step (a progress's ack) are not
+    /// checked against a copy of all pending requests.
+    /// </summary>
+    private ReplayCollector? activeReplay;
+
     private ArcpClient(IArcpConnection connection, ClientOptions options)
     {
         this.connection = connection;
@@ -310,6 +317,20 @@ public sealed partial class ArcpClient : IAsyncDisposable
         }
 
         return ack;
+    }
+
+    /// <summary>
+    /// Posts one job event (no ack awaited, as <see cref="PostAsync"/>) and emits another right behind it, waiting until
+    /// the runtime has persisted the second; the transport may hand both over together. A step's progress and its
+    /// checkpoint: the runtime records them in one transaction, and finds the checkpoint at once instead of waiting
+    /// for it with the progress held. Not for a terminal event (see <see cref="EmitAsync"/> for what ending a job drops).
+    /// </summary>
+    internal async Task<AckPayload> PostThenEmitAsync<TPosted, TPayload>(string postedType, TPosted posted, string type, string jobId, TPayload payload, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        ThrowIfFaulted();
+        var first = EnvelopeCodec.Serialize(NewCommand(postedType, posted) with { JobId = jobId });
+        var envelope = NewCommand(type, payload) with { JobId = jobId, IdempotencyKey = idempotencyKey };
+        return Expect(await RequestAsync(envelope, null, cancellationToken, first).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
     }
 
     /// <summary>Emits an event on one of the job's streams (§11) and waits until the runtime has persisted it.</summary>

@@ -240,18 +240,17 @@ public sealed class StepRunner(ArcpClient client)
                 }
 
                 ran.Add(step.Name);
-                await client.PostAsync(
+                var checkpointId = ArcpId.NewCheckpointId();
+
+                // The progress goes over with the checkpoint, so the runtime records both in one commit at once.
+                var ack = await client.PostThenEmitAsync(
                     MessageTypes.JobProgress,
-                    jobId,
                     new JobProgressPayload(Math.Round((index + 1) * 100.0 / count, 2), $"{step.Name} done ({(index + 1).ToString(CultureInfo.InvariantCulture)}/{count.ToString(CultureInfo.InvariantCulture)})")
                     {
                         Step = step.Name,
                         StepIndex = index,
                         StepCount = count,
                     },
-                    cancellationToken).ConfigureAwait(false);
-                var checkpointId = ArcpId.NewCheckpointId();
-                var ack = await client.EmitAsync(
                     MessageTypes.JobCheckpoint,
                     jobId,
                     new JobCheckpointPayload(checkpointId, step.Name, new CheckpointSnapshot(step.Name, index, count, output)
