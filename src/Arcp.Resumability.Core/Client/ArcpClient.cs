@@ -249,7 +249,9 @@ public sealed partial class ArcpClient : IAsyncDisposable
     {
         // 'limit' is what asks for a page: a first page names no checkpoint to continue after.
         var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { AfterCheckpointId = afterCheckpointId, Limit = limit ?? CheckpointQueryPayload.MaxLimit }) with { JobId = jobId };
-        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>();
+        var page = Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>();
+        RequirePageProgress(MessageTypes.CheckpointList, page.Next, page.Checkpoints.Count == 0 ? null : page.Checkpoints[^1].CheckpointId);
+        return page;
     }
 
     /// <summary>
@@ -301,7 +303,21 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public async Task<EventListPayload> QueryEventPageAsync(string jobId, string? afterMessageId, int? limit, CancellationToken cancellationToken)
     {
         var command = NewCommand(MessageTypes.EventQuery, new EventQueryPayload { AfterMessageId = afterMessageId, Limit = limit }) with { JobId = jobId };
-        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.EventList).PayloadAs<EventListPayload>();
+        var page = Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.EventList).PayloadAs<EventListPayload>();
+        RequirePageProgress(MessageTypes.EventList, page.Next, page.Events.Count == 0 ? null : page.Events[^1].MessageId);
+        return page;
+    }
+
+    /// <summary>
+    /// A page's <c>next</c> must name its own last item: a runtime answering otherwise (an empty page with a
+    /// <c>next</c>, or a <c>next</c> pointing back) would keep a reader that follows it paging without end.
+    /// </summary>
+    private static void RequirePageProgress(string type, string? next, string? lastOnPage)
+    {
+        if (next is not null && !string.Equals(next, lastOnPage, StringComparison.Ordinal))
+        {
+            throw new ArcpException(ArcpError.Create(ErrorCodes.Internal, $"The runtime's '{type}' names next '{next}', which is not the last item of its page; paging stopped."));
+        }
     }
 
     /// <summary>Emits a job event the session owns and waits until the runtime has persisted it.</summary>
