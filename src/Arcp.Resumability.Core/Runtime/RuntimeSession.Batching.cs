@@ -100,6 +100,7 @@ internal sealed partial class RuntimeSession
                 try
                 {
                     checkpoint = await jobs.RecordAsync(transaction, holder, last.JobId, read.Job, last.Recorded, cancellationToken).ConfigureAwait(false);
+                    // Recorded, so this session holds the job's lease now: every cancel found is its to relay.
                     cancels = jobEnds ? JobEnded(last.JobId) : new PendingCancels(last.JobId, read.Cancels, read.LastSequence, JobEnded: false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     recordedTogether = true;
