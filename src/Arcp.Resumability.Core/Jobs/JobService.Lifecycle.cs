@@ -125,27 +125,38 @@ public sealed partial class JobService
     public async Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobEvent recorded, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tx);
+        var current = await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return await RecordAsync(tx, holder, jobId, current, recorded, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// As <see cref="RecordAsync(IStoreTransaction, JobHolder, string, JobEvent, CancellationToken)"/>, with the job
+    /// as <paramref name="tx"/> already read it (locked), as <see cref="IStoreTransaction.TryAppendJobEventsAsync"/> does.
+    /// </summary>
+    public async Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(recorded);
         var now = Now;
-        var job = await OwnedJobAsync(tx, holder, jobId, cancellationToken).ConfigureAwait(false);
+        var job = Owned(current, holder, jobId);
         var updated = job with { UpdatedAt = now, Lease = NewLease(holder, now) };
         if (!recorded.IsHeartbeat)
         {
             updated = updated with { LastMessageId = recorded.MessageId };
         }
 
-        CheckpointRecord? checkpoint = null;
         if (recorded.Checkpoint is { } draft)
         {
-            checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
+            var checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
             {
                 DefinitionVersion = draft.DefinitionVersion,
                 StartedAt = draft.StartedAt,
                 Attempts = draft.Attempts,
                 DurationMs = draft.DurationMs,
             };
-            if (!await tx.TryInsertCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false))
+            updated = updated with { LastCheckpointId = draft.CheckpointId };
+            if (!await tx.TryInsertCheckpointAndUpdateJobAsync(checkpoint, updated, cancellationToken).ConfigureAwait(false))
             {
                 // Refused by a unique key; which one is looked up only now, off the path every step takes.
                 if (await tx.FindCheckpointByKeyAsync(jobId, draft.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } prior)
@@ -158,15 +169,16 @@ public sealed partial class JobService
                 throw ArcpException.Of(ErrorCodes.InvalidArgument, $"checkpoint_id '{draft.CheckpointId}' cannot be used; send each checkpoint with a fresh id.");
             }
 
-            updated = updated with { LastCheckpointId = draft.CheckpointId };
+            return checkpoint;
         }
-        else if (recorded.TerminalState is { } state)
+
+        if (recorded.TerminalState is { } state)
         {
             updated = updated with { State = state, Result = recorded.Result, Error = recorded.Error, Lease = null };
         }
 
         await tx.UpdateJobAsync(updated, cancellationToken).ConfigureAwait(false);
-        return checkpoint;
+        return null;
     }
 
     /// <summary>
@@ -276,9 +288,9 @@ public sealed partial class JobService
         }
     }
 
-    private static async Task<JobRecord> OwnedJobAsync(IStoreTransaction tx, JobHolder holder, string jobId, CancellationToken cancellationToken)
+    private static JobRecord Owned(JobRecord? current, JobHolder holder, string jobId)
     {
-        var job = EnsureVisible(await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId, holder.Principal);
+        var job = EnsureVisible(current, jobId, holder.Principal);
         if (JobStates.IsTerminal(job.State))
         {
             throw ArcpException.Of(ErrorCodes.FailedPrecondition, $"Job '{jobId}' is already {job.State}.", new JsonObject { ["job_id"] = jobId, ["state"] = job.State });

@@ -88,25 +88,20 @@ internal sealed partial class RuntimeSession
         await using (transaction.ConfigureAwait(false))
         {
             pendingPublish.Clear();
-            var appended = true;
-            foreach (var item in batch)
-            {
-                var inbound = new EventDraft(item.Envelope.Id, item.Envelope.Type, EventDirection.Inbound, sessionId, item.JobId, item.Envelope.CorrelationId, loggedAt, item.Frame);
-                if (!await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
-                {
-                    appended = false;
-                    break;
-                }
+            var drafts = batch.Select(item => new EventDraft(item.Envelope.Id, item.Envelope.Type, EventDirection.Inbound, sessionId, item.JobId, item.Envelope.CorrelationId, loggedAt, item.Frame)).ToList();
 
-                pendingPublish.Add(new PublishedEvent(item.Envelope.Id, item.Envelope.Type, sessionId, item.JobId, principal, item.Frame));
-            }
-
-            if (appended)
+            // The events, the job's row and the cancel scan in one request: a step's transaction is then that, the
+            // checkpoint with the job row, and the commit.
+            var jobEnds = MessageTypes.IsTerminalJobEvent(last.Envelope.Type);
+            var read = await transaction.TryAppendJobEventsAsync(drafts, last.JobId, jobEnds ? null : CancelsScannedThrough(last.JobId), cancellationToken).ConfigureAwait(false);
+            if (read is not null)
             {
+                pendingPublish.AddRange(batch.Select(item => new PublishedEvent(item.Envelope.Id, item.Envelope.Type, sessionId, item.JobId, principal, item.Frame)));
                 try
                 {
-                    checkpoint = await jobs.RecordAsync(transaction, holder, last.JobId, last.Recorded, cancellationToken).ConfigureAwait(false);
-                    cancels = await ScanForCancelsAsync(transaction, last.JobId, last.Envelope.Type, cancellationToken).ConfigureAwait(false);
+                    checkpoint = await jobs.RecordAsync(transaction, holder, last.JobId, read.Job, last.Recorded, cancellationToken).ConfigureAwait(false);
+                    // Recorded, so this session holds the job's lease now: every cancel found is its to relay.
+                    cancels = jobEnds ? JobEnded(last.JobId) : new PendingCancels(last.JobId, read.Cancels, read.LastSequence, JobEnded: false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     recordedTogether = true;
                 }

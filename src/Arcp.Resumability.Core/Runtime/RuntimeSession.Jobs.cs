@@ -327,13 +327,17 @@ internal sealed partial class RuntimeSession
     {
         if (MessageTypes.IsTerminalJobEvent(eventType))
         {
-            return new PendingCancels(jobId, [], 0, JobEnded: true);
+            return JobEnded(jobId);
         }
 
-        var scanned = cancelRelays.TryGetValue(jobId, out var relay) ? relay.ScannedThrough : 0;
-        var (requests, scannedThrough) = await JobService.PendingCancelsAsync(tx, sessionId, jobId, scanned, cancellationToken).ConfigureAwait(false);
+        var (requests, scannedThrough) = await JobService.PendingCancelsAsync(tx, sessionId, jobId, CancelsScannedThrough(jobId), cancellationToken).ConfigureAwait(false);
         return new PendingCancels(jobId, requests, scannedThrough, JobEnded: false);
     }
+
+    /// <summary>How far this session has scanned the stream of a job it drives for cancel requests.</summary>
+    private long CancelsScannedThrough(string jobId) => cancelRelays.TryGetValue(jobId, out var relay) ? relay.ScannedThrough : 0;
+
+    private static PendingCancels JobEnded(string jobId) => new(jobId, [], 0, JobEnded: true);
 
     /// <summary>Relays the cancel requests a committed scan found to the job's owner, once each.</summary>
     private async Task RelayCancellationAsync(PendingCancels? pending, CancellationToken cancellationToken)

@@ -81,6 +81,22 @@ public interface IStoreTransaction : IAsyncDisposable, IQueueTransaction
     Task<bool> TryInsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken);
 
     /// <summary>
+    /// What recording an owner's events of one job starts with: appends <paramref name="drafts"/> (all of that job),
+    /// then, when every one was new, reads the job as <see cref="GetJobAsync"/> does (locked until the transaction
+    /// ends) and, unless <paramref name="cancelsAfterSequence"/> is null, scans its stream for cancels after it as
+    /// <see cref="ReadJobCancelsAsync"/> does. The PostgreSQL store sends it all in one round trip. Null when an event
+    /// was already logged: the caller rolls back and takes the one-event-at-a-time path, which answers it.
+    /// </summary>
+    Task<JobEventsAppended?> TryAppendJobEventsAsync(IReadOnlyList<EventDraft> drafts, string jobId, long? cancelsAfterSequence, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Inserts the checkpoint as <see cref="TryInsertCheckpointAsync"/> does and, only when it was, writes the job row
+    /// as <see cref="UpdateJobAsync"/> does: a step's two writes, in one round trip on PostgreSQL. False, with nothing
+    /// written, when the checkpoint was refused.
+    /// </summary>
+    Task<bool> TryInsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken);
+
+    /// <summary>
     /// The inbound <c>cancel</c> requests in the job's stream after <paramref name="afterSequence"/>, and the stream's
     /// last sequence (<paramref name="afterSequence"/> when nothing follows): what an owner's session scans for with
     /// each of its events (§10.4 relay), inside the transaction that records the event. Only the new events' sequence

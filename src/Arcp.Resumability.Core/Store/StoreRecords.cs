@@ -19,6 +19,13 @@ public enum EventDirection
 /// <summary>An event to append; the store assigns the sequence.</summary>
 public sealed record EventDraft(string MessageId, string Type, EventDirection Direction, string? SessionId, string? JobId, string? CorrelationId, DateTimeOffset CreatedAt, string Envelope);
 
+/// <summary>
+/// What <see cref="IStoreTransaction.TryAppendJobEventsAsync"/> read after appending a job's events: the job (locked;
+/// null when there is none) and the cancel requests in its stream with the stream's last sequence (none and 0 when
+/// no scan was asked for).
+/// </summary>
+public sealed record JobEventsAppended(JobRecord? Job, IReadOnlyList<StoredEvent> Cancels, long LastSequence);
+
 /// <summary>The durable state of a job. <see cref="State"/> holds an RFC 0001 §10.2 state name.</summary>
 public sealed record JobRecord
 {

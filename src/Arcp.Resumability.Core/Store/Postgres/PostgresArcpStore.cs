@@ -136,14 +136,9 @@ public sealed partial class PostgresArcpStore : IArcpStore
                 // Connections start with 'on' (see Tuned): COMMIT waits for the WAL flush and synchronous standbys, so
                 // a durable commit, the one every step makes, needs no statement here. 'local' is used for process-safe
                 // commits: still flushed on this server, so nothing acknowledged is lost, just without waiting for
-                // standbys. Never 'off', which could lose acknowledged commits in a server crash.
-                if (durability != CommitDurability.Durable)
-                {
-                    await using var command = new NpgsqlCommand("SET LOCAL synchronous_commit = local;", connection, transaction);
-                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                return new PostgresStoreTransaction(connection, transaction, Location);
+                // standbys. Never 'off', which could lose acknowledged commits in a server crash. The transaction sends
+                // it with its first statement.
+                return new PostgresStoreTransaction(connection, transaction, Location, localCommit: durability != CommitDurability.Durable);
             }
             catch
             {

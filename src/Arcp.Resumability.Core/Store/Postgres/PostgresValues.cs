@@ -16,24 +16,34 @@ internal static class PostgresValues
 
     public const string EventSource = StoreRows.EventSource;
 
-    public static void Text(NpgsqlCommand command, string name, string? value) =>
-        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value });
+    public static void Text(NpgsqlCommand command, string name, string? value) => Text(command.Parameters, name, value);
 
-    public static void Integer(NpgsqlCommand command, string name, int? value) =>
-        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Integer) { Value = (object?)value ?? DBNull.Value });
+    public static void Integer(NpgsqlCommand command, string name, int? value) => Integer(command.Parameters, name, value);
 
-    public static void Bigint(NpgsqlCommand command, string name, long value) =>
-        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Bigint) { Value = value });
+    public static void Bigint(NpgsqlCommand command, string name, long value) => Bigint(command.Parameters, name, value);
+
+    public static void Time(NpgsqlCommand command, string name, DateTimeOffset? value) => Time(command.Parameters, name, value);
+
+    public static void Text(NpgsqlParameterCollection parameters, string name, string? value) =>
+        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value });
+
+    public static void Integer(NpgsqlParameterCollection parameters, string name, int? value) =>
+        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Integer) { Value = (object?)value ?? DBNull.Value });
+
+    public static void Bigint(NpgsqlParameterCollection parameters, string name, long value) =>
+        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Bigint) { Value = value });
 
     // timestamptz only takes UTC offsets; microseconds are its resolution, so sub-microsecond ticks are dropped.
-    public static void Time(NpgsqlCommand command, string name, DateTimeOffset? value) =>
-        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.TimestampTz) { Value = value is { } v ? v.ToUniversalTime() : DBNull.Value });
+    public static void Time(NpgsqlParameterCollection parameters, string name, DateTimeOffset? value) =>
+        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.TimestampTz) { Value = value is { } v ? v.ToUniversalTime() : DBNull.Value });
 
     public static DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 
     public static JobRecord ReadJob(NpgsqlDataReader r) => StoreRows.ReadJob(r, ReadTime);
 
-    public static void BindJob(NpgsqlCommand c, JobRecord job)
+    public static void BindJob(NpgsqlCommand command, JobRecord job) => BindJob(command.Parameters, job);
+
+    public static void BindJob(NpgsqlParameterCollection c, JobRecord job)
     {
         Text(c, "job_id", job.JobId);
         Text(c, "principal", job.Principal);

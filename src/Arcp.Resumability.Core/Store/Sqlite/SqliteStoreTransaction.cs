@@ -144,6 +144,39 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
             return true;
         });
 
+    // In process, statements cost no round trip: these are the single ones in turn.
+    public async Task<JobEventsAppended?> TryAppendJobEventsAsync(IReadOnlyList<EventDraft> drafts, string jobId, long? cancelsAfterSequence, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(drafts);
+        foreach (var draft in drafts)
+        {
+            if (!await TryAppendEventAsync(draft, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+
+        var job = await GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+        if (cancelsAfterSequence is not { } after)
+        {
+            return new JobEventsAppended(job, [], 0);
+        }
+
+        var (cancels, last) = await ReadJobCancelsAsync(jobId, after, cancellationToken).ConfigureAwait(false);
+        return new JobEventsAppended(job, cancels, last);
+    }
+
+    public async Task<bool> TryInsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken)
+    {
+        if (!await TryInsertCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        await UpdateJobAsync(job, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     public Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
         Run<(IReadOnlyList<StoredEvent>, long)>(() =>
         {

@@ -1,0 +1,104 @@
+using Arcp.Resumability.Store;
+
+namespace Arcp.Resumability.Tests.Store;
+
+/// <summary>
+/// The two calls a step's transaction is made of (besides its commit): the owner's events with the job's row and the
+/// cancel scan, then the checkpoint with the job row. One round trip each on PostgreSQL; the same outcome as the
+/// single calls they stand for on every store.
+/// </summary>
+public abstract partial class StoreContractTests
+{
+    private const string StepOutput = "{\"answer\":\"déjà 😀\"}";
+
+    private static readonly string StepCheckpointFrame =
+        "{\"arcp\":\"1\",\"id\":\"msg_sc\",\"type\":\"job.checkpoint\",\"job_id\":\"job_sc\",\"payload\":{\"checkpoint_id\":\"chk_sc\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":" + StepOutput + "}}}";
+
+    [Fact]
+    public async Task A_step_appends_its_events_reads_its_job_and_cancels_then_records_its_checkpoint_with_the_job_row()
+    {
+        await using var store = await OpenAsync();
+        var job = NewJob("job_sc") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) };
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(job, default);
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_cancel", "cancel", EventDirection.Inbound, "sess_2", "job_sc", null, T0, "{\"cancel\":1}"), default));
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_other", "job.progress", EventDirection.Inbound, "sess_1", "job_other", null, T0, "{}"), default));
+        });
+        var cancelSequence = Assert.Single(await store.ReadJobStreamAsync("job_sc", 0, default)).Sequence;
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            var read = await tx.TryAppendJobEventsAsync(
+                [
+                    new EventDraft("msg_sp", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{\"progress\":1}"),
+                    new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame),
+                ],
+                "job_sc",
+                0,
+                default);
+
+            Assert.NotNull(read);
+            Assert.Equal(("job_sc", "sess_1"), (read.Job!.JobId, read.Job.Lease!.SessionId));
+            Assert.Equal("msg_cancel", Assert.Single(read.Cancels).MessageId);
+            Assert.True(read.LastSequence > cancelSequence);
+
+            var recorded = read.Job with { LastCheckpointId = "chk_sc", LastMessageId = "msg_sc" };
+            Assert.True(await tx.TryInsertCheckpointAndUpdateJobAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "{\"elsewhere\":1}"), recorded, default));
+            await tx.CommitAsync(default);
+        }
+
+        Assert.Equal(("chk_sc", "msg_sc"), ((await store.GetJobAsync("job_sc", default))!.LastCheckpointId, (await store.GetJobAsync("job_sc", default))!.LastMessageId));
+        Assert.Equal(StepOutput, (await store.FindCheckpointByKeyAsync("job_sc", "key-sc", default))!.Output);
+        Assert.DoesNotContain("déjà", (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_sc';"))!, StringComparison.Ordinal);
+        Assert.Equal(["msg_cancel", "msg_sp", "msg_sc"], (await store.ReadJobStreamAsync("job_sc", 0, default)).Select(e => e.MessageId));
+        Assert.Equal(StepCheckpointFrame, (await store.FindEventAsync("msg_sc", default))!.Envelope);
+
+        // Without a scan asked for (a terminal event), only the job is read.
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_done", "job.completed", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{}")], "job_sc", null, default);
+            Assert.NotNull(read);
+            Assert.Equal("chk_sc", read.Job!.LastCheckpointId);
+            Assert.Empty(read.Cancels);
+        }
+    }
+
+    [Fact]
+    public async Task A_step_with_a_logged_event_or_a_refused_checkpoint_writes_nothing_through_the_step_calls()
+    {
+        await using var store = await OpenAsync();
+        var job = NewJob("job_sc") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) };
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(job, default);
+            Assert.True(await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_first", "key-one", T0, "1"), default));
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_logged", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{}"), default));
+        });
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            Assert.Null(await tx.TryAppendJobEventsAsync([new EventDraft("msg_logged", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{}")], "job_sc", 0, default));
+        }
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)], "job_sc", 0, default);
+            Assert.NotNull(read);
+            var recorded = read.Job! with { LastCheckpointId = "chk_other", LastMessageId = "msg_sc" };
+
+            // The id is taken, then the key is: neither checkpoint nor job row is written.
+            Assert.False(await tx.TryInsertCheckpointAndUpdateJobAsync(new CheckpointRecord("chk_sc", "job_sc", 1, "two", "msg_sc", "key-two", T0, StepOutput), recorded, default));
+            Assert.False(await tx.TryInsertCheckpointAndUpdateJobAsync(new CheckpointRecord("chk_other", "job_sc", 0, "one", "msg_sc", "key-one", T0, StepOutput), recorded, default));
+            Assert.Null((await tx.GetJobAsync("job_sc", default))!.LastCheckpointId);
+            await tx.CommitAsync(default);
+        }
+
+        Assert.Null((await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
+        Assert.Equal(("chk_sc", "1"), (Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).CheckpointId, Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output));
+
+        // The event logged without its output got it back, since no checkpoint row holds it.
+        Assert.Equal(StepCheckpointFrame, (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_sc';"))!);
+        Assert.Equal(["msg_logged", "msg_sc"], (await store.ReadJobStreamAsync("job_sc", 0, default)).Select(e => e.MessageId));
+    }
+}
