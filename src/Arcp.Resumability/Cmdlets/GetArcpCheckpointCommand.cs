@@ -45,7 +45,7 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
             // A runtime that predates 'last' answers with every checkpoint.
             foreach (var checkpoint in last is { } count ? checkpoints.TakeLast(count) : checkpoints)
             {
-                WriteObject(ArcpCheckpoint.Listed(checkpoint, store, WriteWarning));
+                WriteObject(new ArcpCheckpoint(checkpoint, store, WriteWarning));
             }
         }
         catch (Exception ex) when (IsReportable(ex))
@@ -67,7 +67,7 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
             var page = Run(store, (client, ct) => client.QueryCheckpointPageAsync(JobId, after, null, ct));
             foreach (var checkpoint in page.Checkpoints)
             {
-                WriteObject(ArcpCheckpoint.Listed(checkpoint, store, WriteWarning));
+                WriteObject(new ArcpCheckpoint(checkpoint, store, WriteWarning));
             }
 
             after = page.Next;

@@ -125,20 +125,8 @@ public sealed class ArcpErrorInfo
 /// <summary>A durable checkpoint: the recorded output of one step.</summary>
 public sealed class ArcpCheckpoint
 {
-    private readonly object gate = new();
-
-    // The output as received, until Output is first read (then null: the converted value is kept instead).
-    private JsonNode? pending;
-    private object? output;
-
     /// <param name="warn">Told when the output holds values of an enum that is not loaded here (they read back as names).</param>
     internal ArcpCheckpoint(CheckpointSummary summary, string store, Action<string>? warn = null)
-        : this(summary, store)
-    {
-        output = summary.Output is JsonNode node ? PowerShellJson.FromJsonNode(node, warn, OutputSubject(summary)) : null;
-    }
-
-    private ArcpCheckpoint(CheckpointSummary summary, string store)
     {
         JobId = summary.JobId;
         CheckpointId = summary.CheckpointId;
@@ -147,29 +135,12 @@ public sealed class ArcpCheckpoint
         MessageId = summary.MessageId;
         IdempotencyKey = summary.IdempotencyKey;
         CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
+        Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output, warn, $"The output of step '{summary.Step}' (checkpoint {summary.CheckpointId})") : null;
         DefinitionVersion = summary.DefinitionVersion;
         StartedAt = summary.StartedAt is { } started ? ArcpJob.Timestamp(started) : null;
         Attempts = summary.Attempts;
         Duration = summary.DurationMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
         Store = Arcp.Resumability.Store.StoreFactory.Redact(store);
-    }
-
-    /// <summary>
-    /// A checkpoint of a listing (Get-ArcpCheckpoint), whose output becomes PowerShell values the first time
-    /// <see cref="Output"/> is read, not when the checkpoint is written down the pipeline: most of a long listing is
-    /// dropped unread (<c>Select-Object -Last 1</c>, the table view), and converting every output cost about a
-    /// quarter of such a pipeline. The summary must be the caller's own (a page just read off the wire), as it is
-    /// kept until then. An output naming an enum is still converted at once, so its warning (the type is not loaded
-    /// here) is written while the command runs; no other conversion warns.
-    /// </summary>
-    internal static ArcpCheckpoint Listed(CheckpointSummary summary, string store, Action<string> warn)
-    {
-        if (summary.Output is JsonNode node && NamesAnEnum(node))
-        {
-            return new ArcpCheckpoint(summary, store, warn);
-        }
-
-        return new ArcpCheckpoint(summary, store) { pending = summary.Output };
     }
 
     public string JobId { get; }
@@ -188,24 +159,7 @@ public sealed class ArcpCheckpoint
 
     public DateTimeOffset CreatedAt { get; }
 
-    /// <summary>The step's output as PowerShell values; read once, then kept (every read gives the same objects).</summary>
-    /// <remarks>A stored output that cannot be read throws here, for this checkpoint alone.</remarks>
-    public object? Output
-    {
-        get
-        {
-            lock (gate)
-            {
-                if (pending is { } node)
-                {
-                    output = PowerShellJson.FromJsonNode(node, subject: $"The output of step '{Step}' (checkpoint {CheckpointId})");
-                    pending = null;
-                }
-
-                return output;
-            }
-        }
-    }
+    public object? Output { get; }
 
     /// <summary>The version of the workflow definition that produced the checkpoint (declared Version or content hash).</summary>
     public string? DefinitionVersion { get; }
@@ -222,39 +176,6 @@ public sealed class ArcpCheckpoint
     public string Store { get; }
 
     public override string ToString() => $"{CheckpointId} ({Step})";
-
-    private static string OutputSubject(CheckpointSummary summary) => $"The output of step '{summary.Step}' (checkpoint {summary.CheckpointId})";
-
-    /// <summary>True when some object in <paramref name="node"/> carries the enum type tag (the only values whose conversion warns).</summary>
-    private static bool NamesAnEnum(JsonNode node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var (name, child) in obj)
-                {
-                    if ((name == TypeTags.Key && child is JsonValue tag && tag.GetValueKind() == System.Text.Json.JsonValueKind.String && tag.GetValue<string>() == TypeTags.Enum)
-                        || (child is not null && NamesAnEnum(child)))
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            case JsonArray array:
-                foreach (var item in array)
-                {
-                    if (item is not null && NamesAnEnum(item))
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            default:
-                return false;
-        }
-    }
 }
 
 /// <summary>What Invoke-ArcpRetention removed, or with -WhatIf would remove (Applied is then false).</summary>
