@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Management.Automation;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
@@ -71,23 +72,35 @@ internal static class RecordedDefinitions
         var policies = new Dictionary<string, ScriptStepPolicy>(StringComparer.Ordinal);
         try
         {
-            foreach (var node in JsonNode.Parse(script)?["steps"]?.AsArray() ?? throw new FormatException("it has no steps"))
+            // Read as a document, not as JsonNode objects: a node tree builds a property dictionary for every step
+            // it is asked about, which for a 5,000-step record was most of a resume's cost that grew with the job.
+            using var document = JsonDocument.Parse(script);
+            if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("steps", out var stepArray) || stepArray.ValueKind != JsonValueKind.Array)
             {
-                var step = node?.AsObject() ?? throw new FormatException("a step is not an object");
-                var name = step["name"]?.GetValue<string>() ?? throw new FormatException("a step has no name");
-                var run = step["run"]?.GetValue<string>() ?? throw new FormatException($"step '{name}' has no script");
+                throw new FormatException("it has no steps");
+            }
+
+            foreach (var step in stepArray.EnumerateArray())
+            {
+                if (step.ValueKind != JsonValueKind.Object)
+                {
+                    throw new FormatException("a step is not an object");
+                }
+
+                var name = Text(step, "name") ?? throw new FormatException("a step has no name");
+                var run = Text(step, "run") ?? throw new FormatException($"step '{name}' has no script");
                 if (string.IsNullOrWhiteSpace(name) || !names.Add(name))
                 {
                     throw new FormatException($"the step name '{name}' is empty or not unique");
                 }
 
                 steps.Add(ScriptStep.Recorded(name, run));
-                policies[name] = step["policy"] is JsonObject policy
+                policies[name] = step.TryGetProperty("policy", out var policy) && policy.ValueKind == JsonValueKind.Object
                     ? ScriptStepPolicy.Read(PolicyTable(policy), $"-Step: step '{name}'", ScriptStepPolicy.Default, allowRun: false)
                     : ScriptStepPolicy.Default;
             }
         }
-        catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException or InvalidOperationException or ParseException)
+        catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException or ParseException)
         {
             throw ArcpException.Of(ErrorCodes.DataLoss, $"The recorded inline steps cannot be read ({ex.Message}); resume with -Step.");
         }
@@ -96,6 +109,12 @@ internal static class RecordedDefinitions
             ? WorkflowLoader.Inline(steps, policies)
             : throw ArcpException.Of(ErrorCodes.DataLoss, "The recorded inline steps cannot be read (it has no steps); resume with -Step.");
     }
+
+    /// <summary>The string <paramref name="property"/> of <paramref name="element"/>; null when it is missing or JSON null, FormatException when it is not text.</summary>
+    private static string? Text(JsonElement element, string property) =>
+        !element.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : throw new FormatException($"'{property}' is not text");
 
     private static JsonObject PolicyJson(ScriptStepPolicy scripted)
     {
@@ -124,16 +143,17 @@ internal static class RecordedDefinitions
         return json;
     }
 
-    private static Hashtable PolicyTable(JsonObject policy)
+    private static Hashtable PolicyTable(JsonElement policy)
     {
         var table = new Hashtable(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, value) in policy)
+        foreach (var setting in policy.EnumerateObject())
         {
-            table[key] = key switch
+            var value = setting.Value;
+            table[setting.Name] = setting.Name switch
             {
-                "MaxAttempts" => value?.GetValue<int>(),
-                "RetryOn" => ScriptBlock.Create(value?.GetValue<string>() ?? string.Empty),
-                _ => value?.GetValue<string>(),
+                "MaxAttempts" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var attempts) ? attempts : throw new FormatException("'MaxAttempts' is not a whole number"),
+                "RetryOn" => ScriptBlock.Create(value.ValueKind == JsonValueKind.String ? value.GetString() : throw new FormatException("'RetryOn' is not text")),
+                _ => value.ValueKind is JsonValueKind.String or JsonValueKind.Null ? value.GetString() : throw new FormatException($"'{setting.Name}' is not text"),
             };
         }
 

@@ -65,10 +65,31 @@ public sealed class RecordedInlineStepsTests
     [InlineData("""{"steps":[]}""")]
     [InlineData("""{"nothing":1}""")]
     [InlineData("""not json""")]
+    [InlineData("""[1]""")]
+    [InlineData("""{"steps":{}}""")]
+    [InlineData("""{"steps":[1]}""")]
+    [InlineData("""{"steps":[{"name":1,"run":"1"}]}""")]
+    [InlineData("""{"steps":[{"name":"a","run":{}}]}""")]
+    [InlineData("""{"steps":[{"name":"a","run":"1","policy":{"MaxAttempts":"many"}}]}""")]
+    [InlineData("""{"steps":[{"name":"a","run":"1","policy":{"RetryOn":"{ ("}}]}""")]
     public void A_recorded_definition_that_cannot_be_read_is_DATA_LOSS(string script)
     {
         var error = Assert.Throws<ArcpException>(() => RecordedDefinitions.WorkflowFromScript(script));
         Assert.Equal(ErrorCodes.DataLoss, error.Code);
+    }
+
+    [Fact]
+    public void A_recorded_policy_reads_back_from_its_json()
+    {
+        var script = """{"steps":[{"name":"a","run":"1","policy":{"MaxAttempts":3,"RetryDelay":"00:00:05","Backoff":"Linear","Timeout":"00:01:00","RetryOn":"param($err) $true"}}]}""";
+
+        var policy = RecordedDefinitions.WorkflowFromScript(script).Policies["a"];
+
+        Assert.Equal(3, policy.Policy.MaxAttempts);
+        Assert.Equal(TimeSpan.FromSeconds(5), policy.Policy.RetryDelay);
+        Assert.Equal(Arcp.Resumability.Steps.StepBackoff.Linear, policy.Policy.Backoff);
+        Assert.Equal(TimeSpan.FromMinutes(1), policy.Policy.Timeout);
+        Assert.Equal("param($err) $true", policy.RetryOn?.ToString());
     }
 
     private static string Record(params (string Name, string Run)[] steps) =>
