@@ -13,7 +13,7 @@ When it returns (with -ExitWhenIdle, or if the store fails to open) the worker w
         Concurrency  = 'How many jobs run at once, each in a slot of its own (a runspace and a store session kept for the worker''s life; 1 to 32, default 1).'
         Workflow     = 'Only take jobs of these workflows (names).'
         Queue        = 'Only claim jobs from these queues, and only resume interrupted jobs that came from them.'
-        PollSeconds  = 'Seconds between looks at the store while no run ends (default 2). A finishing run wakes the worker at once.'
+        PollSeconds  = 'Seconds between looks at the store while no run ends (default 2), and between looks for interrupted jobs to resume while jobs run. A finishing run wakes the worker at once to claim the next queued job.'
         NoSchedule   = 'Do not fire schedules; leave them to other workers.'
         ExitWhenIdle = 'Return once nothing runs, nothing is left to resume and no queued job is waiting (drain, then exit): for a scheduled task that empties the queue, or for tests.'
     }

@@ -38,6 +38,9 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
     private readonly Dictionary<string, DateTimeOffset> restingUntil = new(StringComparer.Ordinal);
     private readonly HashSet<string> unresolvable = new(StringComparer.Ordinal);
     private readonly ParsedWorkflows workflows = new();
+    private readonly CancellationTokenSource warming = new();
+    private DateTimeOffset nextResumableLook = DateTimeOffset.MinValue;
+    private int warmAtFill;
     private WorkerSlot[] slots = [];
     private IArcpStore? store;
     private JobService? jobs;
@@ -71,7 +74,8 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                     }
 
                     var launched = Fill(stop);
-                    idle = settings.ExitWhenIdle && runs.Count == 0 && launched == 0 && ended == 0
+                    // A slot warming was started for work waiting (a queued job, or an interrupted one to resume).
+                    idle = settings.ExitWhenIdle && runs.Count == 0 && launched == 0 && ended == 0 && !slots.Any(s => s.Warming is not null)
                         && !dispatcher.Run(ct => queued!.HasQueuedWorkAsync(settings.Filter, ct), stop);
                 }
                 catch (Exception ex) when (ex is StoreException or ArcpException)
@@ -94,7 +98,16 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                     continue;
                 }
 
-                WaitHandle.WaitAny([.. runs.Select(r => r.Finished), stop.WaitHandle], settings.PollInterval);
+                // A slot that ends its warm-up is a free slot too: the wait ends with it. The warm-ups still running are
+                // taken first and the count checked after, so one that ended since Fill counted is never missed.
+                // At most Concurrency + 1 handles: runs take warm slots only.
+                var warmUps = slots.Select(s => s.Warming).OfType<IAsyncResult>().Select(w => w.AsyncWaitHandle).ToList();
+                if (slots.Count(s => s.IsWarm) != warmAtFill)
+                {
+                    continue;
+                }
+
+                WaitHandle.WaitAny([.. runs.Select(r => r.Finished), .. warmUps, stop.WaitHandle], settings.PollInterval);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -103,6 +116,8 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         }
         finally
         {
+            // A slot still warming has no job to wait for: its session's open is given up.
+            warming.Cancel();
             StopRuns();
             Report.Duration = clock.Elapsed;
         }
@@ -131,6 +146,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                 return true;
             },
             CancellationToken.None);
+        warming.Dispose();
     }
 
     private int Reap()
@@ -191,20 +207,29 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
     private int Fill(CancellationToken stop)
     {
         var launched = 0;
+        warmAtFill = slots.Count(s => s.IsWarm);
         if (runs.Count >= settings.Concurrency)
         {
             return launched;
         }
 
+        // Jobs are claimed only for slots that can start them now: a claim held for a slot still opening would keep
+        // the job from a worker that could run it.
+        var capacity = warmAtFill;
+        var canWarm = slots.Any(s => s.IsCold) && !slots.Any(s => s.Warming is not null);
+        var resumableLeft = false;
         var now = DateTimeOffset.UtcNow;
         var busy = runs.Select(r => r.Job.JobId).ToHashSet(StringComparer.Ordinal);
-        var candidates = dispatcher.Run(ct => queued!.ListResumableAsync(WorkerId, settings.Filter, ct), stop)
-            .Where(j => !busy.Contains(j.JobId) && !(restingUntil.TryGetValue(j.JobId, out var until) && until > now));
+        var candidates = LookForResumable(now, stop)
+            .Where(j => !busy.Contains(j.JobId) && !unresolvable.Contains(j.JobId) && !(restingUntil.TryGetValue(j.JobId, out var until) && until > now))
+            .ToList();
         foreach (var job in candidates)
         {
-            if (runs.Count >= settings.Concurrency)
+            if (runs.Count >= capacity)
             {
-                return launched;
+                // No slot free for it: whether it could run here decides whether a slot is warmed for it.
+                resumableLeft = resumableLeft || (canWarm && TryResolve(job, stop, out _));
+                continue;
             }
 
             // A job from a queue takes a slot of its queue's fleet-wide limit first; a full queue leaves it for later.
@@ -215,7 +240,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
             }
         }
 
-        while (runs.Count < settings.Concurrency && dispatcher.Run(ct => queued!.ClaimNextAsync(WorkerId, settings.Filter, ct), stop) is { } claimed)
+        while (runs.Count < capacity && dispatcher.Run(ct => queued!.ClaimNextAsync(WorkerId, settings.Filter, ct), stop) is { } claimed)
         {
             if (TryResolve(claimed, stop, out var recorded))
             {
@@ -229,7 +254,48 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
             }
         }
 
+        if (canWarm && runs.Count >= capacity)
+        {
+            WarmNextSlot(resumableLeft, stop);
+        }
+
         return launched;
+    }
+
+    /// <summary>
+    /// The jobs to resume, looked for once per poll interval, and on every pass that could end an idle worker: a job
+    /// becomes resumable only when its driver stops or its lease runs out, which polling finds, while the look (every
+    /// unfinished job and its queue entry, under the store's write lock) on every job's end cost a draining worker a
+    /// store transaction per job and held up the commits of every other session on the store.
+    /// </summary>
+    private IReadOnlyList<JobRecord> LookForResumable(DateTimeOffset now, CancellationToken stop)
+    {
+        if (runs.Count > 0 && now < nextResumableLook)
+        {
+            return [];
+        }
+
+        nextResumableLook = now + settings.PollInterval;
+        return dispatcher.Run(ct => queued!.ListResumableAsync(WorkerId, settings.Filter, ct), stop);
+    }
+
+    /// <summary>
+    /// Starts warming a cold slot when every warm one is busy and jobs still wait: one slot at a time, so the first
+    /// slot runs jobs while the next one opens (see <see cref="WorkerSlot"/>), and a worker with less work than slots
+    /// never opens the slots it does not need.
+    /// </summary>
+    private void WarmNextSlot(bool resumableLeft, CancellationToken stop)
+    {
+        if (resumableLeft)
+        {
+            // Warmed for a job to resume: the pass after the warm-up ends looks for it again rather than a poll interval later.
+            nextResumableLook = DateTimeOffset.MinValue;
+        }
+
+        if (resumableLeft || dispatcher.Run(ct => queued!.HasQueuedWorkAsync(settings.Filter, ct), stop))
+        {
+            slots.First(s => s.IsCold).Warm(warming.Token);
+        }
     }
 
     /// <summary>
@@ -264,7 +330,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         _ = fromQueue ? Report.Started++ : Report.Resumed++;
         log.Line(fromQueue ? "Started" : "Resumed", $"{(fromQueue ? "started" : "resuming")} {Describe(job)}");
         var busy = runs.Select(r => r.Slot).ToHashSet();
-        runs.Add(new WorkerRun(job, recorded, fromQueue, slots.First(s => !busy.Contains(s))));
+        runs.Add(new WorkerRun(job, recorded, fromQueue, slots.First(s => s.IsWarm && !busy.Contains(s))));
     }
 
     private void StopRuns()

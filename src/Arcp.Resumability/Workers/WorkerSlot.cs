@@ -17,6 +17,9 @@ namespace Arcp.Resumability.PowerShell.Workers;
 /// so one slot's store work never queues behind another's and a broken session is this slot's alone.
 /// </summary>
 /// <remarks>
+/// The worker warms a slot (<see cref="Warm"/>) only while jobs wait that its warm slots cannot take, and one slot at a
+/// time: opening a runspace imports the module, and four opened at once on a small machine made every slot wait for
+/// all four (seconds before the first job ran), while one at a time lets the first slot run jobs while the next opens.
 /// The session is closed after any run that did not take its job to an end (stopped, or the store failed under it):
 /// closing releases whatever lease it still holds, so the job is resumable at once and the next job gets a new
 /// session instead of a broken one. A session keeps nothing per job once the job has ended, so it serves the slot for
@@ -27,6 +30,16 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
     private readonly ParsedWorkflows workflows = new();
     private Runspace? runspace;
     private EmbeddedArcp? session;
+    private Task? warming;
+
+    /// <summary>Never warmed: nothing opened ahead of a job (a run still opens what it needs itself).</summary>
+    public bool IsCold => warming is null;
+
+    /// <summary>Its warm-up has ended, well or not: a job given to the slot now starts at once or fails at once.</summary>
+    public bool IsWarm => warming is { IsCompleted: true };
+
+    /// <summary>The warm-up in progress, if one is.</summary>
+    public Task? Warming => warming is { IsCompleted: false } ? warming : null;
 
     /// <summary>What the slot's open session speaks through, if one is open (tests end it to see the slot replace it).</summary>
     internal ArcpClient? SessionClient => session?.Client;
@@ -40,6 +53,12 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
         shell.AddCommand(SlotRunCommand.Info).AddArgument(new Action(() => outcome = Drive(job, recorded, stop)));
         try
         {
+            if (warming is not null)
+            {
+                // Whatever the warm-up left undone (it failed, or was stopped) is opened below, where a failure is reported.
+                await warming.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
             shell.Runspace = await OpenedRunspaceAsync().ConfigureAwait(false);
             await Task.Factory.FromAsync(shell.BeginInvoke(), shell.EndInvoke).ConfigureAwait(false);
         }
@@ -51,11 +70,39 @@ internal sealed class WorkerSlot(InitialSessionState runspaceState, string store
         return outcome ?? (WorkerRunEnd.Failed, shell.Streams.Error.FirstOrDefault()?.ToString() ?? $"The run of job {job.JobId} ended without an outcome.");
     }
 
+    /// <summary>
+    /// Starts opening the slot's runspace and session ahead of its first job. A warm-up that fails only ends: what it
+    /// could not open, the first run opens again and reports why, as a slot never warmed does.
+    /// </summary>
+    public void Warm(CancellationToken cancellationToken)
+    {
+        if (warming is not null)
+        {
+            throw new InvalidOperationException("A slot is warmed once.");
+        }
+
+        warming = WarmCoreAsync(cancellationToken);
+    }
+
     /// <summary>Closes the session (releasing what it holds) and the runspace; runs once no run is left on the slot.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (warming is not null)
+        {
+            await warming.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         await CloseSessionAsync().ConfigureAwait(false);
         runspace?.Dispose();
+    }
+
+    private async Task WarmCoreAsync(CancellationToken cancellationToken)
+    {
+        // Off the worker's thread: importing the module takes a while.
+        await Task.Yield();
+        cancellationToken.ThrowIfCancellationRequested();
+        await OpenedRunspaceAsync().ConfigureAwait(false);
+        session ??= await EmbeddedArcp.OpenAsync(store, StoreOpenMode.MustExist, OperatorSettings.RuntimeOptions(), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<Runspace> OpenedRunspaceAsync()

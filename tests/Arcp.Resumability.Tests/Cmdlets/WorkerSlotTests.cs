@@ -72,6 +72,49 @@ public sealed class WorkerSlotTests : IDisposable
         Assert.Null(slot.SessionClient);
     }
 
+    [Fact]
+    public async Task A_warmed_slot_runs_its_first_job_on_the_session_its_warm_up_opened()
+    {
+        var jobs = await QueueAsync(2, "$_ + 1");
+        await using var slot = new WorkerSlot(InitialSessionState.CreateDefault2(), store.Path);
+        Assert.True(slot.IsCold);
+        Assert.False(slot.IsWarm);
+
+        slot.Warm(CancellationToken.None);
+        await slot.Warming!.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(slot.IsWarm);
+        var warmed = Assert.IsType<Arcp.Resumability.Client.ArcpClient>(slot.SessionClient);
+        Assert.Equal(1, CountSessions());
+
+        Assert.Equal((WorkerRunEnd.Completed, (string?)null), await slot.RunAsync(jobs[0].Job, jobs[0].Definition, CancellationToken.None));
+        Assert.Equal((WorkerRunEnd.Completed, (string?)null), await slot.RunAsync(jobs[1].Job, jobs[1].Definition, CancellationToken.None));
+        Assert.Same(warmed, slot.SessionClient);
+        Assert.Equal(1, CountSessions());
+        Assert.Throws<InvalidOperationException>(() => slot.Warm(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_warm_up_that_cannot_open_the_session_leaves_the_failure_to_the_first_run_to_report()
+    {
+        var job = Assert.Single(await QueueAsync(1, "1"));
+        var missing = Path.Combine(Path.GetDirectoryName(store.Path)!, "missing", "gone.db");
+        await using var slot = new WorkerSlot(InitialSessionState.CreateDefault2(), missing);
+
+        slot.Warm(CancellationToken.None);
+        var warm = slot.Warming;
+        if (warm is not null)
+        {
+            // The warm-up's own failure is not the slot's to throw: the slot is warm (usable) once it ended either way.
+            await Assert.ThrowsAnyAsync<Exception>(() => warm.WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        Assert.True(slot.IsWarm);
+        Assert.Null(slot.SessionClient);
+        var (end, message) = await slot.RunAsync(job.Job, job.Definition, CancellationToken.None);
+        Assert.Equal(WorkerRunEnd.Failed, end);
+        Assert.False(string.IsNullOrEmpty(message));
+    }
+
     public void Dispose() => store.Dispose();
 
     /// <summary>Queues <paramref name="count"/> jobs of one inline step and claims them as a worker would, each with the record of its definition.</summary>
