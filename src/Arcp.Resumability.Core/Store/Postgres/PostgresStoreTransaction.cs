@@ -74,7 +74,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             {
                 // Not what a step sends (its one checkpoint event comes last, after any progress): the single
                 // statements keep the output bookkeeping of several checkpoint events right.
-                return await AppendInTurnAsync(drafts, jobId, cancelsAfterSequence, cancellationToken).ConfigureAwait(false);
+                return await JobEventsInTurn.AppendAsync(this, drafts, jobId, cancelsAfterSequence, cancellationToken).ConfigureAwait(false);
             }
 
             // One round trip: the appends, then the job's lock and the cancel scan, in this order as separate
@@ -546,26 +546,5 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
         Bigint(read, "after", afterSequence);
         Bigint(read, "last", last);
         return await ReadAllAsync(read, ReadEvent, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary><see cref="TryAppendJobEventsAsync"/> as single statements.</summary>
-    private async Task<JobEventsAppended?> AppendInTurnAsync(IReadOnlyList<EventDraft> drafts, string jobId, long? cancelsAfterSequence, CancellationToken cancellationToken)
-    {
-        foreach (var draft in drafts)
-        {
-            if (!await TryAppendEventAsync(draft, cancellationToken).ConfigureAwait(false))
-            {
-                return null;
-            }
-        }
-
-        var job = await GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
-        if (cancelsAfterSequence is not { } after)
-        {
-            return new JobEventsAppended(job, [], 0);
-        }
-
-        var (cancels, last) = await ReadJobCancelsAsync(jobId, after, cancellationToken).ConfigureAwait(false);
-        return new JobEventsAppended(job, cancels, last);
     }
 }

@@ -145,26 +145,8 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         });
 
     // In process, statements cost no round trip: these are the single ones in turn.
-    public async Task<JobEventsAppended?> TryAppendJobEventsAsync(IReadOnlyList<EventDraft> drafts, string jobId, long? cancelsAfterSequence, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(drafts);
-        foreach (var draft in drafts)
-        {
-            if (!await TryAppendEventAsync(draft, cancellationToken).ConfigureAwait(false))
-            {
-                return null;
-            }
-        }
-
-        var job = await GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
-        if (cancelsAfterSequence is not { } after)
-        {
-            return new JobEventsAppended(job, [], 0);
-        }
-
-        var (cancels, last) = await ReadJobCancelsAsync(jobId, after, cancellationToken).ConfigureAwait(false);
-        return new JobEventsAppended(job, cancels, last);
-    }
+    public Task<JobEventsAppended?> TryAppendJobEventsAsync(IReadOnlyList<EventDraft> drafts, string jobId, long? cancelsAfterSequence, CancellationToken cancellationToken) =>
+        JobEventsInTurn.AppendAsync(this, drafts, jobId, cancelsAfterSequence, cancellationToken);
 
     public async Task<bool> TryInsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken)
     {
