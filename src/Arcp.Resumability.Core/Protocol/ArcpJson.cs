@@ -94,12 +94,6 @@ public static class ArcpJson
             // Wire types from compiled contracts; anything else (a step's own output types, say) by reflection, as before.
             TypeInfoResolver = JsonTypeInfoResolver.Combine(ArcpJsonContext.Default, new DefaultJsonTypeInfoResolver()),
         };
-        // The records a first job reads and writes that have value-type properties: see WireConverters.
-        foreach (var converter in WireConverters.All)
-        {
-            options.Converters.Add(converter);
-        }
-
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }

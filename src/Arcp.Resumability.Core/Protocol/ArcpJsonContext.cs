@@ -7,8 +7,6 @@ namespace Arcp.Resumability.Protocol;
 /// Compile-time JSON contracts for the envelope and every wire payload, so a new process serializes its first frames
 /// without reflecting over the records and emitting accessor code (most of the JSON share of a first job's start-up).
 /// Metadata mode only: the one serializer and <see cref="ArcpJson.Options"/> still write every byte, as before.
-/// The records a first job uses that have value-type properties are written by <see cref="WireConverters"/> instead
-/// (the options' converters come first); they stay listed so every wire record still resolves through this context.
 /// </summary>
 [JsonSourceGenerationOptions(
     GenerationMode = JsonSourceGenerationMode.Metadata,
