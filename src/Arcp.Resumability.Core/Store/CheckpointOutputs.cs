@@ -12,6 +12,10 @@ internal static class CheckpointOutputs
 {
     private static readonly string[] OutputPath = ["payload", "snapshot", "output"];
 
+    /// <summary>What <see cref="Cut"/> leaves of the envelope of <paramref name="draft"/> when it is a <c>job.checkpoint</c> event; null for any other.</summary>
+    public static (string Remainder, int At, string Output)? CutEvent(EventDraft draft) =>
+        draft.Type == "job.checkpoint" && draft.Envelope is { } full ? Cut(full) : null;
+
     /// <summary>Cuts the output of the <c>job.checkpoint</c> frame <paramref name="envelope"/> out of it.</summary>
     /// <returns>The frame without its output, where it was cut (in UTF-16 units), and the output's exact text; null when the frame has none.</returns>
     public static (string Remainder, int At, string Output)? Cut(string envelope)

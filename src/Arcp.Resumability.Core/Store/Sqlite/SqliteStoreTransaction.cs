@@ -21,7 +21,7 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         var command = Command(
             "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope, output_at) " +
             "VALUES ($message_id, $type, $direction, $session_id, $job_id, $correlation_id, $created_at, $envelope, $output_at);");
-        var cut = draft.Type == "job.checkpoint" && draft.Envelope is { } full ? CheckpointOutputs.Cut(full) : null;
+        var cut = CheckpointOutputs.CutEvent(draft);
         Add(command, "$message_id", draft.MessageId);
         Add(command, "$type", draft.Type);
         Add(command, "$direction", draft.Direction == EventDirection.Inbound ? "in" : "out");
