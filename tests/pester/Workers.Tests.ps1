@@ -181,6 +181,28 @@ Describe 'Start-ArcpWorker' {
         @(Get-ArcpJob -Store $case.Store | Where-Object State -EQ 'Completed').Count | Should -Be 6
     }
 
+    It 'claims a job only for an open slot: with -Concurrency 4 the fourth claim comes after the first job''s first step' {
+        $case = New-WorkerCase
+        $null = 1..4 | ForEach-Object { Start-ArcpJob -Workflow worker-count -Queue open-slots -InputObject $_ -Store $case.Store }
+
+        $worker = Start-ChildPwsh -ScriptText $script:WorkerScript -ArgumentList $script:Manifest, '@{ ExitWhenIdle = $true; PollSeconds = 0.2; Concurrency = 4 }' -Environment (Get-ChildEnvironment $case) -TimeoutSeconds 120
+
+        $worker.Output | Should -Contain 'REPORT 4 0 4 0 0' -Because $worker.StdErr
+        $connection = [Microsoft.Data.Sqlite.SqliteConnection]::new("Data Source=$($case.Store);Mode=ReadOnly;Pooling=False")
+        try {
+            $connection.Open()
+            $command = $connection.CreateCommand()
+            $command.CommandText = 'SELECT claimed_at FROM job_queue_entries;'
+            $reader = $command.ExecuteReader()
+            $claims = @(while ($reader.Read()) { [DateTimeOffset]::Parse($reader.GetString(0), [cultureinfo]::InvariantCulture).UtcTicks })
+            $reader.Dispose()
+        }
+        finally { $connection.Dispose() }
+        $claims.Count | Should -Be 4
+        $firstStep = (Read-StepRecord $case | Measure-Object -Property Start -Minimum).Minimum
+        ($claims | Measure-Object -Maximum).Maximum | Should -BeGreaterThan $firstStep -Because 'a job is claimed when a slot can start it, not held while four runspaces open (all four were claimed before any step ran)'
+    }
+
     It 'lets Wait-ArcpJob wait for a queued job until a worker in another process finishes it' {
         $case = New-WorkerCase
         $job = Start-ArcpJob -Workflow worker-count -Queue waits -InputObject 1 -IdempotencyKey 'wait-once' -Store $case.Store
