@@ -114,26 +114,25 @@ public sealed class QueuedJobs(JobService jobs)
             foreach (var queue in queues)
             {
                 var now = Jobs.Now;
-                var limit = await transaction.LockQueueAsync(queue, cancellationToken).ConfigureAwait(false);
-                if (!await HasFreeSlotAsync(transaction, queue, limit, now, null, cancellationToken).ConfigureAwait(false))
-                {
-                    continue;
-                }
-
-                var entries = await transaction.ListClaimableAsync(queue, filter.Principal, filter.Workflows, 1, cancellationToken).ConfigureAwait(false);
-                if (entries.Count == 0)
-                {
-                    continue;
-                }
-
-                var job = await transaction.GetJobAsync(entries[0].JobId, cancellationToken).ConfigureAwait(false) ?? throw JobService.NotFound(entries[0].JobId);
                 var process = ProcessIdentity.Current;
-                var claimLease = new JobLease(workerId, process.Host, process.ProcessId, process.StartedAt, now + Jobs.Options.LeaseDuration);
-                var claimed = job with { State = JobStates.Running, Lease = claimLease, UpdatedAt = now };
-                await transaction.UpdateJobAsync(claimed, cancellationToken).ConfigureAwait(false);
-                await transaction.MarkClaimedAsync(job.JobId, workerId, now, cancellationToken).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return claimed;
+                var claim = new QueueClaim(queue, filter.Principal, filter.Workflows, workerId, new JobLease(workerId, process.Host, process.ProcessId, process.StartedAt, now + Jobs.Options.LeaseDuration), now, now - ClaimGrace);
+                var outcome = await transaction.TryClaimNextAsync(claim, cancellationToken).ConfigureAwait(false);
+                if (outcome is { Full: true, Limit: { } limit })
+                {
+                    // The store counts a lease until it expires; whether its process is gone only the active jobs tell.
+                    if (!await HasFreeSlotAmongActiveAsync(transaction, queue, limit, now, null, cancellationToken).ConfigureAwait(false))
+                    {
+                        continue;
+                    }
+
+                    outcome = await transaction.TryClaimNextAsync(claim with { SlotFree = true }, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (outcome.Claimed is { } claimed)
+                {
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return claimed;
+                }
             }
         }
 
@@ -267,15 +266,16 @@ public sealed class QueuedJobs(JobService jobs)
     /// until it expires, while a job leased by a process that is gone (killed, say) holds no slot: nobody runs it.
     /// <paramref name="resuming"/>, the job being claimed, never counts against itself.
     /// </summary>
-    private async Task<bool> HasFreeSlotAsync(IStoreTransaction transaction, string queue, int? limit, DateTimeOffset now, string? resuming, CancellationToken cancellationToken)
-    {
-        if (limit is not { } max || await transaction.CountActiveAsync(queue, now, now - ClaimGrace, cancellationToken).ConfigureAwait(false) < max)
-        {
-            return true;
-        }
+    private async Task<bool> HasFreeSlotAsync(IStoreTransaction transaction, string queue, int? limit, DateTimeOffset now, string? resuming, CancellationToken cancellationToken) =>
+        limit is not { } max
+        || await transaction.CountActiveAsync(queue, now, now - ClaimGrace, cancellationToken).ConfigureAwait(false) < max
+        || await HasFreeSlotAmongActiveAsync(transaction, queue, max, now, resuming, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>Whether fewer than <paramref name="limit"/> of the jobs the store counts as active are driven by a live process.</summary>
+    private async Task<bool> HasFreeSlotAmongActiveAsync(IStoreTransaction transaction, string queue, int limit, DateTimeOffset now, string? resuming, CancellationToken cancellationToken)
+    {
         var active = await transaction.ListActiveJobsAsync(queue, now, now - ClaimGrace, cancellationToken).ConfigureAwait(false);
-        return active.Count(j => j.JobId != resuming && (j.Lease is null || LeaseLiveness.IsLive(j.Lease, now))) < max;
+        return active.Count(j => j.JobId != resuming && (j.Lease is null || LeaseLiveness.IsLive(j.Lease, now))) < limit;
     }
 
     internal static void EnsureName(string value, string what)

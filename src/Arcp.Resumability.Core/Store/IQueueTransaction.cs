@@ -40,6 +40,16 @@ public interface IQueueTransaction
     /// </summary>
     Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One claim, as the calls above make it: locks the queue's limit (<see cref="LockQueueAsync"/>), and unless
+    /// <see cref="QueueClaim.SlotFree"/> counts its active jobs (<see cref="CountActiveAsync"/>) and stops there when
+    /// they fill it; else takes the first entry <see cref="ListClaimableAsync"/> would return, moves its job to running
+    /// under the claim's lease and marks the entry claimed (<see cref="MarkClaimedAsync"/>). The count runs after the
+    /// lock is held, so it sees every claim committed before. A store whose statements cost a round trip each sends
+    /// them together.
+    /// </summary>
+    Task<QueueClaimOutcome> TryClaimNextAsync(QueueClaim claim, CancellationToken cancellationToken);
+
     Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken);
 
     /// <summary>Forgets <paramref name="claimedBy"/>'s claim on the job's entry (the job stays as it is); false when it held none.</summary>

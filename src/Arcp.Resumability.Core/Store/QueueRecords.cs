@@ -9,6 +9,24 @@ public sealed record QueueEntry(string JobId, string Queue, int Priority, DateTi
 }
 
 /// <summary>
+/// A claim of the next job of <see cref="Queue"/> for <see cref="ClaimedBy"/>: the job moves to running under
+/// <see cref="Lease"/> at <see cref="Now"/> if the queue's limit leaves a slot. <see cref="ClaimedSince"/> is where a
+/// claim not yet leased stops holding one (see <see cref="IQueueTransaction.CountActiveAsync"/>); with
+/// <see cref="SlotFree"/> the caller has found a slot already (under the queue's lock) and the count is skipped.
+/// </summary>
+public sealed record QueueClaim(string Queue, string? Principal, IReadOnlyCollection<string>? Workflows, string ClaimedBy, JobLease Lease, DateTimeOffset Now, DateTimeOffset ClaimedSince)
+{
+    public bool SlotFree { get; init; }
+}
+
+/// <summary>
+/// What <see cref="IQueueTransaction.TryClaimNextAsync"/> did: <see cref="Claimed"/>, the job as claimed, or null when
+/// nothing was; <see cref="Full"/> when the count of active jobs reached <see cref="Limit"/> (the queue's limit, its row
+/// locked until commit), so nothing was tried.
+/// </summary>
+public sealed record QueueClaimOutcome(int? Limit, bool Full, JobRecord? Claimed);
+
+/// <summary>
 /// A cron schedule as stored. <see cref="Cron"/> and <see cref="TimeZone"/> were validated when it was registered;
 /// <see cref="Missed"/> holds a <c>ScheduleMissedPolicy</c> name.
 /// </summary>

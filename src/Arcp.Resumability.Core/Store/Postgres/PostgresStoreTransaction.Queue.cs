@@ -1,3 +1,4 @@
+using Arcp.Resumability.Protocol;
 using Npgsql;
 using NpgsqlTypes;
 using static Arcp.Resumability.Store.Postgres.PostgresValues;
@@ -98,6 +99,97 @@ internal sealed partial class PostgresStoreTransaction
             command.Parameters.Add(new NpgsqlParameter("workflows", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (workflows ?? []).ToArray() });
             Integer(command, "limit", limit);
             return await ReadAllAsync(command, ReadQueueEntry, cancellationToken).ConfigureAwait(false);
+        });
+
+    // Locks a limited queue's row only (see LockQueueAsync); its own statement, so the claim after it reads under a
+    // snapshot taken once the lock is held and counts every claim committed before.
+    private const string LockLimitSql = "SELECT concurrency FROM queues WHERE name = @queue AND concurrency IS NOT NULL FOR UPDATE";
+
+    // The job's columns first, where the job reader expects them; the claim's figures after.
+    private static readonly string PickedColumns = string.Join(", ", JobReadColumns.Split(',').Select(c => "picked." + c.Trim()));
+
+    private static readonly int ClaimFigures = JobReadColumns.Split(',').Length;
+
+    // CountActiveAsync's count, ListClaimableAsync's pick, the job's move to running and MarkClaimedAsync's mark, in
+    // one statement: the picked entry and job are locked (SKIP LOCKED, as ListClaimableAsync) before either is written,
+    // and nothing is picked when the count fills the limit. The job's row is returned as the pick found it.
+    private static readonly string ClaimNextSql =
+        "WITH lim AS (SELECT concurrency FROM queues WHERE name = @queue AND concurrency IS NOT NULL), " +
+        "free AS (SELECT @slot_free OR NOT EXISTS (SELECT 1 FROM lim) OR (SELECT COUNT(*) FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
+        "WHERE q.queue = @queue AND j.state = 'running' " +
+        "AND ((j.lease_expires_at IS NOT NULL AND j.lease_expires_at > @now) OR (j.lease_expires_at IS NULL AND q.claimed_at > @since))) < (SELECT concurrency FROM lim) AS ok), " +
+        "picked AS (SELECT j.* FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
+        "WHERE (SELECT ok FROM free) AND q.queue = @queue AND (@principal::text IS NULL OR j.principal = @principal) AND q.claimed_at IS NULL AND j.state = 'queued' AND (@any_workflow OR j.workflow = ANY(@workflows)) " +
+        "ORDER BY q.priority DESC, q.enqueued_at, q.job_id LIMIT 1 FOR UPDATE OF q, j SKIP LOCKED), " +
+        "marked AS (UPDATE job_queue_entries SET claimed_at = @now, claimed_by = @by FROM picked WHERE job_queue_entries.job_id = picked.job_id AND job_queue_entries.claimed_at IS NULL RETURNING job_queue_entries.job_id), " +
+        "moved AS (UPDATE jobs SET state = 'running', updated_at = @now, lease_session_id = @lease_session_id, lease_host = @lease_host, lease_process_id = @lease_process_id, " +
+        "lease_process_started = @lease_process_started, lease_expires_at = @lease_expires_at FROM marked WHERE jobs.job_id = marked.job_id RETURNING jobs.job_id) " +
+        $"SELECT {PickedColumns}, (SELECT concurrency FROM lim), (SELECT ok FROM free), (SELECT COUNT(*) FROM marked), (SELECT COUNT(*) FROM moved) FROM (SELECT 1) AS one LEFT JOIN picked ON true";
+
+    public Task<QueueClaimOutcome> TryClaimNextAsync(QueueClaim claim, CancellationToken cancellationToken) =>
+        GuardAsync(location, async () =>
+        {
+            ArgumentNullException.ThrowIfNull(claim);
+
+            // One round trip: the lock, then the claim.
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            var lockLimit = new NpgsqlBatchCommand(LockLimitSql);
+            Text(lockLimit.Parameters, "queue", claim.Queue);
+            batch.BatchCommands.Add(lockLimit);
+            var claimNext = new NpgsqlBatchCommand(ClaimNextSql);
+            var parameters = claimNext.Parameters;
+            Text(parameters, "queue", claim.Queue);
+            parameters.Add(new NpgsqlParameter("slot_free", NpgsqlDbType.Boolean) { Value = claim.SlotFree });
+            Time(parameters, "now", claim.Now);
+            Time(parameters, "since", claim.ClaimedSince);
+            Text(parameters, "principal", claim.Principal);
+            parameters.Add(new NpgsqlParameter("any_workflow", NpgsqlDbType.Boolean) { Value = claim.Workflows is null });
+            parameters.Add(new NpgsqlParameter("workflows", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (claim.Workflows ?? []).ToArray() });
+            Text(parameters, "by", claim.ClaimedBy);
+            Text(parameters, "lease_session_id", claim.Lease.SessionId);
+            Text(parameters, "lease_host", claim.Lease.Host);
+            Integer(parameters, "lease_process_id", claim.Lease.ProcessId);
+            Time(parameters, "lease_process_started", claim.Lease.ProcessStartedAt);
+            Time(parameters, "lease_expires_at", claim.Lease.ExpiresAt);
+            batch.BatchCommands.Add(claimNext);
+            if (localCommitPending)
+            {
+                localCommitPending = false;
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(LocalCommitSql));
+            }
+
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                // The lock's row (if any) comes first; the claim's one row second.
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                }
+
+                if (!await reader.NextResultAsync(cancellationToken).ConfigureAwait(false) || !await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new StoreException(StoreErrorKind.Corrupt, $"The claim on queue '{claim.Queue}' returned no row.");
+                }
+
+                int? limit = reader.IsDBNull(ClaimFigures) ? null : reader.GetInt32(ClaimFigures);
+                if (!reader.GetBoolean(ClaimFigures + 1))
+                {
+                    return new QueueClaimOutcome(limit, Full: true, null);
+                }
+
+                if (reader.IsDBNull(0))
+                {
+                    return new QueueClaimOutcome(limit, Full: false, null);
+                }
+
+                if (reader.GetInt64(ClaimFigures + 2) != 1 || reader.GetInt64(ClaimFigures + 3) != 1)
+                {
+                    throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{reader.GetString(0)}' vanished or was claimed twice.");
+                }
+
+                var picked = ReadJob(reader);
+                return new QueueClaimOutcome(limit, Full: false, picked with { State = JobStates.Running, Lease = claim.Lease, UpdatedAt = claim.Now });
+            }
         });
 
     public Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken) =>

@@ -98,6 +98,10 @@ internal sealed partial class SqliteStoreTransaction
         return Run(() => command.ExecuteNonQuery() == 1 ? 1 : throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{jobId}' vanished or was claimed twice."));
     }
 
+    // In process, statements cost no round trip: the single ones in turn.
+    public Task<QueueClaimOutcome> TryClaimNextAsync(QueueClaim claim, CancellationToken cancellationToken) =>
+        QueueClaimsInTurn.TryClaimNextAsync(this, claim, cancellationToken);
+
     public Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken)
     {
         var command = Command("UPDATE job_queue_entries SET claimed_at = NULL, claimed_by = NULL WHERE job_id = $job_id AND claimed_by = $by;");
