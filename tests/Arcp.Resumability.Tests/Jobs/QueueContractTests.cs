@@ -258,6 +258,29 @@ public abstract class QueueContractTests
     }
 
     [Fact]
+    public async Task A_queue_counted_full_by_the_job_of_a_gone_process_gives_its_slot_to_the_next_claim()
+    {
+        await using var store = await OpenAsync();
+        await using var elsewhere = await OpenAsync();
+        var queued = Queued(store);
+        var crashed = await EnqueueAsync(queued, "w", "q", 0);
+        await CrashWhileRunningAsync(store, queued, crashed);
+        var next = await EnqueueAsync(queued, "w", "q", 0);
+        var last = await EnqueueAsync(queued, "w", "q", 0);
+        await queued.SetConcurrencyAsync("q", 1, default);
+
+        // The crashed job's lease has not expired, so the store counts the queue full; its process is gone, so it holds no slot.
+        var claimed = await Queued(elsewhere).ClaimNextAsync("wrk_b", Everything, default);
+
+        Assert.Equal(next, claimed!.JobId);
+        Assert.Equal(("wrk_b", JobStates.Running), (claimed.Lease!.SessionId, claimed.State));
+        var stored = await store.GetJobAsync(next, default);
+        Assert.Equal(("wrk_b", JobStates.Running), (stored!.Lease!.SessionId, stored.State));
+        Assert.Null(await queued.ClaimNextAsync("wrk_a", Everything, default));
+        Assert.Equal(JobStates.Queued, (await store.GetJobAsync(last, default))!.State);
+    }
+
+    [Fact]
     public async Task Bad_queue_and_schedule_input_is_refused_with_invalid_argument()
     {
         await using var store = await OpenAsync();
