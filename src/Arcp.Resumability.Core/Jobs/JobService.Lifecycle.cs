@@ -190,6 +190,19 @@ public sealed partial class JobService
     {
         ArgumentNullException.ThrowIfNull(tx);
         var current = await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw NotFound(jobId);
+        return await ClaimAsync(tx, current, sessionId, leaseTo, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="ClaimAsync(IStoreTransaction, string, string, JobHolder?, CancellationToken)"/> of a job
+    /// <paramref name="tx"/> has read and locked already (<see cref="IStoreTransaction.GetJobAsync"/> or
+    /// <see cref="IStoreTransaction.TryAppendJobEventsAsync"/>).
+    /// </summary>
+    public async Task<JobRecord> ClaimAsync(IStoreTransaction tx, JobRecord current, string sessionId, JobHolder? leaseTo, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(current);
+        var jobId = current.JobId;
         if (JobStates.IsTerminal(current.State))
         {
             return current;

@@ -12,12 +12,27 @@ internal sealed partial class RuntimeSession
     /// returned. A retransmitted message id is not handled again: its earlier answers are sent instead (§6.4).
     /// </summary>
     /// <returns>The frames sent, or null when the message was a retransmission.</returns>
-    private async Task<IReadOnlyList<string>?> RespondAsync(
+    private Task<IReadOnlyList<string>?> RespondAsync(
         Envelope envelope,
         string frame,
         string? jobStream,
         CommitDurability durability,
         Func<IStoreTransaction, Task<IReadOnlyList<Envelope>>> handle,
+        CancellationToken cancellationToken) =>
+        RespondAsync(envelope, frame, jobStream, durability, null, (tx, _) => handle(tx), cancellationToken);
+
+    /// <summary>
+    /// <see cref="RespondAsync(Envelope, string, string?, CommitDurability, Func{IStoreTransaction, Task{IReadOnlyList{Envelope}}}, CancellationToken)"/>
+    /// for a handler that starts by locking job <paramref name="lockJob"/>: the store locks it with the inbound append
+    /// (on PostgreSQL, in the same round trip) and <paramref name="handle"/> gets it as locked (null when there is no such job).
+    /// </summary>
+    private async Task<IReadOnlyList<string>?> RespondAsync(
+        Envelope envelope,
+        string frame,
+        string? jobStream,
+        CommitDurability durability,
+        string? lockJob,
+        Func<IStoreTransaction, JobRecord?, Task<IReadOnlyList<Envelope>>> handle,
         CancellationToken cancellationToken)
     {
         IReadOnlyList<string> frames;
@@ -26,7 +41,12 @@ internal sealed partial class RuntimeSession
         {
             pendingPublish.Clear();
             var inbound = new EventDraft(envelope.Id, envelope.Type, EventDirection.Inbound, sessionId, jobStream, envelope.CorrelationId, runtime.Now, frame);
-            if (!await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false))
+            var (appended, locked) = lockJob is null
+                ? (await transaction.TryAppendEventAsync(inbound, cancellationToken).ConfigureAwait(false), null)
+                : await transaction.TryAppendJobEventsAsync([inbound], lockJob, null, cancellationToken).ConfigureAwait(false) is { } logged
+                    ? (true, logged.Job)
+                    : (false, null);
+            if (!appended)
             {
                 await transaction.DisposeAsync().ConfigureAwait(false);
                 await ResendEarlierAnswersAsync(envelope, cancellationToken).ConfigureAwait(false);
@@ -41,7 +61,7 @@ internal sealed partial class RuntimeSession
             IReadOnlyList<Envelope> replies;
             try
             {
-                replies = await handle(transaction).ConfigureAwait(false);
+                replies = await handle(transaction, locked).ConfigureAwait(false);
             }
             catch (DuplicateStepException duplicate)
             {

@@ -38,10 +38,11 @@ internal sealed partial class RuntimeSession
             frame,
             null,
             CommitDurability.ProcessSafe,
-            async tx =>
+            jobId,
+            async (tx, locked) =>
             {
                 // A runtime-driven resume leaves the lease to the driver's own session.
-                claimed = await jobs.ClaimAsync(tx, jobId, sessionId, watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
+                claimed = await jobs.ClaimAsync(tx, locked ?? throw JobService.NotFound(jobId), sessionId, watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
                 var ack = Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id));
                 return [watch is null ? ack : ack with { Extensions = new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch } }];
             },
