@@ -173,6 +173,13 @@ public sealed partial class JobService
     /// </param>
     public async Task<ResumePlan> PlanResumeAsync(string principal, string jobId, string? afterMessageId, string? checkpointId, CancellationToken cancellationToken, bool afterCheckpoint = false)
     {
+        if (afterMessageId is null && checkpointId is null)
+        {
+            // What a worker's resume asks: the store reads it all at once (on PostgreSQL, one round trip).
+            var sources = await Store.ReadResumeSourcesAsync(jobId, afterCheckpoint, cancellationToken).ConfigureAwait(false);
+            return new ResumePlan(EnsureVisible(sources.Job, jobId, principal), sources.AfterSequence, sources.Latest, sources.Replay);
+        }
+
         var job = await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
         long afterSequence = 0;
         if (afterMessageId is not null)

@@ -56,6 +56,14 @@ public interface IArcpStore : IAsyncDisposable
     /// <summary>The job's last recorded checkpoint, found by index (a resume's anchor: its cost does not grow with the job's history).</summary>
     Task<CheckpointRecord?> FindLatestCheckpointAsync(string jobId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A resume's reads when it names no message or checkpoint: the job, its latest checkpoint
+    /// (<see cref="FindLatestCheckpointAsync"/>) and its stream (<see cref="ReadJobStreamAsync"/>) after that checkpoint's
+    /// event when <paramref name="afterLatestCheckpoint"/> and the event is in the job's stream, else all of it. A store
+    /// whose reads cost a round trip each sends them together.
+    /// </summary>
+    Task<ResumeSources> ReadResumeSourcesAsync(string jobId, bool afterLatestCheckpoint, CancellationToken cancellationToken);
+
     /// <summary>The job's last <paramref name="count"/> checkpoints in recording order, read by index.</summary>
     Task<IReadOnlyList<CheckpointRecord>> ListLastCheckpointsAsync(string jobId, int count, CancellationToken cancellationToken);
 }

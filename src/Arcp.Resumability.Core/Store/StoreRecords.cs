@@ -26,6 +26,12 @@ public sealed record EventDraft(string MessageId, string Type, EventDirection Di
 /// </summary>
 public sealed record JobEventsAppended(JobRecord? Job, IReadOnlyList<StoredEvent> Cancels, long LastSequence);
 
+/// <summary>
+/// What a resume from the job's latest checkpoint reads (see <see cref="IArcpStore.ReadResumeSourcesAsync"/>): the job
+/// (null when there is none), its latest checkpoint, and its stream after <see cref="AfterSequence"/>.
+/// </summary>
+public sealed record ResumeSources(JobRecord? Job, CheckpointRecord? Latest, long AfterSequence, IReadOnlyList<StoredEvent> Replay);
+
 /// <summary>The durable state of a job. <see cref="State"/> holds an RFC 0001 §10.2 state name.</summary>
 public sealed record JobRecord
 {

@@ -225,6 +225,68 @@ public sealed partial class PostgresArcpStore : IArcpStore
             ReadEvent,
             cancellationToken).ConfigureAwait(false);
 
+    // The stream's statement finds the anchor again (the latest checkpoint's event, when it is the job's) and names the
+    // checkpoint it took, so a checkpoint recorded between the two statements is noticed (its events being then read in turn).
+    private const string ResumeStreamSql =
+        "WITH latest AS (SELECT checkpoint_id, message_id FROM checkpoints WHERE job_id = @job_id ORDER BY position DESC LIMIT 1), " +
+        "anchor AS (SELECT (SELECT checkpoint_id FROM latest) AS checkpoint_id, " +
+        "COALESCE((SELECT a.sequence FROM events a JOIN latest ON a.message_id = latest.message_id WHERE @after_checkpoint AND a.job_id = @job_id), 0) AS sequence) " +
+        $"SELECT {EventColumns}, anchor.checkpoint_id, anchor.sequence FROM anchor LEFT JOIN ({EventSource}) ON e.job_id = @job_id AND e.sequence > anchor.sequence ORDER BY e.sequence;";
+
+    private const int ResumeAnchorColumn = 11;
+
+    public Task<ResumeSources> ReadResumeSourcesAsync(string jobId, bool afterLatestCheckpoint, CancellationToken cancellationToken) =>
+        GuardAsync(Location, async () =>
+        {
+            // One round trip for the three reads (each its own statement, as the single reads are).
+            await using var batch = dataSource.CreateBatch();
+            var readJob = new NpgsqlBatchCommand($"SELECT {JobReadColumns} FROM jobs WHERE job_id = @job_id;");
+            Text(readJob.Parameters, "job_id", jobId);
+            var readLatest = new NpgsqlBatchCommand($"SELECT {CheckpointColumns} FROM checkpoints WHERE job_id = @job_id ORDER BY position DESC LIMIT 1;");
+            Text(readLatest.Parameters, "job_id", jobId);
+            var readStream = new NpgsqlBatchCommand(ResumeStreamSql);
+            Text(readStream.Parameters, "job_id", jobId);
+            readStream.Parameters.Add(new NpgsqlParameter("after_checkpoint", NpgsqlTypes.NpgsqlDbType.Boolean) { Value = afterLatestCheckpoint });
+            batch.BatchCommands.Add(readJob);
+            batch.BatchCommands.Add(readLatest);
+            batch.BatchCommands.Add(readStream);
+
+            JobRecord? job = null;
+            CheckpointRecord? latest = null;
+            string? anchorCheckpoint = null;
+            long afterSequence = 0;
+            var replay = new List<StoredEvent>();
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    job = ReadJob(reader);
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    latest = ReadCheckpoint(reader);
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    anchorCheckpoint = reader.IsDBNull(ResumeAnchorColumn) ? null : reader.GetString(ResumeAnchorColumn);
+                    afterSequence = reader.GetInt64(ResumeAnchorColumn + 1);
+                    if (!reader.IsDBNull(0))
+                    {
+                        replay.Add(ReadEvent(reader));
+                    }
+                }
+            }
+
+            return anchorCheckpoint == latest?.CheckpointId
+                ? new ResumeSources(job, latest, afterSequence, replay)
+                : await ResumeSourcesInTurn.ReadAsync(this, jobId, afterLatestCheckpoint, cancellationToken).ConfigureAwait(false);
+        });
+
     public async Task<IReadOnlyList<StoredEvent>> ReadJobEventsAfterAsync(long afterSequence, int limit, CancellationToken cancellationToken) =>
         await QueryAllAsync(
             $"SELECT {EventColumns} FROM {EventSource} WHERE e.sequence > @after AND e.job_id IS NOT NULL ORDER BY e.sequence LIMIT @limit;",

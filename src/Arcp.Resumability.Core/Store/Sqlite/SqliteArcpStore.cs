@@ -217,6 +217,10 @@ public sealed class SqliteArcpStore : IArcpStore
     public async Task<StoredEvent?> FindEventAsync(string messageId, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {EventColumns} FROM {EventSource} WHERE e.message_id = $message_id;", c => Add(c, "$message_id", messageId), ReadEvent, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
 
+    // In process, reads cost no round trip: the single ones in turn.
+    public Task<ResumeSources> ReadResumeSourcesAsync(string jobId, bool afterLatestCheckpoint, CancellationToken cancellationToken) =>
+        ResumeSourcesInTurn.ReadAsync(this, jobId, afterLatestCheckpoint, cancellationToken);
+
     public async Task<IReadOnlyList<StoredEvent>> ReadJobStreamAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
         await QueryAsync(
             $"SELECT {EventColumns} FROM {EventSource} WHERE e.job_id = $job_id AND e.sequence > $after ORDER BY e.sequence;",
