@@ -246,7 +246,66 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.True(new FileInfo(files.Path + "-shm").Length <= 64 * 1024, "the WAL index grew with the log");
     }
 
+    [Fact]
+    public async Task A_running_jobs_step_update_writes_only_the_page_of_its_row()
+    {
+        // Each page a commit changes is one WAL frame written and synced (issue 12). A step renews the job's lease and
+        // moves its updated_at, last checkpoint and last message: no index holding a running job has any of those in its
+        // key, so the step's update must write the row's page and nothing else (it wrote three, with ix_jobs_state_updated
+        // and ix_jobs_lease_session). The state change that ends the job still updates every column and index.
+        await using var store = await SqliteArcpStore.OpenAsync(files.Path, TimeSpan.FromSeconds(10), ["PRAGMA wal_autocheckpoint = 0;"], CancellationToken.None);
+        var started = DateTimeOffset.UtcNow;
+        var job = Job("job_step") with { Lease = new JobLease("sess_owner", "host", 42, started, started.AddMinutes(1)) };
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, CancellationToken.None))
+        {
+            await tx.InsertJobAsync(job, CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+        }
+
+        for (var step = 1; step <= 3; step++)
+        {
+            var now = started.AddSeconds(step);
+            job = job with { LastCheckpointId = $"chk_{step}", LastMessageId = $"msg_{step}", UpdatedAt = now, Lease = job.Lease! with { ExpiresAt = now.AddMinutes(1) } };
+            Assert.Equal(1, await WalFramesOfAsync(store, tx => tx.UpdateJobAsync(job, CancellationToken.None)));
+        }
+
+        var ended = job with { State = "completed", Result = "{}", Lease = null, UpdatedAt = started.AddSeconds(10) };
+        Assert.True(await WalFramesOfAsync(store, tx => tx.UpdateJobAsync(ended, CancellationToken.None)) > 1, "ending the job wrote no index page");
+
+        Assert.Equal(ended, await store.GetJobAsync(job.JobId, CancellationToken.None));
+        Assert.Equal(["job_step"], Query(files.Path, "SELECT job_id FROM jobs INDEXED BY ix_jobs_finished_updated WHERE state IN ('completed', 'failed', 'cancelled');", r => r.GetString(0)));
+        Assert.Empty(Query(files.Path, "SELECT job_id FROM jobs INDEXED BY ix_jobs_lease_session WHERE lease_session_id IS NOT NULL;", r => r.GetString(0)));
+    }
+
+    [Theory]
+    [InlineData("SELECT job_id FROM jobs WHERE state IN ('completed', 'failed', 'cancelled') AND updated_at < $before ORDER BY updated_at;", "ix_jobs_finished_updated")]
+    [InlineData("SELECT job_id FROM jobs WHERE state IN ('running', 'blocked') ORDER BY created_at, job_id;", "ix_jobs_state")]
+    [InlineData("SELECT job_id FROM jobs WHERE state = 'running' AND job_id IN (SELECT q.job_id FROM job_queue_entries q WHERE q.queue = $queue) ORDER BY job_id;", "ix_jobs_state")]
+    public async Task The_job_lists_by_state_are_served_by_the_index_kept_for_them(string sql, string index)
+    {
+        // Retention's finished jobs and the queues' running jobs read the indexes of schema 10, not the whole table.
+        await (await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None)).DisposeAsync();
+
+        var plan = Query(files.Path, "EXPLAIN QUERY PLAN " + sql.Replace("$before", "'2026-01-01'", StringComparison.Ordinal).Replace("$queue", "'q'", StringComparison.Ordinal), r => r.GetString(3));
+
+        Assert.Contains(plan, step => step.StartsWith("SEARCH jobs USING INDEX " + index + " ", StringComparison.Ordinal));
+    }
+
     public void Dispose() => files.Dispose();
+
+    /// <summary>How many WAL frames (one per page changed) the commit of <paramref name="work"/> wrote; opened without automatic checkpoints, the log only grows.</summary>
+    private async Task<long> WalFramesOfAsync(SqliteArcpStore store, Func<IStoreTransaction, Task> work)
+    {
+        const int FrameBytes = 24 + 4096; // frame header and page (SQLite's default page size, which the store keeps)
+        var before = new FileInfo(files.Path + "-wal").Length;
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, CancellationToken.None))
+        {
+            await work(tx);
+            await tx.CommitAsync(CancellationToken.None);
+        }
+
+        return (new FileInfo(files.Path + "-wal").Length - before) / FrameBytes;
+    }
 
     private static async Task AppendAsync(SqliteArcpStore store, string messageId)
     {

@@ -52,6 +52,37 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task A_job_update_writes_every_column_it_is_given_and_refuses_a_job_whose_identity_changed()
+    {
+        // A step's update (progress and the lease's expiry) may take a narrower statement than the others; the row must
+        // end up the same whichever columns changed.
+        await using var store = await OpenAsync();
+        var lease = new JobLease("sess_1", "host-a", 4242, T0, T0.AddMinutes(1));
+        var job = NewJob("job_u") with { Lease = lease };
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(job, default));
+
+        var stepped = job with { LastCheckpointId = "chk_1", LastMessageId = "msg_1", UpdatedAt = T0.AddSeconds(1), Lease = lease with { ExpiresAt = T0.AddMinutes(2) } };
+        await InTransactionAsync(store, tx => tx.UpdateJobAsync(stepped, default));
+        Assert.Equal(stepped, await store.GetJobAsync("job_u", default));
+
+        var taken = stepped with { Name = "renamed", UpdatedAt = T0.AddSeconds(2), Lease = new JobLease("sess_2", "host-b", 7, T0.AddSeconds(2), T0.AddMinutes(3)) };
+        await InTransactionAsync(store, tx => tx.UpdateJobAsync(taken, default));
+        Assert.Equal(taken, await store.GetJobAsync("job_u", default));
+
+        var ended = taken with { State = JobStates.Completed, Result = "{\"n\":1}", LastMessageId = "msg_2", UpdatedAt = T0.AddSeconds(3), Lease = null };
+        await InTransactionAsync(store, tx => tx.UpdateJobAsync(ended, default));
+        Assert.Equal(ended, await store.GetJobAsync("job_u", default));
+        await using (var tx = await store.BeginAsync(CommitDurability.ProcessSafe, default))
+        {
+            Assert.Empty(await tx.ListJobsLeasedByAsync("sess_2", default));
+        }
+
+        var refused = await Assert.ThrowsAsync<StoreException>(() => InTransactionAsync(store, tx => tx.UpdateJobAsync(ended with { Inputs = "{\"other\":1}", UpdatedAt = T0.AddSeconds(4) }, default)));
+        Assert.Equal(StoreErrorKind.Corrupt, refused.Kind);
+        Assert.Equal(ended, await store.GetJobAsync("job_u", default));
+    }
+
+    [Fact]
     public async Task Events_get_increasing_sequences_and_a_repeated_message_id_is_refused_without_breaking_the_transaction()
     {
         await using var store = await OpenAsync();

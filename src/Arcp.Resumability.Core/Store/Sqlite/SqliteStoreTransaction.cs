@@ -65,6 +65,22 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
 
     public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
+        // A step of a running job changes only the columns this statement sets, none of which is in an index that holds
+        // a running job. SQLite rewrites an index's entry whenever an UPDATE sets one of its columns, even to the value
+        // it had, so the full update below wrote the pages of ix_jobs_state and ix_jobs_lease_session in every step's
+        // commit. This one changes the row only when every other column already holds the new value; else the full one runs.
+        var step = Command(
+            "UPDATE jobs SET last_checkpoint_id = $last_checkpoint_id, last_message_id = $last_message_id, updated_at = $updated_at, lease_expires_at = $lease_expires_at " +
+            "WHERE job_id = $job_id AND principal = $principal AND workflow = $workflow AND inputs = $inputs AND created_at = $created_at " +
+            "AND idempotency_key IS $idempotency_key AND name IS $name AND state = $state AND result IS $result AND error IS $error " +
+            "AND lease_session_id IS $lease_session_id AND lease_host IS $lease_host AND lease_process_id IS $lease_process_id " +
+            "AND lease_process_started IS $lease_process_started;");
+        BindJob(step, job);
+        if (SqliteStoreErrors.Guard(location, step.ExecuteNonQuery) == 1)
+        {
+            return Task.CompletedTask;
+        }
+
         var command = Command(
             "UPDATE jobs SET name = $name, state = $state, result = $result, error = $error, last_checkpoint_id = $last_checkpoint_id, " +
             "last_message_id = $last_message_id, updated_at = $updated_at, lease_session_id = $lease_session_id, lease_host = $lease_host, " +
