@@ -111,7 +111,13 @@ internal sealed class PipelineDispatcher : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="callback"/> on the pipeline thread and completes with its result or its exception.</summary>
+    /// <summary>
+    /// Runs <paramref name="callback"/> on the pipeline thread and completes with its result or its exception. What
+    /// awaits the task goes on on the pipeline thread, right after the callback, until it waits for something: a
+    /// step's checkpoint follows its body there instead of waking a thread-pool thread for it (on a store that commits
+    /// without waiting for I/O, the whole job runs on the pipeline thread), and the thread pool's idle spinning,
+    /// which took a third of its threads' time per step, has less to wake up for.
+    /// </summary>
     public Task<T> InvokeAsync<T>(Func<T> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
@@ -120,17 +126,21 @@ internal sealed class PipelineDispatcher : IDisposable
             return Task.FromResult(callback());
         }
 
-        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completion = new TaskCompletionSource<T>();
         void Invoke()
         {
+            T result;
             try
             {
-                completion.SetResult(callback());
+                result = callback();
             }
             catch (Exception ex)
             {
                 completion.SetException(ex);
+                return;
             }
+
+            completion.SetResult(result);
         }
 
         lock (pumps)

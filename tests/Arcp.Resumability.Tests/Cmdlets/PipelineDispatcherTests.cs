@@ -224,6 +224,26 @@ public sealed class PipelineDispatcherTests
         Assert.Equal(pipelineThread, ranOn);
     }
 
+    [Fact]
+    public void The_work_goes_on_on_the_pipeline_thread_after_an_awaited_callback_until_it_waits_for_something_else()
+    {
+        var (pipelineThread, threads) = OnPipelineThread(dispatcher => dispatcher.Run(
+            async cancellationToken =>
+            {
+                var before = Environment.CurrentManagedThreadId;
+                await dispatcher.InvokeAsync(() => true).ConfigureAwait(false);
+                var after = Environment.CurrentManagedThreadId;
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+                return (Before: before, After: after, AfterWaiting: Environment.CurrentManagedThreadId);
+            },
+            default));
+
+        Assert.NotEqual(pipelineThread, threads.Before);
+        // The step's checkpoint follows its body here instead of waking a thread-pool thread for it.
+        Assert.Equal(pipelineThread, threads.After);
+        Assert.NotEqual(pipelineThread, threads.AfterWaiting);
+    }
+
     /// <summary>Creates a dispatcher on a new thread and runs <paramref name="body"/> there.</summary>
     private static (int PipelineThread, T Result) OnPipelineThread<T>(Func<PipelineDispatcher, T> body)
     {
