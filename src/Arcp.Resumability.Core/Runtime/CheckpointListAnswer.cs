@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
@@ -11,7 +10,7 @@ namespace Arcp.Resumability.Runtime;
 /// was stored as, checked but not parsed into a node and serialized again (a page of 200 outputs was most of a
 /// listing's cost in the runtime). The shape is <see cref="CheckpointListPayload"/>'s, as the serializer writes it.
 /// </summary>
-internal static class CheckpointListAnswer
+internal sealed class CheckpointListAnswer : IDisposable
 {
     /// <summary>
     /// Where an output sits in a <c>checkpoint_list</c> frame: in an item (4) of the array (3) of the payload (2) of the
@@ -19,30 +18,56 @@ internal static class CheckpointListAnswer
     /// </summary>
     private const int OutputDepth = 4;
 
-    /// <exception cref="ArcpException">DATA_LOSS when a stored output is not one well-formed JSON value a frame may carry.</exception>
-    public static JsonElement Payload(IReadOnlyList<CheckpointRecord> checkpoints, string? next)
+    private readonly PooledBufferWriter buffer;
+    private readonly JsonDocument document;
+
+    private CheckpointListAnswer(PooledBufferWriter buffer, JsonDocument document)
     {
-        var buffer = new ArrayBufferWriter<byte>(Capacity(checkpoints));
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { MaxDepth = ArcpJson.MaxDepth }))
+        this.buffer = buffer;
+        this.document = document;
+    }
+
+    /// <summary>The payload; read it (serialize the reply) before this answer is disposed, which returns its buffers.</summary>
+    public JsonElement Payload => document.RootElement;
+
+    /// <exception cref="ArcpException">DATA_LOSS when a stored output is not one well-formed JSON value a frame may carry.</exception>
+    public static CheckpointListAnswer Write(IReadOnlyList<CheckpointRecord> checkpoints, string? next)
+    {
+        var buffer = new PooledBufferWriter(Capacity(checkpoints));
+        try
         {
-            writer.WriteStartObject();
-            writer.WriteStartArray("checkpoints");
-            foreach (var checkpoint in checkpoints)
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { MaxDepth = ArcpJson.MaxDepth }))
             {
-                Write(writer, checkpoint);
+                writer.WriteStartObject();
+                writer.WriteStartArray("checkpoints");
+                foreach (var checkpoint in checkpoints)
+                {
+                    Write(writer, checkpoint);
+                }
+
+                writer.WriteEndArray();
+                if (next is not null)
+                {
+                    writer.WriteString("next", next);
+                }
+
+                writer.WriteEndObject();
             }
 
-            writer.WriteEndArray();
-            if (next is not null)
-            {
-                writer.WriteString("next", next);
-            }
-
-            writer.WriteEndObject();
+            // Parsed in place over the pooled bytes, not copied into a document of its own.
+            return new CheckpointListAnswer(buffer, JsonDocument.Parse(buffer.WrittenMemory, new JsonDocumentOptions { MaxDepth = ArcpJson.MaxDepth }));
         }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
 
-        var reader = new Utf8JsonReader(buffer.WrittenSpan, new JsonReaderOptions { MaxDepth = ArcpJson.MaxDepth });
-        return JsonElement.ParseValue(ref reader);
+    public void Dispose()
+    {
+        document.Dispose();
+        buffer.Dispose();
     }
 
     private static void Write(Utf8JsonWriter writer, CheckpointRecord checkpoint)

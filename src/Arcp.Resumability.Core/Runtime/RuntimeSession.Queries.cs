@@ -56,8 +56,8 @@ internal sealed partial class RuntimeSession
         }
 
         // The payload is written from the stored rows (CheckpointListAnswer); the reply's own one is only a placeholder.
-        var payload = CheckpointListAnswer.Payload(answer.Checkpoints, answer.Next);
-        var reply = Reply(envelope, MessageTypes.CheckpointList, NoCheckpoints, jobId) with { Payload = payload };
+        using var payload = CheckpointListAnswer.Write(answer.Checkpoints, answer.Next);
+        var reply = Reply(envelope, MessageTypes.CheckpointList, NoCheckpoints, jobId) with { Payload = payload.Payload };
         await RespondToQueryAsync(envelope, frame, reply, cancellationToken).ConfigureAwait(false);
     }
 
