@@ -377,6 +377,18 @@ Start-ArcpJob -Step $steps -OnCheckpoint { if ($_.StepIndex -eq STEPCOUNT - 2) {
         (Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store | Select-Object -First 1).Step | Should -Be 's1'
     }
 
+    It 'A pipeline that stops or fails while the next page is being read ends with its own outcome, and the store reads on' {
+        # The second page is read while the first one's objects go down the pipeline: stopping or failing there must
+        # neither wait for it nor turn into another error.
+        $firstTwo = @(Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store -ErrorAction Stop | Select-Object -First 2)
+        $firstTwo.Step | Should -Be @('s1', 's2')
+        $acrossPages = @(Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store -ErrorAction Stop | Select-Object -First 201)
+        $acrossPages[-1].StepIndex | Should -Be 200
+        { Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store | ForEach-Object { if ($_.StepIndex -eq 3) { throw 'downstream failed here' } } } |
+            Should -Throw 'downstream failed here'
+        (Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store -Last 1 -ErrorAction Stop).StepIndex | Should -Be ($script:StepCount - 2)
+    }
+
     It 'Get-ArcpCheckpoint | Select-Object -Last 1 | Resume-ArcpJob runs only the last step, from the recorded steps' {
         $env:ARCP_TEST_COUNTER = $script:Counter
         try {

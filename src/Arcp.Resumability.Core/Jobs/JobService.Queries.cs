@@ -7,6 +7,9 @@ namespace Arcp.Resumability.Jobs;
 /// <summary>What a resume replays and from where: the events after the client's position and the anchor checkpoint.</summary>
 public sealed record ResumePlan(JobRecord Job, long AfterSequence, CheckpointRecord? Anchor, IReadOnlyList<StoredEvent> Replay);
 
+/// <summary>One page of a job's checkpoints as stored (outputs as their stored text); <c>Next</c> names the checkpoint to continue after.</summary>
+public sealed record CheckpointPage(IReadOnlyList<CheckpointRecord> Checkpoints, string? Next);
+
 /// <summary>Reads, each limited to what one principal may see. None of them writes.</summary>
 public sealed partial class JobService
 {
@@ -38,7 +41,11 @@ public sealed partial class JobService
     }
 
     /// <summary>The job's checkpoints (or the one named, NOT_FOUND when it is not there), outputs included.</summary>
-    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string principal, string jobId, string? checkpointId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string principal, string jobId, string? checkpointId, CancellationToken cancellationToken) =>
+        (await ReadCheckpointsAsync(principal, jobId, checkpointId, cancellationToken).ConfigureAwait(false)).Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
+
+    /// <summary>As <see cref="QueryCheckpointsAsync"/>, the rows as stored: their outputs are not parsed here.</summary>
+    public async Task<IReadOnlyList<CheckpointRecord>> ReadCheckpointsAsync(string principal, string jobId, string? checkpointId, CancellationToken cancellationToken)
     {
         await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
         if (checkpointId is not null)
@@ -46,11 +53,10 @@ public sealed partial class JobService
             // One checkpoint is read by its id, not picked out of the job's whole history.
             var named = await Store.FindCheckpointAsync(jobId, checkpointId, cancellationToken).ConfigureAwait(false)
                 ?? throw ArcpException.Of(ErrorCodes.NotFound, $"Checkpoint '{checkpointId}' does not exist for job '{jobId}'.", new JsonObject { ["checkpoint_id"] = checkpointId });
-            return [JobSummaries.Of(named, includeOutput: true)];
+            return [named];
         }
 
-        var checkpoints = await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
-        return checkpoints.Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
+        return await Store.ListCheckpointsAsync(jobId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Checkpoints in one <c>checkpoint_list</c> page when the query names no smaller limit.</summary>
@@ -60,13 +66,13 @@ public sealed partial class JobService
     public const int MaxCheckpointPageBytes = 256 * 1024;
 
     /// <summary>
-    /// One page of the job's checkpoints, outputs included, after <paramref name="afterCheckpointId"/> (from the first
+    /// One page of the job's checkpoints as stored, after <paramref name="afterCheckpointId"/> (from the first
     /// when null): at most <paramref name="limit"/> (capped at <see cref="MaxCheckpointPageCount"/>) and about
     /// <see cref="MaxCheckpointPageBytes"/> of output text; <c>Next</c> names the checkpoint to continue after. A long
     /// job's checkpoints are read a page at a time, so a reader gets the first ones without the whole history being
     /// read, held or sent in one frame.
     /// </summary>
-    public async Task<CheckpointListPayload> QueryCheckpointPageAsync(string principal, string jobId, string? afterCheckpointId, int? limit, CancellationToken cancellationToken)
+    public async Task<CheckpointPage> ReadCheckpointPageAsync(string principal, string jobId, string? afterCheckpointId, int? limit, CancellationToken cancellationToken)
     {
         if (limit is < 1)
         {
@@ -82,7 +88,7 @@ public sealed partial class JobService
         var count = Math.Min(limit ?? MaxCheckpointPageCount, MaxCheckpointPageCount);
         // One more than the page holds tells whether another page follows without a second query.
         var rows = await Store.ListCheckpointsAfterAsync(jobId, afterCheckpointId, count + 1, cancellationToken).ConfigureAwait(false);
-        var page = new List<CheckpointSummary>();
+        var page = new List<CheckpointRecord>();
         long bytes = 0;
         foreach (var row in rows)
         {
@@ -92,19 +98,18 @@ public sealed partial class JobService
                 break;
             }
 
-            page.Add(JobSummaries.Of(row, includeOutput: true));
+            page.Add(row);
         }
 
-        return new CheckpointListPayload(page) { Next = page.Count < rows.Count ? page[^1].CheckpointId : null };
+        return new CheckpointPage(page, page.Count < rows.Count ? page[^1].CheckpointId : null);
     }
 
-    /// <summary>The job's last <paramref name="count"/> checkpoints in recording order, read by index (not the whole history).</summary>
-    public async Task<IReadOnlyList<CheckpointSummary>> QueryLastCheckpointsAsync(string principal, string jobId, int count, CancellationToken cancellationToken)
+    /// <summary>The job's last <paramref name="count"/> checkpoints in recording order as stored, read by index (not the whole history).</summary>
+    public async Task<IReadOnlyList<CheckpointRecord>> ReadLastCheckpointsAsync(string principal, string jobId, int count, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);
-        var checkpoints = await Store.ListLastCheckpointsAsync(jobId, count, cancellationToken).ConfigureAwait(false);
-        return checkpoints.Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
+        return await Store.ListLastCheckpointsAsync(jobId, count, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The recorded outcome of the step with <paramref name="idempotencyKey"/>, or null when it never completed.</summary>

@@ -12,16 +12,21 @@ internal static class FrameValidator
 {
     /// <returns>Null when the text is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
     /// <param name="utf8">The frame's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse.</param>
-    public static string? FindProblem(string frame, out byte[] utf8)
+    public static string? FindProblem(string frame, out byte[] utf8) => FindProblem(frame, ArcpJson.MaxDepth, "Frame", out utf8);
+
+    /// <summary>The same checks of one JSON value that goes into a frame as it stands, such as a stored output.</summary>
+    /// <param name="maxDepth">How deep the value may nest: what is left of <see cref="ArcpJson.MaxDepth"/> where it goes in the frame.</param>
+    /// <param name="subject">What the problem names, "Frame" for a whole frame.</param>
+    public static string? FindProblem(string json, int maxDepth, string subject, out byte[] utf8)
     {
         utf8 = [];
-        if (!IsWellFormed(frame))
+        if (!IsWellFormed(json))
         {
-            return "Frame contains a lone UTF-16 surrogate; text must be valid Unicode.";
+            return $"{subject} contains a lone UTF-16 surrogate; text must be valid Unicode.";
         }
 
-        utf8 = Encoding.UTF8.GetBytes(frame);
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = ArcpJson.MaxDepth });
+        utf8 = Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = maxDepth });
         var keys = new Stack<ObjectKeys?>();
         // The key set of a closed object serves the next one: a frame costs as many sets as it nests, not as it has objects.
         var spare = new Stack<ObjectKeys>();
@@ -51,7 +56,7 @@ internal static class FrameValidator
                         {
                             if (ReadText(ref reader) is not { } unescaped)
                             {
-                                return LoneSurrogate(keys);
+                                return LoneSurrogate(subject, keys);
                             }
 
                             name = Encoding.UTF8.GetBytes(unescaped);
@@ -64,19 +69,19 @@ internal static class FrameValidator
 
                         if (keys.Peek() is { } seen && !seen.Add(name))
                         {
-                            return $"Frame repeats the key '{Printable(Encoding.UTF8.GetString(name.Span))}' in one object (at depth {keys.Count}); every key may appear once.";
+                            return $"{subject} repeats the key '{Printable(Encoding.UTF8.GetString(name.Span))}' in one object (at depth {keys.Count}); every key may appear once.";
                         }
 
                         break;
                     // Unescaped text is a copy of the well-formed frame's own; only an escape can make a lone surrogate.
                     case JsonTokenType.String when reader.ValueIsEscaped && ReadText(ref reader) is null:
-                        return LoneSurrogate(keys);
+                        return LoneSurrogate(subject, keys);
                 }
             }
         }
         catch (JsonException ex)
         {
-            return $"Frame is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).";
+            return $"{subject} is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).";
         }
 
         return null;
@@ -125,8 +130,8 @@ internal static class FrameValidator
         return true;
     }
 
-    private static string LoneSurrogate(Stack<ObjectKeys?> keys) =>
-        $"Frame contains a lone UTF-16 surrogate escape (such as \\ud800) in a string at depth {keys.Count}; text must be valid Unicode.";
+    private static string LoneSurrogate(string subject, Stack<ObjectKeys?> keys) =>
+        $"{subject} contains a lone UTF-16 surrogate escape (such as \\ud800) in a string at depth {keys.Count}; text must be valid Unicode.";
 
     /// <summary>The keys seen so far in one open object: compared as UTF-8 bytes while few, hashed as text once there are many.</summary>
     private sealed class ObjectKeys

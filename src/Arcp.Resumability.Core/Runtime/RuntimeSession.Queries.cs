@@ -1,3 +1,4 @@
+using Arcp.Resumability.Jobs;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 
@@ -41,20 +42,23 @@ internal sealed partial class RuntimeSession
             throw ArcpException.Of(ErrorCodes.InvalidArgument, "'limit' must be at least 1.");
         }
 
-        CheckpointListPayload answer;
+        CheckpointPage answer;
         if (query.CheckpointId is null && query.Last is null && (query.Limit is not null || query.AfterCheckpointId is not null))
         {
-            answer = await jobs.QueryCheckpointPageAsync(principal, jobId, query.AfterCheckpointId, query.Limit, cancellationToken).ConfigureAwait(false);
+            answer = await jobs.ReadCheckpointPageAsync(principal, jobId, query.AfterCheckpointId, query.Limit, cancellationToken).ConfigureAwait(false);
         }
         else
         {
             var selected = query.Last is { } last && query.CheckpointId is null
-                ? await jobs.QueryLastCheckpointsAsync(principal, jobId, last, cancellationToken).ConfigureAwait(false)
-                : await jobs.QueryCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
-            answer = new CheckpointListPayload(selected);
+                ? await jobs.ReadLastCheckpointsAsync(principal, jobId, last, cancellationToken).ConfigureAwait(false)
+                : await jobs.ReadCheckpointsAsync(principal, jobId, query.CheckpointId, cancellationToken).ConfigureAwait(false);
+            answer = new CheckpointPage(selected, null);
         }
 
-        await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.CheckpointList, answer, jobId), cancellationToken).ConfigureAwait(false);
+        // The payload is written from the stored rows (CheckpointListAnswer); the reply's own one is only a placeholder.
+        using var payload = CheckpointListAnswer.Write(answer.Checkpoints, answer.Next);
+        var reply = Reply(envelope, MessageTypes.CheckpointList, NoCheckpoints, jobId) with { Payload = payload.Payload };
+        await RespondToQueryAsync(envelope, frame, reply, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task QueryEventsAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
@@ -69,6 +73,8 @@ internal sealed partial class RuntimeSession
         var page = await jobs.QueryEventPageAsync(principal, jobId, query.AfterMessageId, query.Limit, cancellationToken).ConfigureAwait(false);
         await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.EventList, page, jobId), cancellationToken).ConfigureAwait(false);
     }
+
+    private static readonly CheckpointListPayload NoCheckpoints = new([]);
 
     private static string RequireJobId(Envelope envelope) =>
         envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");

@@ -224,6 +224,41 @@ public abstract partial class StoreContractTests
         Assert.Equal(["s1", "s2", "s3"], pages.SelectMany(p => p.Checkpoints).Select(c => c.Step));
     }
 
+    [Theory]
+    [InlineData("{\"a\":1,\"a\":2}")]
+    [InlineData("{\"a\":")]
+    [InlineData("[1] [2]")]
+    [InlineData("\"\\ud800\"")]
+    [InlineData("")]
+    public async Task A_damaged_stored_output_is_refused_as_DATA_LOSS_naming_its_checkpoint_and_the_session_goes_on(string damaged)
+    {
+        var workflow = new CountingWorkflow("counting", ThreeSteps);
+        await using var arcp = await EmbeddedArcp.OpenAsync(await OpenAsync(), null, default);
+        var result = await new StepRunner(arcp.Client).StartAsync(workflow.Definition, JsonValue.Create("in"), null, null, null, default);
+        var second = (await arcp.Client.QueryCheckpointsAsync(result.JobId, null, default))[1];
+        await ExecuteSqlAsync($"UPDATE checkpoints SET output = '{damaged.Replace("'", "''", StringComparison.Ordinal)}' WHERE checkpoint_id = '{second.CheckpointId}';");
+
+        // Every way of listing it: a page, the whole list, the last ones, the one by id.
+        foreach (var listing in new Func<Task>[]
+        {
+            () => arcp.Client.QueryCheckpointPageAsync(result.JobId, null, null, default),
+            () => arcp.Client.QueryCheckpointsAsync(result.JobId, null, default),
+            () => arcp.Client.QueryCheckpointsAsync(result.JobId, null, 2, default),
+            () => arcp.Client.QueryCheckpointsAsync(result.JobId, second.CheckpointId, default),
+        })
+        {
+            var refused = await Assert.ThrowsAsync<ArcpException>(listing);
+            Assert.Equal(ErrorCodes.DataLoss, refused.Code);
+            Assert.Contains(second.CheckpointId, refused.Message, StringComparison.Ordinal);
+        }
+
+        // The checkpoints around it still read, on the same session: the refusal was an answer, not a broken frame.
+        Assert.Equal(["one"], (await arcp.Client.QueryCheckpointPageAsync(result.JobId, null, 1, default)).Checkpoints.Select(c => c.Step));
+        var last = Assert.Single(await arcp.Client.QueryCheckpointsAsync(result.JobId, null, 1, default));
+        Assert.Equal("three", last.Step);
+        Assert.NotNull(last.Output);
+    }
+
     private static async Task<List<CheckpointListPayload>> ReadCheckpointPagesAsync(ArcpClient client, string jobId, int? limit)
     {
         var pages = new List<CheckpointListPayload>();
