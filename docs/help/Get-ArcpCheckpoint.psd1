@@ -3,7 +3,7 @@
     Description = @'
 Get-ArcpCheckpoint lists the durable checkpoints of a job in the order they were recorded: one per completed step, labelled with the step name, with the step's output in Output and the version of the workflow definition that produced it in DefinitionVersion. Steps that a workflow runs again in a loop have one checkpoint per run. A checkpoint pipes into Resume-ArcpJob to continue the job after that step.
 
-Without -Last or -CheckpointId the checkpoints are read a page at a time (up to 200, or about 256 KB of outputs) and each page goes down the pipeline while the next one is read (never more than one page ahead), so a long job's history is never held whole, and a command that stops early (Select-Object -First 3) stops the reading too. Select-Object -Last still reads every page; -Last reads only what it returns.
+Without -Last or -CheckpointId the checkpoints are read a page at a time (up to 200, or about 256 KB of outputs) and each page goes down the pipeline before the next is read, so a long job's history is never held whole, and a command that stops early (Select-Object -First 3) stops the reading too. Select-Object -Last still reads every page; -Last reads only what it returns.
 
 A checkpoint whose stored output cannot be read back (not well-formed JSON, a repeated key, a lone surrogate, nested too deep) is an error (DATA_LOSS) naming that checkpoint; -CheckpointId and -Last still read the others.
 '@

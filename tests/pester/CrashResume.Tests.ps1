@@ -377,9 +377,9 @@ Start-ArcpJob -Step $steps -OnCheckpoint { if ($_.StepIndex -eq STEPCOUNT - 2) {
         (Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store | Select-Object -First 1).Step | Should -Be 's1'
     }
 
-    It 'A pipeline that stops or fails while the next page is being read ends with its own outcome, and the store reads on' {
-        # The second page is read while the first one's objects go down the pipeline: stopping or failing there must
-        # neither wait for it nor turn into another error.
+    It 'A pipeline that stops or fails between pages ends with its own outcome, and the store reads on' {
+        # Each page's objects go down the pipeline before the next page is asked for: stopping or failing there must
+        # end the reading without turning into another error.
         $firstTwo = @(Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store -ErrorAction Stop | Select-Object -First 2)
         $firstTwo.Step | Should -Be @('s1', 's2')
         $acrossPages = @(Get-ArcpCheckpoint -JobId $script:JobId -Store $script:Store -ErrorAction Stop | Select-Object -First 201)

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using Arcp.Resumability.PowerShell.Completion;
-using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.PowerShell.Commands;
@@ -56,50 +55,23 @@ public sealed class GetArcpCheckpointCommand : ArcpCmdlet
     }
 
     /// <summary>
-    /// Every checkpoint, a page at a time: each page's objects go down the pipeline before the one after the next is
-    /// read, so a long job's history is never held or sent whole, and a consumer that stops early (Select-Object
-    /// -First) stops the reading too. The next page is read while this one's objects are built and written: on the
-    /// pipeline thread, which would otherwise wait for it.
+    /// Every checkpoint, a page at a time: each page's objects go down the pipeline before the next page is read, so a
+    /// long job's history is never held or sent whole, and a consumer that stops early (Select-Object -First) stops the
+    /// reading too.
     /// </summary>
-    private void WriteAll(string store) =>
-        Run(store, async (client, cancellationToken) =>
-        {
-            using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var page = await client.QueryCheckpointPageAsync(JobId, null, null, cancellationToken).ConfigureAwait(false);
-            Task<CheckpointListPayload>? next = null;
-            try
-            {
-                while (true)
-                {
-                    next = page.Next is { } after ? client.QueryCheckpointPageAsync(JobId, after, null, reading.Token) : null;
-                    var written = page;
-                    await Dispatcher.InvokeAsync(() => WritePage(written, store)).ConfigureAwait(false);
-                    if (next is null)
-                    {
-                        return true;
-                    }
-
-                    page = await next.ConfigureAwait(false);
-                    next = null;
-                }
-            }
-            finally
-            {
-                if (next is not null)
-                {
-                    // The pipeline stopped (or failed) while the next page was on its way: nothing will read it, and the
-                    // session must not be left with a request in flight when the command ends.
-                    await reading.CancelAsync().ConfigureAwait(false);
-                    await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                }
-            }
-        });
-
-    private void WritePage(CheckpointListPayload page, string store)
+    private void WriteAll(string store)
     {
-        foreach (var checkpoint in page.Checkpoints)
+        string? after = null;
+        do
         {
-            WriteObject(new ArcpCheckpoint(checkpoint, store, WriteWarning));
+            var page = Run(store, (client, ct) => client.QueryCheckpointPageAsync(JobId, after, null, ct));
+            foreach (var checkpoint in page.Checkpoints)
+            {
+                WriteObject(new ArcpCheckpoint(checkpoint, store, WriteWarning));
+            }
+
+            after = page.Next;
         }
+        while (after is not null);
     }
 }
