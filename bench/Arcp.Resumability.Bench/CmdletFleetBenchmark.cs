@@ -13,8 +13,8 @@ internal sealed record CmdletFleetFigures(string Store, string Module, int JobsP
 /// <c>Start-ArcpWorker -Concurrency 4 -ExitWhenIdle</c> until the queue is empty. Each process reports its own clock
 /// readings after <c>Import-Module</c>, so process start and import are outside the figures: the drain is timed from
 /// the first worker's start of <c>Start-ArcpWorker</c> to the last worker's return, and every job must be completed.
-/// With several modules (this build and a baseline) each round runs them in turn on the same store, so load swings
-/// hit both alike.
+/// With several modules (this build and a baseline) each round runs them in turn, so load swings hit both alike, each
+/// on a store of its own (a newer build may migrate its store to a schema an older build refuses).
 /// </summary>
 internal static partial class CmdletFleetBenchmark
 {
@@ -54,7 +54,7 @@ internal static partial class CmdletFleetBenchmark
         [Console]::Out.WriteLine("worker start=$started end=$([DateTime]::UtcNow.Ticks) completed=$($report.Completed) failed=$($report.Failed)")
         """;
 
-    public static async Task<IReadOnlyList<CmdletFleetFigures>> RunAsync(string label, string storeSpec, string host, string pwshDll, IReadOnlyList<(string Label, string Path)> modules, string folder, int jobs, int rounds, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<CmdletFleetFigures>> RunAsync(string label, Func<int, string> storeOfModule, string host, string pwshDll, IReadOnlyList<(string Label, string Path)> modules, string folder, int jobs, int rounds, CancellationToken cancellationToken)
     {
         var enqueueScript = Path.Combine(folder, "fleet-enqueue.ps1");
         var workerScript = Path.Combine(folder, "fleet-worker.ps1");
@@ -68,6 +68,7 @@ internal static partial class CmdletFleetBenchmark
             for (var m = 0; m < modules.Count; m++)
             {
                 var modulePath = modules[m].Path;
+                var storeSpec = storeOfModule(m);
                 foreach (var (workers, drains) in new[] { (1, samples[m].One), (4, samples[m].Four) })
                 {
                     var output = await RunAsync(Start(host, pwshDll, enqueueScript, "-Module", modulePath, "-Store", storeSpec, "-Jobs", jobs.ToString(CultureInfo.InvariantCulture), "-Queue", Queue, "-Workflow", "bench-cmdlet-fleet"), cancellationToken);

@@ -13,7 +13,8 @@ internal sealed record CmdletStepFigures(string Store, string Module, int Jobs, 
 /// watching). Each step notes a clock reading as it starts; a step's time is from the previous step's start to its own,
 /// so it covers the previous step's checkpoint and everything between (the runner, the pipeline thread, the store),
 /// as part 1 times the core step. The first step of each job has no previous one and is not measured. With several
-/// modules (this build and a baseline) each round runs them in turn on the same store.
+/// modules (this build and a baseline) each round runs them in turn, each on a store of its own (a newer build may
+/// migrate its store to a schema an older build refuses).
 /// </summary>
 internal static partial class CmdletStepBenchmark
 {
@@ -42,7 +43,7 @@ internal static partial class CmdletStepBenchmark
         }
         """;
 
-    public static async Task<IReadOnlyList<CmdletStepFigures>> RunAsync(string label, string storeSpec, string host, string pwshDll, IReadOnlyList<(string Label, string Path)> modules, string folder, int jobs, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<CmdletStepFigures>> RunAsync(string label, Func<int, string> storeOfModule, string host, string pwshDll, IReadOnlyList<(string Label, string Path)> modules, string folder, int jobs, CancellationToken cancellationToken)
     {
         var script = Path.Combine(folder, "cmdlet-steps.ps1");
         await File.WriteAllTextAsync(script, Script, cancellationToken);
@@ -54,7 +55,7 @@ internal static partial class CmdletStepBenchmark
         {
             for (var m = 0; m < modules.Count; m++)
             {
-                var start = ChildRun.Pwsh(host, pwshDll, script, ["-Module", modules[m].Path, "-Store", storeSpec, "-Steps", StepsPerJob.ToString(CultureInfo.InvariantCulture), "-Jobs", "1"]);
+                var start = ChildRun.Pwsh(host, pwshDll, script, ["-Module", modules[m].Path, "-Store", storeOfModule(m), "-Steps", StepsPerJob.ToString(CultureInfo.InvariantCulture), "-Jobs", "1"]);
                 start.Environment["NO_COLOR"] = "1";
                 var description = $"A pwsh timing Start-ArcpJob steps ({modules[m].Label})";
                 var run = await ChildRun.RunAsync(start, RunTimeout, description, cancellationToken);

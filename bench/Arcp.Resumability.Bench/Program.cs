@@ -57,10 +57,10 @@ try
 
     if (options.CmdletStepJobs > 0 && pwsh is { } stepPwsh)
     {
-        report.CmdletSteps(await CmdletStepBenchmark.RunAsync("SQLite", Path.Combine(folder, "cmdlet-steps.db"), stepPwsh.Host, stepPwsh.PwshDll, modules, folder, options.CmdletStepJobs, CancellationToken.None));
+        report.CmdletSteps(await CmdletStepBenchmark.RunAsync("SQLite", m => Path.Combine(folder, $"cmdlet-steps-{m}.db"), stepPwsh.Host, stepPwsh.PwshDll, modules, folder, options.CmdletStepJobs, CancellationToken.None));
         if (postgresTarget is { } target && options.FleetOnPostgres)
         {
-            report.CmdletSteps(await InSchemaAsync(target.Admin, "arcp_steps_", storeSpec => CmdletStepBenchmark.RunAsync(target.Label, storeSpec, stepPwsh.Host, stepPwsh.PwshDll, modules, folder, options.CmdletStepJobs, CancellationToken.None)));
+            report.CmdletSteps(await InSchemasAsync(target.Admin, "arcp_steps_", modules.Count, storeOfModule => CmdletStepBenchmark.RunAsync(target.Label, storeOfModule, stepPwsh.Host, stepPwsh.PwshDll, modules, folder, options.CmdletStepJobs, CancellationToken.None)));
         }
         else
         {
@@ -135,7 +135,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
     report.Fleet(options, await FleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "fleet.db"), BareFleet.Kind.Sqlite, Path.Combine(folder, "bare-fleet.db"), options, CancellationToken.None));
     if (cmdlets is not null)
     {
-        report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "cmdlet-fleet.db"), cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+        report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync("SQLite", m => Path.Combine(folder, $"cmdlet-fleet-{m}.db"), cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
     }
 
     if (!options.FleetOnPostgres)
@@ -166,15 +166,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
         report.Fleet(options, await FleetBenchmark.RunAsync(label, storeSpec, BareFleet.Kind.Postgres, admin, options, CancellationToken.None));
         if (cmdlets is not null)
         {
-            var cmdletSpec = new Npgsql.NpgsqlConnectionStringBuilder(storeSpec) { SearchPath = schema + "_cmdlets" }.ConnectionString;
-            await using (var connection = new Npgsql.NpgsqlConnection(admin))
-            {
-                await connection.OpenAsync();
-                await using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema}_cmdlets;", connection);
-                await create.ExecuteNonQueryAsync();
-            }
-
-            report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync(label, cmdletSpec, cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+            report.CmdletFleet(options, await InSchemasAsync(admin, schema + "_cmdlets_", cmdlets.Modules.Count, storeOfModule => CmdletFleetBenchmark.RunAsync(label, storeOfModule, cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None)));
         }
     }
     finally
@@ -182,32 +174,33 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
         Npgsql.NpgsqlConnection.ClearAllPools();
         await using var connection = new Npgsql.NpgsqlConnection(admin);
         await connection.OpenAsync();
-        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE; DROP SCHEMA IF EXISTS {schema}_cmdlets CASCADE;", connection);
+        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE;", connection);
         await drop.ExecuteNonQueryAsync();
     }
 }
 
-// Runs work on a store in a schema of its own on the server, dropped afterwards.
-static async Task<T> InSchemaAsync<T>(string admin, string prefix, Func<string, Task<T>> work)
+// Runs work on stores in schemas of their own on the server (one per module: a newer build may migrate its store to a
+// schema an older build refuses), dropped afterwards.
+static async Task<T> InSchemasAsync<T>(string admin, string prefix, int count, Func<Func<int, string>, Task<T>> work)
 {
-    var schema = prefix + Guid.NewGuid().ToString("N");
+    var schemas = Enumerable.Range(0, count).Select(_ => prefix + Guid.NewGuid().ToString("N")).ToList();
     await using (var connection = new Npgsql.NpgsqlConnection(admin))
     {
         await connection.OpenAsync();
-        await using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {schema};", connection);
+        await using var create = new Npgsql.NpgsqlCommand(string.Concat(schemas.Select(s => $"CREATE SCHEMA {s};")), connection);
         await create.ExecuteNonQueryAsync();
     }
 
     try
     {
-        return await work(new Npgsql.NpgsqlConnectionStringBuilder(admin) { SearchPath = schema }.ConnectionString);
+        return await work(m => new Npgsql.NpgsqlConnectionStringBuilder(admin) { SearchPath = schemas[m] }.ConnectionString);
     }
     finally
     {
         Npgsql.NpgsqlConnection.ClearAllPools();
         await using var connection = new Npgsql.NpgsqlConnection(admin);
         await connection.OpenAsync();
-        await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE;", connection);
+        await using var drop = new Npgsql.NpgsqlCommand(string.Concat(schemas.Select(s => $"DROP SCHEMA IF EXISTS {s} CASCADE;")), connection);
         await drop.ExecuteNonQueryAsync();
     }
 }
