@@ -40,11 +40,7 @@ public sealed partial class JobService
         return summaries;
     }
 
-    /// <summary>The job's checkpoints (or the one named, NOT_FOUND when it is not there), outputs included.</summary>
-    public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string principal, string jobId, string? checkpointId, CancellationToken cancellationToken) =>
-        (await ReadCheckpointsAsync(principal, jobId, checkpointId, cancellationToken).ConfigureAwait(false)).Select(c => JobSummaries.Of(c, includeOutput: true)).ToList();
-
-    /// <summary>As <see cref="QueryCheckpointsAsync"/>, the rows as stored: their outputs are not parsed here.</summary>
+    /// <summary>The job's checkpoints (or the one named, NOT_FOUND when it is not there), as stored: their outputs are not parsed here.</summary>
     public async Task<IReadOnlyList<CheckpointRecord>> ReadCheckpointsAsync(string principal, string jobId, string? checkpointId, CancellationToken cancellationToken)
     {
         await GetVisibleJobAsync(principal, jobId, cancellationToken).ConfigureAwait(false);

@@ -152,7 +152,7 @@ internal sealed partial class RuntimeSession
         CheckpointSummary? summary = null;
         if (earlier.Type == MessageTypes.JobCheckpoint && request.PayloadAs<JobCheckpointPayload>().CheckpointId is { Length: > 0 } checkpointId)
         {
-            summary = (await jobs.QueryCheckpointsAsync(principal, jobId, checkpointId, cancellationToken).ConfigureAwait(false))[0] with { Output = null };
+            summary = JobSummaries.Of((await jobs.ReadCheckpointsAsync(principal, jobId, checkpointId, cancellationToken).ConfigureAwait(false))[0], includeOutput: false);
         }
 
         return JobEventAck(request, earlier.SessionId, earlier.CreatedAt, summary);

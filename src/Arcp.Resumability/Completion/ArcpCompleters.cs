@@ -40,10 +40,10 @@ public sealed class CheckpointIdCompleter : IArgumentCompleter
             return [];
         }
 
-        var checkpoints = CompletionStore.Query(store, (service, principal, ct) => service.QueryCheckpointsAsync(principal, jobId, null, ct)) ?? [];
+        var checkpoints = CompletionStore.Query(store, (service, principal, ct) => service.ReadCheckpointsAsync(principal, jobId, null, ct)) ?? [];
         return checkpoints
             .Where(c => CompletionStore.Matches(c.CheckpointId, wordToComplete) || CompletionStore.Matches(c.Step, wordToComplete))
-            .Select(c => new CompletionResult(c.CheckpointId, $"{c.CheckpointId} ({c.Step})", CompletionResultType.ParameterValue, $"Step {c.StepIndex}: {c.Step}, {c.CreatedAt}"))
+            .Select(c => new CompletionResult(c.CheckpointId, $"{c.CheckpointId} ({c.Step})", CompletionResultType.ParameterValue, $"Step {c.StepIndex}: {c.Step}, {ArcpJson.FormatTimestamp(c.CreatedAt)}"))
             .ToList();
     }
 }

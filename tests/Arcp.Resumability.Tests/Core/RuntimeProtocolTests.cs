@@ -351,6 +351,27 @@ public sealed class RuntimeProtocolTests : IAsyncLifetime, IDisposable
         Assert.DoesNotContain(stream, e => e.MessageId == repeat.Id);
     }
 
+    [Fact]
+    public async Task A_retransmitted_checkpoint_gets_its_first_ack_byte_for_byte_with_the_checkpoint_but_not_its_output()
+    {
+        var peer = await OpenAsync(AliceToken);
+        var (jobId, _) = await StartJobAsync(peer);
+        var checkpoint = Checkpoint(peer, jobId, "chk_plan", "plan", 0, new JsonObject { ["plan"] = 1 }, "research:plan:again");
+        await peer.SendAsync(checkpoint);
+        var firstAck = await peer.ReceiveTextAsync();
+
+        // The same message id again: its ack is derived from what was logged, not handled a second time.
+        await peer.SendAsync(checkpoint);
+        var againAck = await peer.ReceiveTextAsync();
+
+        Assert.Equal(firstAck, againAck);
+        var ack = JsonNode.Parse(againAck)!.AsObject();
+        Assert.Equal(MessageTypes.Ack, Text(ack, "type"));
+        Assert.Equal("chk_plan", Text(ack, "payload.checkpoint.checkpoint_id"));
+        Assert.Null(ack["payload"]!["checkpoint"]!["output"]);
+        await peer.AssertAliveAsync();
+    }
+
     // ---- Resume (§19) --------------------------------------------------------------------------
 
     [Fact]
