@@ -231,8 +231,15 @@ public sealed class PipelineDispatcherTests
             async cancellationToken =>
             {
                 var before = Environment.CurrentManagedThreadId;
-                await dispatcher.InvokeAsync(() => true).ConfigureAwait(false);
-                var after = Environment.CurrentManagedThreadId;
+
+                // The callback is held until the await below has registered its continuation: a callback that has
+                // already run when the work awaits it leaves nothing to go on on the pipeline thread.
+                using var awaited = new ManualResetEventSlim();
+                var callback = dispatcher.InvokeAsync(() => awaited.Wait(cancellationToken));
+                var afterCallback = ThreadAfter(callback);
+                awaited.Set();
+                var after = await afterCallback.ConfigureAwait(false);
+
                 await Task.Delay(10, cancellationToken).ConfigureAwait(false);
                 return (Before: before, After: after, AfterWaiting: Environment.CurrentManagedThreadId);
             },
@@ -242,6 +249,12 @@ public sealed class PipelineDispatcherTests
         // The step's checkpoint follows its body here instead of waking a thread-pool thread for it.
         Assert.Equal(pipelineThread, threads.After);
         Assert.NotEqual(pipelineThread, threads.AfterWaiting);
+    }
+
+    private static async Task<int> ThreadAfter(Task task)
+    {
+        await task.ConfigureAwait(false);
+        return Environment.CurrentManagedThreadId;
     }
 
     /// <summary>Creates a dispatcher on a new thread and runs <paramref name="body"/> there.</summary>
