@@ -350,8 +350,9 @@ Describe 'Schedules' {
 
     It 'fires a -Step schedule and a worker in another process runs its recorded steps to their result' {
         $case = New-WorkerCase
-        # A 6-field cron naming one second a few seconds ahead: exactly one fire time this year.
-        $at = [DateTime]::UtcNow.AddSeconds(3)
+        # A 6-field cron naming one second a few seconds ahead: exactly one fire time this year. Far enough ahead
+        # that a registration slowed by a loaded machine still comes before it (3 s was not always).
+        $at = [DateTime]::UtcNow.AddSeconds(6)
         $fire = [DateTimeOffset]::new($at.Ticks - $at.Ticks % [TimeSpan]::TicksPerSecond, [TimeSpan]::Zero)
         $cron = '{0} {1} {2} {3} {4} *' -f $fire.Second, $fire.Minute, $fire.Hour, $fire.Day, $fire.Month
         $steps = [ordered]@{
