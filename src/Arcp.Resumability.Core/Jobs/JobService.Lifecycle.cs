@@ -133,7 +133,19 @@ public sealed partial class JobService
     /// As <see cref="RecordAsync(IStoreTransaction, JobHolder, string, JobEvent, CancellationToken)"/>, with the job
     /// as <paramref name="tx"/> already read it (locked), as <see cref="IStoreTransaction.TryAppendJobEventsAsync"/> does.
     /// </summary>
-    public async Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, CancellationToken cancellationToken)
+    public Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, CancellationToken cancellationToken) =>
+        RecordAsync(tx, holder, jobId, current, recorded, commitsNext: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RecordAsync(IStoreTransaction, JobHolder, string, JobRecord?, JobEvent, CancellationToken)"/> for a
+    /// caller that commits right after and, when that fails, records its events again one at a time: a refused
+    /// checkpoint is not looked up here but fails the transaction with <see cref="CheckpointRefusedException"/> (from
+    /// this call or the commit), so the store may send the step's writes with its commit.
+    /// </summary>
+    public Task<CheckpointRecord?> RecordBeforeCommitAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, CancellationToken cancellationToken) =>
+        RecordAsync(tx, holder, jobId, current, recorded, commitsNext: true, cancellationToken);
+
+    private async Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, bool commitsNext, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tx);
         ArgumentNullException.ThrowIfNull(holder);
@@ -156,6 +168,12 @@ public sealed partial class JobService
                 DurationMs = draft.DurationMs,
             };
             updated = updated with { LastCheckpointId = draft.CheckpointId };
+            if (commitsNext)
+            {
+                await tx.InsertCheckpointAndUpdateJobAsync(checkpoint, updated, cancellationToken).ConfigureAwait(false);
+                return checkpoint;
+            }
+
             if (!await tx.TryInsertCheckpointAndUpdateJobAsync(checkpoint, updated, cancellationToken).ConfigureAwait(false))
             {
                 // Refused by a unique key; which one is looked up only now, off the path every step takes.

@@ -18,7 +18,7 @@ internal static class EnvelopeLog
             var inJobStream = (outbound.Type is MessageTypes.JobAccepted or MessageTypes.JobStarted && outbound.Payload.TryGetProperty("existing", out _) is false)
                 || outbound.Type == MessageTypes.JobCancelled;
             var draft = new EventDraft(outbound.Id, outbound.Type, EventDirection.Outbound, sessionId, inJobStream ? outbound.JobId : null, outbound.CorrelationId, now, text);
-            await transaction.TryAppendEventAsync(draft, cancellationToken).ConfigureAwait(false);
+            await transaction.AppendEventAsync(draft, cancellationToken).ConfigureAwait(false);
             drafts.Add(draft);
         }
 

@@ -90,8 +90,8 @@ internal sealed partial class RuntimeSession
             pendingPublish.Clear();
             var drafts = batch.Select(item => new EventDraft(item.Envelope.Id, item.Envelope.Type, EventDirection.Inbound, sessionId, item.JobId, item.Envelope.CorrelationId, loggedAt, item.Frame)).ToList();
 
-            // The events, the job's row and the cancel scan in one request: a step's transaction is then that, the
-            // checkpoint with the job row, and the commit.
+            // The events, the job's row and the cancel scan in one request: a step's transaction is then that, and
+            // the checkpoint with the job row sent with the commit.
             var jobEnds = MessageTypes.IsTerminalJobEvent(last.Envelope.Type);
             var read = await transaction.TryAppendJobEventsAsync(drafts, last.JobId, jobEnds ? null : CancelsScannedThrough(last.JobId), cancellationToken).ConfigureAwait(false);
             if (read is not null)
@@ -99,15 +99,16 @@ internal sealed partial class RuntimeSession
                 pendingPublish.AddRange(batch.Select(item => new PublishedEvent(item.Envelope.Id, item.Envelope.Type, sessionId, item.JobId, principal, item.Frame)));
                 try
                 {
-                    checkpoint = await jobs.RecordAsync(transaction, holder, last.JobId, read.Job, last.Recorded, cancellationToken).ConfigureAwait(false);
+                    checkpoint = await jobs.RecordBeforeCommitAsync(transaction, holder, last.JobId, read.Job, last.Recorded, cancellationToken).ConfigureAwait(false);
                     // Recorded, so this session holds the job's lease now: every cancel found is its to relay.
                     cancels = jobEnds ? JobEnded(last.JobId) : new PendingCancels(last.JobId, read.Cancels, read.LastSequence, JobEnded: false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     recordedTogether = true;
                 }
-                catch (Exception ex) when (ex is DuplicateStepException or ArcpException)
+                catch (Exception ex) when (ex is DuplicateStepException or ArcpException or CheckpointRefusedException)
                 {
-                    // Rolled back below; the one-at-a-time path answers it.
+                    // Rolled back below (a refused checkpoint, found with the commit, committed nothing); the
+                    // one-at-a-time path answers it.
                 }
             }
         }

@@ -73,10 +73,21 @@ public interface IStoreTransaction : IAsyncDisposable, IQueueTransaction
     /// <summary>Appends an event; false when an event with that message id is already logged.</summary>
     Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Appends an event as <see cref="TryAppendEventAsync"/> does, for a caller that does not ask whether it went in
+    /// (an answer the runtime logs). The PostgreSQL store sends it with the transaction's next statement or its commit.
+    /// </summary>
+    Task AppendEventAsync(EventDraft draft, CancellationToken cancellationToken);
+
     Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken);
 
     Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes the job row; a row that changed identity or vanished is <see cref="StoreErrorKind.Corrupt"/>, reported
+    /// by this call or, on PostgreSQL, which sends the write with the transaction's next statement or its commit, by
+    /// that call. Either way the transaction commits nothing.
+    /// </summary>
     Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken);
 
     Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken);
@@ -103,6 +114,14 @@ public interface IStoreTransaction : IAsyncDisposable, IQueueTransaction
     /// written, when the checkpoint was refused.
     /// </summary>
     Task<bool> TryInsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="TryInsertCheckpointAndUpdateJobAsync"/> for a transaction that commits next and is given up when the
+    /// checkpoint is refused: the PostgreSQL store sends both writes with the commit (a step's transaction is then two
+    /// round trips), so a refusal is a <see cref="CheckpointRefusedException"/> from this call or from
+    /// <see cref="CommitAsync"/>, and the transaction commits nothing.
+    /// </summary>
+    Task InsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken);
 
     /// <summary>
     /// The inbound <c>cancel</c> requests in the job's stream after <paramref name="afterSequence"/>, and the stream's

@@ -29,6 +29,41 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
         return await command.ExecuteScalarAsync();
     }
 
+    [Fact]
+    public async Task A_step_whose_commit_fails_records_nothing_and_leaves_the_store_usable()
+    {
+        await using var store = await OpenAsync();
+
+        // A deferred constraint trigger fails at COMMIT, the statement that rides with the step's checkpoint.
+        await ExecuteSqlAsync(
+            "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; " +
+            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON checkpoints DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();");
+        var job = NewJob("job_sc") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) };
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(job, default));
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)], "job_sc", 0, default);
+            await tx.InsertCheckpointAndUpdateJobAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "1"), read!.Job! with { LastCheckpointId = "chk_sc", LastMessageId = "msg_sc" }, default);
+            var failed = await Assert.ThrowsAsync<StoreException>(() => tx.CommitAsync(default));
+            Assert.IsType<PostgresException>(failed.InnerException);
+            Assert.Contains("refused at commit", failed.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(await store.ListCheckpointsAsync("job_sc", default));
+        Assert.Null(await store.FindEventAsync("msg_sc", default));
+        Assert.Null((await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
+
+        // The connections went back to the pool idle: the next transactions on them run and commit.
+        await ExecuteSqlAsync("DROP TRIGGER refuse_at_commit ON checkpoints;");
+        for (var i = 0; i < 3; i++)
+        {
+            await InTransactionAsync(store, tx => tx.UpdateJobAsync(job with { Name = $"after {i}", UpdatedAt = T0.AddSeconds(i) }, default));
+        }
+
+        Assert.Equal("after 2", (await store.GetJobAsync("job_sc", default))!.Name);
+    }
+
     protected override async Task CreateFirstSchemaAsync()
     {
         await ExecuteSqlAsync("CREATE TABLE schema_version (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL);");

@@ -11,7 +11,7 @@ public abstract partial class StoreContractTests
 {
     private const string StepOutput = "{\"answer\":\"déjà 😀\"}";
 
-    private static readonly string StepCheckpointFrame =
+    protected static readonly string StepCheckpointFrame =
         "{\"arcp\":\"1\",\"id\":\"msg_sc\",\"type\":\"job.checkpoint\",\"job_id\":\"job_sc\",\"payload\":{\"checkpoint_id\":\"chk_sc\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":" + StepOutput + "}}}";
 
     [Fact]
@@ -100,5 +100,84 @@ public abstract partial class StoreContractTests
         // The event logged without its output got it back, since no checkpoint row holds it.
         Assert.Equal(StepCheckpointFrame, (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_sc';"))!);
         Assert.Equal(["msg_logged", "msg_sc"], (await store.ReadJobStreamAsync("job_sc", 0, default)).Select(e => e.MessageId));
+    }
+
+    [Fact]
+    public async Task A_step_records_its_checkpoint_with_the_job_row_as_it_commits()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(NewJob("job_sc") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) }, default));
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)], "job_sc", 0, default);
+            var recorded = read!.Job! with { LastCheckpointId = "chk_sc", LastMessageId = "msg_sc" };
+            await tx.InsertCheckpointAndUpdateJobAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "{\"elsewhere\":1}"), recorded, default);
+            await tx.AppendEventAsync(new EventDraft("msg_answer", "ack", EventDirection.Outbound, "sess_1", null, "msg_sc", T0, "{\"ack\":1}"), default);
+            await tx.CommitAsync(default);
+        }
+
+        Assert.Equal(("chk_sc", "msg_sc"), ((await store.GetJobAsync("job_sc", default))!.LastCheckpointId, (await store.GetJobAsync("job_sc", default))!.LastMessageId));
+        Assert.Equal(StepOutput, Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
+        Assert.DoesNotContain("déjà", (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_sc';"))!, StringComparison.Ordinal);
+        Assert.Equal(StepCheckpointFrame, (await store.FindEventAsync("msg_sc", default))!.Envelope);
+        Assert.Equal("{\"ack\":1}", (await store.FindEventAsync("msg_answer", default))!.Envelope);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_refused_as_the_step_commits_commits_nothing_of_the_step()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_sc") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) }, default);
+            Assert.True(await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_first", "key-one", T0, "1"), default));
+        });
+
+        // The id is taken, then the step's key is.
+        foreach (var refused in new[] { new CheckpointRecord("chk_sc", "job_sc", 1, "two", "msg_sc", "key-two", T0, StepOutput), new CheckpointRecord("chk_other", "job_sc", 0, "one", "msg_sc", "key-one", T0, StepOutput) })
+        {
+            await Assert.ThrowsAsync<CheckpointRefusedException>(async () =>
+            {
+                await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
+                var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)], "job_sc", 0, default);
+                await tx.InsertCheckpointAndUpdateJobAsync(refused, read!.Job! with { LastCheckpointId = refused.CheckpointId, LastMessageId = "msg_sc" }, default);
+                await tx.CommitAsync(default);
+            });
+
+            Assert.Null((await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
+            Assert.Equal("1", Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
+            Assert.Null(await store.FindEventAsync("msg_sc", default));
+        }
+    }
+
+    [Fact]
+    public async Task Writes_the_store_may_send_later_are_seen_by_the_transaction_and_a_job_row_that_changed_fails_it_whole()
+    {
+        await using var store = await OpenAsync();
+        var job = NewJob("job_h") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) };
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(job, default));
+
+        await using (var tx = await store.BeginAsync(CommitDurability.ProcessSafe, default))
+        {
+            await tx.UpdateJobAsync(job with { Name = "renamed", UpdatedAt = T0.AddSeconds(1) }, default);
+            await tx.AppendEventAsync(new EventDraft("msg_h", "ack", EventDirection.Outbound, "sess_1", null, null, T0, "{}"), default);
+            Assert.Equal("renamed", (await tx.GetJobAsync("job_h", default))!.Name);
+            Assert.False(await tx.TryAppendEventAsync(new EventDraft("msg_h", "ack", EventDirection.Outbound, "sess_1", null, null, T0, "{}"), default));
+            await tx.CommitAsync(default);
+        }
+
+        Assert.Equal("renamed", (await store.GetJobAsync("job_h", default))!.Name);
+
+        var corrupt = await Assert.ThrowsAsync<StoreException>(async () =>
+        {
+            await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
+            await tx.AppendEventAsync(new EventDraft("msg_lost", "ack", EventDirection.Outbound, "sess_1", null, null, T0, "{}"), default);
+            await tx.UpdateJobAsync(job with { Inputs = "{\"other\":1}", Name = "changed" }, default);
+            await tx.CommitAsync(default);
+        });
+        Assert.Equal(StoreErrorKind.Corrupt, corrupt.Kind);
+        Assert.Null(await store.FindEventAsync("msg_lost", default));
+        Assert.Equal("renamed", (await store.GetJobAsync("job_h", default))!.Name);
     }
 }

@@ -16,7 +16,7 @@ namespace Arcp.Resumability.Tests.Store;
 /// </summary>
 public abstract partial class StoreContractTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly string[] ThreeSteps = ["one", "two", "three"];
 
     /// <summary>Opens (creating or upgrading) this test's store; every call is a separate connection, like another process.</summary>
@@ -756,14 +756,14 @@ public abstract partial class StoreContractTests
         return stop.JobId!;
     }
 
-    private static async Task InTransactionAsync(IArcpStore store, Func<IStoreTransaction, Task> work)
+    protected static async Task InTransactionAsync(IArcpStore store, Func<IStoreTransaction, Task> work)
     {
         await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
         await work(tx);
         await tx.CommitAsync(default);
     }
 
-    private static JobRecord NewJob(string jobId) => new()
+    protected static JobRecord NewJob(string jobId) => new()
     {
         JobId = jobId,
         Principal = "local:test",

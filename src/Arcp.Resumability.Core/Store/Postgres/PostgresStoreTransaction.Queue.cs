@@ -16,7 +16,7 @@ internal sealed partial class PostgresStoreTransaction
     private const string ScheduleColumns = "principal, name, cron, time_zone, workflow, inputs, queue, missed, next_fire_at, last_fire_at, created_at, script, script_hash, script_version";
 
     public Task InsertQueueEntryAsync(QueueEntry entry, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("INSERT INTO job_queue_entries (job_id, queue, priority, enqueued_at) VALUES (@job_id, @queue, @priority, @enqueued_at);");
             Text(command, "job_id", entry.JobId);
@@ -24,17 +24,17 @@ internal sealed partial class PostgresStoreTransaction
             Integer(command, "priority", entry.Priority);
             Time(command, "enqueued_at", entry.EnqueuedAt);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<string>> ListQueuesWithWorkAsync(CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<string>>(location, async () =>
+        RunAsync<IReadOnlyList<string>>(async () =>
         {
             await using var command = Command("SELECT DISTINCT queue FROM job_queue_entries WHERE claimed_at IS NULL ORDER BY queue;");
             return await ReadAllAsync(command, r => r.GetString(0), cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<int?> LockQueueAsync(string queue, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             // A queue without a limit has nothing to overshoot: its claims pass each other (SKIP LOCKED) instead of
             // queueing on one row lock held through each claim's commit.
@@ -50,19 +50,19 @@ internal sealed partial class PostgresStoreTransaction
             await using var command = Command("SELECT concurrency FROM queues WHERE name = @name FOR UPDATE;");
             Text(command, "name", queue);
             return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int limit ? (int?)limit : null;
-        });
+        }, cancellationToken);
 
     public Task SetQueueConcurrencyAsync(string queue, int? concurrency, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("INSERT INTO queues (name, concurrency) VALUES (@name, @concurrency) ON CONFLICT (name) DO UPDATE SET concurrency = excluded.concurrency;");
             Text(command, "name", queue);
             Integer(command, "concurrency", concurrency);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<int> CountActiveAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 "SELECT COUNT(*)::integer FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
@@ -72,10 +72,10 @@ internal sealed partial class PostgresStoreTransaction
             Time(command, "now", now);
             Time(command, "since", claimedSince);
             return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListActiveJobsAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        RunAsync<IReadOnlyList<JobRecord>>(async () =>
         {
             await using var command = Command(
                 $"SELECT {JobReadColumns} FROM jobs WHERE state = 'running' AND job_id IN (SELECT q.job_id FROM job_queue_entries q WHERE q.queue = @queue " +
@@ -84,10 +84,10 @@ internal sealed partial class PostgresStoreTransaction
             Time(command, "now", now);
             Time(command, "since", claimedSince);
             return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<QueueEntry>>(location, async () =>
+        RunAsync<IReadOnlyList<QueueEntry>>(async () =>
         {
             await using var command = Command(
                 $"SELECT {QueueEntryColumns} FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
@@ -99,7 +99,7 @@ internal sealed partial class PostgresStoreTransaction
             command.Parameters.Add(new NpgsqlParameter("workflows", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (workflows ?? []).ToArray() });
             Integer(command, "limit", limit);
             return await ReadAllAsync(command, ReadQueueEntry, cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     // Locks a limited queue's row only (see LockQueueAsync); its own statement, so the claim after it reads under a
     // snapshot taken once the lock is held and counts every claim committed before.
@@ -127,7 +127,7 @@ internal sealed partial class PostgresStoreTransaction
         $"SELECT {PickedColumns}, (SELECT concurrency FROM lim), (SELECT ok FROM free), (SELECT COUNT(*) FROM marked), (SELECT COUNT(*) FROM moved) FROM (SELECT 1) AS one LEFT JOIN picked ON true";
 
     public Task<QueueClaimOutcome> TryClaimNextAsync(QueueClaim claim, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             ArgumentNullException.ThrowIfNull(claim);
 
@@ -190,10 +190,10 @@ internal sealed partial class PostgresStoreTransaction
                 var picked = ReadJob(reader);
                 return new QueueClaimOutcome(limit, Full: false, picked with { State = JobStates.Running, Lease = claim.Lease, UpdatedAt = claim.Now });
             }
-        });
+        }, cancellationToken);
 
     public Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("UPDATE job_queue_entries SET claimed_at = @at, claimed_by = @by WHERE job_id = @job_id AND claimed_at IS NULL;");
             Text(command, "job_id", jobId);
@@ -202,34 +202,34 @@ internal sealed partial class PostgresStoreTransaction
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
                 ? true
                 : throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{jobId}' vanished or was claimed twice.");
-        });
+        }, cancellationToken);
 
     public Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("UPDATE job_queue_entries SET claimed_at = NULL, claimed_by = NULL WHERE job_id = @job_id AND claimed_by = @by;");
             Text(command, "job_id", jobId);
             Text(command, "by", claimedBy);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        });
+        }, cancellationToken);
 
     public Task<QueueEntry?> GetQueueEntryAsync(string jobId, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command($"SELECT {QueueEntryColumns} FROM job_queue_entries q WHERE q.job_id = @job_id;");
             Text(command, "job_id", jobId);
             return (await ReadAllAsync(command, ReadQueueEntry, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        RunAsync<IReadOnlyList<JobRecord>>(async () =>
         {
             await using var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE state IN ('running', 'blocked') ORDER BY created_at, job_id;");
             return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<bool> TryInsertScheduleAsync(ScheduleRecord schedule, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 $"INSERT INTO schedules ({ScheduleColumns}) VALUES (@principal, @name, @cron, @time_zone, @workflow, @inputs, @queue, @missed, @next, @last, @created, @script, @script_hash, @script_version) " +
@@ -249,27 +249,27 @@ internal sealed partial class PostgresStoreTransaction
             Text(command, "script_hash", schedule.Steps?.ContentHash);
             Text(command, "script_version", schedule.Steps?.Version);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(string principal, CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<ScheduleRecord>>(location, async () =>
+        RunAsync<IReadOnlyList<ScheduleRecord>>(async () =>
         {
             await using var command = Command($"SELECT {ScheduleColumns} FROM schedules WHERE principal = @principal ORDER BY name;");
             Text(command, "principal", principal);
             return await ReadAllAsync(command, ReadSchedule, cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<ScheduleRecord>> ListDueSchedulesAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<ScheduleRecord>>(location, async () =>
+        RunAsync<IReadOnlyList<ScheduleRecord>>(async () =>
         {
             await using var command = Command($"SELECT {ScheduleColumns} FROM schedules WHERE next_fire_at <= @now ORDER BY next_fire_at, principal, name LIMIT @limit FOR UPDATE SKIP LOCKED;");
             Time(command, "now", now);
             Integer(command, "limit", limit);
             return await ReadAllAsync(command, ReadSchedule, cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task UpdateScheduleFireAsync(string principal, string name, DateTimeOffset nextFireAt, DateTimeOffset? lastFireAt, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("UPDATE schedules SET next_fire_at = @next, last_fire_at = COALESCE(@last, last_fire_at) WHERE principal = @principal AND name = @name;");
             Text(command, "principal", principal);
@@ -277,16 +277,16 @@ internal sealed partial class PostgresStoreTransaction
             Time(command, "next", nextFireAt);
             Time(command, "last", lastFireAt);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<bool> DeleteScheduleAsync(string principal, string name, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("DELETE FROM schedules WHERE principal = @principal AND name = @name;");
             Text(command, "principal", principal);
             Text(command, "name", name);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        });
+        }, cancellationToken);
 
     private static QueueEntry ReadQueueEntry(NpgsqlDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt32(2), ReadTime(r, 3))
     {

@@ -22,12 +22,13 @@ internal sealed partial class PostgresStoreTransaction
     private const string ScanCancelsSql = "SELECT MAX(sequence), COUNT(*) FILTER (WHERE type = 'cancel' AND direction = 'in') FROM events WHERE job_id = @job_id AND sequence > @after";
 
     // The checkpoint's parameters carry a prefix, so the statement that also updates the job can bind both.
-    private const string InsertCheckpointSql =
-        $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (@c_checkpoint_id, @c_job_id, @c_step_index, @c_step, @c_message_id, @c_idempotency_key, @c_created_at, @c_output, @c_definition_version, @c_started_at, @c_attempts, @c_duration_ms) " +
-        "ON CONFLICT DO NOTHING";
+    private const string CheckpointValues =
+        "@c_checkpoint_id, @c_job_id, @c_step_index, @c_step, @c_message_id, @c_idempotency_key, @c_created_at, @c_output, @c_definition_version, @c_started_at, @c_attempts, @c_duration_ms";
+
+    private const string InsertCheckpointSql = $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ({CheckpointValues}) ON CONFLICT DO NOTHING";
 
     public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             var cut = CheckpointOutputs.CutEvent(draft);
             // ON CONFLICT instead of catching the violation: an error would abort the whole transaction.
@@ -36,15 +37,29 @@ internal sealed partial class PostgresStoreTransaction
             var appended = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
             if (appended && cut is { } taken)
             {
-                await RestoreUnrecordedOutputAsync(cancellationToken).ConfigureAwait(false);
+                RestoreUnrecordedOutput();
                 loggedCheckpointEvent = (draft.MessageId, draft.Envelope, taken.Output);
             }
 
             return appended;
-        });
+        }, cancellationToken);
+
+    public Task AppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
+    {
+        if (CheckpointOutputs.CutEvent(draft) is not null)
+        {
+            // A checkpoint event's output bookkeeping needs to know whether it went in.
+            return TryAppendEventAsync(draft, cancellationToken);
+        }
+
+        var insert = new NpgsqlBatchCommand(InsertEventSql);
+        BindEvent(insert.Parameters, draft, null);
+        Hold(insert);
+        return Task.CompletedTask;
+    }
 
     public Task<JobEventsAppended?> TryAppendJobEventsAsync(IReadOnlyList<EventDraft> drafts, string jobId, long? cancelsAfterSequence, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             ArgumentNullException.ThrowIfNull(drafts);
             var cuts = drafts.Select(CheckpointOutputs.CutEvent).ToList();
@@ -115,10 +130,10 @@ internal sealed partial class PostgresStoreTransaction
             }
 
             return new JobEventsAppended(job, cancels == 0 ? [] : await ReadCancelsAsync(jobId, cancelsAfterSequence ?? 0, last, cancellationToken).ConfigureAwait(false), last);
-        });
+        }, cancellationToken);
 
     public Task<bool> TryInsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             var (stored, cutLater) = await TakeOutputAsync(checkpoint, cancellationToken).ConfigureAwait(false);
 
@@ -134,10 +149,10 @@ internal sealed partial class PostgresStoreTransaction
 
             // Not recorded: an event logged here without its output gets it back before any commit.
             return inserted;
-        });
+        }, cancellationToken);
 
     public Task<bool> TryInsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             var (stored, cutLater) = await TakeOutputAsync(checkpoint, cancellationToken).ConfigureAwait(false);
 
@@ -161,10 +176,40 @@ internal sealed partial class PostgresStoreTransaction
 
             await OutputRecordedAsync(stored, cutLater, cancellationToken).ConfigureAwait(false);
             return true;
+        }, cancellationToken);
+
+    public async Task InsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken)
+    {
+        if (loggedCheckpointEvent is not { } logged || logged.MessageId != checkpoint.MessageId)
+        {
+            // Not a step's own path (its event was logged before this transaction): the output moves statement by statement.
+            if (!await TryInsertCheckpointAndUpdateJobAsync(checkpoint, job, cancellationToken).ConfigureAwait(false))
+            {
+                throw CheckpointRefusedException.Of(checkpoint.CheckpointId);
+            }
+
+            return;
+        }
+
+        // Held back (see HeldWrites), so it rides with the COMMIT: a refused checkpoint must then fail the statement
+        // rather than write nothing, hence no ON CONFLICT here (a unique key's violation names the checkpoints table);
+        // a job row the update misses fails it by a division by zero, as in UpdateJobAsync.
+        var write = new NpgsqlBatchCommand(
+            $"WITH inserted AS (INSERT INTO checkpoints ({CheckpointColumns}) VALUES ({CheckpointValues}) RETURNING 1), updated AS ({UpdateJobSql} RETURNING 1) " +
+            "SELECT (SELECT COUNT(*) FROM inserted) / (SELECT COUNT(*) FROM updated)");
+        BindCheckpoint(write.Parameters, checkpoint with { Output = logged.Output });
+        BindJob(write.Parameters, job);
+        loggedCheckpointEvent = null;
+        Hold(write, ex => ex switch
+        {
+            { SqlState: PostgresErrorCodes.UniqueViolation, TableName: "checkpoints" } => CheckpointRefusedException.Of(checkpoint.CheckpointId),
+            { SqlState: PostgresErrorCodes.DivisionByZero } => JobChanged(job.JobId),
+            _ => null,
         });
+    }
 
     public Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
-        GuardAsync<(IReadOnlyList<StoredEvent>, long)>(location, async () =>
+        RunAsync<(IReadOnlyList<StoredEvent>, long)>(async () =>
         {
             long last;
             long cancels;
@@ -176,10 +221,10 @@ internal sealed partial class PostgresStoreTransaction
             }
 
             return (cancels == 0 ? [] : await ReadCancelsAsync(jobId, afterSequence, last, cancellationToken).ConfigureAwait(false), last);
-        });
+        }, cancellationToken);
 
     /// <summary>Puts the output back into a checkpoint event logged without it whose checkpoint row was not recorded.</summary>
-    private async Task RestoreUnrecordedOutputAsync(CancellationToken cancellationToken)
+    private void RestoreUnrecordedOutput()
     {
         if (loggedCheckpointEvent is not { } unrecorded)
         {
@@ -187,10 +232,10 @@ internal sealed partial class PostgresStoreTransaction
         }
 
         loggedCheckpointEvent = null;
-        await using var restore = Command("UPDATE events SET envelope = @envelope, output_at = NULL WHERE message_id = @message_id;");
-        Text(restore, "envelope", unrecorded.Envelope);
-        Text(restore, "message_id", unrecorded.MessageId);
-        await restore.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var restore = new NpgsqlBatchCommand("UPDATE events SET envelope = @envelope, output_at = NULL WHERE message_id = @message_id");
+        Text(restore.Parameters, "envelope", unrecorded.Envelope);
+        Text(restore.Parameters, "message_id", unrecorded.MessageId);
+        Hold(restore);
     }
 
     private static void BindEvent(NpgsqlParameterCollection parameters, EventDraft draft, (string Remainder, int At, string Output)? cut)

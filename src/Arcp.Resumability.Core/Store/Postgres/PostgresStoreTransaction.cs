@@ -33,15 +33,15 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
         "AND idempotency_key IS NOT DISTINCT FROM @idempotency_key";
 
     public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(LockJobSql);
             Text(command, "job_id", jobId);
             return (await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-        });
+        }, cancellationToken);
 
     public Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 $"INSERT INTO jobs ({JobColumns}, retry_of) VALUES (@job_id, @principal, @workflow, @name, @state, @inputs, @idempotency_key, @result, @error, " +
@@ -49,26 +49,23 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             BindJob(command, job);
             Text(command, "retry_of", job.RetryOf);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
-    public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
-        {
-            await using var command = Command(UpdateJobSql + ";");
-            BindJob(command, job);
-            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
-            {
-                throw JobChanged(job.JobId);
-            }
-
-            return true;
-        });
+    public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        // Held back (see HeldWrites). A row the update misses fails the statement with a division by zero, the one way
+        // a plain SQL statement can fail on its own result, so a COMMIT riding with it does not run.
+        var update = new NpgsqlBatchCommand($"WITH updated AS ({UpdateJobSql} RETURNING 1) SELECT 1 / COUNT(*)::integer FROM updated");
+        BindJob(update.Parameters, job);
+        Hold(update, ex => ex.SqlState == PostgresErrorCodes.DivisionByZero ? JobChanged(job.JobId) : null);
+        return Task.CompletedTask;
+    }
 
     public Task<CheckpointRecord?> FindCheckpointByKeyAsync(string jobId, string idempotencyKey, CancellationToken cancellationToken) =>
-        GuardAsync(location, () => PostgresArcpStore.QueryCheckpointByKeyAsync(connection, transaction, jobId, idempotencyKey, cancellationToken));
+        RunAsync(() => PostgresArcpStore.QueryCheckpointByKeyAsync(connection, transaction, jobId, idempotencyKey, cancellationToken), cancellationToken);
 
     public Task<LedgerEntry?> GetLedgerEntryAsync(string principal, string idempotencyKey, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             // A missing row cannot be locked; this lock makes "look up, then insert" atomic per key across processes.
             await using (var lockKey = Command("SELECT pg_advisory_xact_lock(hashtextextended(@principal || chr(31) || @key, 0));"))
@@ -87,10 +84,10 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
                 r => new LedgerEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), ReadTime(r, 4), r.IsDBNull(5) ? null : ReadTime(r, 5)),
                 cancellationToken).ConfigureAwait(false);
             return entries.FirstOrDefault();
-        });
+        }, cancellationToken);
 
     public Task InsertLedgerEntryAsync(LedgerEntry entry, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 "INSERT INTO idempotency_ledger (principal, idempotency_key, request_hash, outcome, created_at, expires_at) " +
@@ -105,10 +102,10 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Time(command, "created_at", entry.CreatedAt);
             Time(command, "expires_at", entry.ExpiresAt);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 "INSERT INTO sessions (session_id, principal, client_kind, host, process_id, opened_at) VALUES (@id, @principal, @kind, @host, @pid, @opened);");
@@ -119,19 +116,19 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Integer(command, "pid", session.ProcessId);
             Time(command, "opened", session.OpenedAt);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task CloseSessionAsync(string sessionId, DateTimeOffset closedAt, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("UPDATE sessions SET closed_at = @closed WHERE session_id = @id;");
             Text(command, "id", sessionId);
             Time(command, "closed", closedAt);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<bool> ReopenSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 "UPDATE sessions SET closed_at = NULL, client_kind = @kind, host = @host, process_id = @pid " +
@@ -142,19 +139,19 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Text(command, "host", session.Host);
             Integer(command, "pid", session.ProcessId);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        RunAsync<IReadOnlyList<JobRecord>>(async () =>
         {
             // Locks in job id order, like every multi-row lock here, so two such transactions cannot deadlock.
             await using var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE lease_session_id = @session ORDER BY job_id FOR UPDATE;");
             Text(command, "session", sessionId);
             return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<int> PurgeEventsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using (var watermark = Command(
                 "WITH purged AS (SELECT job_id, MAX(sequence) AS through FROM events WHERE job_id IS NOT NULL AND created_at < @cutoff GROUP BY job_id), " +
@@ -168,18 +165,18 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             await using var purge = Command("DELETE FROM events WHERE created_at < @cutoff;");
             Time(purge, "cutoff", cutoff);
             return await purge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<string>> ListFinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<string>>(location, async () =>
+        RunAsync<IReadOnlyList<string>>(async () =>
         {
             await using var command = Command("SELECT job_id FROM jobs WHERE state IN ('completed', 'failed', 'cancelled') AND updated_at < @before ORDER BY updated_at, job_id;");
             Time(command, "before", updatedBefore);
             return await ReadAllAsync(command, r => r.GetString(0), cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<JobDeletion> DeleteJobAsync(string jobId, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             var events = await DeleteAsync("DELETE FROM events WHERE job_id = @job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = @job_id);", jobId, cancellationToken).ConfigureAwait(false);
             var checkpoints = await DeleteAsync("DELETE FROM checkpoints WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
@@ -189,18 +186,18 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             await DeleteAsync("DELETE FROM job_queue_entries WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             await DeleteAsync("DELETE FROM jobs WHERE job_id = @job_id;", jobId, cancellationToken).ConfigureAwait(false);
             return new JobDeletion(events, checkpoints, ledger);
-        });
+        }, cancellationToken);
 
     public Task<int> PurgeExpiredLedgerEntriesAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < @now;");
             Time(command, "now", now);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 $"INSERT INTO job_definitions ({StoreRows.DefinitionColumns}) VALUES (@job_id, @principal, @kind, @reference, @content_hash, @version, @script, @recorded_at) " +
@@ -214,43 +211,34 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Text(command, "script", definition.Script);
             Time(command, "recorded_at", definition.RecordedAt);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        });
+        }, cancellationToken);
 
     public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = @job_id;");
             Text(command, "job_id", jobId);
             return (await ReadAllAsync(command, r => StoreRows.ReadDefinition(r, ReadTime), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-        });
+        }, cancellationToken);
 
     public Task<int> DeleteSessionsEndedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
+        RunAsync(async () =>
         {
             await using var command = Command(
                 "DELETE FROM sessions WHERE closed_at < @cutoff " +
                 "OR (closed_at IS NULL AND opened_at < @cutoff AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.lease_session_id = sessions.session_id));");
             Time(command, "cutoff", cutoff);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken) =>
-        GuardAsync<IReadOnlyList<JobRecord>>(location, async () =>
+        RunAsync<IReadOnlyList<JobRecord>>(async () =>
         {
             // Locked (in job id order, like every multi-row lock here), so no session claims one while retention decides about it.
             await using var command = Command($"SELECT {JobReadColumns} FROM jobs WHERE state NOT IN ('completed', 'failed', 'cancelled') AND updated_at < @before ORDER BY job_id FOR UPDATE;");
             Time(command, "before", updatedBefore);
             return await ReadAllAsync(command, ReadJob, cancellationToken).ConfigureAwait(false);
-        });
-
-    public Task CommitAsync(CancellationToken cancellationToken) =>
-        GuardAsync(location, async () =>
-        {
-            await RestoreUnrecordedOutputAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            await FinishAsync().ConfigureAwait(false);
-            return true;
-        });
+        }, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -16,6 +16,8 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
     // event left without its checkpoint row gets its output back before the commit.
     private (string MessageId, string Envelope, string Output)? loggedCheckpointEvent;
 
+    public Task AppendEventAsync(EventDraft draft, CancellationToken cancellationToken) => TryAppendEventAsync(draft, cancellationToken);
+
     public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
     {
         var command = Command(
@@ -173,6 +175,14 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
 
         await UpdateJobAsync(job, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    public async Task InsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken)
+    {
+        if (!await TryInsertCheckpointAndUpdateJobAsync(checkpoint, job, cancellationToken).ConfigureAwait(false))
+        {
+            throw CheckpointRefusedException.Of(checkpoint.CheckpointId);
+        }
     }
 
     public Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
