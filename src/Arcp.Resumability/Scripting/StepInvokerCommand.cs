@@ -22,7 +22,7 @@ internal sealed class StepInvokerCommand : PSCmdlet
         $VerbosePreference = 'Continue'
         $InformationPreference = 'Continue'
         # A failing method call is only statement-terminating; rethrow so the step fails instead of the error being merged into the output.
-        & { try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) } catch { throw } } *>&1
+        try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) *>&1 } catch { throw }
         """;
 
     public static CmdletInfo Info { get; } = new("Invoke-ArcpStepRunner", typeof(StepInvokerCommand));
