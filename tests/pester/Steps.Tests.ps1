@@ -110,7 +110,8 @@ Describe 'Inside a step' {
 
 Describe 'How a step''s script runs' {
     # What the runner around a step's script block must keep, however it is built: the streams merged and recorded
-    # in the order written, PowerShell's error semantics inside a step, and the step's own scope.
+    # in the order written, PowerShell's error semantics inside a step, and the step's own scope. A step inherits the
+    # caller's $ErrorActionPreference, so the steps that test error semantics set their own.
 
     It 'records the step''s streams in the order it wrote them, and keeps its output apart' {
         $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{
@@ -124,7 +125,7 @@ Describe 'How a step''s script runs' {
     }
 
     It 'fails the step at a statement-terminating error instead of running on' {
-        $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{ divide = { 'before'; 1 / 0; 'after' } }) -ErrorAction SilentlyContinue
+        $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{ divide = { $ErrorActionPreference = 'Continue'; 'before'; 1 / 0; 'after' } }) -ErrorAction SilentlyContinue
         $job.State | Should -Be 'Failed'
         $job.Error.Message | Should -BeLike "Step 'divide' failed: *divide by zero*"
         $job.Error.Details.error_id | Should -Be 'RuntimeException'
@@ -132,7 +133,7 @@ Describe 'How a step''s script runs' {
 
     It 'runs on after a non-terminating error, which is recorded, and a trap in the step handles its own errors' {
         $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{
-                missing = { Get-Item -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) "arcp-missing-$([guid]::NewGuid().ToString('n'))"); 'after the error' }
+                missing = { $ErrorActionPreference = 'Continue'; Get-Item -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) "arcp-missing-$([guid]::NewGuid().ToString('n'))"); 'after the error' }
                 trapped = { trap { 'trapped'; continue }; 1 / 0; 'after the trap' }
             }) -ErrorAction SilentlyContinue
         $job.State | Should -Be 'Completed'
@@ -146,7 +147,7 @@ Describe 'How a step''s script runs' {
         $fromCaller = 'seen'
         $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{
                 first  = { $mine = 'first''s own'; [ordered]@{ n = 1; caller = $fromCaller; prefs = "$VerbosePreference/$InformationPreference" } }
-                second = { "n=$($_.n) arg=$($args[0].n) caller=$($_.caller) prefs=$($_.prefs) mine=[$mine]" }
+                second = { "n=$($_.n) arg=$($args[0].n) caller=$($_.caller) prefs=$($_.prefs) mine=[$(Get-Variable -Name mine -ValueOnly -ErrorAction Ignore)]" }
             })
         $job.State | Should -Be 'Completed'
         $job.Result | Should -Be 'n=1 arg=1 caller=seen prefs=Continue/Continue mine=[]'
