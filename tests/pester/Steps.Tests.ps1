@@ -108,6 +108,53 @@ Describe 'Inside a step' {
     }
 }
 
+Describe 'How a step''s script runs' {
+    # What the runner around a step's script block must keep, however it is built: the streams merged and recorded
+    # in the order written, PowerShell's error semantics inside a step, and the step's own scope. A step inherits the
+    # caller's $ErrorActionPreference, so the steps that test error semantics set their own.
+
+    It 'records the step''s streams in the order it wrote them, and keeps its output apart' {
+        $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{
+                talk = { Write-Verbose 'one'; Write-Warning 'two'; 'kept'; Write-Information 'three'; Write-Host 'four'; Write-Error 'five' -ErrorAction Continue; Write-Verbose 'six' }
+            }) -ErrorAction SilentlyContinue -WarningAction SilentlyContinue -InformationAction SilentlyContinue
+        $job.State | Should -Be 'Completed'
+        $job.Result | Should -Be 'kept'
+        $streams = @(Get-ArcpEvent -Store $script:Store -JobId $job.JobId | Where-Object { $_.Type -eq 'log' -and $_.Payload.attributes.PSObject.Properties['stream'] })
+        @($streams | ForEach-Object { "$($_.Payload.attributes.stream):$($_.Payload.message)" }) |
+            Should -Be @('verbose:one', 'warning:two', 'information:three', 'host:four', 'error:five', 'verbose:six')
+    }
+
+    It 'fails the step at a statement-terminating error instead of running on' {
+        $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{ divide = { $ErrorActionPreference = 'Continue'; 'before'; 1 / 0; 'after' } }) -ErrorAction SilentlyContinue
+        $job.State | Should -Be 'Failed'
+        $job.Error.Message | Should -BeLike "Step 'divide' failed: *divide by zero*"
+        $job.Error.Details.error_id | Should -Be 'RuntimeException'
+    }
+
+    It 'runs on after a non-terminating error, which is recorded, and a trap in the step handles its own errors' {
+        $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{
+                missing = { $ErrorActionPreference = 'Continue'; Get-Item -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) "arcp-missing-$([guid]::NewGuid().ToString('n'))"); 'after the error' }
+                trapped = { trap { 'trapped'; continue }; 1 / 0; 'after the trap' }
+            }) -ErrorAction SilentlyContinue
+        $job.State | Should -Be 'Completed'
+        $job.Result | Should -Be @('trapped', 'after the trap')
+        $errors = @(Get-ArcpEvent -Store $script:Store -JobId $job.JobId | Where-Object { $_.Type -eq 'log' -and $_.Payload.level -eq 'error' })
+        $errors.Count | Should -Be 1
+        $errors[0].Payload.attributes.step | Should -Be 'missing'
+    }
+
+    It 'gives each step its input and a scope of its own, under the caller''s, with Verbose and Information on' {
+        $fromCaller = 'seen'
+        $job = Start-ArcpJob -Store $script:Store -Step ([ordered]@{
+                first  = { $mine = 'first''s own'; [ordered]@{ n = 1; caller = $fromCaller; prefs = "$VerbosePreference/$InformationPreference" } }
+                second = { "n=$($_.n) arg=$($args[0].n) caller=$($_.caller) prefs=$($_.prefs) mine=[$(Get-Variable -Name mine -ValueOnly -ErrorAction Ignore)]" }
+            })
+        $job.State | Should -Be 'Completed'
+        $job.Result | Should -Be 'n=1 arg=1 caller=seen prefs=Continue/Continue mine=[]'
+        Get-Variable -Name mine -Scope 0 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Get-ArcpEvent' {
     It 'returns the job''s stream in order, from job.accepted to job.completed' {
         $script:Events[0].Type | Should -Be 'job.accepted'

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.PowerShell.Hosting;
@@ -10,18 +11,6 @@ namespace Arcp.Resumability.PowerShell.Scripting;
 /// <summary>Turns script-block workflows into core workflow definitions whose steps run on the pipeline thread.</summary>
 internal static class ScriptStepBody
 {
-    // Runs the step with $_ and $ArcpStep injected, merges every stream into the output and hands each record
-    // to the sink as it is written, so Verbose/Warning/Information/Error are recorded and forwarded live.
-    // Verbose and Information are switched on for the step so they are always recorded; whether the caller
-    // sees them is decided by the caller's own preferences when the cmdlet forwards them.
-    private const string RunnerText = """
-        param($__ArcpScript, $__ArcpVariables, $__ArcpArguments, $__ArcpSink)
-        $VerbosePreference = 'Continue'
-        $InformationPreference = 'Continue'
-        # A failing method call is only statement-terminating; rethrow so the step fails instead of the error being merged into the output.
-        & { try { $__ArcpScript.InvokeWithContext($null, $__ArcpVariables, $__ArcpArguments) } catch { throw } } *>&1 | & { process { $__ArcpSink.Invoke($_) } }
-        """;
-
     /// <param name="inputFolders">For a runtime host: the folders remote job input may name (see <see cref="ArcpStepContext.ResolveInputFolder"/>); null when the input is the caller's own.</param>
     public static WorkflowDefinition ToDefinition(ScriptWorkflow workflow, PipelineDispatcher dispatcher, IScriptStepObserver observer, InputFolderPolicy? inputFolders = null) =>
         new(
@@ -133,17 +122,24 @@ internal static class ScriptStepBody
     private static void RunStoppable(ScriptBlock script, List<PSVariable> variables, object? input, Action<PSObject> sink, CancellationToken cancellationToken)
     {
         using var pipeline = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
-        // AddScript parses and compiles its text on every call; ScriptBlock.Create keeps the parsed runner by its text, so
-        // each step gets a copy that shares the runner's compiled code, and the compiled invoker command calls it.
-        pipeline.AddCommand(StepInvokerCommand.Info).AddArgument(ScriptBlock.Create(RunnerText)).AddArgument(new object?[] { script, variables, new[] { input }, sink });
+        pipeline.AddCommand(StepInvokerCommand.Info).AddParameter(nameof(StepInvokerCommand.Arguments), new object?[] { script, variables, new[] { input } });
         // Stop() from the token's thread stops the nested pipeline as Ctrl+C would: the step's finally blocks run.
         using var stop = cancellationToken.Register(() => pipeline.BeginStop(null, null));
-        pipeline.Invoke();
+        pipeline.Invoke(input: null, output: new StepOutput(sink));
         if (pipeline.InvocationStateInfo.State == PSInvocationState.Stopped)
         {
             // A stop that reaches the nested pipeline from its host (Ctrl+C, a stopped runspace) can end it without
             // an exception; a step cut short must never read as one that finished with no output.
             throw new PipelineStoppedException();
         }
+    }
+
+    /// <summary>
+    /// The nested pipeline's output, which carries every stream of the step merged: each record goes to the sink as it
+    /// is written (so a step's Verbose/Warning/Information/Error are recorded and forwarded live), none is kept.
+    /// </summary>
+    private sealed class StepOutput(Action<PSObject> sink) : Collection<PSObject>
+    {
+        protected override void InsertItem(int index, PSObject item) => sink(item);
     }
 }
