@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 
 namespace Arcp.Resumability.Protocol;
@@ -18,24 +20,40 @@ public static class EnvelopeCodec
     /// </remarks>
     public static Envelope Parse(string frame)
     {
-        if (FrameValidator.FindProblem(frame, out var utf8) is { } problem)
+        if (!FrameValidator.IsWellFormed(frame))
         {
-            throw new EnvelopeFormatException(null, problem);
+            throw new EnvelopeFormatException(null, FrameValidator.LoneSurrogateInText("Frame"));
         }
 
-        JsonDocument document;
+        // The frame's UTF-8 lives in a pooled buffer for as long as its document does: the envelope read from it owns
+        // copies of everything it keeps (the payload is cloned out of the document), so nothing points into the buffer.
+        var utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(frame));
         try
         {
-            document = JsonDocument.Parse(utf8, DocumentOptions);
-        }
-        catch (JsonException ex)
-        {
-            throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
-        }
+            var text = utf8.AsMemory(0, Encoding.UTF8.GetBytes(frame, utf8));
+            if (FrameValidator.FindProblemInFrame(text) is { } problem)
+            {
+                throw new EnvelopeFormatException(null, problem);
+            }
 
-        using (document)
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(text, DocumentOptions);
+            }
+            catch (JsonException ex)
+            {
+                throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
+            }
+
+            using (document)
+            {
+                return Read(document.RootElement);
+            }
+        }
+        finally
         {
-            return Read(document.RootElement);
+            ArrayPool<byte>.Shared.Return(utf8);
         }
     }
 
@@ -80,7 +98,11 @@ public static class EnvelopeCodec
 
         foreach (var optional in OptionalStringFields)
         {
-            ReadString(obj, optional, id);
+            // Only the kind: the envelope reads the text itself, and a string made here would be thrown away.
+            if (obj.TryGetProperty(optional, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                throw new EnvelopeFormatException(id, $"Envelope field '{optional}' must be a string.");
+            }
         }
 
         if (obj.TryGetProperty("priority", out var priority) && priority.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array)
