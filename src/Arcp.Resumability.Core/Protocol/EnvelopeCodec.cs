@@ -156,13 +156,9 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, "Envelope field 'payload' is required and must be a JSON object.");
         }
 
-        foreach (var optional in OptionalStringFields)
+        if (FirstOptionalFieldNotText(obj) is { } wrong)
         {
-            // Only the kind: the envelope reads the text itself, and a string made here would be thrown away.
-            if (obj.TryGetProperty(optional, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-            {
-                throw new EnvelopeFormatException(id, $"Envelope field '{optional}' must be a string.");
-            }
+            throw new EnvelopeFormatException(id, $"Envelope field '{wrong}' must be a string.");
         }
 
         if (obj.TryGetProperty("priority", out var priority) && priority.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array)
@@ -200,6 +196,34 @@ public static class EnvelopeCodec
         "source", "target", "session_id", "job_id", "stream_id", "subscription_id", "trace_id", "span_id", "parent_span_id",
         "correlation_id", "causation_id", "idempotency_key",
     ];
+
+    /// <summary>The first of <see cref="OptionalStringFields"/>, in that order, present as neither text nor null.</summary>
+    /// <remarks>
+    /// One pass over the frame's fields, names compared only for one that is not text (the payload, say), instead of a
+    /// lookup per optional field, each a walk over every field. Only the kind: the envelope reads the text itself.
+    /// </remarks>
+    private static string? FirstOptionalFieldNotText(JsonElement obj)
+    {
+        var first = OptionalStringFields.Length;
+        foreach (var field in obj.EnumerateObject())
+        {
+            if (field.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            for (var i = 0; i < first; i++)
+            {
+                if (field.NameEquals(OptionalStringFields[i]))
+                {
+                    first = i;
+                    break;
+                }
+            }
+        }
+
+        return first < OptionalStringFields.Length ? OptionalStringFields[first] : null;
+    }
 
     private static string? ReadString(JsonElement obj, string name, string? id)
     {
