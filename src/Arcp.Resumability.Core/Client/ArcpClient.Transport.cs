@@ -18,7 +18,11 @@ public sealed partial class ArcpClient
     /// A frame no answer is awaited for, sent together with the first attempt only (a refused one is dropped, as a
     /// <see cref="PostAsync"/>'s is); null for none.
     /// </param>
-    private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken, string? before = null)
+    /// <param name="frame">
+    /// The command as sent, when the caller wrote it already (a header and its payload, see
+    /// <see cref="EnvelopeCodec.Serialize{TPayload}"/>); null to serialize <paramref name="command"/>. Every attempt sends the same text.
+    /// </param>
+    private async Task<Envelope> RequestAsync(Envelope command, ReplayCollector? replay, CancellationToken cancellationToken, string? before = null, string? frame = null)
     {
         ThrowIfFaulted();
         if (command.Type.StartsWith(ExtensionPrefix, StringComparison.Ordinal))
@@ -28,13 +32,14 @@ public sealed partial class ArcpClient
 
         // As the retry pipeline does before each attempt: a request already cancelled is not sent.
         cancellationToken.ThrowIfCancellationRequested();
+        frame ??= EnvelopeCodec.Serialize(command);
         try
         {
-            return await AttemptAsync(command, replay, before, cancellationToken).ConfigureAwait(false);
+            return await AttemptAsync(command, frame, replay, before, cancellationToken).ConfigureAwait(false);
         }
         catch (ArcpException refused) when (options.ThrottleRetry is { } throttling && ThrottleRetry.RetryAfter(refused.Error) is not null)
         {
-            return await WaitOutThrottlingAsync(throttling, command, replay, refused, cancellationToken).ConfigureAwait(false);
+            return await WaitOutThrottlingAsync(throttling, command, frame, replay, refused, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -43,7 +48,7 @@ public sealed partial class ArcpClient
     /// the first attempt, and a new process would otherwise compile Polly's generic code for its first request. The
     /// first attempt's refusal is the pipeline's first outcome, so its waits, budget and resend count are as before.
     /// </summary>
-    private async Task<Envelope> WaitOutThrottlingAsync(ThrottleRetryOptions throttling, Envelope command, ReplayCollector? replay, ArcpException refused, CancellationToken cancellationToken)
+    private async Task<Envelope> WaitOutThrottlingAsync(ThrottleRetryOptions throttling, Envelope command, string frame, ReplayCollector? replay, ArcpException refused, CancellationToken cancellationToken)
     {
         var pipeline = LazyInitializer.EnsureInitialized(ref throttleRetry, () => ThrottleRetry.Build(throttling));
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
@@ -52,7 +57,7 @@ public sealed partial class ArcpClient
             return await pipeline.ExecuteAsync(
                 static (context, attempt) => attempt.NextAsync(context.CancellationToken),
                 context,
-                new ThrottledRequest(this, command, replay, refused)).ConfigureAwait(false);
+                new ThrottledRequest(this, command, frame, replay, refused)).ConfigureAwait(false);
         }
         finally
         {
@@ -60,8 +65,8 @@ public sealed partial class ArcpClient
         }
     }
 
-    /// <summary>One send of <paramref name="command"/> and its answer; a <c>nack</c> throws.</summary>
-    private async ValueTask<Envelope> AttemptAsync(Envelope command, ReplayCollector? replay, string? before, CancellationToken cancellationToken)
+    /// <summary>One send of <paramref name="command"/> (as <paramref name="frame"/>) and its answer; a <c>nack</c> throws.</summary>
+    private async ValueTask<Envelope> AttemptAsync(Envelope command, string frame, ReplayCollector? replay, string? before, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
         var request = new PendingRequest(replay);
@@ -77,7 +82,6 @@ public sealed partial class ArcpClient
 
         try
         {
-            var frame = EnvelopeCodec.Serialize(command);
             if (before is not null)
             {
                 await connection.SendAllAsync([before, frame], cancellationToken).ConfigureAwait(false);
@@ -324,6 +328,9 @@ public sealed partial class ArcpClient
 
     private Envelope NewCommand<TPayload>(string type, TPayload payload) => Envelope.Create(type, payload, SessionId.Length == 0 ? null : SessionId);
 
+    /// <summary>A command's envelope without its payload, for a frame written with the payload in it (<see cref="EnvelopeCodec.Serialize{TPayload}"/>).</summary>
+    private Envelope NewHeader(string type) => Envelope.Header(type, SessionId.Length == 0 ? null : SessionId);
+
     private static Envelope Expect(Envelope answer, string type) =>
         answer.Type == type ? answer : throw new ArcpException(ArcpError.Create(ErrorCodes.Internal, $"Expected '{type}' but the runtime answered '{answer.Type}' ({answer.Id})."));
 
@@ -340,7 +347,7 @@ public sealed partial class ArcpClient
     }
 
     /// <summary>The attempts of one throttled request: the refusal already received, then resends.</summary>
-    private sealed class ThrottledRequest(ArcpClient client, Envelope command, ReplayCollector? replay, ArcpException firstRefusal)
+    private sealed class ThrottledRequest(ArcpClient client, Envelope command, string frame, ReplayCollector? replay, ArcpException firstRefusal)
     {
         private ArcpException? refusal = firstRefusal;
 
@@ -352,7 +359,7 @@ public sealed partial class ArcpClient
                 return ValueTask.FromException<Envelope>(first);
             }
 
-            return client.AttemptAsync(command, replay, before: null, cancellationToken);
+            return client.AttemptAsync(command, frame, replay, before: null, cancellationToken);
         }
     }
 

@@ -344,9 +344,10 @@ public sealed partial class ArcpClient : IAsyncDisposable
     internal async Task<AckPayload> PostThenEmitAsync<TPosted, TPayload>(string postedType, TPosted posted, string type, string jobId, TPayload payload, string? idempotencyKey, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
-        var first = EnvelopeCodec.Serialize(NewCommand(postedType, posted) with { JobId = jobId });
-        var envelope = NewCommand(type, payload) with { JobId = jobId, IdempotencyKey = idempotencyKey };
-        return Expect(await RequestAsync(envelope, null, cancellationToken, first).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
+        var first = EnvelopeCodec.Serialize(NewHeader(postedType) with { JobId = jobId }, posted);
+        var header = NewHeader(type) with { JobId = jobId, IdempotencyKey = idempotencyKey };
+        var frame = EnvelopeCodec.Serialize(header, payload);
+        return Expect(await RequestAsync(header, null, cancellationToken, first, frame).ConfigureAwait(false), MessageTypes.Ack).PayloadAs<AckPayload>();
     }
 
     /// <summary>Emits an event on one of the job's streams (§11) and waits until the runtime has persisted it.</summary>
@@ -363,8 +364,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public async Task PostAsync<TPayload>(string type, string jobId, TPayload payload, CancellationToken cancellationToken)
     {
         ThrowIfFaulted();
-        var envelope = NewCommand(type, payload) with { JobId = jobId };
-        await connection.SendAsync(EnvelopeCodec.Serialize(envelope), cancellationToken).ConfigureAwait(false);
+        await connection.SendAsync(EnvelopeCodec.Serialize(NewHeader(type) with { JobId = jobId }, payload), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sends a command and waits for its first correlated answer.</summary>

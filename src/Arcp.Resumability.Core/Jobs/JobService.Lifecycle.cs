@@ -152,12 +152,14 @@ public sealed partial class JobService
         ArgumentNullException.ThrowIfNull(recorded);
         var now = Now;
         var job = Owned(current, holder, jobId);
-        var updated = job with { UpdatedAt = now, Lease = NewLease(holder, now) };
-        if (!recorded.IsHeartbeat)
+        // One copy of the row per event: every event renews the lease, a checkpoint also moves the job's last checkpoint.
+        var updated = job with
         {
-            updated = updated with { LastMessageId = recorded.MessageId };
-        }
-
+            UpdatedAt = now,
+            Lease = NewLease(holder, now),
+            LastMessageId = recorded.IsHeartbeat ? job.LastMessageId : recorded.MessageId,
+            LastCheckpointId = recorded.Checkpoint?.CheckpointId ?? job.LastCheckpointId,
+        };
         if (recorded.Checkpoint is { } draft)
         {
             var checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
@@ -167,7 +169,6 @@ public sealed partial class JobService
                 Attempts = draft.Attempts,
                 DurationMs = draft.DurationMs,
             };
-            updated = updated with { LastCheckpointId = draft.CheckpointId };
             if (commitsNext)
             {
                 await tx.InsertCheckpointAndUpdateJobAsync(checkpoint, updated, cancellationToken).ConfigureAwait(false);

@@ -78,6 +78,12 @@ public static class ArcpJson
             return false;
         }
 
+        // The shape every envelope of this code carries first; anything else, and any doubt, goes to the general parser.
+        if (UtcTimestamps.TryParseFixed(text, 3, out value))
+        {
+            return true;
+        }
+
         var last = text[^1];
         var hasZone = last is 'Z' or 'z' || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
         return hasZone && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value);

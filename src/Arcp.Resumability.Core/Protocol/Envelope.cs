@@ -67,7 +67,14 @@ public sealed record Envelope
     public JsonElement Payload { get; init; }
 
     /// <summary>A new envelope with a fresh message id and the current time.</summary>
-    public static Envelope Create<TPayload>(string type, TPayload payload, string? sessionId = null, string? jobId = null, string? correlationId = null) => new()
+    public static Envelope Create<TPayload>(string type, TPayload payload, string? sessionId = null, string? jobId = null, string? correlationId = null) =>
+        Header(type, sessionId, jobId, correlationId) with { Payload = ArcpJson.ToElement(payload) };
+
+    /// <summary>
+    /// As <see cref="Create"/> without a payload: the envelope of a frame that <see cref="EnvelopeCodec.Serialize{TPayload}"/>
+    /// writes with its payload. Its <see cref="Payload"/> is not set; it is not for <see cref="PayloadAs{T}"/>.
+    /// </summary>
+    public static Envelope Header(string type, string? sessionId = null, string? jobId = null, string? correlationId = null) => new()
     {
         Id = ArcpId.NewMessageId(),
         Type = type,
@@ -75,7 +82,6 @@ public sealed record Envelope
         SessionId = sessionId,
         JobId = jobId,
         CorrelationId = correlationId,
-        Payload = ArcpJson.ToElement(payload),
     };
 
     public T PayloadAs<T>() => ArcpJson.Deserialize<T>(Payload);

@@ -10,26 +10,38 @@ namespace Arcp.Resumability.Protocol;
 /// </summary>
 internal static class FrameValidator
 {
-    /// <returns>Null when the text is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
-    /// <param name="utf8">The frame's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse.</param>
-    public static string? FindProblem(string frame, out byte[] utf8) => FindProblem(frame, ArcpJson.MaxDepth, "Frame", out utf8);
-
     /// <summary>The same checks of one JSON value that goes into a frame as it stands, such as a stored output.</summary>
     /// <param name="maxDepth">How deep the value may nest: what is left of <see cref="ArcpJson.MaxDepth"/> where it goes in the frame.</param>
     /// <param name="subject">What the problem names, "Frame" for a whole frame.</param>
+    /// <param name="utf8">The value's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse.</param>
+    /// <returns>Null when the text is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
     public static string? FindProblem(string json, int maxDepth, string subject, out byte[] utf8)
     {
         utf8 = [];
         if (!IsWellFormed(json))
         {
-            return $"{subject} contains a lone UTF-16 surrogate; text must be valid Unicode.";
+            return LoneSurrogateInText(subject);
         }
 
         utf8 = Encoding.UTF8.GetBytes(json);
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = maxDepth });
-        var keys = new Stack<ObjectKeys?>();
+        return FindProblemInUtf8(utf8, maxDepth, subject);
+    }
+
+    /// <summary>A whole frame's checks, its text already known to be valid Unicode (<see cref="IsWellFormed"/>) and in UTF-8.</summary>
+    /// <remarks>The caller owns the bytes (a pooled buffer, on the hot path): nothing here keeps a reference once it returns.</remarks>
+    public static string? FindProblemInFrame(ReadOnlyMemory<byte> utf8) => FindProblemInUtf8(utf8, ArcpJson.MaxDepth, "Frame");
+
+    public static string LoneSurrogateInText(string subject) => $"{subject} contains a lone UTF-16 surrogate; text must be valid Unicode.";
+
+    private static string? FindProblemInUtf8(ReadOnlyMemory<byte> utf8, int maxDepth, string subject)
+    {
+        var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { MaxDepth = maxDepth });
+        // Every frame of every step comes through here on both ends of a session: the key sets are kept per thread,
+        // cleared after each use, so a frame costs none once a thread has checked one as deeply nested.
+        var scratch = KeyScratch.Take();
+        var keys = scratch.Open;
         // The key set of a closed object serves the next one: a frame costs as many sets as it nests, not as it has objects.
-        var spare = new Stack<ObjectKeys>();
+        var spare = scratch.Spare;
         try
         {
             while (reader.Read())
@@ -64,7 +76,7 @@ internal static class FrameValidator
                         else
                         {
                             // The name's bytes as they stand in the frame (TokenStartIndex is its opening quote): no string per key.
-                            name = utf8.AsMemory(checked((int)reader.TokenStartIndex) + 1, reader.ValueSpan.Length);
+                            name = utf8.Slice(checked((int)reader.TokenStartIndex) + 1, reader.ValueSpan.Length);
                         }
 
                         if (keys.Peek() is { } seen && !seen.Add(name))
@@ -82,6 +94,10 @@ internal static class FrameValidator
         catch (JsonException ex)
         {
             return $"{subject} is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).";
+        }
+        finally
+        {
+            scratch.Return();
         }
 
         return null;
@@ -113,7 +129,7 @@ internal static class FrameValidator
         }
     }
 
-    private static bool IsWellFormed(string text)
+    public static bool IsWellFormed(string text)
     {
         for (var i = 0; i < text.Length; i++)
         {
@@ -132,6 +148,40 @@ internal static class FrameValidator
 
     private static string LoneSurrogate(string subject, Stack<ObjectKeys?> keys) =>
         $"{subject} contains a lone UTF-16 surrogate escape (such as \\ud800) in a string at depth {keys.Count}; text must be valid Unicode.";
+
+    /// <summary>The open objects' key sets and the spare ones of one thread, empty between uses.</summary>
+    private sealed class KeyScratch
+    {
+        [ThreadStatic]
+        private static KeyScratch? cached;
+
+        public Stack<ObjectKeys?> Open { get; } = new();
+
+        public Stack<ObjectKeys> Spare { get; } = new();
+
+        /// <summary>This thread's scratch, or a new one when it is in use or the thread has none yet.</summary>
+        public static KeyScratch Take()
+        {
+            var scratch = cached ?? new KeyScratch();
+            cached = null;
+            return scratch;
+        }
+
+        /// <summary>Clears every set (none may keep a frame's bytes alive) and keeps the scratch for the thread's next frame.</summary>
+        public void Return()
+        {
+            while (Open.TryPop(out var keys))
+            {
+                if (keys is not null)
+                {
+                    keys.Clear();
+                    Spare.Push(keys);
+                }
+            }
+
+            cached = this;
+        }
+    }
 
     /// <summary>The keys seen so far in one open object: compared as UTF-8 bytes while few, hashed as text once there are many.</summary>
     private sealed class ObjectKeys

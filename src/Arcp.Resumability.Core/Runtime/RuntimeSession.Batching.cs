@@ -133,8 +133,7 @@ internal sealed partial class RuntimeSession
         foreach (var item in batch)
         {
             var summary = ReferenceEquals(item, last) && checkpoint is not null ? JobSummaries.Of(checkpoint, includeOutput: false) : null;
-            var ack = JobEventAck(item.Envelope, sessionId, loggedAt, summary);
-            await connection.SendAsync(EnvelopeCodec.Serialize(ack), cancellationToken).ConfigureAwait(false);
+            await connection.SendAsync(JobEventAck(item.Envelope, sessionId, loggedAt, summary), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -142,7 +141,7 @@ internal sealed partial class RuntimeSession
     /// The acknowledgement a recorded job event was answered with, derived from the log for a retransmission
     /// (§6.4), since it was not logged; null when the event is not one recorded that way.
     /// </summary>
-    private async Task<Envelope?> DerivedAckAsync(StoredEvent earlier, CancellationToken cancellationToken)
+    private async Task<string?> DerivedAckAsync(StoredEvent earlier, CancellationToken cancellationToken)
     {
         if (earlier.Direction != EventDirection.Inbound || earlier.JobId is not { } jobId || !MessageTypes.IsOwnerEmittedJobEvent(earlier.Type))
         {
@@ -160,10 +159,10 @@ internal sealed partial class RuntimeSession
     }
 
     /// <summary>
-    /// The ack of a recorded job event, a function of what the log holds (the request, its session and when it was
+    /// The frame of the ack of a recorded job event, a function of what the log holds (the request, its session and when it was
     /// logged, the checkpoint row), so the one derived for a retransmission is the one first sent, byte for byte.
     /// </summary>
-    private static Envelope JobEventAck(Envelope request, string? answeringSession, DateTimeOffset loggedAt, CheckpointSummary? checkpoint)
+    private static string JobEventAck(Envelope request, string? answeringSession, DateTimeOffset loggedAt, CheckpointSummary? checkpoint)
     {
         var ack = new AckPayload(request.Id) { MessageId = request.Id };
         if (checkpoint is not null)
@@ -171,12 +170,17 @@ internal sealed partial class RuntimeSession
             ack = ack with { CheckpointId = checkpoint.CheckpointId, Checkpoint = checkpoint };
         }
 
-        return Envelope.Create(MessageTypes.Ack, ack, answeringSession, request.JobId, request.Id) with
+        var header = new Envelope
         {
             Id = ArcpId.DerivedMessageId(loggedAt, "ack\u001f" + request.Id),
+            Type = MessageTypes.Ack,
             Timestamp = ArcpJson.FormatTimestamp(loggedAt),
+            SessionId = answeringSession,
+            JobId = request.JobId,
+            CorrelationId = request.Id,
             TraceId = request.TraceId,
         };
+        return EnvelopeCodec.Serialize(header, ack);
     }
 
     private sealed record HeldJobEvent(Envelope Envelope, string Frame, string JobId, JobEvent Recorded);

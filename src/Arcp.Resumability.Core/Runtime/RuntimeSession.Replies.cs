@@ -172,7 +172,7 @@ internal sealed partial class RuntimeSession
         var answers = await store.ReadResponsesAsync(envelope.Id, cancellationToken).ConfigureAwait(false);
         if (answers.Count == 0 && await DerivedAckAsync(earlier, cancellationToken).ConfigureAwait(false) is { } derived)
         {
-            await connection.SendAsync(EnvelopeCodec.Serialize(derived), cancellationToken).ConfigureAwait(false);
+            await connection.SendAsync(derived, cancellationToken).ConfigureAwait(false);
             return;
         }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
@@ -96,7 +97,9 @@ internal sealed class SessionConnection(ArcpRuntime runtime, IArcpConnection con
     /// The next frame. While the session holds process-safe events (a step's progress) it waits a moment for the
     /// frame that may join them (the step's checkpoint) and records them on their own when none comes.
     /// </summary>
-    private async Task<string?> ReceiveAsync(RuntimeSession? session, CancellationToken cancellationToken)
+    // Pooled: the loop awaits one receive at a time, four per embedded step.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<string?> ReceiveAsync(RuntimeSession? session, CancellationToken cancellationToken)
     {
         var next = connection.ReceiveAsync(cancellationToken);
         if (session is null || !session.HasHeldEvents || next.IsCompleted)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -20,15 +21,24 @@ internal static class CheckpointOutputs
     /// <returns>The frame without its output, where it was cut (in UTF-16 units), and the output's exact text; null when the frame has none.</returns>
     public static (string Remainder, int At, string Output)? Cut(string envelope)
     {
-        var bytes = Encoding.UTF8.GetBytes(envelope);
-        if (Locate(bytes) is not var (start, end))
+        // Every step's checkpoint comes through here: its UTF-8 is only looked at, so a pooled buffer holds it.
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(envelope));
+        try
         {
-            return null;
-        }
+            var json = bytes.AsSpan(0, Encoding.UTF8.GetBytes(envelope, bytes));
+            if (Locate(json) is not var (start, end))
+            {
+                return null;
+            }
 
-        var at = Encoding.UTF8.GetCharCount(bytes, 0, start);
-        var length = Encoding.UTF8.GetCharCount(bytes, start, end - start);
-        return (envelope.Remove(at, length), at, envelope.Substring(at, length));
+            var at = Encoding.UTF8.GetCharCount(json[..start]);
+            var length = Encoding.UTF8.GetCharCount(json[start..end]);
+            return (envelope.Remove(at, length), at, envelope.Substring(at, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 
     /// <summary>The stored frame with its checkpoint's output put back where it was cut.</summary>
@@ -37,7 +47,7 @@ internal static class CheckpointOutputs
             ? throw new StoreException(StoreErrorKind.Corrupt, $"A job.checkpoint event lost its checkpoint's output (cut at {at}); the event log is inconsistent.")
             : remainder.Insert(at, output);
 
-    private static (int Start, int End)? Locate(byte[] json)
+    private static (int Start, int End)? Locate(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         var depth = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace Arcp.Resumability.Transports;
@@ -62,6 +63,8 @@ public static class InMemoryTransport
             };
         }
 
+        // Pooled: each endpoint's loop awaits one receive at a time, and an embedded step receives four frames.
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         public async ValueTask<string?> ReceiveAsync(CancellationToken cancellationToken)
         {
             if (batch is { } rest)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Arcp.Resumability.Protocol;
 using Microsoft.Data.Sqlite;
 
 namespace Arcp.Resumability.Store.Sqlite;
@@ -12,8 +13,11 @@ internal static class SqliteValues
     /// <remarks>A UTC time's round-trip ("O") form is exactly <see cref="TimeFormat"/>, and .NET formats it on a fast path.</remarks>
     public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
+    /// <remarks>Read digit by digit when it has the shape <see cref="Time"/> writes, as nearly every stored time has.</remarks>
     public static DateTimeOffset ParseTime(string text) =>
-        DateTimeOffset.ParseExact(text, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+        UtcTimestamps.TryParseFixed(text, 7, out var value)
+            ? value
+            : DateTimeOffset.ParseExact(text, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
     public static object OrNull(object? value) => value ?? DBNull.Value;
 
