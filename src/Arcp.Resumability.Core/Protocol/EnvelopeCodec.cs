@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Arcp.Resumability.Protocol;
 
@@ -14,28 +15,33 @@ public static class EnvelopeCodec
     /// <remarks>
     /// One check of the raw text (<see cref="FrameValidator"/>: JSON, repeated keys, lone surrogates), then one
     /// document whose fields are checked in place and read into the envelope; every frame of every step comes
-    /// through here on both ends of a session, so it is parsed once, not once per check.
+    /// through here on both ends of a session, so it is parsed once, not once per check. The text's UTF-8 bytes and
+    /// the document's tables are pooled and given back here: the envelope keeps its own copy of the payload only.
     /// </remarks>
     public static Envelope Parse(string frame)
     {
-        if (FrameValidator.FindProblem(frame, out var utf8) is { } problem)
+        var problem = FrameValidator.FindProblem(frame, out PooledUtf8 utf8);
+        using (utf8)
         {
-            throw new EnvelopeFormatException(null, problem);
-        }
+            if (problem is not null)
+            {
+                throw new EnvelopeFormatException(null, problem);
+            }
 
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(utf8, DocumentOptions);
-        }
-        catch (JsonException ex)
-        {
-            throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
-        }
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(utf8.Memory, DocumentOptions);
+            }
+            catch (JsonException ex)
+            {
+                throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
+            }
 
-        using (document)
-        {
-            return Read(document.RootElement);
+            using (document)
+            {
+                return Read(document.RootElement);
+            }
         }
     }
 
@@ -63,12 +69,14 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, $"Protocol version '{version}' is not supported; this runtime speaks ARCP {Envelope.ProtocolVersion}.");
         }
 
-        if (string.IsNullOrWhiteSpace(ReadString(obj, "type", id)))
+        var type = ReadString(obj, "type", id);
+        if (string.IsNullOrWhiteSpace(type))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'type' is required and must be a non-empty string.");
         }
 
-        if (!ArcpJson.TryParseTimestamp(ReadString(obj, "timestamp", id), out _))
+        var timestamp = ReadString(obj, "timestamp", id);
+        if (timestamp is null || !ArcpJson.TryParseTimestamp(timestamp, out _))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'timestamp' is required and must be an RFC 3339 date-time.");
         }
@@ -78,13 +86,8 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, "Envelope field 'payload' is required and must be a JSON object.");
         }
 
-        foreach (var optional in OptionalStringFields)
-        {
-            ReadString(obj, optional, id);
-        }
-
-        if (obj.TryGetProperty("priority", out var priority) && priority.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array)
-            && ReadString(obj, "priority", id) is not ("low" or "normal" or "high" or "critical"))
+        var priority = ReadString(obj, "priority", id);
+        if (priority is not (null or "low" or "normal" or "high" or "critical"))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'priority' must be one of low, normal, high, critical.");
         }
@@ -94,14 +97,30 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, "Envelope field 'extensions' must be a JSON object.");
         }
 
-        try
+        // Read field by field from the checked document, not deserialized again: that would read the whole frame a
+        // third time and parse the payload once more into a copy. Unknown fields are ignored, as §6.1 asks.
+        return new Envelope
         {
-            return obj.Deserialize<Envelope>(ArcpJson.Options) ?? throw new EnvelopeFormatException(id, "Envelope is empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new EnvelopeFormatException(id, $"Envelope does not match the schema{AtPath(ex)}.");
-        }
+            Arcp = version,
+            Id = id,
+            Type = type,
+            Timestamp = timestamp,
+            Source = ReadString(obj, "source", id),
+            Target = ReadString(obj, "target", id),
+            SessionId = ReadString(obj, "session_id", id),
+            JobId = ReadString(obj, "job_id", id),
+            StreamId = ReadString(obj, "stream_id", id),
+            SubscriptionId = ReadString(obj, "subscription_id", id),
+            TraceId = ReadString(obj, "trace_id", id),
+            SpanId = ReadString(obj, "span_id", id),
+            ParentSpanId = ReadString(obj, "parent_span_id", id),
+            CorrelationId = ReadString(obj, "correlation_id", id),
+            CausationId = ReadString(obj, "causation_id", id),
+            IdempotencyKey = ReadString(obj, "idempotency_key", id),
+            Priority = priority,
+            Extensions = extensions.ValueKind == JsonValueKind.Object ? JsonObject.Create(extensions.Clone()) : null,
+            Payload = payload.Clone(),
+        };
     }
 
     /// <summary>
@@ -112,12 +131,6 @@ public static class EnvelopeCodec
         exception.Path is { Length: > 0 } path ? $" at {FrameValidator.Printable(path)}" : string.Empty;
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = ArcpJson.MaxDepth };
-
-    private static readonly string[] OptionalStringFields =
-    [
-        "source", "target", "session_id", "job_id", "stream_id", "subscription_id", "trace_id", "span_id", "parent_span_id",
-        "correlation_id", "causation_id", "idempotency_key",
-    ];
 
     private static string? ReadString(JsonElement obj, string name, string? id)
     {

@@ -10,11 +10,8 @@ namespace Arcp.Resumability.Protocol;
 /// </summary>
 internal static class FrameValidator
 {
+    /// <summary>The checks of one JSON value that goes into a frame as it stands, such as a stored output.</summary>
     /// <returns>Null when the text is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
-    /// <param name="utf8">The frame's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse.</param>
-    public static string? FindProblem(string frame, out byte[] utf8) => FindProblem(frame, ArcpJson.MaxDepth, "Frame", out utf8);
-
-    /// <summary>The same checks of one JSON value that goes into a frame as it stands, such as a stored output.</summary>
     /// <param name="maxDepth">How deep the value may nest: what is left of <see cref="ArcpJson.MaxDepth"/> where it goes in the frame.</param>
     /// <param name="subject">What the problem names, "Frame" for a whole frame.</param>
     public static string? FindProblem(string json, int maxDepth, string subject, out byte[] utf8)
@@ -22,11 +19,33 @@ internal static class FrameValidator
         utf8 = [];
         if (!IsWellFormed(json))
         {
-            return $"{subject} contains a lone UTF-16 surrogate; text must be valid Unicode.";
+            return LoneSurrogateInText(subject);
         }
 
         utf8 = Encoding.UTF8.GetBytes(json);
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = maxDepth });
+        return FindProblem(utf8, maxDepth, subject);
+    }
+
+    /// <summary>The same checks of a whole frame, its bytes in a pooled buffer (a large frame's copy is not a new large object each time).</summary>
+    /// <returns>Null when the frame is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
+    /// <param name="utf8">The frame's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse and then dispose.</param>
+    public static string? FindProblem(string frame, out PooledUtf8 utf8)
+    {
+        if (!IsWellFormed(frame))
+        {
+            utf8 = PooledUtf8.Encode(string.Empty);
+            return LoneSurrogateInText("Frame");
+        }
+
+        utf8 = PooledUtf8.Encode(frame);
+        return FindProblem(utf8.Memory, ArcpJson.MaxDepth, "Frame");
+    }
+
+    private static string LoneSurrogateInText(string subject) => $"{subject} contains a lone UTF-16 surrogate; text must be valid Unicode.";
+
+    private static string? FindProblem(ReadOnlyMemory<byte> utf8, int maxDepth, string subject)
+    {
+        var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { MaxDepth = maxDepth });
         var keys = new Stack<ObjectKeys?>();
         // The key set of a closed object serves the next one: a frame costs as many sets as it nests, not as it has objects.
         var spare = new Stack<ObjectKeys>();
@@ -64,7 +83,7 @@ internal static class FrameValidator
                         else
                         {
                             // The name's bytes as they stand in the frame (TokenStartIndex is its opening quote): no string per key.
-                            name = utf8.AsMemory(checked((int)reader.TokenStartIndex) + 1, reader.ValueSpan.Length);
+                            name = utf8.Slice(checked((int)reader.TokenStartIndex) + 1, reader.ValueSpan.Length);
                         }
 
                         if (keys.Peek() is { } seen && !seen.Add(name))
