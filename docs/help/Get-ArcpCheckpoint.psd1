@@ -6,8 +6,6 @@ Get-ArcpCheckpoint lists the durable checkpoints of a job in the order they were
 Without -Last or -CheckpointId the checkpoints are read a page at a time (up to 200, or about 256 KB of outputs) and each page goes down the pipeline before the next is read, so a long job's history is never held whole, and a command that stops early (Select-Object -First 3) stops the reading too. Select-Object -Last still reads every page; -Last reads only what it returns.
 
 A checkpoint whose stored output cannot be read back (not well-formed JSON, a repeated key, a lone surrogate, nested too deep) is an error (DATA_LOSS) naming that checkpoint; -CheckpointId and -Last still read the others.
-
-Output is rebuilt as PowerShell objects when it is first read, and kept from then on: a listing passes over the outputs it never reads (Get-ArcpCheckpoint <id> | Select-Object -Last 1 | Resume-ArcpJob reads none). Stored JSON that is well-formed but cannot be rebuilt (an unknown type tag, two keys that differ only in case, a tagged value that is not of its type) makes each read of Output an error naming the step and the checkpoint; the listing itself goes on. An output holding a value of an enum that is not loaded is rebuilt while the listing runs, so its warning comes from Get-ArcpCheckpoint.
 '@
     Parameters  = @{
         CheckpointId = 'Only this checkpoint (chk_…); a missing id is an error (NOT_FOUND). Press Tab to complete the checkpoints of the job given as -JobId.'

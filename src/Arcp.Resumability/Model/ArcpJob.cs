@@ -125,8 +125,6 @@ public sealed class ArcpErrorInfo
 /// <summary>A durable checkpoint: the recorded output of one step.</summary>
 public sealed class ArcpCheckpoint
 {
-    private readonly RecordedOutput output;
-
     /// <param name="warn">Told when the output holds values of an enum that is not loaded here (they read back as names).</param>
     internal ArcpCheckpoint(CheckpointSummary summary, string store, Action<string>? warn = null)
     {
@@ -137,7 +135,7 @@ public sealed class ArcpCheckpoint
         MessageId = summary.MessageId;
         IdempotencyKey = summary.IdempotencyKey;
         CreatedAt = ArcpJob.Timestamp(summary.CreatedAt);
-        output = new RecordedOutput(summary.Output, $"The output of step '{summary.Step}' (checkpoint {summary.CheckpointId})", warn);
+        Output = summary.Output is JsonNode output ? PowerShellJson.FromJsonNode(output, warn, $"The output of step '{summary.Step}' (checkpoint {summary.CheckpointId})") : null;
         DefinitionVersion = summary.DefinitionVersion;
         StartedAt = summary.StartedAt is { } started ? ArcpJob.Timestamp(started) : null;
         Attempts = summary.Attempts;
@@ -161,11 +159,7 @@ public sealed class ArcpCheckpoint
 
     public DateTimeOffset CreatedAt { get; }
 
-    /// <summary>
-    /// The step's output as PowerShell values, rebuilt from the stored JSON when first read (then kept); stored JSON
-    /// that cannot be rebuilt makes each read an error naming the step and the checkpoint.
-    /// </summary>
-    public object? Output => output.Value;
+    public object? Output { get; }
 
     /// <summary>The version of the workflow definition that produced the checkpoint (declared Version or content hash).</summary>
     public string? DefinitionVersion { get; }

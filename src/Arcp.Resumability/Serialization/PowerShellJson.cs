@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Arcp.Resumability.Protocol;
 
 namespace Arcp.Resumability.PowerShell.Serialization;
 
@@ -75,32 +74,6 @@ internal static partial class PowerShellJson
         }
 
         return FromJsonNode(node, warn, subject);
-    }
-
-    /// <summary>
-    /// Whether a stored value may hold a value tagged <see cref="TypeTags.Enum"/>, the one kind whose reading can
-    /// warn: some string in it reads <c>enum</c> (escapes decoded). False means converting it writes no warning.
-    /// </summary>
-    public static bool MayNameAnEnum(JsonNode node)
-    {
-        var reader = new Utf8JsonReader(JsonSerializer.SerializeToUtf8Bytes(node, ArcpJson.Options), new JsonReaderOptions { MaxDepth = ReadMaxDepth });
-        try
-        {
-            while (reader.Read())
-            {
-                if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(TypeTags.Enum))
-                {
-                    return true;
-                }
-            }
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            // Text the reader refuses is converted at once, as every output was before, so its error is the reader's.
-            return true;
-        }
-
-        return false;
     }
 
     private static string? PropertyNameProblem(string name)
