@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Arcp.Resumability.Protocol;
 
@@ -141,12 +142,14 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, $"Protocol version '{version}' is not supported; this runtime speaks ARCP {Envelope.ProtocolVersion}.");
         }
 
-        if (string.IsNullOrWhiteSpace(ReadString(obj, "type", id)))
+        var type = ReadString(obj, "type", id);
+        if (string.IsNullOrWhiteSpace(type))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'type' is required and must be a non-empty string.");
         }
 
-        if (!ArcpJson.TryParseTimestamp(ReadString(obj, "timestamp", id), out _))
+        var timestamp = ReadString(obj, "timestamp", id);
+        if (timestamp is null || !ArcpJson.TryParseTimestamp(timestamp, out _))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'timestamp' is required and must be an RFC 3339 date-time.");
         }
@@ -156,13 +159,9 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, "Envelope field 'payload' is required and must be a JSON object.");
         }
 
-        if (FirstOptionalFieldNotText(obj) is { } wrong)
-        {
-            throw new EnvelopeFormatException(id, $"Envelope field '{wrong}' must be a string.");
-        }
-
-        if (obj.TryGetProperty("priority", out var priority) && priority.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array)
-            && ReadString(obj, "priority", id) is not ("low" or "normal" or "high" or "critical"))
+        var optional = ReadOptionalText(obj, id);
+        var priority = ReadString(obj, "priority", id);
+        if (priority is not (null or "low" or "normal" or "high" or "critical"))
         {
             throw new EnvelopeFormatException(id, "Envelope field 'priority' must be one of low, normal, high, critical.");
         }
@@ -172,14 +171,30 @@ public static class EnvelopeCodec
             throw new EnvelopeFormatException(id, "Envelope field 'extensions' must be a JSON object.");
         }
 
-        try
+        // Read field by field from the checked document, not deserialized again: that would read the whole frame a
+        // third time and parse the payload once more into a copy. Unknown fields are ignored, as §6.1 asks.
+        return new Envelope
         {
-            return obj.Deserialize<Envelope>(ArcpJson.Options) ?? throw new EnvelopeFormatException(id, "Envelope is empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new EnvelopeFormatException(id, $"Envelope does not match the schema{AtPath(ex)}.");
-        }
+            Arcp = version,
+            Id = id,
+            Type = type,
+            Timestamp = timestamp,
+            Source = optional[0],
+            Target = optional[1],
+            SessionId = optional[2],
+            JobId = optional[3],
+            StreamId = optional[4],
+            SubscriptionId = optional[5],
+            TraceId = optional[6],
+            SpanId = optional[7],
+            ParentSpanId = optional[8],
+            CorrelationId = optional[9],
+            CausationId = optional[10],
+            IdempotencyKey = optional[11],
+            Priority = priority,
+            Extensions = extensions.ValueKind == JsonValueKind.Object ? JsonObject.Create(extensions.Clone()) : null,
+            Payload = payload.Clone(),
+        };
     }
 
     /// <summary>
@@ -197,32 +212,40 @@ public static class EnvelopeCodec
         "correlation_id", "causation_id", "idempotency_key",
     ];
 
-    /// <summary>The first of <see cref="OptionalStringFields"/>, in that order, present as neither text nor null.</summary>
+    /// <summary>The text of each of <see cref="OptionalStringFields"/>, in that order (null when absent or null).</summary>
     /// <remarks>
-    /// One pass over the frame's fields, names compared only for one that is not text (the payload, say), instead of a
-    /// lookup per optional field, each a walk over every field. Only the kind: the envelope reads the text itself.
+    /// One pass over the frame's fields instead of a lookup per optional field, each a walk over every field. A field
+    /// present as neither text nor null is refused, the first in <see cref="OptionalStringFields"/>' order named.
     /// </remarks>
-    private static string? FirstOptionalFieldNotText(JsonElement obj)
+    private static string?[] ReadOptionalText(JsonElement obj, string id)
     {
-        var first = OptionalStringFields.Length;
+        var values = new string?[OptionalStringFields.Length];
+        var firstWrong = OptionalStringFields.Length;
         foreach (var field in obj.EnumerateObject())
         {
-            if (field.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null)
+            for (var i = 0; i < OptionalStringFields.Length; i++)
             {
-                continue;
-            }
-
-            for (var i = 0; i < first; i++)
-            {
-                if (field.NameEquals(OptionalStringFields[i]))
+                if (!field.NameEquals(OptionalStringFields[i]))
                 {
-                    first = i;
-                    break;
+                    continue;
                 }
+
+                if (field.Value.ValueKind == JsonValueKind.String)
+                {
+                    values[i] = field.Value.GetString();
+                }
+                else if (field.Value.ValueKind != JsonValueKind.Null)
+                {
+                    firstWrong = Math.Min(firstWrong, i);
+                }
+
+                break;
             }
         }
 
-        return first < OptionalStringFields.Length ? OptionalStringFields[first] : null;
+        return firstWrong < OptionalStringFields.Length
+            ? throw new EnvelopeFormatException(id, $"Envelope field '{OptionalStringFields[firstWrong]}' must be a string.")
+            : values;
     }
 
     private static string? ReadString(JsonElement obj, string name, string? id)

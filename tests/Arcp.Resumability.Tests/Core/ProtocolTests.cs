@@ -152,6 +152,23 @@ public sealed class ProtocolTests
     }
 
     [Fact]
+    public void A_parsed_payload_and_its_extensions_stay_intact_when_later_frames_reuse_the_pooled_buffers()
+    {
+        // Large enough for the pooled UTF-8 buffer and document tables to be the ones later frames of this size rent.
+        var text = new string('a', 300_000);
+        var first = EnvelopeCodec.Parse(Frame(("payload", $$"""{"text":"{{text}}","n":1}"""), ("extensions", """{"optional":true}""")));
+
+        for (var i = 0; i < 8; i++)
+        {
+            EnvelopeCodec.Parse(Frame(("payload", $$"""{"text":"{{new string('b', 300_000)}}","n":{{i + 2}}}"""), ("extensions", """{"optional":false}""")));
+        }
+
+        Assert.Equal(text, first.Payload.GetProperty("text").GetString());
+        Assert.Equal(1, first.Payload.GetProperty("n").GetInt32());
+        Assert.True(first.IsMarkedOptional);
+    }
+
+    [Fact]
     public void The_same_keys_in_sibling_objects_are_not_repeats()
     {
         var frame = """{"arcp":"1.0","id":"msg_ok","type":"ping","timestamp":"2026-01-01T00:00:00Z","payload":{"a":{"k":1,"j":2},"b":{"k":1,"j":2},"c":[{"k":1},{"k":2}]}}""";
@@ -274,6 +291,8 @@ public sealed class ProtocolTests
     [InlineData("\"High\"")]
     [InlineData("\"\"")]
     [InlineData("3")]
+    [InlineData("{\"level\":\"high\"}")]
+    [InlineData("[\"high\"]")]
     public void Any_other_priority_is_refused(string json)
     {
         var ex = Assert.Throws<EnvelopeFormatException>(() => EnvelopeCodec.Parse(Frame(("priority", json))));
