@@ -88,33 +88,25 @@ public static class EnvelopeCodec
 
         // The frame's UTF-8 lives in a pooled buffer for as long as its document does: the envelope read from it owns
         // copies of everything it keeps (the payload is cloned out of the document), so nothing points into the buffer.
-        var utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(frame));
+        using var utf8 = new PooledUtf8(frame);
+        if (FrameValidator.FindProblemInFrame(utf8.Memory) is { } problem)
+        {
+            throw new EnvelopeFormatException(null, problem);
+        }
+
+        JsonDocument document;
         try
         {
-            var text = utf8.AsMemory(0, Encoding.UTF8.GetBytes(frame, utf8));
-            if (FrameValidator.FindProblemInFrame(text) is { } problem)
-            {
-                throw new EnvelopeFormatException(null, problem);
-            }
-
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(text, DocumentOptions);
-            }
-            catch (JsonException ex)
-            {
-                throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
-            }
-
-            using (document)
-            {
-                return Read(document.RootElement);
-            }
+            document = JsonDocument.Parse(utf8.Memory, DocumentOptions);
         }
-        finally
+        catch (JsonException ex)
         {
-            ArrayPool<byte>.Shared.Return(utf8);
+            throw new EnvelopeFormatException(null, $"Frame is not valid JSON{AtPath(ex)}.");
+        }
+
+        using (document)
+        {
+            return Read(document.RootElement);
         }
     }
 

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Arcp.Resumability.Protocol;
 
 namespace Arcp.Resumability.Store;
 
@@ -15,30 +15,23 @@ internal static class CheckpointOutputs
 
     /// <summary>What <see cref="Cut"/> leaves of the envelope of <paramref name="draft"/> when it is a <c>job.checkpoint</c> event; null for any other.</summary>
     public static (string Remainder, int At, string Output)? CutEvent(EventDraft draft) =>
-        draft.Type == "job.checkpoint" && draft.Envelope is { } full ? Cut(full) : null;
+        draft.Type == MessageTypes.JobCheckpoint && draft.Envelope is { } full ? Cut(full) : null;
 
     /// <summary>Cuts the output of the <c>job.checkpoint</c> frame <paramref name="envelope"/> out of it.</summary>
     /// <returns>The frame without its output, where it was cut (in UTF-16 units), and the output's exact text; null when the frame has none.</returns>
     public static (string Remainder, int At, string Output)? Cut(string envelope)
     {
         // Every step's checkpoint comes through here: its UTF-8 is only looked at, so a pooled buffer holds it.
-        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(envelope));
-        try
+        using var utf8 = new PooledUtf8(envelope);
+        var json = utf8.Span;
+        if (Locate(json) is not var (start, end))
         {
-            var json = bytes.AsSpan(0, Encoding.UTF8.GetBytes(envelope, bytes));
-            if (Locate(json) is not var (start, end))
-            {
-                return null;
-            }
+            return null;
+        }
 
-            var at = Encoding.UTF8.GetCharCount(json[..start]);
-            var length = Encoding.UTF8.GetCharCount(json[start..end]);
-            return (envelope.Remove(at, length), at, envelope.Substring(at, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(bytes);
-        }
+        var at = Encoding.UTF8.GetCharCount(json[..start]);
+        var length = Encoding.UTF8.GetCharCount(json[start..end]);
+        return (envelope.Remove(at, length), at, envelope.Substring(at, length));
     }
 
     /// <summary>The stored frame with its checkpoint's output put back where it was cut.</summary>

@@ -1,3 +1,4 @@
+using Arcp.Resumability.Protocol;
 using Npgsql;
 using static Arcp.Resumability.Store.Postgres.PostgresValues;
 
@@ -46,9 +47,9 @@ internal sealed partial class PostgresStoreTransaction
 
     public Task AppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
     {
-        if (CheckpointOutputs.CutEvent(draft) is not null)
+        if (draft.Type == MessageTypes.JobCheckpoint)
         {
-            // A checkpoint event's output bookkeeping needs to know whether it went in.
+            // A checkpoint event's output bookkeeping needs to know whether it went in (its output is cut there).
             return TryAppendEventAsync(draft, cancellationToken);
         }
 
