@@ -34,6 +34,9 @@ public sealed record CheckpointDraft(string CheckpointId, int StepIndex, string 
     public long? DurationMs { get; init; }
 }
 
+/// <summary>What <see cref="JobService.TryRecordAndCommitAsync"/> committed: the checkpoint recorded, if any, and its cancel scan's findings.</summary>
+public sealed record OwnerEventsCommitted(CheckpointRecord? Checkpoint, IReadOnlyList<StoredEvent> Cancels, long LastSequence);
+
 /// <summary>The same logical step again (§6.4): carries the recorded checkpoint out of a transaction that must be rolled back.</summary>
 public sealed class DuplicateStepException(CheckpointRecord recorded) : Exception("The step outcome is already recorded.")
 {
@@ -125,79 +128,68 @@ public sealed partial class JobService
     public async Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobEvent recorded, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tx);
-        var current = await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
-        return await RecordAsync(tx, holder, jobId, current, recorded, cancellationToken).ConfigureAwait(false);
+        var write = OwnerWrite(holder, jobId, recorded);
+        var job = Owned(await tx.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), holder, jobId);
+        if (write.Checkpoint is not { } checkpoint)
+        {
+            await tx.UpdateJobAsync(write.ApplyTo(job), cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        if (!await tx.TryInsertCheckpointAndUpdateJobAsync(checkpoint, write.ApplyTo(job), cancellationToken).ConfigureAwait(false))
+        {
+            // Refused by a unique key; which one is looked up only now, off the path every step takes.
+            if (await tx.FindCheckpointByKeyAsync(jobId, checkpoint.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } prior)
+            {
+                throw new DuplicateStepException(prior);
+            }
+
+            // Same words whoever holds the id (this job, another job, another principal's): nothing is revealed
+            // beyond "not fresh", and ids carry 80 random bits, so nobody learns one by guessing.
+            throw ArcpException.Of(ErrorCodes.InvalidArgument, $"checkpoint_id '{checkpoint.CheckpointId}' cannot be used; send each checkpoint with a fresh id.");
+        }
+
+        return checkpoint;
     }
 
     /// <summary>
-    /// As <see cref="RecordAsync(IStoreTransaction, JobHolder, string, JobEvent, CancellationToken)"/>, with the job
-    /// as <paramref name="tx"/> already read it (locked), as <see cref="IStoreTransaction.TryAppendJobEventsAsync"/> does.
+    /// Logs an owner's <paramref name="drafts"/> (all of job <paramref name="jobId"/>, <paramref name="recorded"/> the
+    /// last of them), records that event as <see cref="RecordAsync"/> does, and commits <paramref name="tx"/>, in one
+    /// request where the store can (<see cref="IStoreTransaction.TryRecordOwnerEventsAndCommitAsync"/>). Null, with
+    /// nothing committed, when an event was logged already, the session does not hold the job, or the checkpoint is
+    /// refused: the caller records the events one at a time instead, which answers each of those.
     /// </summary>
-    public Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, CancellationToken cancellationToken) =>
-        RecordAsync(tx, holder, jobId, current, recorded, commitsNext: false, cancellationToken);
-
-    /// <summary>
-    /// <see cref="RecordAsync(IStoreTransaction, JobHolder, string, JobRecord?, JobEvent, CancellationToken)"/> for a
-    /// caller that commits right after and, when that fails, records its events again one at a time: a refused
-    /// checkpoint is not looked up here but fails the transaction with <see cref="CheckpointRefusedException"/> (from
-    /// this call or the commit), so the store may send the step's writes with its commit.
-    /// </summary>
-    public Task<CheckpointRecord?> RecordBeforeCommitAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, CancellationToken cancellationToken) =>
-        RecordAsync(tx, holder, jobId, current, recorded, commitsNext: true, cancellationToken);
-
-    private async Task<CheckpointRecord?> RecordAsync(IStoreTransaction tx, JobHolder holder, string jobId, JobRecord? current, JobEvent recorded, bool commitsNext, CancellationToken cancellationToken)
+    public async Task<OwnerEventsCommitted?> TryRecordAndCommitAsync(IStoreTransaction tx, JobHolder holder, string jobId, IReadOnlyList<EventDraft> drafts, JobEvent recorded, long? cancelsAfterSequence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tx);
+        var write = OwnerWrite(holder, jobId, recorded);
+        return await tx.TryRecordOwnerEventsAndCommitAsync(drafts, write, cancelsAfterSequence, cancellationToken).ConfigureAwait(false) is { } committed
+            ? new OwnerEventsCommitted(write.Checkpoint, committed.Cancels, committed.LastSequence)
+            : null;
+    }
+
+    /// <summary>What an owner's event writes: every event renews the lease, a checkpoint also moves the job's last checkpoint.</summary>
+    private OwnerJobWrite OwnerWrite(JobHolder holder, string jobId, JobEvent recorded)
+    {
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(recorded);
         var now = Now;
-        var job = Owned(current, holder, jobId);
-        // One copy of the row per event: every event renews the lease, a checkpoint also moves the job's last checkpoint.
-        var updated = job with
+        return new OwnerJobWrite(jobId, holder.Principal, NewLease(holder, now), now)
         {
-            UpdatedAt = now,
-            Lease = NewLease(holder, now),
-            LastMessageId = recorded.IsHeartbeat ? job.LastMessageId : recorded.MessageId,
-            LastCheckpointId = recorded.Checkpoint?.CheckpointId ?? job.LastCheckpointId,
-        };
-        if (recorded.Checkpoint is { } draft)
-        {
-            var checkpoint = new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
-            {
-                DefinitionVersion = draft.DefinitionVersion,
-                StartedAt = draft.StartedAt,
-                Attempts = draft.Attempts,
-                DurationMs = draft.DurationMs,
-            };
-            if (commitsNext)
-            {
-                await tx.InsertCheckpointAndUpdateJobAsync(checkpoint, updated, cancellationToken).ConfigureAwait(false);
-                return checkpoint;
-            }
-
-            if (!await tx.TryInsertCheckpointAndUpdateJobAsync(checkpoint, updated, cancellationToken).ConfigureAwait(false))
-            {
-                // Refused by a unique key; which one is looked up only now, off the path every step takes.
-                if (await tx.FindCheckpointByKeyAsync(jobId, draft.IdempotencyKey, cancellationToken).ConfigureAwait(false) is { } prior)
+            LastMessageId = recorded.IsHeartbeat ? null : recorded.MessageId,
+            Checkpoint = recorded.Checkpoint is { } draft
+                ? new CheckpointRecord(draft.CheckpointId, jobId, draft.StepIndex, draft.Step, recorded.MessageId, draft.IdempotencyKey, now, draft.Output)
                 {
-                    throw new DuplicateStepException(prior);
+                    DefinitionVersion = draft.DefinitionVersion,
+                    StartedAt = draft.StartedAt,
+                    Attempts = draft.Attempts,
+                    DurationMs = draft.DurationMs,
                 }
-
-                // Same words whoever holds the id (this job, another job, another principal's): nothing is revealed
-                // beyond "not fresh", and ids carry 80 random bits, so nobody learns one by guessing.
-                throw ArcpException.Of(ErrorCodes.InvalidArgument, $"checkpoint_id '{draft.CheckpointId}' cannot be used; send each checkpoint with a fresh id.");
-            }
-
-            return checkpoint;
-        }
-
-        if (recorded.TerminalState is { } state)
-        {
-            updated = updated with { State = state, Result = recorded.Result, Error = recorded.Error, Lease = null };
-        }
-
-        await tx.UpdateJobAsync(updated, cancellationToken).ConfigureAwait(false);
-        return null;
+                : null,
+            TerminalState = recorded.TerminalState,
+            Result = recorded.Result,
+            Error = recorded.Error,
+        };
     }
 
     /// <summary>

@@ -81,41 +81,21 @@ internal sealed partial class RuntimeSession
     {
         var last = batch[^1];
         var loggedAt = runtime.Now;
-        CheckpointRecord? checkpoint = null;
-        var recordedTogether = false;
-        PendingCancels? cancels = null;
+        OwnerEventsCommitted? committed;
         var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
             pendingPublish.Clear();
             var drafts = batch.Select(item => new EventDraft(item.Envelope.Id, item.Envelope.Type, EventDirection.Inbound, sessionId, item.JobId, item.Envelope.CorrelationId, loggedAt, item.Frame)).ToList();
 
-            // The events, the job's row and the cancel scan in one request: a step's transaction is then that, and
-            // the checkpoint with the job row sent with the commit.
-            var jobEnds = MessageTypes.IsTerminalJobEvent(last.Envelope.Type);
-            var read = await transaction.TryAppendJobEventsAsync(drafts, last.JobId, jobEnds ? null : CancelsScannedThrough(last.JobId), cancellationToken).ConfigureAwait(false);
-            if (read is not null)
-            {
-                pendingPublish.AddRange(batch.Select(item => new PublishedEvent(item.Envelope.Id, item.Envelope.Type, sessionId, item.JobId, principal, item.Frame)));
-                try
-                {
-                    checkpoint = await jobs.RecordBeforeCommitAsync(transaction, holder, last.JobId, read.Job, last.Recorded, cancellationToken).ConfigureAwait(false);
-                    // Recorded, so this session holds the job's lease now: every cancel found is its to relay.
-                    cancels = jobEnds ? JobEnded(last.JobId) : new PendingCancels(last.JobId, read.Cancels, read.LastSequence, JobEnded: false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    recordedTogether = true;
-                }
-                catch (Exception ex) when (ex is DuplicateStepException or ArcpException or CheckpointRefusedException)
-                {
-                    // Rolled back below (a refused checkpoint, found with the commit, committed nothing); the
-                    // one-at-a-time path answers it.
-                }
-            }
+            // The events, the job's row with the checkpoint, the cancel scan and the commit in one request (a step's
+            // whole transaction); a terminal event needs no scan, its job ends.
+            long? cancelsAfter = MessageTypes.IsTerminalJobEvent(last.Envelope.Type) ? null : CancelsScannedThrough(last.JobId);
+            committed = await jobs.TryRecordAndCommitAsync(transaction, holder, last.JobId, drafts, last.Recorded, cancelsAfter, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!recordedTogether)
+        if (committed is null)
         {
-            pendingPublish.Clear();
             foreach (var item in batch)
             {
                 await RecordOneAsync(item.Envelope, item.Frame, item.JobId, item.Recorded, durability, cancellationToken).ConfigureAwait(false);
@@ -124,15 +104,18 @@ internal sealed partial class RuntimeSession
             return;
         }
 
+        pendingPublish.AddRange(batch.Select(item => new PublishedEvent(item.Envelope.Id, item.Envelope.Type, sessionId, item.JobId, principal, item.Frame)));
         PublishCommitted();
 
-        // Before the acks: an owner that reads a cancel before its checkpoint's ack stops at that clean checkpoint
-        // instead of starting the next step (the held progress used to carry the relay ahead of the checkpoint).
+        // Recorded, so this session holds the job's lease: every cancel found is its to relay. Before the acks: an owner
+        // that reads a cancel before its checkpoint's ack stops at that clean checkpoint instead of starting the next
+        // step (the held progress used to carry the relay ahead of the checkpoint).
+        var cancels = MessageTypes.IsTerminalJobEvent(last.Envelope.Type) ? JobEnded(last.JobId) : new PendingCancels(last.JobId, committed.Cancels, committed.LastSequence, JobEnded: false);
         await RelayCancellationAsync(cancels, cancellationToken).ConfigureAwait(false);
 
         foreach (var item in batch)
         {
-            var summary = ReferenceEquals(item, last) && checkpoint is not null ? JobSummaries.Of(checkpoint, includeOutput: false) : null;
+            var summary = ReferenceEquals(item, last) && committed.Checkpoint is { } checkpoint ? JobSummaries.Of(checkpoint, includeOutput: false) : null;
             await connection.SendAsync(JobEventAck(item.Envelope, sessionId, loggedAt, summary), cancellationToken).ConfigureAwait(false);
         }
     }

@@ -116,12 +116,15 @@ public interface IStoreTransaction : IAsyncDisposable, IQueueTransaction
     Task<bool> TryInsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken);
 
     /// <summary>
-    /// <see cref="TryInsertCheckpointAndUpdateJobAsync"/> for a transaction that commits next and is given up when the
-    /// checkpoint is refused: the PostgreSQL store sends both writes with the commit (a step's transaction is then two
-    /// round trips), so a refusal is a <see cref="CheckpointRefusedException"/> from this call or from
-    /// <see cref="CommitAsync"/>, and the transaction commits nothing.
+    /// A step's whole transaction: appends an owner's <paramref name="drafts"/> (all of one job), writes the job row as
+    /// <paramref name="write"/> says (with its checkpoint) only while the job is the owner's
+    /// (<see cref="OwnerJobWrite.IsHeldIn"/>), scans the job's stream for cancels after
+    /// <paramref name="cancelsAfterSequence"/> unless it is null (as <see cref="ReadJobCancelsAsync"/> does), and
+    /// commits. The PostgreSQL store sends it all in one round trip. Null, with nothing committed, when an event was
+    /// logged already, the job is not the owner's, or the checkpoint is refused by a unique key: the caller disposes
+    /// the transaction and takes the one-event-at-a-time path, which answers each of those.
     /// </summary>
-    Task InsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken);
+    Task<OwnerEventsRecorded?> TryRecordOwnerEventsAndCommitAsync(IReadOnlyList<EventDraft> drafts, OwnerJobWrite write, long? cancelsAfterSequence, CancellationToken cancellationToken);
 
     /// <summary>
     /// The inbound <c>cancel</c> requests in the job's stream after <paramref name="afterSequence"/>, and the stream's

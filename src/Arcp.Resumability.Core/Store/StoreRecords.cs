@@ -1,3 +1,5 @@
+using Arcp.Resumability.Protocol;
+
 namespace Arcp.Resumability.Store;
 
 /// <summary>
@@ -25,6 +27,49 @@ public sealed record EventDraft(string MessageId, string Type, EventDirection Di
 /// no scan was asked for).
 /// </summary>
 public sealed record JobEventsAppended(JobRecord? Job, IReadOnlyList<StoredEvent> Cancels, long LastSequence);
+
+/// <summary>
+/// How an owner's events change its job, for <see cref="IStoreTransaction.TryRecordOwnerEventsAndCommitAsync"/> to
+/// apply only while the job is still the owner's: <see cref="Principal"/>'s, not ended, and leased to the session of
+/// <see cref="Lease"/>. Every event renews the lease; <see cref="LastMessageId"/> null keeps the job's (a heartbeat);
+/// a <see cref="Checkpoint"/> is recorded with the row; a <see cref="TerminalState"/> ends the job and drops its lease.
+/// </summary>
+public sealed record OwnerJobWrite(string JobId, string Principal, JobLease Lease, DateTimeOffset UpdatedAt)
+{
+    public string? LastMessageId { get; init; }
+
+    public CheckpointRecord? Checkpoint { get; init; }
+
+    public string? TerminalState { get; init; }
+
+    public string? Result { get; init; }
+
+    public string? Error { get; init; }
+
+    /// <summary>Whether <paramref name="job"/>, as the transaction read it, is still the owner's to write.</summary>
+    public bool IsHeldIn(JobRecord? job) =>
+        job is not null && job.JobId == JobId && job.Principal == Principal && !JobStates.IsTerminal(job.State) && job.Lease?.SessionId == Lease.SessionId;
+
+    /// <summary>The row <paramref name="job"/> becomes.</summary>
+    public JobRecord ApplyTo(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var updated = job with
+        {
+            UpdatedAt = UpdatedAt,
+            Lease = Lease,
+            LastMessageId = LastMessageId ?? job.LastMessageId,
+            LastCheckpointId = Checkpoint?.CheckpointId ?? job.LastCheckpointId,
+        };
+        return TerminalState is { } state ? updated with { State = state, Result = Result, Error = Error, Lease = null } : updated;
+    }
+}
+
+/// <summary>
+/// What <see cref="IStoreTransaction.TryRecordOwnerEventsAndCommitAsync"/> committed with the owner's events: the cancel
+/// requests its scan found and the job stream's last sequence (none and 0 when no scan was asked for).
+/// </summary>
+public sealed record OwnerEventsRecorded(IReadOnlyList<StoredEvent> Cancels, long LastSequence);
 
 /// <summary>
 /// What a resume from the job's latest checkpoint reads (see <see cref="IArcpStore.ReadResumeSourcesAsync"/>): the job

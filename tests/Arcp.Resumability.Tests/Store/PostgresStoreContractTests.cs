@@ -43,9 +43,12 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
 
         await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
         {
-            var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)], "job_sc", 0, default);
-            await tx.InsertCheckpointAndUpdateJobAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "1"), read!.Job! with { LastCheckpointId = "chk_sc", LastMessageId = "msg_sc" }, default);
-            var failed = await Assert.ThrowsAsync<StoreException>(() => tx.CommitAsync(default));
+            // Not a refusal the caller answers by recording the events one at a time: the store's failure, as the commit's.
+            var failed = await Assert.ThrowsAsync<StoreException>(() => tx.TryRecordOwnerEventsAndCommitAsync(
+                [new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)],
+                new OwnerJobWrite("job_sc", job.Principal, job.Lease!, T0.AddSeconds(1)) { LastMessageId = "msg_sc", Checkpoint = new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "1") },
+                0,
+                default));
             Assert.IsType<PostgresException>(failed.InnerException);
             Assert.Contains("refused at commit", failed.Message, StringComparison.Ordinal);
         }

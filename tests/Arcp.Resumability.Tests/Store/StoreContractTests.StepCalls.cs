@@ -3,9 +3,9 @@ using Arcp.Resumability.Store;
 namespace Arcp.Resumability.Tests.Store;
 
 /// <summary>
-/// The two calls a step's transaction is made of (besides its commit): the owner's events with the job's row and the
-/// cancel scan, then the checkpoint with the job row. One round trip each on PostgreSQL; the same outcome as the
-/// single calls they stand for on every store.
+/// A step's transaction: as two calls (the owner's events with the job's row and the cancel scan, then the checkpoint
+/// with the job row; one round trip each on PostgreSQL) and as the one call that also commits (one round trip). The
+/// same outcome as the single calls they stand for on every store.
 /// </summary>
 public abstract partial class StoreContractTests
 {
@@ -103,53 +103,140 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
-    public async Task A_step_records_its_checkpoint_with_the_job_row_as_it_commits()
-    {
-        await using var store = await OpenAsync();
-        await InTransactionAsync(store, tx => tx.InsertJobAsync(NewJob("job_sc") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) }, default));
-
-        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
-        {
-            var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)], "job_sc", 0, default);
-            var recorded = read!.Job! with { LastCheckpointId = "chk_sc", LastMessageId = "msg_sc" };
-            await tx.InsertCheckpointAndUpdateJobAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "{\"elsewhere\":1}"), recorded, default);
-            await tx.AppendEventAsync(new EventDraft("msg_answer", "ack", EventDirection.Outbound, "sess_1", null, "msg_sc", T0, "{\"ack\":1}"), default);
-            await tx.CommitAsync(default);
-        }
-
-        Assert.Equal(("chk_sc", "msg_sc"), ((await store.GetJobAsync("job_sc", default))!.LastCheckpointId, (await store.GetJobAsync("job_sc", default))!.LastMessageId));
-        Assert.Equal(StepOutput, Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
-        Assert.DoesNotContain("déjà", (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_sc';"))!, StringComparison.Ordinal);
-        Assert.Equal(StepCheckpointFrame, (await store.FindEventAsync("msg_sc", default))!.Envelope);
-        Assert.Equal("{\"ack\":1}", (await store.FindEventAsync("msg_answer", default))!.Envelope);
-    }
-
-    [Fact]
-    public async Task A_checkpoint_refused_as_the_step_commits_commits_nothing_of_the_step()
+    public async Task A_step_records_its_events_checkpoint_and_job_row_and_finds_cancels_as_it_commits()
     {
         await using var store = await OpenAsync();
         await InTransactionAsync(store, async tx =>
         {
-            await tx.InsertJobAsync(NewJob("job_sc") with { Lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1)) }, default);
+            await tx.InsertJobAsync(NewJob("job_sc") with { Lease = OwnerLease, LastMessageId = "msg_start" }, default);
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_cancel", "cancel", EventDirection.Inbound, "sess_2", "job_sc", null, T0, "{\"cancel\":1}"), default));
+        });
+        var cancelSequence = Assert.Single(await store.ReadJobStreamAsync("job_sc", 0, default)).Sequence;
+
+        var renewed = OwnerLease with { ExpiresAt = T0.AddMinutes(5) };
+        OwnerEventsRecorded? recorded;
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            recorded = await tx.TryRecordOwnerEventsAndCommitAsync(
+                [
+                    new EventDraft("msg_sp", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{\"progress\":1}"),
+                    new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame),
+                ],
+                StepWrite(renewed) with { LastMessageId = "msg_sc", Checkpoint = StepCheckpoint("chk_sc", "key-sc") },
+                0,
+                default);
+        }
+
+        Assert.NotNull(recorded);
+        Assert.Equal("msg_cancel", Assert.Single(recorded.Cancels).MessageId);
+        Assert.True(recorded.LastSequence > cancelSequence);
+        var job = (await store.GetJobAsync("job_sc", default))!;
+        Assert.Equal(("chk_sc", "msg_sc", renewed.ExpiresAt, T0.AddSeconds(5)), (job.LastCheckpointId, job.LastMessageId, job.Lease!.ExpiresAt, job.UpdatedAt));
+        Assert.Equal(StepOutput, Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
+        Assert.DoesNotContain("déjà", (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_sc';"))!, StringComparison.Ordinal);
+        Assert.Equal(StepCheckpointFrame, (await store.FindEventAsync("msg_sc", default))!.Envelope);
+        Assert.Equal(["msg_cancel", "msg_sp", "msg_sc"], (await store.ReadJobStreamAsync("job_sc", 0, default)).Select(e => e.MessageId));
+
+        // A heartbeat-like write keeps the last message; nothing to scan finds nothing.
+        await using (var tx = await store.BeginAsync(CommitDurability.ProcessSafe, default))
+        {
+            recorded = await tx.TryRecordOwnerEventsAndCommitAsync([new EventDraft("msg_log", "job.log", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{}")], StepWrite(renewed), recorded.LastSequence, default);
+        }
+
+        Assert.Empty(recorded!.Cancels);
+        Assert.Equal("msg_sc", (await store.GetJobAsync("job_sc", default))!.LastMessageId);
+
+        // A terminal event ends the job and drops its lease.
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            recorded = await tx.TryRecordOwnerEventsAndCommitAsync(
+                [new EventDraft("msg_done", "job.completed", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{}")],
+                StepWrite(renewed) with { LastMessageId = "msg_done", TerminalState = "completed", Result = "{\"ok\":true}" },
+                null,
+                default);
+        }
+
+        Assert.Equal(0, recorded!.LastSequence);
+        job = (await store.GetJobAsync("job_sc", default))!;
+        Assert.Equal(("completed", "{\"ok\":true}", "msg_done", "chk_sc"), (job.State, job.Result, job.LastMessageId, job.LastCheckpointId));
+        Assert.Null(job.Lease);
+    }
+
+    [Fact]
+    public async Task A_step_that_is_not_the_owners_to_record_commits_nothing_of_it()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_sc") with { Lease = OwnerLease }, default);
+            await tx.InsertJobAsync(NewJob("job_ended") with { Lease = OwnerLease, State = "failed" }, default);
             Assert.True(await tx.TryInsertCheckpointAsync(new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_first", "key-one", T0, "1"), default));
+            Assert.True(await tx.TryAppendEventAsync(new EventDraft("msg_logged", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{}"), default));
         });
 
-        // The id is taken, then the step's key is.
-        foreach (var refused in new[] { new CheckpointRecord("chk_sc", "job_sc", 1, "two", "msg_sc", "key-two", T0, StepOutput), new CheckpointRecord("chk_other", "job_sc", 0, "one", "msg_sc", "key-one", T0, StepOutput) })
+        var step = StepWrite(OwnerLease) with { LastMessageId = "msg_sc", Checkpoint = StepCheckpoint("chk_new", "key-new") };
+        var refusals = new (string Why, OwnerJobWrite Write, string[] MessageIds)[]
         {
-            await Assert.ThrowsAsync<CheckpointRefusedException>(async () =>
+            ("taken checkpoint id", step with { Checkpoint = StepCheckpoint("chk_sc", "key-two") }, ["msg_sp", "msg_sc"]),
+            ("recorded step key", step with { Checkpoint = StepCheckpoint("chk_other", "key-one") }, ["msg_sp", "msg_sc"]),
+            ("logged event", step, ["msg_logged", "msg_sc"]),
+            ("another session's lease", step with { Lease = OwnerLease with { SessionId = "sess_2" } }, ["msg_sp", "msg_sc"]),
+            ("another principal", step with { Principal = "bob" }, ["msg_sp", "msg_sc"]),
+            ("an ended job", step with { JobId = "job_ended", Checkpoint = StepCheckpoint("chk_new", "key-new") with { JobId = "job_ended" } }, ["msg_sp", "msg_sc"]),
+            ("a missing job", step with { JobId = "job_none", Checkpoint = StepCheckpoint("chk_new", "key-new") with { JobId = "job_none" } }, ["msg_sp", "msg_sc"]),
+        };
+        foreach (var (why, write, messageIds) in refusals)
+        {
+            await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
             {
-                await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
-                var read = await tx.TryAppendJobEventsAsync([new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame)], "job_sc", 0, default);
-                await tx.InsertCheckpointAndUpdateJobAsync(refused, read!.Job! with { LastCheckpointId = refused.CheckpointId, LastMessageId = "msg_sc" }, default);
-                await tx.CommitAsync(default);
-            });
+                var drafts = messageIds.Select(id => id == "msg_sc"
+                    ? new EventDraft(id, "job.checkpoint", EventDirection.Inbound, "sess_1", write.JobId, null, T0, StepCheckpointFrame)
+                    : new EventDraft(id, "job.progress", EventDirection.Inbound, "sess_1", write.JobId, null, T0, "{}")).ToList();
+                Assert.True(await tx.TryRecordOwnerEventsAndCommitAsync(drafts, write, 0, default) is null, why);
+            }
 
-            Assert.Null((await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
-            Assert.Equal("1", Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
-            Assert.Null(await store.FindEventAsync("msg_sc", default));
+            Assert.True((await store.GetJobAsync("job_sc", default))! is { LastCheckpointId: null, LastMessageId: null }, why);
+            Assert.True(("chk_sc", "1") == (Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).CheckpointId, Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output), why);
+            Assert.True(await store.FindEventAsync("msg_sc", default) is null && await store.FindEventAsync("msg_sp", default) is null, why);
+            Assert.Equal(["msg_logged"], (await store.ReadJobStreamAsync("job_sc", 0, default)).Select(e => e.MessageId));
         }
+
+        Assert.Equal("failed", (await store.GetJobAsync("job_ended", default))!.State);
+        Assert.Empty(await store.ListCheckpointsAsync("job_ended", default));
     }
+
+    [Fact]
+    public async Task Two_checkpoint_events_in_one_batch_are_recorded_with_each_output_where_it_belongs()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(NewJob("job_sc") with { Lease = OwnerLease }, default));
+        var earlier = StepCheckpointFrame.Replace("msg_sc", "msg_early", StringComparison.Ordinal).Replace("chk_sc", "chk_early", StringComparison.Ordinal);
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            Assert.NotNull(await tx.TryRecordOwnerEventsAndCommitAsync(
+                [
+                    new EventDraft("msg_early", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, earlier),
+                    new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, StepCheckpointFrame),
+                ],
+                StepWrite(OwnerLease) with { LastMessageId = "msg_sc", Checkpoint = StepCheckpoint("chk_sc", "key-sc") },
+                0,
+                default));
+        }
+
+        // The recorded one holds its output once; the other event, with no checkpoint row, keeps its own.
+        Assert.Equal(StepOutput, Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
+        Assert.Equal(earlier, (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_early';"))!);
+        Assert.Equal(StepCheckpointFrame, (await store.FindEventAsync("msg_sc", default))!.Envelope);
+        Assert.Equal("chk_sc", (await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
+    }
+
+    private static readonly JobLease OwnerLease = new("sess_1", "host-a", 7, T0, T0.AddMinutes(1));
+
+    private static OwnerJobWrite StepWrite(JobLease lease) => new("job_sc", "local:test", lease, T0.AddSeconds(5));
+
+    private static CheckpointRecord StepCheckpoint(string checkpointId, string key) =>
+        new(checkpointId, "job_sc", 0, "one", "msg_sc", key, T0.AddSeconds(5), "{\"elsewhere\":1}");
 
     [Fact]
     public async Task Writes_the_store_may_send_later_are_seen_by_the_transaction_and_a_job_row_that_changed_fails_it_whole()

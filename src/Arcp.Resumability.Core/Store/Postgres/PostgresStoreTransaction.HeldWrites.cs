@@ -4,11 +4,10 @@ using static Arcp.Resumability.Store.Postgres.PostgresValues;
 namespace Arcp.Resumability.Store.Postgres;
 
 /// <summary>
-/// Writes whose outcome nothing decides on before the commit (the job row, an outbound event, a step's checkpoint) are
-/// held back and sent with the transaction's next statement or with its <c>COMMIT</c>, in one round trip: a
-/// transaction such as a step's (events and job lock, then checkpoint, job row and commit) costs two round trips, a
-/// job's completion two, a resume's claim two, a logged answer one. Held writes still run before anything this
-/// transaction reads or writes next, in the order they were asked for, so what it reads sees them. A held write that
+/// Writes whose outcome nothing decides on before the commit (the job row, an outbound event) are held back and sent
+/// with the transaction's next statement or with its <c>COMMIT</c>, in one round trip: a resume's claim costs two round
+/// trips, a logged answer one (a step's own transaction is one batch of its own, see StepCommit). Held writes still run
+/// before anything this transaction reads or writes next, in the order they were asked for, so what it reads sees them. A held write that
 /// fails stops the batch before the <c>COMMIT</c> (the server skips what follows an error until the batch's end), so
 /// the failure surfaces from that next call or from <see cref="CommitAsync"/> with nothing committed.
 /// </summary>

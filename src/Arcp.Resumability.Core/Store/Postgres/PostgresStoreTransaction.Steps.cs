@@ -5,9 +5,9 @@ using static Arcp.Resumability.Store.Postgres.PostgresValues;
 namespace Arcp.Resumability.Store.Postgres;
 
 /// <summary>
-/// What a step writes: its events, its checkpoint with the output stored once, and the cancel scan of its job; the
-/// step's own path sends them in two round trips (the events with the job's lock and the scan in one batch, the
-/// checkpoint with the job row in one statement) before the commit.
+/// What a step writes: its events, its checkpoint with the output stored once, and the cancel scan of its job, as single
+/// calls (the events with the job's lock and the scan in one batch, the checkpoint with the job row in one statement);
+/// the step's own path sends them all with its commit (see StepCommit).
 /// </summary>
 internal sealed partial class PostgresStoreTransaction
 {
@@ -130,7 +130,7 @@ internal sealed partial class PostgresStoreTransaction
                 }
             }
 
-            return new JobEventsAppended(job, cancels == 0 ? [] : await ReadCancelsAsync(jobId, cancelsAfterSequence ?? 0, last, cancellationToken).ConfigureAwait(false), last);
+            return new JobEventsAppended(job, cancels == 0 ? [] : await ReadCancelsAsync(transaction, jobId, cancelsAfterSequence ?? 0, last, cancellationToken).ConfigureAwait(false), last);
         }, cancellationToken);
 
     public Task<bool> TryInsertCheckpointAsync(CheckpointRecord checkpoint, CancellationToken cancellationToken) =>
@@ -179,36 +179,6 @@ internal sealed partial class PostgresStoreTransaction
             return true;
         }, cancellationToken);
 
-    public async Task InsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken)
-    {
-        if (loggedCheckpointEvent is not { } logged || logged.MessageId != checkpoint.MessageId)
-        {
-            // Not a step's own path (its event was logged before this transaction): the output moves statement by statement.
-            if (!await TryInsertCheckpointAndUpdateJobAsync(checkpoint, job, cancellationToken).ConfigureAwait(false))
-            {
-                throw CheckpointRefusedException.Of(checkpoint.CheckpointId);
-            }
-
-            return;
-        }
-
-        // Held back (see HeldWrites), so it rides with the COMMIT: a refused checkpoint must then fail the statement
-        // rather than write nothing, hence no ON CONFLICT here (a unique key's violation names the checkpoints table);
-        // a job row the update misses fails it by a division by zero, as in UpdateJobAsync.
-        var write = new NpgsqlBatchCommand(
-            $"WITH inserted AS (INSERT INTO checkpoints ({CheckpointColumns}) VALUES ({CheckpointValues}) RETURNING 1), updated AS ({UpdateJobSql} RETURNING 1) " +
-            "SELECT (SELECT COUNT(*) FROM inserted) / (SELECT COUNT(*) FROM updated)");
-        BindCheckpoint(write.Parameters, checkpoint with { Output = logged.Output });
-        BindJob(write.Parameters, job);
-        loggedCheckpointEvent = null;
-        Hold(write, ex => ex switch
-        {
-            { SqlState: PostgresErrorCodes.UniqueViolation, TableName: "checkpoints" } => CheckpointRefusedException.Of(checkpoint.CheckpointId),
-            { SqlState: PostgresErrorCodes.DivisionByZero } => JobChanged(job.JobId),
-            _ => null,
-        });
-    }
-
     public Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
         RunAsync<(IReadOnlyList<StoredEvent>, long)>(async () =>
         {
@@ -221,7 +191,7 @@ internal sealed partial class PostgresStoreTransaction
                 (last, cancels) = (await ReadAllAsync(scan, r => (r.IsDBNull(0) ? afterSequence : r.GetInt64(0), r.GetInt64(1)), cancellationToken).ConfigureAwait(false))[0];
             }
 
-            return (cancels == 0 ? [] : await ReadCancelsAsync(jobId, afterSequence, last, cancellationToken).ConfigureAwait(false), last);
+            return (cancels == 0 ? [] : await ReadCancelsAsync(transaction, jobId, afterSequence, last, cancellationToken).ConfigureAwait(false), last);
         }, cancellationToken);
 
     /// <summary>Puts the output back into a checkpoint event logged without it whose checkpoint row was not recorded.</summary>
@@ -303,9 +273,10 @@ internal sealed partial class PostgresStoreTransaction
         }
     }
 
-    private async Task<IReadOnlyList<StoredEvent>> ReadCancelsAsync(string jobId, long afterSequence, long last, CancellationToken cancellationToken)
+    /// <param name="inTransaction">This transaction, or null once it has committed (the cancels are committed rows then).</param>
+    private async Task<IReadOnlyList<StoredEvent>> ReadCancelsAsync(NpgsqlTransaction? inTransaction, string jobId, long afterSequence, long last, CancellationToken cancellationToken)
     {
-        await using var read = Command($"SELECT {EventColumns} FROM {EventSource} WHERE e.job_id = @job_id AND e.sequence > @after AND e.sequence <= @last AND e.type = 'cancel' AND e.direction = 'in' ORDER BY e.sequence;");
+        await using var read = new NpgsqlCommand($"SELECT {EventColumns} FROM {EventSource} WHERE e.job_id = @job_id AND e.sequence > @after AND e.sequence <= @last AND e.type = 'cancel' AND e.direction = 'in' ORDER BY e.sequence;", connection, inTransaction);
         Text(read, "job_id", jobId);
         Bigint(read, "after", afterSequence);
         Bigint(read, "last", last);

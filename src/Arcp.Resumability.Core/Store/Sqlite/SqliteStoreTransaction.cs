@@ -177,13 +177,8 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         return true;
     }
 
-    public async Task InsertCheckpointAndUpdateJobAsync(CheckpointRecord checkpoint, JobRecord job, CancellationToken cancellationToken)
-    {
-        if (!await TryInsertCheckpointAndUpdateJobAsync(checkpoint, job, cancellationToken).ConfigureAwait(false))
-        {
-            throw CheckpointRefusedException.Of(checkpoint.CheckpointId);
-        }
-    }
+    public Task<OwnerEventsRecorded?> TryRecordOwnerEventsAndCommitAsync(IReadOnlyList<EventDraft> drafts, OwnerJobWrite write, long? cancelsAfterSequence, CancellationToken cancellationToken) =>
+        OwnerEventsInTurn.RecordAndCommitAsync(this, drafts, write, cancelsAfterSequence, cancellationToken);
 
     public Task<(IReadOnlyList<StoredEvent> Cancels, long LastSequence)> ReadJobCancelsAsync(string jobId, long afterSequence, CancellationToken cancellationToken) =>
         Run<(IReadOnlyList<StoredEvent>, long)>(() =>
