@@ -11,21 +11,13 @@ namespace Arcp.Resumability.Protocol;
 internal static class FrameValidator
 {
     /// <summary>The same checks of one JSON value that goes into a frame as it stands, such as a stored output.</summary>
+    /// <param name="text">The value's text, checked for valid Unicode.</param>
+    /// <param name="utf8">The same text in UTF-8 (the caller's buffer: nothing here keeps a reference once it returns).</param>
     /// <param name="maxDepth">How deep the value may nest: what is left of <see cref="ArcpJson.MaxDepth"/> where it goes in the frame.</param>
     /// <param name="subject">What the problem names, "Frame" for a whole frame.</param>
-    /// <param name="utf8">The value's UTF-8 bytes (empty when it is not valid Unicode), for the caller to parse.</param>
     /// <returns>Null when the text is acceptable; otherwise what is wrong with it, naming the JSON path.</returns>
-    public static string? FindProblem(string json, int maxDepth, string subject, out byte[] utf8)
-    {
-        utf8 = [];
-        if (!IsWellFormed(json))
-        {
-            return LoneSurrogateInText(subject);
-        }
-
-        utf8 = Encoding.UTF8.GetBytes(json);
-        return FindProblemInUtf8(utf8, maxDepth, subject);
-    }
+    public static string? FindProblem(string text, ReadOnlyMemory<byte> utf8, int maxDepth, string subject) =>
+        IsWellFormed(text) ? FindProblemInUtf8(utf8, maxDepth, subject) : LoneSurrogateInText(subject);
 
     /// <summary>A whole frame's checks, its text already known to be valid Unicode (<see cref="IsWellFormed"/>) and in UTF-8.</summary>
     /// <remarks>The caller owns the bytes (a pooled buffer, on the hot path): nothing here keeps a reference once it returns.</remarks>
