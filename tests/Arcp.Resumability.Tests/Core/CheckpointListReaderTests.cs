@@ -13,7 +13,7 @@ public sealed class CheckpointListReaderTests
     {
         CheckpointSummary[] checkpoints =
         [
-            new("chk_1", "job_1", 0, "first", "msg_1", "key-1", "2026-12-03T08:00:00.123Z")
+            new("chk_1", "job_1", "first", 0, "msg_1", "key-1", "2026-12-03T08:00:00.123Z")
             {
                 Output = JsonNode.Parse("{\"step\":1,\"text\":\"caf\\u00e9\",\"list\":[1,2.5,true,null,{\"x\":\"y\"}]}"),
                 DefinitionVersion = "v1",
@@ -21,10 +21,10 @@ public sealed class CheckpointListReaderTests
                 Attempts = 2,
                 DurationMs = 5_000_000_000,
             },
-            new("chk_2", "job_1", 1, "stép \"2\"", "msg_2", "key-2", "2026-12-03T08:00:01.000Z") { Output = JsonValue.Create("text") },
-            new("chk_3", "job_1", 2, "third", "msg_3", "key-3", "2026-12-03T08:00:02.000Z") { Output = new JsonArray(1, 2) },
-            new("chk_4", "job_1", 3, "fourth", "msg_4", "key-4", "2026-12-03T08:00:03.000Z") { Output = JsonValue.Create(42) },
-            new("chk_5", "job_1", 4, "fifth", "msg_5", "key-5", "2026-12-03T08:00:04.000Z"),
+            new("chk_2", "job_1", "stép \"2\"", 1, "msg_2", "key-2", "2026-12-03T08:00:01.000Z") { Output = JsonValue.Create("text") },
+            new("chk_3", "job_1", "third", 2, "msg_3", "key-3", "2026-12-03T08:00:02.000Z") { Output = new JsonArray(1, 2) },
+            new("chk_4", "job_1", "fourth", 3, "msg_4", "key-4", "2026-12-03T08:00:03.000Z") { Output = JsonValue.Create(42) },
+            new("chk_5", "job_1", "fifth", 4, "msg_5", "key-5", "2026-12-03T08:00:04.000Z"),
         ];
         var payload = ArcpJson.ToElement(new CheckpointListPayload(checkpoints) { Next = "chk_5" });
         // An unknown field is ignored, as the serializer ignores it.

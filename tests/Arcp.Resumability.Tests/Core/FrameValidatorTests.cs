@@ -25,17 +25,29 @@ public sealed class FrameValidatorTests
         }
     }
 
-    [Theory]
-    [InlineData("", true)]
-    [InlineData("\uD83D\uDE00", true)]
-    [InlineData("\uD83D", false)]
-    [InlineData("\uDE00", false)]
-    [InlineData("\uDE00\uD83D", false)]
-    [InlineData("\uD83D\uD83D\uDE00", false)]
-    [InlineData("plain text of a page, long enough to be searched a vector at a time \uD83D\uDE00 and then \uD83D", false)]
-    [InlineData("plain text of a page, long enough to be searched a vector at a time \uD83D\uDE00 and then \uD83D\uDE00", true)]
-    public void A_surrogate_pair_is_well_formed_and_a_lone_surrogate_is_not(string text, bool wellFormed) =>
-        Assert.Equal(wellFormed, FrameValidator.IsWellFormed(text));
+    [Fact]
+    public void A_surrogate_pair_is_well_formed_and_a_lone_surrogate_is_not()
+    {
+        // Cases in code, not [InlineData]: a theory's data is serialized, and a lone surrogate does not survive that.
+        const string Plain = "plain text of a page, long enough to be searched a vector at a time ";
+        (string Text, bool WellFormed)[] cases =
+        [
+            (string.Empty, true),
+            ("\uD83D\uDE00", true),
+            ("\uD83D", false),
+            ("\uDE00", false),
+            ("\uDE00\uD83D", false),
+            ("\uD83D\uD83D\uDE00", false),
+            (Plain + "\uD83D\uDE00 and then \uD83D", false),
+            (Plain + "\uD83D\uDE00 and then \uD83D\uDE00", true),
+            (Plain + Plain + "\uDFFF" + Plain, false),
+        ];
+
+        foreach (var (text, wellFormed) in cases)
+        {
+            Assert.True(wellFormed == FrameValidator.IsWellFormed(text), $"\"{Escaped(text)}\" should be {(wellFormed ? "well formed" : "refused")}");
+        }
+    }
 
     /// <summary>The check as it was written before the vectorized one: a loop over every character.</summary>
     private static bool CharByChar(string text)
