@@ -237,7 +237,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
     public async Task<IReadOnlyList<CheckpointSummary>> QueryCheckpointsAsync(string jobId, string? checkpointId, int? last, CancellationToken cancellationToken)
     {
         var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { CheckpointId = checkpointId, Last = last }) with { JobId = jobId };
-        return Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>().Checkpoints;
+        return CheckpointListReader.Read(Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).Payload).Checkpoints;
     }
 
     /// <summary>
@@ -249,7 +249,7 @@ public sealed partial class ArcpClient : IAsyncDisposable
     {
         // 'limit' is what asks for a page: a first page names no checkpoint to continue after.
         var command = NewCommand(MessageTypes.CheckpointQuery, new CheckpointQueryPayload { AfterCheckpointId = afterCheckpointId, Limit = limit ?? CheckpointQueryPayload.MaxLimit }) with { JobId = jobId };
-        var page = Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).PayloadAs<CheckpointListPayload>();
+        var page = CheckpointListReader.Read(Expect(await RequestAsync(command, cancellationToken).ConfigureAwait(false), MessageTypes.CheckpointList).Payload);
         RequirePageProgress(MessageTypes.CheckpointList, page.Next, page.Checkpoints.Count == 0 ? null : page.Checkpoints[^1].CheckpointId);
         return page;
     }

@@ -26,30 +26,7 @@ public static class EnvelopeCodec
         try
         {
             var writer = scratch.Writer;
-            writer.WriteStartObject();
-            WriteIfPresent(writer, "arcp", header.Arcp);
-            WriteIfPresent(writer, "id", header.Id);
-            WriteIfPresent(writer, "type", header.Type);
-            WriteIfPresent(writer, "timestamp", header.Timestamp);
-            WriteIfPresent(writer, "source", header.Source);
-            WriteIfPresent(writer, "target", header.Target);
-            WriteIfPresent(writer, "session_id", header.SessionId);
-            WriteIfPresent(writer, "job_id", header.JobId);
-            WriteIfPresent(writer, "stream_id", header.StreamId);
-            WriteIfPresent(writer, "subscription_id", header.SubscriptionId);
-            WriteIfPresent(writer, "trace_id", header.TraceId);
-            WriteIfPresent(writer, "span_id", header.SpanId);
-            WriteIfPresent(writer, "parent_span_id", header.ParentSpanId);
-            WriteIfPresent(writer, "correlation_id", header.CorrelationId);
-            WriteIfPresent(writer, "causation_id", header.CausationId);
-            WriteIfPresent(writer, "idempotency_key", header.IdempotencyKey);
-            WriteIfPresent(writer, "priority", header.Priority);
-            if (header.Extensions is { } extensions)
-            {
-                writer.WritePropertyName("extensions");
-                JsonSerializer.Serialize(writer, extensions, ArcpJson.Options);
-            }
-
+            WriteHeader(writer, header);
             writer.WritePropertyName("payload");
             JsonSerializer.Serialize(writer, payload, ArcpJson.Options);
             writer.WriteEndObject();
@@ -59,6 +36,38 @@ public static class EnvelopeCodec
         finally
         {
             scratch.Return();
+        }
+    }
+
+    /// <summary>
+    /// Opens a frame of <paramref name="header"/> and writes its fields up to the payload (the header's own payload is
+    /// not read): the caller writes <c>"payload"</c> and ends the object. The fields are the envelope's, in its order,
+    /// with the serializer's rules (nulls left out).
+    /// </summary>
+    internal static void WriteHeader(Utf8JsonWriter writer, Envelope header)
+    {
+        writer.WriteStartObject();
+        WriteIfPresent(writer, "arcp", header.Arcp);
+        WriteIfPresent(writer, "id", header.Id);
+        WriteIfPresent(writer, "type", header.Type);
+        WriteIfPresent(writer, "timestamp", header.Timestamp);
+        WriteIfPresent(writer, "source", header.Source);
+        WriteIfPresent(writer, "target", header.Target);
+        WriteIfPresent(writer, "session_id", header.SessionId);
+        WriteIfPresent(writer, "job_id", header.JobId);
+        WriteIfPresent(writer, "stream_id", header.StreamId);
+        WriteIfPresent(writer, "subscription_id", header.SubscriptionId);
+        WriteIfPresent(writer, "trace_id", header.TraceId);
+        WriteIfPresent(writer, "span_id", header.SpanId);
+        WriteIfPresent(writer, "parent_span_id", header.ParentSpanId);
+        WriteIfPresent(writer, "correlation_id", header.CorrelationId);
+        WriteIfPresent(writer, "causation_id", header.CausationId);
+        WriteIfPresent(writer, "idempotency_key", header.IdempotencyKey);
+        WriteIfPresent(writer, "priority", header.Priority);
+        if (header.Extensions is { } extensions)
+        {
+            writer.WritePropertyName("extensions");
+            JsonSerializer.Serialize(writer, extensions, ArcpJson.Options);
         }
     }
 

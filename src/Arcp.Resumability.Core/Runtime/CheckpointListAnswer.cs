@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arcp.Resumability.Protocol;
@@ -6,11 +7,12 @@ using Arcp.Resumability.Store;
 namespace Arcp.Resumability.Runtime;
 
 /// <summary>
-/// The <c>checkpoint_list</c> payload written from stored rows: each output goes into the payload as the JSON text it
-/// was stored as, checked but not parsed into a node and serialized again (a page of 200 outputs was most of a
-/// listing's cost in the runtime). The shape is <see cref="CheckpointListPayload"/>'s, as the serializer writes it.
+/// The <c>checkpoint_list</c> frame written from stored rows: each output goes into the frame as the JSON text it was
+/// stored as, checked but not parsed into a node and serialized again, and the payload goes into the frame as it is
+/// written, not into an element the envelope's serializer then writes again (a page of 200 outputs was most of a
+/// listing's cost in the runtime). The payload's shape is <see cref="CheckpointListPayload"/>'s, as the serializer writes it.
 /// </summary>
-internal sealed class CheckpointListAnswer : IDisposable
+internal static class CheckpointListAnswer
 {
     /// <summary>
     /// Where an output sits in a <c>checkpoint_list</c> frame: in an item (4) of the array (3) of the payload (2) of the
@@ -18,56 +20,34 @@ internal sealed class CheckpointListAnswer : IDisposable
     /// </summary>
     private const int OutputDepth = 4;
 
-    private readonly PooledBufferWriter buffer;
-    private readonly JsonDocument document;
-
-    private CheckpointListAnswer(PooledBufferWriter buffer, JsonDocument document)
-    {
-        this.buffer = buffer;
-        this.document = document;
-    }
-
-    /// <summary>The payload; read it (serialize the reply) before this answer is disposed, which returns its buffers.</summary>
-    public JsonElement Payload => document.RootElement;
-
+    /// <summary>The frame of <paramref name="header"/> (its own payload not read) carrying these checkpoints.</summary>
     /// <exception cref="ArcpException">DATA_LOSS when a stored output is not one well-formed JSON value a frame may carry.</exception>
-    public static CheckpointListAnswer Write(IReadOnlyList<CheckpointRecord> checkpoints, string? next)
+    public static string Frame(Envelope header, IReadOnlyList<CheckpointRecord> checkpoints, string? next)
     {
-        var buffer = new PooledBufferWriter(Capacity(checkpoints));
-        try
+        // A full page is a few hundred kilobytes: pooled, not a fresh large object grown and copied several times.
+        using var buffer = new PooledBufferWriter(Capacity(checkpoints));
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = ArcpJson.Options.Encoder, MaxDepth = ArcpJson.MaxDepth }))
         {
-            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { MaxDepth = ArcpJson.MaxDepth }))
+            EnvelopeCodec.WriteHeader(writer, header);
+            writer.WritePropertyName("payload");
+            writer.WriteStartObject();
+            writer.WriteStartArray("checkpoints");
+            foreach (var checkpoint in checkpoints)
             {
-                writer.WriteStartObject();
-                writer.WriteStartArray("checkpoints");
-                foreach (var checkpoint in checkpoints)
-                {
-                    Write(writer, checkpoint);
-                }
-
-                writer.WriteEndArray();
-                if (next is not null)
-                {
-                    writer.WriteString("next", next);
-                }
-
-                writer.WriteEndObject();
+                Write(writer, checkpoint);
             }
 
-            // Parsed in place over the pooled bytes, not copied into a document of its own.
-            return new CheckpointListAnswer(buffer, JsonDocument.Parse(buffer.WrittenMemory, new JsonDocumentOptions { MaxDepth = ArcpJson.MaxDepth }));
-        }
-        catch
-        {
-            buffer.Dispose();
-            throw;
-        }
-    }
+            writer.WriteEndArray();
+            if (next is not null)
+            {
+                writer.WriteString("next", next);
+            }
 
-    public void Dispose()
-    {
-        document.Dispose();
-        buffer.Dispose();
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenMemory.Span);
     }
 
     private static void Write(Utf8JsonWriter writer, CheckpointRecord checkpoint)
@@ -80,11 +60,7 @@ internal sealed class CheckpointListAnswer : IDisposable
         writer.WriteString("message_id", checkpoint.MessageId);
         writer.WriteString("idempotency_key", checkpoint.IdempotencyKey);
         writer.WriteString("created_at", ArcpJson.FormatTimestamp(checkpoint.CreatedAt));
-        if (CheckedOutput(checkpoint) is { } output)
-        {
-            writer.WritePropertyName("output");
-            writer.WriteRawValue(output, skipInputValidation: true);
-        }
+        WriteOutput(writer, checkpoint);
 
         if (checkpoint.DefinitionVersion is { } version)
         {
@@ -112,11 +88,12 @@ internal sealed class CheckpointListAnswer : IDisposable
     /// <summary>
     /// The stored output's UTF-8 text once it passed the checks every frame gets (one JSON value, no repeated key, no
     /// lone surrogate, not too deep), so that a damaged row gets its own error and never makes the whole frame one the
-    /// client has to drop; null for a JSON null, which the payload leaves out as the serializer does.
+    /// client has to drop; left out for a JSON null, as the serializer does.
     /// </summary>
-    private static byte[]? CheckedOutput(CheckpointRecord checkpoint)
+    private static void WriteOutput(Utf8JsonWriter writer, CheckpointRecord checkpoint)
     {
-        if (FrameValidator.FindProblem(checkpoint.Output, ArcpJson.MaxDepth - OutputDepth, "The stored output", out var utf8) is { } problem)
+        using var utf8 = new PooledUtf8(checkpoint.Output);
+        if (FrameValidator.FindProblem(checkpoint.Output, utf8.Memory, ArcpJson.MaxDepth - OutputDepth, "The stored output") is { } problem)
         {
             throw ArcpException.Of(
                 ErrorCodes.DataLoss,
@@ -124,15 +101,19 @@ internal sealed class CheckpointListAnswer : IDisposable
                 new JsonObject { ["checkpoint_id"] = checkpoint.CheckpointId, ["job_id"] = checkpoint.JobId });
         }
 
-        var reader = new Utf8JsonReader(utf8);
+        var reader = new Utf8JsonReader(utf8.Span);
         reader.Read();
-        return reader.TokenType == JsonTokenType.Null ? null : utf8;
+        if (reader.TokenType != JsonTokenType.Null)
+        {
+            writer.WritePropertyName("output");
+            writer.WriteRawValue(utf8.Span, skipInputValidation: true);
+        }
     }
 
-    /// <summary>About the payload's size, so the buffer is not grown and copied several times for a full page.</summary>
+    /// <summary>About the frame's size, so the buffer is not grown and copied several times for a full page.</summary>
     private static int Capacity(IReadOnlyList<CheckpointRecord> checkpoints)
     {
-        long bytes = 64;
+        long bytes = 1024;
         foreach (var checkpoint in checkpoints)
         {
             bytes += checkpoint.Output.Length + 400;

@@ -55,9 +55,9 @@ internal sealed partial class RuntimeSession
             answer = new CheckpointPage(selected, null);
         }
 
-        // The payload is written from the stored rows (CheckpointListAnswer); the reply's own one is only a placeholder.
-        using var payload = CheckpointListAnswer.Write(answer.Checkpoints, answer.Next);
-        var reply = Reply(envelope, MessageTypes.CheckpointList, NoCheckpoints, jobId) with { Payload = payload.Payload };
+        // Written from the stored rows into the reply's frame (CheckpointListAnswer), before the query is logged: a
+        // damaged output is nacked by the usual path.
+        var reply = CheckpointListAnswer.Frame(ReplyHeader(envelope, MessageTypes.CheckpointList, jobId), answer.Checkpoints, answer.Next);
         await RespondToQueryAsync(envelope, frame, reply, cancellationToken).ConfigureAwait(false);
     }
 
@@ -73,8 +73,6 @@ internal sealed partial class RuntimeSession
         var page = await jobs.QueryEventPageAsync(principal, jobId, query.AfterMessageId, query.Limit, cancellationToken).ConfigureAwait(false);
         await RespondToQueryAsync(envelope, frame, Reply(envelope, MessageTypes.EventList, page, jobId), cancellationToken).ConfigureAwait(false);
     }
-
-    private static readonly CheckpointListPayload NoCheckpoints = new([]);
 
     private static string RequireJobId(Envelope envelope) =>
         envelope.JobId ?? throw ArcpException.Of(ErrorCodes.InvalidArgument, $"'{envelope.Type}' needs a 'job_id'.");

@@ -90,14 +90,27 @@ internal sealed partial class RuntimeSession
         return frames;
     }
 
+    /// <summary>Sends the answer to a read-only query (pong, step outcome, job/event lists), once the query is logged (<see cref="LogQueryAsync"/>).</summary>
+    private Task RespondToQueryAsync(Envelope envelope, string frame, Envelope answer, CancellationToken cancellationToken) =>
+        RespondToQueryAsync(envelope, frame, EnvelopeCodec.Serialize(answer), cancellationToken);
+
+    /// <summary>Sends an answer already written as a frame (a checkpoint list) to a read-only query, once the query is logged.</summary>
+    private async Task RespondToQueryAsync(Envelope envelope, string frame, string answer, CancellationToken cancellationToken)
+    {
+        if (await LogQueryAsync(envelope, frame, cancellationToken).ConfigureAwait(false))
+        {
+            await connection.SendAsync(answer, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
-    /// Sends the answer to a read-only query (pong, step outcome, job/checkpoint/event lists). Only the inbound
-    /// envelope is logged, so its id is still deduplicated (§6.4); the answer is not, because it can be as large as
-    /// the data it reads and is cheap to compute again: a retransmitted query is answered by running it again, for
-    /// the session that sent it (the caller computed <paramref name="answer"/> before logging, so a query that
-    /// fails is nacked, and that small nack logged, by the usual path).
+    /// Logs a read-only query. Only the inbound envelope is logged, so its id is still deduplicated (§6.4); the answer
+    /// is not, because it can be as large as the data it reads and is cheap to compute again: a retransmitted query is
+    /// answered by running it again, for the session that sent it (the caller computed the answer before logging, so a
+    /// query that fails is nacked, and that small nack logged, by the usual path).
     /// </summary>
-    private async Task RespondToQueryAsync(Envelope envelope, string frame, Envelope answer, CancellationToken cancellationToken)
+    /// <returns>False when the id was used before by another sender, which has been refused: the answer is not to be sent.</returns>
+    private async Task<bool> LogQueryAsync(Envelope envelope, string frame, CancellationToken cancellationToken)
     {
         bool logged;
         var transaction = await store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
@@ -115,10 +128,10 @@ internal sealed partial class RuntimeSession
         if (!logged && !await SentEarlierBySameSenderAsync(envelope.Id, cancellationToken).ConfigureAwait(false))
         {
             await RefuseReusedIdAsync(envelope, cancellationToken).ConfigureAwait(false);
-            return;
+            return false;
         }
 
-        await connection.SendAsync(EnvelopeCodec.Serialize(answer), cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Logs and sends envelopes the runtime emits on its own (not as the answer to one inbound message).</summary>
@@ -199,7 +212,11 @@ internal sealed partial class RuntimeSession
     }
 
     private Envelope Reply<TPayload>(Envelope request, string type, TPayload payload, string? jobId = null) =>
-        Envelope.Create(type, payload, sessionId, jobId ?? request.JobId, request.Id) with { TraceId = request.TraceId };
+        ReplyHeader(request, type, jobId) with { Payload = ArcpJson.ToElement(payload) };
+
+    /// <summary>A reply's envelope without its payload, for a frame written with the payload in it.</summary>
+    private Envelope ReplyHeader(Envelope request, string type, string? jobId = null) =>
+        Envelope.Header(type, sessionId, jobId ?? request.JobId, request.Id) with { TraceId = request.TraceId };
 
     private Envelope Nack(Envelope request, ArcpError error) => Reply(request, MessageTypes.Nack, NackPayload.From(request.Id, error));
 

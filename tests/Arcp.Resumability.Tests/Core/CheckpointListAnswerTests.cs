@@ -6,7 +6,7 @@ using Arcp.Resumability.Store;
 
 namespace Arcp.Resumability.Tests.Core;
 
-/// <summary>The checkpoint_list payload written from stored rows is the one the serializer writes from their summaries.</summary>
+/// <summary>The checkpoint_list frame written from stored rows is the one the serializer writes from their summaries.</summary>
 public sealed class CheckpointListAnswerTests
 {
     private static readonly DateTimeOffset Recorded = new(2026, 12, 2, 13, 0, 0, 123, TimeSpan.Zero);
@@ -37,10 +37,13 @@ public sealed class CheckpointListAnswerTests
             new("chk_2", "job_1", 1, "stép \"2\"", "msg_2", "key-2", Recorded, "{\"last\":true}"),
         ];
 
-        using var answer = CheckpointListAnswer.Write(rows, "chk_2");
+        var header = Envelope.Header(MessageTypes.CheckpointList, "ses_1", "job_1", "msg_query") with { TraceId = "trace-1" };
+
+        var answer = EnvelopeCodec.Parse(CheckpointListAnswer.Frame(header, rows, "chk_2"));
 
         var expected = new CheckpointListPayload([.. rows.Select(r => JobSummaries.Of(r, includeOutput: true))]) { Next = "chk_2" };
         Assert.Equal(Canonical(ArcpJson.ToElement(expected)), Canonical(answer.Payload));
+        Assert.Equal(header with { Payload = answer.Payload }, answer);
         var read = ArcpJson.Deserialize<CheckpointListPayload>(answer.Payload);
         Assert.Equal(ArcpJson.ToText(expected.Checkpoints[0].Output), ArcpJson.ToText(read.Checkpoints[0].Output));
         Assert.Equal("chk_2", read.Next);
@@ -52,16 +55,18 @@ public sealed class CheckpointListAnswerTests
         var fits = new string('[', ArcpJson.MaxDepth - 4) + new string(']', ArcpJson.MaxDepth - 4);
         var tooDeep = '[' + fits + ']';
 
-        using (CheckpointListAnswer.Write([Row(fits)], null))
-        {
-        }
+        var header = Envelope.Header(MessageTypes.CheckpointList, "ses_1", "job_1", "msg_query");
+        var sent = EnvelopeCodec.Parse(CheckpointListAnswer.Frame(header, [Row(fits)], null));
+        Assert.Equal(ArcpJson.MaxDepth - 4, Depth(sent.Payload.GetProperty("checkpoints")[0].GetProperty("output")));
 
-        var refused = Assert.Throws<ArcpException>(() => CheckpointListAnswer.Write([Row(tooDeep)], null));
+        var refused = Assert.Throws<ArcpException>(() => CheckpointListAnswer.Frame(header, [Row(tooDeep)], null));
         Assert.Equal(ErrorCodes.DataLoss, refused.Code);
         Assert.Contains("chk_deep", refused.Message, StringComparison.Ordinal);
     }
 
     private static CheckpointRecord Row(string output) => new("chk_deep", "job_1", 0, "deep", "msg_1", "key-1", Recorded, output);
+
+    private static int Depth(JsonElement element) => element.ValueKind == JsonValueKind.Array && element.GetArrayLength() > 0 ? 1 + Depth(element[0]) : element.ValueKind == JsonValueKind.Array ? 1 : 0;
 
     /// <summary>The same JSON text for equal values, whatever the spacing or escaping of the input.</summary>
     private static string Canonical(JsonElement element) => JsonSerializer.Serialize(element);
