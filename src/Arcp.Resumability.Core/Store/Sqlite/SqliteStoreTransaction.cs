@@ -29,7 +29,7 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
     private (string MessageId, string Envelope, CutCheckpointFrame Cut)? loggedCheckpointEvent;
 
     // The job row as this transaction last read or wrote it: the transaction holds the file's write lock, so it is the
-    // stored row until this transaction changes it, and an update can see which columns it changes without asking SQLite.
+    // stored row until this transaction changes it, and an update can see which columns it changes without reading it.
     private JobRecord? knownJob;
 
     public Task AppendEventAsync(EventDraft draft, CancellationToken cancellationToken) => TryAppendEventAsync(draft, cancellationToken);
@@ -97,11 +97,16 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         // A step of a running job changes only the columns the step's statement sets, none of which is in an index that
         // holds a running job. SQLite rewrites an index's entry whenever an UPDATE sets one of its columns, even to the
         // value it had, so the full update below would write the pages of ix_jobs_state and ix_jobs_lease_session in
-        // every step's commit; the row this transaction read tells which of the two a change needs.
-        var changed = knownJob is { } stored && OnlyStepColumnsDiffer(stored, job)
-            ? SqliteStoreErrors.Guard(location, () => UpdateStepColumns(job))
-            : SqliteStoreErrors.Guard(location, () => UpdateAllColumns(job));
-        knownJob = null;
+        // every step's commit. The stored row tells which of the two a change needs: a step's transaction has read it
+        // already (TryAppendJobEventsAsync), any other caller has it read here.
+        var changed = SqliteStoreErrors.Guard(
+            location,
+            () =>
+            {
+                var stored = knownJob is { } known && known.JobId == job.JobId ? known : QueryJob(statements, transaction, job.JobId);
+                knownJob = null;
+                return stored is not null && OnlyStepColumnsDiffer(stored, job) ? UpdateStepColumns(job) : UpdateAllColumns(job);
+            });
         if (changed != 1)
         {
             throw new StoreException(StoreErrorKind.Corrupt, $"Job '{job.JobId}' changed identity or vanished during an update.");
