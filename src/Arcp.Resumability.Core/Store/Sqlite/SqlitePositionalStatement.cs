@@ -18,9 +18,6 @@ internal sealed class SqlitePositionalStatement : IDisposable
     // Text up to this many UTF-16 units is encoded on the stack; longer text in a pooled buffer.
     private const int StackChars = 128;
 
-    // A pointer to an empty span is null, which SQLite would bind as NULL; empty text is bound from this terminator instead.
-    private static readonly byte[] EmptyText = [0];
-
     private readonly sqlite3 connection;
     private readonly sqlite3_stmt statement;
 
@@ -42,11 +39,13 @@ internal sealed class SqlitePositionalStatement : IDisposable
         return new SqlitePositionalStatement(connection, statement);
     }
 
+    public void BindNull(int index) => Check(raw.sqlite3_bind_null(statement, index));
+
     public void Bind(int index, string? value)
     {
         if (value is null)
         {
-            Check(raw.sqlite3_bind_null(statement, index));
+            BindNull(index);
         }
         else if (value.Length <= StackChars)
         {
@@ -60,8 +59,7 @@ internal sealed class SqlitePositionalStatement : IDisposable
         }
     }
 
-    public void Bind(int index, ReadOnlySpan<byte> utf8) =>
-        Check(utf8.IsEmpty ? raw.sqlite3_bind_text(statement, index, utf8z.FromSpan(EmptyText)) : raw.sqlite3_bind_text(statement, index, utf8));
+    public void Bind(int index, ReadOnlySpan<byte> utf8) => Check(raw.sqlite3_bind_text(statement, index, utf8));
 
     public void Bind(int index, long? value) =>
         Check(value is { } number ? raw.sqlite3_bind_int64(statement, index, number) : raw.sqlite3_bind_null(statement, index));
@@ -71,7 +69,7 @@ internal sealed class SqlitePositionalStatement : IDisposable
     {
         if (value is not { } time)
         {
-            Check(raw.sqlite3_bind_null(statement, index));
+            BindNull(index);
             return;
         }
 

@@ -51,7 +51,7 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
                 if (cut is null)
                 {
                     insert.Bind(8, draft.Envelope);
-                    insert.Bind(9, (long?)null);
+                    insert.BindNull(9);
                 }
                 else
                 {
