@@ -40,7 +40,8 @@ internal static class CheckpointOutputs
             ? throw new StoreException(StoreErrorKind.Corrupt, $"A job.checkpoint event lost its checkpoint's output (cut at {at}); the event log is inconsistent.")
             : remainder.Insert(at, output);
 
-    private static (int Start, int End)? Locate(ReadOnlySpan<byte> json)
+    /// <summary>Where the output of the <c>job.checkpoint</c> frame <paramref name="json"/> lies, in bytes; null when it has none.</summary>
+    public static (int Start, int End)? Locate(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         var depth = 0;

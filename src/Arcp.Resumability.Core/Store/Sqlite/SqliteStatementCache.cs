@@ -10,6 +10,7 @@ namespace Arcp.Resumability.Store.Sqlite;
 internal sealed class SqliteStatementCache(SqliteConnection connection) : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqlitePositionalStatement> positional = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The command for <paramref name="sql"/>, bound to <paramref name="transaction"/>, with the parameters of its last
@@ -28,6 +29,18 @@ internal sealed class SqliteStatementCache(SqliteConnection connection) : IDispo
         return command;
     }
 
+    /// <summary>The statement for <paramref name="sql"/> (positional parameters), prepared on first use.</summary>
+    public SqlitePositionalStatement Positional(string sql)
+    {
+        if (!positional.TryGetValue(sql, out var statement))
+        {
+            statement = SqlitePositionalStatement.Prepare(connection.Handle!, sql);
+            positional[sql] = statement;
+        }
+
+        return statement;
+    }
+
     public void Dispose()
     {
         foreach (var command in commands.Values)
@@ -35,6 +48,13 @@ internal sealed class SqliteStatementCache(SqliteConnection connection) : IDispo
             command.Dispose();
         }
 
+        // Finalized before the connection closes, which it could not do cleanly while they lived.
+        foreach (var statement in positional.Values)
+        {
+            statement.Dispose();
+        }
+
         commands.Clear();
+        positional.Clear();
     }
 }

@@ -1,3 +1,4 @@
+using Arcp.Resumability.Protocol;
 using Microsoft.Data.Sqlite;
 using static Arcp.Resumability.Store.Sqlite.SqliteValues;
 
@@ -9,39 +10,61 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
 {
     private const int SqliteConstraintUnique = 2067;
     private const int SqliteConstraintPrimaryKey = 1555;
+
+    // The step's writes: positional statements kept for the connection's life (see SqlitePositionalStatement).
+    private const string InsertEventSql =
+        "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope, output_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);";
+
+    private const string InsertCheckpointSql =
+        $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING;";
+
+    private const string UpdateJobStepSql =
+        "UPDATE jobs SET last_checkpoint_id = ?1, last_message_id = ?2, updated_at = ?3, lease_expires_at = ?4 WHERE job_id = ?5;";
+
     private bool released;
 
     // The job.checkpoint event this transaction just logged with its output already cut out (see CheckpointOutputs),
     // so recording its checkpoint takes the output from here instead of reading and rewriting the event. A checkpoint
     // event left without its checkpoint row gets its output back before the commit.
-    private (string MessageId, string Envelope, string Output)? loggedCheckpointEvent;
+    private (string MessageId, string Envelope, CutCheckpointFrame Cut)? loggedCheckpointEvent;
+
+    // The job row as this transaction last read or wrote it: the transaction holds the file's write lock, so it is the
+    // stored row until this transaction changes it, and an update can see which columns it changes without reading it.
+    private JobRecord? knownJob;
 
     public Task AppendEventAsync(EventDraft draft, CancellationToken cancellationToken) => TryAppendEventAsync(draft, cancellationToken);
 
-    public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken)
-    {
-        var command = Command(
-            "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope, output_at) " +
-            "VALUES ($message_id, $type, $direction, $session_id, $job_id, $correlation_id, $created_at, $envelope, $output_at);");
-        var cut = CheckpointOutputs.CutEvent(draft);
-        Add(command, "$message_id", draft.MessageId);
-        Add(command, "$type", draft.Type);
-        Add(command, "$direction", draft.Direction == EventDirection.Inbound ? "in" : "out");
-        Add(command, "$session_id", draft.SessionId);
-        Add(command, "$job_id", draft.JobId);
-        Add(command, "$correlation_id", draft.CorrelationId);
-        Add(command, "$created_at", Time(draft.CreatedAt));
-        Add(command, "$envelope", cut?.Remainder ?? draft.Envelope);
-        Add(command, "$output_at", cut?.At);
-        return Run(() =>
+    public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken) =>
+        Run(() =>
         {
+            var cut = draft.Type == MessageTypes.JobCheckpoint && draft.Envelope is { } full ? CutCheckpointFrame.Of(full) : null;
             try
             {
-                command.ExecuteNonQuery();
-                if (cut is { } taken)
+                var insert = statements.Positional(InsertEventSql);
+                insert.Bind(1, draft.MessageId);
+                insert.Bind(2, draft.Type);
+                insert.Bind(3, draft.Direction == EventDirection.Inbound ? "in" : "out");
+                insert.Bind(4, draft.SessionId);
+                insert.Bind(5, draft.JobId);
+                insert.Bind(6, draft.CorrelationId);
+                insert.Bind(7, draft.CreatedAt);
+                if (cut is null)
+                {
+                    insert.Bind(8, draft.Envelope);
+                    insert.BindNull(9);
+                }
+                else
+                {
+                    insert.Bind(8, cut.Remainder);
+                    insert.Bind(9, cut.At);
+                }
+
+                insert.Execute();
+                if (cut is not null)
                 {
                     RestoreUnrecordedOutput();
-                    loggedCheckpointEvent = (draft.MessageId, draft.Envelope!, taken.Output);
+                    loggedCheckpointEvent = (draft.MessageId, draft.Envelope!, cut);
+                    cut = null;
                 }
 
                 return true;
@@ -50,10 +73,13 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
             {
                 return false;
             }
+            finally
+            {
+                cut?.Dispose();
+            }
         });
-    }
 
-    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) => Run(() => QueryJob(statements, transaction, jobId));
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken) => Run(() => knownJob = QueryJob(statements, transaction, jobId));
 
     public Task InsertJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
@@ -62,39 +88,31 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
             "$last_checkpoint_id, $last_message_id, $created_at, $updated_at, $lease_session_id, $lease_host, $lease_process_id, $lease_process_started, $lease_expires_at, $retry_of);");
         BindJob(command, job);
         Add(command, "$retry_of", job.RetryOf);
+        knownJob = null;
         return Run(command.ExecuteNonQuery);
     }
 
     public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken)
     {
-        // A step of a running job changes only the columns this statement sets, none of which is in an index that holds
-        // a running job. SQLite rewrites an index's entry whenever an UPDATE sets one of its columns, even to the value
-        // it had, so the full update below wrote the pages of ix_jobs_state and ix_jobs_lease_session in every step's
-        // commit. This one changes the row only when every other column already holds the new value; else the full one runs.
-        var step = Command(
-            "UPDATE jobs SET last_checkpoint_id = $last_checkpoint_id, last_message_id = $last_message_id, updated_at = $updated_at, lease_expires_at = $lease_expires_at " +
-            "WHERE job_id = $job_id AND principal = $principal AND workflow = $workflow AND inputs = $inputs AND created_at = $created_at " +
-            "AND idempotency_key IS $idempotency_key AND name IS $name AND state = $state AND result IS $result AND error IS $error " +
-            "AND lease_session_id IS $lease_session_id AND lease_host IS $lease_host AND lease_process_id IS $lease_process_id " +
-            "AND lease_process_started IS $lease_process_started;");
-        BindJob(step, job);
-        if (SqliteStoreErrors.Guard(location, step.ExecuteNonQuery) == 1)
-        {
-            return Task.CompletedTask;
-        }
-
-        var command = Command(
-            "UPDATE jobs SET name = $name, state = $state, result = $result, error = $error, last_checkpoint_id = $last_checkpoint_id, " +
-            "last_message_id = $last_message_id, updated_at = $updated_at, lease_session_id = $lease_session_id, lease_host = $lease_host, " +
-            "lease_process_id = $lease_process_id, lease_process_started = $lease_process_started, lease_expires_at = $lease_expires_at " +
-            "WHERE job_id = $job_id AND principal = $principal AND workflow = $workflow AND inputs = $inputs AND created_at = $created_at " +
-            "AND idempotency_key IS $idempotency_key;");
-        BindJob(command, job);
-        if (SqliteStoreErrors.Guard(location, command.ExecuteNonQuery) != 1)
+        // A step of a running job changes only the columns the step's statement sets, none of which is in an index that
+        // holds a running job. SQLite rewrites an index's entry whenever an UPDATE sets one of its columns, even to the
+        // value it had, so the full update below would write the pages of ix_jobs_state and ix_jobs_lease_session in
+        // every step's commit. The stored row tells which of the two a change needs: a step's transaction has read it
+        // already (TryAppendJobEventsAsync), any other caller has it read here.
+        var changed = SqliteStoreErrors.Guard(
+            location,
+            () =>
+            {
+                var stored = knownJob is { } known && known.JobId == job.JobId ? known : QueryJob(statements, transaction, job.JobId);
+                knownJob = null;
+                return stored is not null && OnlyStepColumnsDiffer(stored, job) ? UpdateStepColumns(job) : UpdateAllColumns(job);
+            });
+        if (changed != 1)
         {
             throw new StoreException(StoreErrorKind.Corrupt, $"Job '{job.JobId}' changed identity or vanished during an update.");
         }
 
+        knownJob = job;
         return Task.CompletedTask;
     }
 
@@ -107,13 +125,9 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
             // Stored once: the output moves from the checkpoint's event into its row. The event logged just before, in
             // this transaction, was stored without it already; one logged earlier is read here and rewritten once the
             // row is in.
-            var loggedHere = loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId;
+            var loggedHere = loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId ? logged.Cut : null;
             (string Remainder, int At, string Output)? cutLater = null;
-            if (loggedHere)
-            {
-                checkpoint = checkpoint with { Output = loggedCheckpointEvent!.Value.Output };
-            }
-            else
+            if (loggedHere is null)
             {
                 var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
                 Add(read, "$message_id", checkpoint.MessageId);
@@ -125,30 +139,16 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
             }
 
             // The unique keys (checkpoint_id; job_id with idempotency_key) refuse a taken id or a recorded step.
-            var command = Command(
-                $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES ($checkpoint_id, $job_id, $step_index, $step, $message_id, $idempotency_key, $created_at, $output, $definition_version, $started_at, $attempts, $duration_ms) " +
-                "ON CONFLICT DO NOTHING;");
-            Add(command, "$checkpoint_id", checkpoint.CheckpointId);
-            Add(command, "$job_id", checkpoint.JobId);
-            Add(command, "$step_index", checkpoint.StepIndex);
-            Add(command, "$step", checkpoint.Step);
-            Add(command, "$message_id", checkpoint.MessageId);
-            Add(command, "$idempotency_key", checkpoint.IdempotencyKey);
-            Add(command, "$created_at", Time(checkpoint.CreatedAt));
-            Add(command, "$output", checkpoint.Output);
-            Add(command, "$definition_version", checkpoint.DefinitionVersion);
-            Add(command, "$started_at", checkpoint.StartedAt is { } started ? Time(started) : null);
-            Add(command, "$attempts", checkpoint.Attempts);
-            Add(command, "$duration_ms", checkpoint.DurationMs);
-            if (command.ExecuteNonQuery() != 1)
+            if (InsertCheckpointRow(checkpoint, loggedHere) != 1)
             {
                 // Not recorded: an event logged here without its output gets it back before any commit.
                 return false;
             }
 
-            if (loggedHere)
+            if (loggedHere is not null)
             {
                 loggedCheckpointEvent = null;
+                loggedHere.Dispose();
             }
             else if (cutLater is { } cut)
             {
@@ -277,6 +277,7 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
             "(SELECT MAX(e.sequence) FROM events e WHERE e.job_id = jobs.job_id AND e.created_at < $cutoff)) " +
             "WHERE job_id IN (SELECT job_id FROM events WHERE job_id IS NOT NULL AND created_at < $cutoff);");
         Add(watermark, "$cutoff", Time(cutoff));
+        knownJob = null;
         return Run(() =>
         {
             watermark.ExecuteNonQuery();
@@ -295,6 +296,7 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
 
     public Task<JobDeletion> DeleteJobAsync(string jobId, CancellationToken cancellationToken)
     {
+        knownJob = null;
         return Run(() =>
         {
             var events = Delete("DELETE FROM events WHERE job_id = $job_id OR correlation_id IN (SELECT message_id FROM events WHERE job_id = $job_id);", jobId);
@@ -371,6 +373,7 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         }
 
         loggedCheckpointEvent = null;
+        unrecorded.Cut.Dispose();
         var restore = Command("UPDATE events SET envelope = $envelope, output_at = NULL WHERE message_id = $message_id;");
         Add(restore, "$envelope", unrecorded.Envelope);
         Add(restore, "$message_id", unrecorded.MessageId);
@@ -411,6 +414,68 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         return SqliteArcpStore.ReadAll(command, ReadCheckpoint).FirstOrDefault();
     }
 
+    /// <summary>True when <paramref name="updated"/> differs from <paramref name="stored"/> at most in the columns <see cref="UpdateStepColumns"/> sets.</summary>
+    private static bool OnlyStepColumnsDiffer(JobRecord stored, JobRecord updated) =>
+        updated.JobId == stored.JobId && updated.Principal == stored.Principal && updated.Workflow == stored.Workflow && updated.Name == stored.Name &&
+        updated.State == stored.State && updated.Inputs == stored.Inputs && updated.IdempotencyKey == stored.IdempotencyKey &&
+        updated.Result == stored.Result && updated.Error == stored.Error && updated.CreatedAt == stored.CreatedAt &&
+        (updated.Lease, stored.Lease) switch
+        {
+            (null, null) => true,
+            ({ } next, { } held) => next.SessionId == held.SessionId && next.Host == held.Host && next.ProcessId == held.ProcessId && next.ProcessStartedAt == held.ProcessStartedAt,
+            _ => false,
+        };
+
+    private int UpdateStepColumns(JobRecord job)
+    {
+        var update = statements.Positional(UpdateJobStepSql);
+        update.Bind(1, job.LastCheckpointId);
+        update.Bind(2, job.LastMessageId);
+        update.Bind(3, job.UpdatedAt);
+        update.Bind(4, job.Lease?.ExpiresAt);
+        update.Bind(5, job.JobId);
+        return update.Execute();
+    }
+
+    private int UpdateAllColumns(JobRecord job)
+    {
+        var command = Command(
+            "UPDATE jobs SET name = $name, state = $state, result = $result, error = $error, last_checkpoint_id = $last_checkpoint_id, " +
+            "last_message_id = $last_message_id, updated_at = $updated_at, lease_session_id = $lease_session_id, lease_host = $lease_host, " +
+            "lease_process_id = $lease_process_id, lease_process_started = $lease_process_started, lease_expires_at = $lease_expires_at " +
+            "WHERE job_id = $job_id AND principal = $principal AND workflow = $workflow AND inputs = $inputs AND created_at = $created_at " +
+            "AND idempotency_key IS $idempotency_key;");
+        BindJob(command, job);
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>Inserts the checkpoint row, its output taken from <paramref name="cut"/> when its event was logged here.</summary>
+    private int InsertCheckpointRow(CheckpointRecord checkpoint, CutCheckpointFrame? cut)
+    {
+        var insert = statements.Positional(InsertCheckpointSql);
+        insert.Bind(1, checkpoint.CheckpointId);
+        insert.Bind(2, checkpoint.JobId);
+        insert.Bind(3, checkpoint.StepIndex);
+        insert.Bind(4, checkpoint.Step);
+        insert.Bind(5, checkpoint.MessageId);
+        insert.Bind(6, checkpoint.IdempotencyKey);
+        insert.Bind(7, checkpoint.CreatedAt);
+        if (cut is null)
+        {
+            insert.Bind(8, checkpoint.Output);
+        }
+        else
+        {
+            insert.Bind(8, cut.Output);
+        }
+
+        insert.Bind(9, checkpoint.DefinitionVersion);
+        insert.Bind(10, checkpoint.StartedAt);
+        insert.Bind(11, checkpoint.Attempts);
+        insert.Bind(12, checkpoint.DurationMs);
+        return insert.Execute();
+    }
+
     private SqliteCommand Command(string sql) => statements.Get(sql, transaction);
 
     private Task<T> Run<T>(Func<T> work) => Task.FromResult(SqliteStoreErrors.Guard(location, work));
@@ -446,6 +511,8 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
     private void Release()
     {
         released = true;
+        loggedCheckpointEvent?.Cut.Dispose();
+        loggedCheckpointEvent = null;
         try
         {
             transaction.Dispose();
