@@ -13,6 +13,12 @@ namespace Arcp.Resumability.Steps;
 public sealed class StepRunner(ArcpClient client)
 {
     /// <summary>
+    /// How long recording the checkpoint of a step whose body has finished may go on once the run is stopped: long
+    /// enough for any commit, short enough that a runtime which does not answer cannot hold up a Ctrl+C for long.
+    /// </summary>
+    public static readonly TimeSpan FinishedStepGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Runs once the job exists (created, or found by its idempotency key) and before any step: where a caller
     /// records what it needs to resume the job later, so that record is durable before the first step can crash.
     /// </summary>
@@ -167,6 +173,8 @@ public sealed class StepRunner(ArcpClient client)
 
             while (index < count)
             {
+                // A stop takes effect here, where the previous step's checkpoint is durable.
+                cancellationToken.ThrowIfCancellationRequested();
                 var step = workflow.Steps[index];
                 if (cancelRequest.IsRequested)
                 {
@@ -242,6 +250,12 @@ public sealed class StepRunner(ArcpClient client)
                 ran.Add(step.Name);
                 var checkpointId = ArcpId.NewCheckpointId();
 
+                // A finished body's outcome is recorded even when the run is stopped meanwhile: dropped, the step would run
+                // again on resume, side effects and all. The stop takes effect right after the commit, or once
+                // FinishedStepGrace has passed if the runtime does not answer.
+                using var recording = new CancellationTokenSource();
+                using var graceOnStop = cancellationToken.Register(static state => ((CancellationTokenSource)state!).CancelAfter(FinishedStepGrace), recording);
+
                 // The progress goes over with the checkpoint, so the runtime records both in one commit at once.
                 var ack = await client.PostThenEmitAsync(
                     MessageTypes.JobProgress,
@@ -261,7 +275,7 @@ public sealed class StepRunner(ArcpClient client)
                         DurationMs = clock.ElapsedMilliseconds,
                     }),
                     context.IdempotencyKey,
-                    cancellationToken).ConfigureAwait(false);
+                    recording.Token).ConfigureAwait(false);
                 if (ack.Duplicate == true)
                 {
                     if (!loops.TryReuse(context.IdempotencyKey))

@@ -31,6 +31,43 @@ public sealed class StepRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_stop_that_arrives_as_a_step_body_finishes_keeps_that_steps_outcome_and_the_resume_does_not_run_it_again()
+    {
+        using var stop = new CancellationTokenSource();
+        var runs = new Dictionary<string, int>();
+        WorkflowDefinition Workflow(bool stopAfterGather) => new("stopped", FiveSteps.Select(name => new StepDefinition(name, (context, _) =>
+        {
+            runs[name] = runs.GetValueOrDefault(name) + 1;
+            if (stopAfterGather && name == "gather")
+            {
+                // Ctrl+C lands between the end of the body and its checkpoint.
+                stop.Cancel();
+            }
+
+            return ValueTask.FromResult<JsonNode?>(JsonValue.Create($"{context.Input!.GetValue<string>()}>{name}"));
+        })).ToList());
+
+        string jobId;
+        await using (var arcp = await store.OpenAsync())
+        {
+            using var observer = new StopAfter("never");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StepRunner(arcp.Client).StartAsync(Workflow(stopAfterGather: true), JsonValue.Create("s"), null, null, observer, stop.Token));
+            jobId = observer.JobId!;
+            Assert.Equal(["plan", "gather"], (await arcp.Client.QueryCheckpointsAsync(jobId, null, CancellationToken.None)).Select(c => c.Step));
+        }
+
+        await using (var arcp = await store.OpenAsync())
+        {
+            var result = await new StepRunner(arcp.Client).ResumeAsync(Workflow(stopAfterGather: false), jobId, null, null, null, CancellationToken.None);
+
+            Assert.Equal(("completed", "gather"), (result.State, result.ResumedAfterStep));
+            Assert.Equal(["synthesize", "critique", "finalize"], result.StepsRun);
+            Assert.All(FiveSteps, name => Assert.Equal(1, runs[name]));
+            Assert.Equal("s>plan>gather>synthesize>critique>finalize", result.Result!.GetValue<string>());
+        }
+    }
+
+    [Fact]
     public async Task Resume_continues_after_the_last_checkpoint_without_rerunning_recorded_steps()
     {
         var firstRun = new CountingWorkflow("counting", FiveSteps);
