@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Arcp.Resumability.Store;
 using Arcp.Resumability.Store.Postgres;
 using Npgsql;
@@ -65,6 +66,52 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
         }
 
         Assert.Equal("after 2", (await store.GetJobAsync("job_sc", default))!.Name);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_step_commits_in_one_request_whether_or_not_it_returned_an_output(bool withOutput)
+    {
+        await using var store = await OpenAsync();
+        var lease = new JobLease("sess_1", "host-a", 7, T0, T0.AddMinutes(1));
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(NewJob("job_sc") with { Lease = lease }, default));
+        var frame = withOutput ? StepCheckpointFrame : StepCheckpointFrame[..StepCheckpointFrame.IndexOf(",\"output\":", StringComparison.Ordinal)] + "}}}";
+
+        await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
+        var requests = new List<string>();
+        using var step = new Activity("one step").Start();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = request =>
+            {
+                if (request.TraceId == step.TraceId)
+                {
+                    lock (requests)
+                    {
+                        requests.Add(request.GetTagItem("db.statement") as string ?? request.DisplayName);
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        Assert.NotNull(await tx.TryRecordOwnerEventsAndCommitAsync(
+            [
+                new EventDraft("msg_sp", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{\"progress\":1}"),
+                new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, frame),
+            ],
+            new OwnerJobWrite("job_sc", "local:test", lease, T0.AddSeconds(5)) { LastMessageId = "msg_sc", Checkpoint = new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "null") },
+            0,
+            default));
+        step.Stop();
+
+        // The events, the job row with the checkpoint, the cancel scan and the COMMIT: one batch, one round trip.
+        Assert.Single(requests);
+        Assert.Equal("chk_sc", (await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
+        Assert.Equal(withOutput ? StepOutput : "null", Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
     }
 
     protected override async Task CreateFirstSchemaAsync()

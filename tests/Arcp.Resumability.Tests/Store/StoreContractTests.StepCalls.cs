@@ -9,7 +9,7 @@ namespace Arcp.Resumability.Tests.Store;
 /// </summary>
 public abstract partial class StoreContractTests
 {
-    private const string StepOutput = "{\"answer\":\"déjà 😀\"}";
+    protected const string StepOutput = "{\"answer\":\"déjà 😀\"}";
 
     protected static readonly string StepCheckpointFrame =
         "{\"arcp\":\"1\",\"id\":\"msg_sc\",\"type\":\"job.checkpoint\",\"job_id\":\"job_sc\",\"payload\":{\"checkpoint_id\":\"chk_sc\",\"label\":\"one\",\"snapshot\":{\"step\":\"one\",\"step_index\":0,\"step_count\":1,\"output\":" + StepOutput + "}}}";
@@ -229,6 +229,36 @@ public abstract partial class StoreContractTests
         Assert.Equal(earlier, (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_early';"))!);
         Assert.Equal(StepCheckpointFrame, (await store.FindEventAsync("msg_sc", default))!.Envelope);
         Assert.Equal("chk_sc", (await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
+    }
+
+    [Fact]
+    public async Task A_step_that_returned_nothing_records_its_checkpoint_with_the_output_it_was_given_and_its_event_whole()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(NewJob("job_sc") with { Lease = OwnerLease }, default));
+        var withoutOutput = StepCheckpointFrame.Replace(",\"output\":" + StepOutput, string.Empty, StringComparison.Ordinal);
+        Assert.DoesNotContain("output", withoutOutput, StringComparison.Ordinal);
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            Assert.NotNull(await tx.TryRecordOwnerEventsAndCommitAsync(
+                [
+                    new EventDraft("msg_sp", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{\"progress\":1}"),
+                    new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, withoutOutput),
+                ],
+                StepWrite(OwnerLease) with { LastMessageId = "msg_sc", Checkpoint = StepCheckpoint("chk_sc", "key-sc") with { Output = "null" } },
+                0,
+                default));
+        }
+
+        // As the single calls store it: the row holds the output it was recorded with, the event is logged as it came.
+        var checkpoint = Assert.Single(await store.ListCheckpointsAsync("job_sc", default));
+        Assert.Equal(("chk_sc", "null"), (checkpoint.CheckpointId, checkpoint.Output));
+        Assert.Equal(withoutOutput, (string)(await ExecuteSqlAsync("SELECT envelope FROM events WHERE message_id = 'msg_sc';"))!);
+        Assert.Equal(1L, Convert.ToInt64(await ExecuteSqlAsync("SELECT COUNT(*) FROM events WHERE message_id = 'msg_sc' AND output_at IS NULL;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(withoutOutput, (await store.FindEventAsync("msg_sc", default))!.Envelope);
+        Assert.Equal(("chk_sc", "msg_sc"), ((await store.GetJobAsync("job_sc", default))!.LastCheckpointId, (await store.GetJobAsync("job_sc", default))!.LastMessageId));
+        Assert.Equal(["msg_sp", "msg_sc"], (await store.ReadJobStreamAsync("job_sc", 0, default)).Select(e => e.MessageId));
     }
 
     private static readonly JobLease OwnerLease = new("sess_1", "host-a", 7, T0, T0.AddMinutes(1));

@@ -1,3 +1,4 @@
+using Arcp.Resumability.Protocol;
 using Npgsql;
 using static Arcp.Resumability.Store.Postgres.PostgresValues;
 
@@ -96,13 +97,24 @@ internal sealed partial class PostgresStoreTransaction
     /// Whether outputs move as a step's do: a checkpoint's output is cut from its own event in <paramref name="drafts"/>
     /// (the batch's one cut, given out as <paramref name="output"/>), and a batch without a checkpoint cuts none.
     /// </summary>
+    /// <remarks>
+    /// A step that returned nothing sends its checkpoint event without an output: nothing is cut, and the row keeps the
+    /// output it was recorded with, as the single calls store it. Such a step commits in one request too; it used to
+    /// take the single calls: four round trips instead of one, and three statements more.
+    /// </remarks>
     private static bool TryTakeCheckpointOutput(IReadOnlyList<EventDraft> drafts, List<(string Remainder, int At, string Output)?> cuts, CheckpointRecord? checkpoint, out string? output)
     {
         output = null;
         var cutAt = cuts.FindIndex(c => c is not null);
-        if (checkpoint is null || cutAt < 0)
+        if (checkpoint is null)
         {
-            return checkpoint is null && cutAt < 0;
+            return cutAt < 0;
+        }
+
+        if (cutAt < 0)
+        {
+            output = checkpoint.Output;
+            return drafts.Any(d => d.Type == MessageTypes.JobCheckpoint && d.MessageId == checkpoint.MessageId);
         }
 
         if (cuts.FindLastIndex(c => c is not null) != cutAt || drafts[cutAt].MessageId != checkpoint.MessageId)

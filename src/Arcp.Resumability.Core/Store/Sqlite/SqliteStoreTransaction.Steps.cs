@@ -23,6 +23,10 @@ internal sealed partial class SqliteStoreTransaction
     // event left without its checkpoint row gets its output back before the commit.
     private (string MessageId, string Envelope, CutCheckpointFrame Cut)? loggedCheckpointEvent;
 
+    // The job.checkpoint event this transaction just logged whole, having no output to cut (a step that returned
+    // nothing): recording its checkpoint has nothing to read back from it.
+    private string? loggedWholeCheckpointEvent;
+
     public Task AppendEventAsync(EventDraft draft, CancellationToken cancellationToken) => TryAppendEventAsync(draft, cancellationToken);
 
     public Task<bool> TryAppendEventAsync(EventDraft draft, CancellationToken cancellationToken) =>
@@ -51,6 +55,7 @@ internal sealed partial class SqliteStoreTransaction
                 }
 
                 insert.Execute();
+                loggedWholeCheckpointEvent = draft.Type == MessageTypes.JobCheckpoint && cut is null ? draft.MessageId : null;
                 if (cut is not null)
                 {
                     RestoreUnrecordedOutput();
@@ -78,7 +83,9 @@ internal sealed partial class SqliteStoreTransaction
             // row is in.
             var loggedHere = loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId ? logged.Cut : null;
             (string Remainder, int At, string Output)? cutLater = null;
-            if (loggedHere is null)
+            var loggedWholeHere = loggedWholeCheckpointEvent == checkpoint.MessageId;
+            loggedWholeCheckpointEvent = null;
+            if (loggedHere is null && !loggedWholeHere)
             {
                 var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
                 Add(read, "$message_id", checkpoint.MessageId);
