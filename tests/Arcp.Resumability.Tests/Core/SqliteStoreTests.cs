@@ -291,6 +291,20 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Contains(plan, step => step.StartsWith("SEARCH jobs USING INDEX " + index + " ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task The_cancel_scan_reads_two_index_entries_not_the_jobs_events()
+    {
+        // Schema 11: a session's first cancel scan of a job starts at the stream's beginning; on a long job a pass over
+        // its events was a resume cost that grew with the history (issue 12).
+        await (await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None)).DisposeAsync();
+
+        var plan = Query(files.Path, "EXPLAIN QUERY PLAN " + SqliteStoreTransaction.ScanCancelsSql.Replace("$job_id", "'job_x'", StringComparison.Ordinal).Replace("$after", "0", StringComparison.Ordinal), r => r.GetString(3));
+
+        Assert.Contains(plan, step => step.StartsWith("SEARCH events USING COVERING INDEX ix_events_job_cancels ", StringComparison.Ordinal));
+        Assert.Contains(plan, step => step.StartsWith("SEARCH events USING COVERING INDEX ix_events_job ", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.StartsWith("SCAN events", StringComparison.Ordinal));
+    }
+
     public void Dispose() => files.Dispose();
 
     /// <summary>How many WAL frames (one per page changed) the commit of <paramref name="work"/> wrote; opened without automatic checkpoints, the log only grows.</summary>

@@ -114,6 +114,32 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
         Assert.Equal(withOutput ? StepOutput : "null", Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
     }
 
+    [Fact]
+    public async Task The_cancel_scan_reads_the_cancel_index_not_the_jobs_events()
+    {
+        // Schema 11: a session's first cancel scan of a job starts at the stream's beginning; on a long job a pass over
+        // its events was a resume cost that grew with the history (issue 12).
+        await (await OpenAsync()).DisposeAsync();
+        await ExecuteSqlAsync(
+            "INSERT INTO events (message_id, type, direction, session_id, job_id, created_at, envelope) " +
+            "SELECT 'msg_' || g, CASE WHEN g = 7 THEN 'cancel' ELSE 'job.progress' END, 'in', 'sess_1', 'job_long', now(), '{}' FROM generate_series(1, 5000) g; ANALYZE events;");
+
+        var lines = new List<string>();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresStoreTransaction.ScanCancelsSql.Replace("@job_id", "'job_long'", StringComparison.Ordinal).Replace("@after", "0", StringComparison.Ordinal), connection);
+            await using var reader = await explain.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                lines.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Contains(lines, line => line.Contains("ix_events_job_cancels", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.Contains("Seq Scan", StringComparison.Ordinal));
+    }
+
     protected override async Task CreateFirstSchemaAsync()
     {
         await ExecuteSqlAsync("CREATE TABLE schema_version (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL);");

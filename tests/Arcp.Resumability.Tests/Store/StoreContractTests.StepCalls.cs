@@ -261,6 +261,38 @@ public abstract partial class StoreContractTests
         Assert.Equal(["msg_sp", "msg_sc"], (await store.ReadJobStreamAsync("job_sc", 0, default)).Select(e => e.MessageId));
     }
 
+    [Fact]
+    public async Task A_cancel_scan_finds_the_jobs_inbound_cancels_after_a_sequence_and_the_streams_last_sequence()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            for (var i = 1; i <= 40; i++)
+            {
+                var (type, direction, job) = i switch
+                {
+                    7 => ("cancel", EventDirection.Inbound, "job_sc"),
+                    9 => ("cancel", EventDirection.Outbound, "job_sc"),
+                    11 => ("cancel", EventDirection.Inbound, "job_other"),
+                    _ => ("job.progress", EventDirection.Inbound, "job_sc"),
+                };
+                Assert.True(await tx.TryAppendEventAsync(new EventDraft($"msg_{i}", type, direction, "sess_1", job, null, T0, "{}"), default));
+            }
+        });
+        var stream = await store.ReadJobStreamAsync("job_sc", 0, default);
+
+        await using var read = await store.BeginAsync(CommitDurability.ProcessSafe, default);
+        var (cancels, last) = await read.ReadJobCancelsAsync("job_sc", 0, default);
+        Assert.Equal(("msg_7", stream[^1].Sequence), (Assert.Single(cancels).MessageId, last));
+
+        // After the cancel: none, and the same end of the stream; at the end of the stream, or for a job with none, the
+        // sequence it was asked from.
+        Assert.Empty((await read.ReadJobCancelsAsync("job_sc", cancels[0].Sequence, default)).Cancels);
+        Assert.Equal(last, (await read.ReadJobCancelsAsync("job_sc", cancels[0].Sequence, default)).LastSequence);
+        Assert.Equal((0, last), ((await read.ReadJobCancelsAsync("job_sc", last, default)).Cancels.Count, (await read.ReadJobCancelsAsync("job_sc", last, default)).LastSequence));
+        Assert.Equal((0, 42L), ((await read.ReadJobCancelsAsync("job_none", 42, default)).Cancels.Count, (await read.ReadJobCancelsAsync("job_none", 42, default)).LastSequence));
+    }
+
     private static readonly JobLease OwnerLease = new("sess_1", "host-a", 7, T0, T0.AddMinutes(1));
 
     private static OwnerJobWrite StepWrite(JobLease lease) => new("job_sc", "local:test", lease, T0.AddSeconds(5));

@@ -20,7 +20,11 @@ internal sealed partial class PostgresStoreTransaction
         "INSERT INTO events (message_id, type, direction, session_id, job_id, correlation_id, created_at, envelope, output_at) " +
         "VALUES (@message_id, @type, @direction, @session_id, @job_id, @correlation_id, @created_at, @envelope, @output_at) ON CONFLICT (message_id) DO NOTHING";
 
-    private const string ScanCancelsSql = "SELECT MAX(sequence), COUNT(*) FILTER (WHERE type = 'cancel' AND direction = 'in') FROM events WHERE job_id = @job_id AND sequence > @after";
+    // The stream's last sequence and its cancel requests after @after: two index lookups (schema 11), not a pass over
+    // the job's events after @after, since a session's first scan of a job starts at 0.
+    internal const string ScanCancelsSql =
+        "SELECT (SELECT MAX(sequence) FROM events WHERE job_id = @job_id AND sequence > @after), " +
+        "(SELECT COUNT(*) FROM events WHERE job_id = @job_id AND sequence > @after AND type = 'cancel' AND direction = 'in')";
 
     // The checkpoint's parameters carry a prefix, so the statement that also updates the job can bind both.
     private const string CheckpointValues =
