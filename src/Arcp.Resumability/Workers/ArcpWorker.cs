@@ -73,9 +73,11 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
                         FireSchedules(stop);
                     }
 
-                    var launched = Fill(stop);
-                    // A slot warming was started for work waiting (a queued job, or an interrupted one to resume).
-                    idle = settings.ExitWhenIdle && runs.Count == 0 && launched == 0 && ended == 0 && !slots.Any(s => s.Warming is not null)
+                    var (launched, resumableLeft) = Fill(stop);
+                    // A slot warming was started for work waiting (a queued job, or an interrupted one to resume). A job
+                    // left for lack of a slot keeps the worker on even when that slot's warm-up has ended since: on a
+                    // loaded machine it can end before this check, which then ended the worker with the job not resumed.
+                    idle = settings.ExitWhenIdle && runs.Count == 0 && launched == 0 && !resumableLeft && ended == 0 && !slots.Any(s => s.Warming is not null)
                         && !dispatcher.Run(ct => queued!.HasQueuedWorkAsync(settings.Filter, ct), stop);
                 }
                 catch (Exception ex) when (ex is StoreException or ArcpException)
@@ -204,13 +206,14 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         }
     }
 
-    private int Fill(CancellationToken stop)
+    /// <returns>How many jobs it started, and whether a job it could resume was left for lack of a free slot.</returns>
+    private (int Launched, bool ResumableLeft) Fill(CancellationToken stop)
     {
         var launched = 0;
         warmAtFill = slots.Count(s => s.IsWarm);
         if (runs.Count >= settings.Concurrency)
         {
-            return launched;
+            return (launched, false);
         }
 
         // Jobs are claimed only for slots that can start them now: a claim held for a slot still opening would keep
@@ -227,8 +230,9 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         {
             if (runs.Count >= capacity)
             {
-                // No slot free for it: whether it could run here decides whether a slot is warmed for it.
-                resumableLeft = resumableLeft || (canWarm && TryResolve(job, stop, out _));
+                // No slot free for it: whether it could run here decides whether a slot is warmed for it. With a slot
+                // warming already, it waits for that one.
+                resumableLeft = resumableLeft || !canWarm || TryResolve(job, stop, out _);
                 continue;
             }
 
@@ -259,7 +263,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
             WarmNextSlot(resumableLeft, stop);
         }
 
-        return launched;
+        return (launched, resumableLeft);
     }
 
     /// <summary>
