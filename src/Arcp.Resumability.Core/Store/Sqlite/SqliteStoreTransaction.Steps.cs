@@ -18,14 +18,11 @@ internal sealed partial class SqliteStoreTransaction
     private const string InsertCheckpointSql =
         $"INSERT INTO checkpoints ({CheckpointColumns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING;";
 
-    // The job.checkpoint event this transaction just logged with its output already cut out (see CheckpointOutputs),
-    // so recording its checkpoint takes the output from here instead of reading and rewriting the event. A checkpoint
-    // event left without its checkpoint row gets its output back before the commit.
-    private (string MessageId, string Envelope, CutCheckpointFrame Cut)? loggedCheckpointEvent;
-
-    // The job.checkpoint event this transaction just logged whole, having no output to cut (a step that returned
-    // nothing): recording its checkpoint has nothing to read back from it.
-    private string? loggedWholeCheckpointEvent;
+    // The job.checkpoint event this transaction logged last, with its output already cut out (see CheckpointOutputs),
+    // or whole when it had none (a step that returned nothing): recording its checkpoint takes the output from here, or
+    // has none to take, instead of reading and rewriting the event. A checkpoint event left without its checkpoint row
+    // gets its output back before the commit.
+    private (string MessageId, string? Envelope, CutCheckpointFrame? Cut)? loggedCheckpointEvent;
 
     // The stream's last sequence and its cancel requests after $after: two index lookups (schema 11), not a pass over
     // the job's events after $after, since a session's first scan of a job starts at 0.
@@ -61,11 +58,10 @@ internal sealed partial class SqliteStoreTransaction
                 }
 
                 insert.Execute();
-                loggedWholeCheckpointEvent = draft.Type == MessageTypes.JobCheckpoint && cut is null ? draft.MessageId : null;
-                if (cut is not null)
+                if (draft.Type == MessageTypes.JobCheckpoint)
                 {
                     RestoreUnrecordedOutput();
-                    loggedCheckpointEvent = (draft.MessageId, draft.Envelope!, cut);
+                    loggedCheckpointEvent = (draft.MessageId, draft.Envelope, cut);
                     cut = null;
                 }
 
@@ -85,13 +81,12 @@ internal sealed partial class SqliteStoreTransaction
         Run(() =>
         {
             // Stored once: the output moves from the checkpoint's event into its row. The event logged just before, in
-            // this transaction, was stored without it already; one logged earlier is read here and rewritten once the
-            // row is in.
-            var loggedHere = loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId ? logged.Cut : null;
+            // this transaction, was stored without it already (or had none); one logged earlier is read here and
+            // rewritten once the row is in.
+            var loggedHere = loggedCheckpointEvent is { } logged && logged.MessageId == checkpoint.MessageId;
+            var cutHere = loggedHere ? loggedCheckpointEvent!.Value.Cut : null;
             (string Remainder, int At, string Output)? cutLater = null;
-            var loggedWholeHere = loggedWholeCheckpointEvent == checkpoint.MessageId;
-            loggedWholeCheckpointEvent = null;
-            if (loggedHere is null && !loggedWholeHere)
+            if (!loggedHere)
             {
                 var read = Command("SELECT envelope FROM events WHERE message_id = $message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
                 Add(read, "$message_id", checkpoint.MessageId);
@@ -103,16 +98,16 @@ internal sealed partial class SqliteStoreTransaction
             }
 
             // The unique keys (checkpoint_id; job_id with idempotency_key) refuse a taken id or a recorded step.
-            if (InsertCheckpointRow(checkpoint, loggedHere) != 1)
+            if (InsertCheckpointRow(checkpoint, cutHere) != 1)
             {
                 // Not recorded: an event logged here without its output gets it back before any commit.
                 return false;
             }
 
-            if (loggedHere is not null)
+            if (loggedHere)
             {
                 loggedCheckpointEvent = null;
-                loggedHere.Dispose();
+                cutHere?.Dispose();
             }
             else if (cutLater is { } cut)
             {
@@ -166,13 +161,14 @@ internal sealed partial class SqliteStoreTransaction
     /// <summary>Puts the output back into a checkpoint event logged without it whose checkpoint row was not recorded.</summary>
     private void RestoreUnrecordedOutput()
     {
-        if (loggedCheckpointEvent is not { } unrecorded)
+        var logged = loggedCheckpointEvent;
+        loggedCheckpointEvent = null;
+        if (logged is not { Cut: { } cut } unrecorded)
         {
             return;
         }
 
-        loggedCheckpointEvent = null;
-        unrecorded.Cut.Dispose();
+        cut.Dispose();
         var restore = Command("UPDATE events SET envelope = $envelope, output_at = NULL WHERE message_id = $message_id;");
         Add(restore, "$envelope", unrecorded.Envelope);
         Add(restore, "$message_id", unrecorded.MessageId);

@@ -328,7 +328,7 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
     private void Release()
     {
         released = true;
-        loggedCheckpointEvent?.Cut.Dispose();
+        loggedCheckpointEvent?.Cut?.Dispose();
         loggedCheckpointEvent = null;
         try
         {
