@@ -305,6 +305,23 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.DoesNotContain(plan, step => step.StartsWith("SCAN events", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(2)]
+    public async Task A_claim_reads_the_queue_in_claim_order_from_the_index_without_sorting_the_backlog(int? workflows)
+    {
+        // Schema 12: the claim index of schema 8 lacks the job id that ends the claim order, so each claim sorted the
+        // queue's unclaimed entries (issue 12).
+        await (await SqliteArcpStore.OpenAsync(files.Path, CancellationToken.None)).DisposeAsync();
+        var sql = SqliteStoreTransaction.ListClaimableSql(workflows).Replace("$queue", "'q'", StringComparison.Ordinal).Replace("$principal", "NULL", StringComparison.Ordinal)
+            .Replace("$limit", "1", StringComparison.Ordinal).Replace("$w0", "'a'", StringComparison.Ordinal).Replace("$w1", "'b'", StringComparison.Ordinal);
+
+        var plan = Query(files.Path, "EXPLAIN QUERY PLAN " + sql, r => r.GetString(3));
+
+        Assert.Contains(plan, step => step.StartsWith("SEARCH q USING INDEX ix_job_queue_entries_unclaimed ", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
+    }
+
     public void Dispose() => files.Dispose();
 
     /// <summary>How many WAL frames (one per page changed) the commit of <paramref name="work"/> wrote; opened without automatic checkpoints, the log only grows.</summary>

@@ -113,7 +113,7 @@ internal sealed partial class PostgresStoreTransaction
     // CountActiveAsync's count, ListClaimableAsync's pick, the job's move to running and MarkClaimedAsync's mark, in
     // one statement: the picked entry and job are locked (SKIP LOCKED, as ListClaimableAsync) before either is written,
     // and nothing is picked when the count fills the limit. The job's row is returned as the pick found it.
-    private static readonly string ClaimNextSql =
+    internal static readonly string ClaimNextSql =
         "WITH lim AS (SELECT concurrency FROM queues WHERE name = @queue AND concurrency IS NOT NULL), " +
         "free AS (SELECT @slot_free OR NOT EXISTS (SELECT 1 FROM lim) OR (SELECT COUNT(*) FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
         "WHERE q.queue = @queue AND j.state = 'running' " +

@@ -64,20 +64,25 @@ internal sealed partial class SqliteStoreTransaction
         return Run<IReadOnlyList<JobRecord>>(() => SqliteArcpStore.ReadAll(command, ReadJob));
     }
 
+    /// <summary>A queue's claimable entries in claim order; given a count, only jobs of the workflows bound as $w0, $w1, ...</summary>
+    internal static string ListClaimableSql(int? workflows)
+    {
+        var workflowFilter = workflows is { } count ? $" AND j.workflow IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => $"$w{i}"))})" : string.Empty;
+        return $"SELECT {QueueEntryColumns} FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
+            $"WHERE q.queue = $queue AND ($principal IS NULL OR j.principal = $principal) AND q.claimed_at IS NULL AND j.state = 'queued'{workflowFilter} " +
+            "ORDER BY q.priority DESC, q.enqueued_at, q.job_id LIMIT $limit;";
+    }
+
     public Task<IReadOnlyList<QueueEntry>> ListClaimableAsync(string queue, string? principal, IReadOnlyCollection<string>? workflows, int limit, CancellationToken cancellationToken)
     {
         // Workflow names are bound one parameter each; the count is the caller's filter, never a stored value.
         var names = workflows?.ToList() ?? [];
-        var workflowFilter = workflows is null ? string.Empty : $" AND j.workflow IN ({string.Join(", ", names.Select((_, i) => $"$w{i}"))})";
         if (workflows is { Count: 0 })
         {
             return Task.FromResult<IReadOnlyList<QueueEntry>>([]);
         }
 
-        var command = Command(
-            $"SELECT {QueueEntryColumns} FROM job_queue_entries q JOIN jobs j ON j.job_id = q.job_id " +
-            $"WHERE q.queue = $queue AND ($principal IS NULL OR j.principal = $principal) AND q.claimed_at IS NULL AND j.state = 'queued'{workflowFilter} " +
-            "ORDER BY q.priority DESC, q.enqueued_at, q.job_id LIMIT $limit;");
+        var command = Command(ListClaimableSql(workflows is null ? null : names.Count));
         Add(command, "$queue", queue);
         Add(command, "$principal", principal);
         Add(command, "$limit", limit);
