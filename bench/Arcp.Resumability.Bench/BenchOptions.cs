@@ -10,7 +10,7 @@ internal sealed record BenchOptions
                                        [--resume-rounds N] [--cmdlet-resume-rounds N] [--postgres CONN] [--dir PATH]
                                        [--fleet-rounds N] [--fleet-jobs N] [--fleet-postgres auto|off]
                                        [--memory-steps SHORT[,MIDDLE],LONG] [--cmdlet-fleet-rounds N]
-                                       [--baseline-module PATH] [--cmdlet-step-jobs N]
+                                       [--cmdlet-fleet-jobs N] [--baseline-module PATH] [--cmdlet-step-jobs N]
 
           --long             a long run: 5000 steps, 20 resume rounds, 10 pwsh runs, 10 fleet rounds of 200 jobs
                              (each still overridable)
@@ -37,6 +37,10 @@ internal sealed record BenchOptions
                              rounds of the fleet through the cmdlets (fresh pwsh: Start-ArcpJob -Queue, then 1 and
                              4 processes of Start-ArcpWorker -Concurrency 4 -ExitWhenIdle), on each fleet store;
                              needs the published module; 0 skips it (default 2; --long: 5)
+          --cmdlet-fleet-jobs N
+                             jobs queued per round of the fleet through the cmdlets, at least 4 (default: --fleet-jobs);
+                             besides the whole drain it prints the pace of the drain's second half, once the fresh
+                             processes have warmed up, so a round of 1,000 or more shows the warm rate
           --baseline-module PATH
                              another build's module manifest (for example main's out/Arcp.Resumability/
                              Arcp.Resumability.psd1): the cmdlet step, fleet and resume parts run it too, in turn
@@ -80,6 +84,11 @@ internal sealed record BenchOptions
 
     public int CmdletFleetRounds { get; init; } = 2;
 
+    /// <summary>Jobs per round of the fleet through the cmdlets; null: <see cref="FleetJobs"/>.</summary>
+    public int? CmdletFleetJobs { get; init; }
+
+    public int CmdletFleetJobCount => CmdletFleetJobs ?? FleetJobs;
+
     /// <summary>Measured 100-step jobs through Start-ArcpJob per store and module (part 1c), one fresh pwsh each.</summary>
     public int CmdletStepJobs { get; init; } = 3;
 
@@ -122,6 +131,7 @@ internal sealed record BenchOptions
                 "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
                 "--memory-steps" => options with { MemorySteps = StepCounts(name, value) },
                 "--cmdlet-fleet-rounds" => options with { CmdletFleetRounds = Count(name, value, minimum: 0) },
+                "--cmdlet-fleet-jobs" => options with { CmdletFleetJobs = Count(name, value, minimum: CmdletFleetBenchmark.MinimumJobs) },
                 "--cmdlet-step-jobs" => options with { CmdletStepJobs = Count(name, value, minimum: 0) },
                 "--baseline-module" => options with
                 {
@@ -140,7 +150,10 @@ internal sealed record BenchOptions
             };
         }
 
-        return options;
+        // The drain's second half is timed from one completion to another, so it needs at least two jobs after the first.
+        return options.CmdletFleetRounds > 0 && options.CmdletFleetJobCount < CmdletFleetBenchmark.MinimumJobs
+            ? throw new ArgumentException($"The fleet through the cmdlets needs at least {CmdletFleetBenchmark.MinimumJobs} jobs per round, not {options.CmdletFleetJobCount}: pass --cmdlet-fleet-jobs, or --cmdlet-fleet-rounds 0.")
+            : options;
     }
 
     private static List<int> StepCounts(string name, string value)

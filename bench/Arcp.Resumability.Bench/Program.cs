@@ -135,7 +135,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
     report.Fleet(options, await FleetBenchmark.RunAsync("SQLite", Path.Combine(folder, "fleet.db"), BareFleet.Kind.Sqlite, Path.Combine(folder, "bare-fleet.db"), options, CancellationToken.None));
     if (cmdlets is not null)
     {
-        report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync("SQLite", m => Path.Combine(folder, $"cmdlet-fleet-{m}.db"), cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None));
+        report.CmdletFleet(options, await CmdletFleetBenchmark.RunAsync("SQLite", m => Path.Combine(folder, $"cmdlet-fleet-{m}.db"), cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.CmdletFleetJobCount, options.CmdletFleetRounds, CancellationToken.None));
     }
 
     if (!options.FleetOnPostgres)
@@ -166,7 +166,7 @@ static async Task MeasureFleetsAsync(BenchOptions options, string folder, Report
         report.Fleet(options, await FleetBenchmark.RunAsync(label, storeSpec, BareFleet.Kind.Postgres, admin, options, CancellationToken.None));
         if (cmdlets is not null)
         {
-            report.CmdletFleet(options, await InSchemasAsync(admin, schema + "_cmdlets_", cmdlets.Modules.Count, storeOfModule => CmdletFleetBenchmark.RunAsync(label, storeOfModule, cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.FleetJobs, options.CmdletFleetRounds, CancellationToken.None)));
+            report.CmdletFleet(options, await InSchemasAsync(admin, schema + "_cmdlets_", cmdlets.Modules.Count, storeOfModule => CmdletFleetBenchmark.RunAsync(label, storeOfModule, cmdlets.Host, cmdlets.PwshDll, cmdlets.Modules, folder, options.CmdletFleetJobCount, options.CmdletFleetRounds, CancellationToken.None)));
         }
     }
     finally
