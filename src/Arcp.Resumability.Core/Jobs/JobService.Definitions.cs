@@ -43,14 +43,15 @@ public sealed partial class JobService
     /// The recorded definition of <paramref name="principal"/>'s job, or null when none was recorded or it was
     /// recorded for another principal. NOT_FOUND when the job is missing or not <paramref name="principal"/>'s.
     /// </summary>
+    /// <remarks>
+    /// Plain reads, outside a transaction: a job's principal never changes and its definition is written once, so
+    /// the job's row lock (and on SQLite the store's write lock) that a transaction takes bought nothing, and a
+    /// worker reads this for every job it claims.
+    /// </remarks>
     public async Task<JobDefinitionRecord?> GetRecordedDefinitionAsync(string principal, string jobId, CancellationToken cancellationToken)
     {
-        var transaction = await Store.BeginAsync(CommitDurability.ProcessSafe, cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
-        {
-            EnsureVisible(await transaction.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId, principal);
-            var definition = await transaction.GetJobDefinitionAsync(jobId, cancellationToken).ConfigureAwait(false);
-            return definition is not null && definition.Principal == principal ? definition : null;
-        }
+        EnsureVisible(await Store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId, principal);
+        var definition = await Store.GetJobDefinitionAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return definition is not null && definition.Principal == principal ? definition : null;
     }
 }

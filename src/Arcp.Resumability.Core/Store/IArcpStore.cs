@@ -21,6 +21,12 @@ public interface IArcpStore : IAsyncDisposable
 
     Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Where the job's definition came from, or null. A plain read: a definition is written once, with its job
+    /// or just after it, and only deleted with it, so a reader needs no transaction's lock.
+    /// </summary>
+    Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken);
 
     /// <summary>A job's checkpoints in the order they were recorded.</summary>
@@ -172,8 +178,6 @@ public interface IStoreTransaction : IAsyncDisposable, IQueueTransaction
 
     /// <summary>Records where a job's definition came from; false (and nothing changes) when the job already has one.</summary>
     Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken);
-
-    Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deletes the rows of sessions closed before <paramref name="cutoff"/>, and of sessions never closed (their

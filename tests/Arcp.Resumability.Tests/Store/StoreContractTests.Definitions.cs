@@ -25,6 +25,31 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task A_recorded_definition_is_read_while_a_writer_holds_the_job()
+    {
+        // A worker reads the definition of every job it claims; the read took a transaction, and with it the job's
+        // row lock on PostgreSQL and the store's write lock on SQLite, so it queued behind any writer of the job in
+        // another process (here a second store on the same data, as another process opens it).
+        await using var store = await OpenAsync();
+        await using var otherProcess = await OpenAsync();
+        await InTransactionAsync(store, tx => tx.InsertJobAsync(NewJob("job_held"), default));
+        var jobs = new JobService(store, new JobServiceOptions());
+        var file = Definition("job_held", JobDefinitionKinds.File, "/srv/flows/rotate.ps1", "sha256:" + new string('a', 64), "3", null);
+        await jobs.RecordDefinitionAsync(file, default);
+
+        var writer = await otherProcess.BeginAsync(CommitDurability.Durable, default);
+        await using (writer)
+        {
+            Assert.NotNull(await writer.GetJobAsync("job_held", default));
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+            var read = await jobs.GetRecordedDefinitionAsync("local:test", "job_held", patience.Token);
+
+            Assert.Equal(file.ContentHash, read?.ContentHash);
+        }
+    }
+
+    [Fact]
     public async Task An_inline_definition_keeps_its_script_text()
     {
         await using var store = await OpenAsync();

@@ -213,14 +213,6 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
 
-    public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken) =>
-        RunAsync(async () =>
-        {
-            await using var command = Command($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = @job_id;");
-            Text(command, "job_id", jobId);
-            return (await ReadAllAsync(command, r => StoreRows.ReadDefinition(r, ReadTime), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-        }, cancellationToken);
-
     public Task<int> DeleteSessionsEndedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
         RunAsync(async () =>
         {

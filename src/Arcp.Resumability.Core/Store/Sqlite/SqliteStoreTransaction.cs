@@ -193,13 +193,6 @@ internal sealed partial class SqliteStoreTransaction(SqliteStatementCache statem
         return Run(() => command.ExecuteNonQuery() == 1);
     }
 
-    public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var command = Command($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = $job_id;");
-        Add(command, "$job_id", jobId);
-        return Run(() => SqliteArcpStore.ReadAll(command, r => StoreRows.ReadDefinition(r, (reader, i) => ParseTime(reader.GetString(i)))).FirstOrDefault());
-    }
-
     public Task<int> DeleteSessionsEndedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         var command = Command(
