@@ -26,6 +26,10 @@ internal sealed partial class RuntimeSession
     /// for a handler that starts by locking job <paramref name="lockJob"/>: the store locks it with the inbound append
     /// (on PostgreSQL, in the same round trip) and <paramref name="handle"/> gets it as locked (null when there is no such job).
     /// </summary>
+    /// <param name="afterTheAnswer">
+    /// Sends what goes between the first reply (the answer) and the replies after it, which are logged in the
+    /// answer's transaction but sent only then: a resume's replay, before the marker that ends it.
+    /// </param>
     private async Task<IReadOnlyList<string>?> RespondAsync(
         Envelope envelope,
         string frame,
@@ -33,7 +37,8 @@ internal sealed partial class RuntimeSession
         CommitDurability durability,
         string? lockJob,
         Func<IStoreTransaction, JobRecord?, Task<IReadOnlyList<Envelope>>> handle,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Func<CancellationToken, Task>? afterTheAnswer = null)
     {
         IReadOnlyList<string> frames;
         var transaction = await store.BeginAsync(durability, cancellationToken).ConfigureAwait(false);
@@ -82,9 +87,13 @@ internal sealed partial class RuntimeSession
         }
 
         PublishCommitted();
-        foreach (var outbound in frames)
+        for (var i = 0; i < frames.Count; i++)
         {
-            await connection.SendAsync(outbound, cancellationToken).ConfigureAwait(false);
+            await connection.SendAsync(frames[i], cancellationToken).ConfigureAwait(false);
+            if (i == 0 && afterTheAnswer is not null)
+            {
+                await afterTheAnswer(cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return frames;

@@ -32,6 +32,9 @@ internal sealed partial class RuntimeSession
             runtime.Liveness.Seen(sessionId);
         }
 
+        // The ack, a data-loss report and the marker are logged in the claim's transaction (one commit, where the
+        // marker had one of its own) and sent in their order, the replay between the ack and the rest: the replayed
+        // events are the job's logged stream, sent again, not logged again.
         JobRecord? claimed = null;
         var frames = await RespondAsync(
             envelope,
@@ -44,40 +47,43 @@ internal sealed partial class RuntimeSession
                 // A runtime-driven resume leaves the lease to the driver's own session.
                 claimed = await jobs.ClaimAsync(tx, locked ?? throw JobService.NotFound(jobId), sessionId, watch is null ? holder : null, cancellationToken).ConfigureAwait(false);
                 var ack = Reply(envelope, MessageTypes.Ack, new AckPayload(envelope.Id));
-                return [watch is null ? ack : ack with { Extensions = new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch } }];
+                List<Envelope> replies = [watch is null ? ack : ack with { Extensions = new JsonObject { [MessageTypes.DriverExtension] = "runtime", [MessageTypes.SubscriptionExtension] = watch } }];
+
+                // The claim read the watermark after the replay was read, so a purge racing this resume is not missed.
+                if (plan.AfterSequence < claimed.PurgedThroughSequence)
+                {
+                    // §19: part of what the client asked to replay fell to retention. Say so (not retryable) before
+                    // the replay; checkpoints outlive event retention, so the client can usually carry on (its decision).
+                    var lost = ArcpError.Create(
+                        ErrorCodes.DataLoss,
+                        $"Events of job '{jobId}' up to sequence {claimed.PurgedThroughSequence} were purged by retention; the replay starts at {(replay.Count == 0 ? "the end of the stream" : $"message '{replay[0].MessageId}'")}.",
+                        new JsonObject { ["job_id"] = jobId, ["purged_through_sequence"] = claimed.PurgedThroughSequence, ["oldest_retained_message_id"] = replay.Count == 0 ? null : replay[0].MessageId });
+                    replies.Add(Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.DataLossEvent, JsonSerializer.SerializeToNode(lost, ArcpJson.Options)!.AsObject()), jobId));
+                }
+
+                // The marker names the anchor checkpoint; it is decided here (by the job layer) and nowhere else.
+                var complete = new ReplayComplete(
+                    jobs.Summarize(claimed),
+                    replay.Count,
+                    replay.Count == 0 ? request.AfterMessageId ?? (afterCheckpoint ? plan.Anchor?.MessageId : null) : replay[^1].MessageId,
+                    plan.Anchor is null ? null : JobSummaries.Of(plan.Anchor, includeOutput: true),
+                    ArcpJson.ParseNode(claimed.Inputs));
+                replies.Add(Reply(envelope, MessageTypes.EventEmit, EventEmitPayload.Marker(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId));
+                return replies;
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            afterTheAnswer: async ct =>
+            {
+                foreach (var replayed in replay)
+                {
+                    await connection.SendAsync(replayed.Envelope, ct).ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
         if (frames is null || claimed is null)
         {
             return;
         }
 
-        // The claim read the watermark after the replay was read, so a purge racing this resume is not missed.
-        if (plan.AfterSequence < claimed.PurgedThroughSequence)
-        {
-            // §19: part of what the client asked to replay fell to retention. Say so (not retryable) before replaying
-            // the rest; checkpoints outlive event retention, so the client can usually carry on (its decision).
-            var lost = ArcpError.Create(
-                ErrorCodes.DataLoss,
-                $"Events of job '{jobId}' up to sequence {claimed.PurgedThroughSequence} were purged by retention; the replay starts at {(replay.Count == 0 ? "the end of the stream" : $"message '{replay[0].MessageId}'")}.",
-                new JsonObject { ["job_id"] = jobId, ["purged_through_sequence"] = claimed.PurgedThroughSequence, ["oldest_retained_message_id"] = replay.Count == 0 ? null : replay[0].MessageId });
-            await PersistAndSendAsync([Reply(envelope, MessageTypes.EventEmit, new EventEmitPayload(MessageTypes.DataLossEvent, JsonSerializer.SerializeToNode(lost, ArcpJson.Options)!.AsObject()), jobId)], cancellationToken).ConfigureAwait(false);
-        }
-
-        foreach (var replayed in replay)
-        {
-            await connection.SendAsync(replayed.Envelope, cancellationToken).ConfigureAwait(false);
-        }
-
-        // The marker names the anchor checkpoint; it is decided here (by the job layer) and nowhere else.
-        var complete = new ReplayComplete(
-            jobs.Summarize(claimed),
-            replay.Count,
-            replay.Count == 0 ? request.AfterMessageId ?? (afterCheckpoint ? plan.Anchor?.MessageId : null) : replay[^1].MessageId,
-            plan.Anchor is null ? null : JobSummaries.Of(plan.Anchor, includeOutput: true),
-            ArcpJson.ParseNode(claimed.Inputs));
-        var marker = Reply(envelope, MessageTypes.EventEmit, EventEmitPayload.Marker(MessageTypes.ReplayCompleteEvent, JsonSerializer.SerializeToNode(complete, ArcpJson.Options)!.AsObject()), jobId);
-        await PersistAndSendAsync([marker], cancellationToken).ConfigureAwait(false);
         if (watch is not null && !JobStates.IsTerminal(claimed.State))
         {
             WatchJob(jobId, watch);
