@@ -124,17 +124,7 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
             "INSERT INTO events (message_id, type, direction, session_id, job_id, created_at, envelope) " +
             "SELECT 'msg_' || g, CASE WHEN g = 7 THEN 'cancel' ELSE 'job.progress' END, 'in', 'sess_1', 'job_long', now(), '{}' FROM generate_series(1, 5000) g; ANALYZE events;");
 
-        var lines = new List<string>();
-        await using (var connection = new NpgsqlConnection(connectionString))
-        {
-            await connection.OpenAsync();
-            await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresStoreTransaction.ScanCancelsSql.Replace("@job_id", "'job_long'", StringComparison.Ordinal).Replace("@after", "0", StringComparison.Ordinal), connection);
-            await using var reader = await explain.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                lines.Add(reader.GetString(0));
-            }
-        }
+        var lines = await ExplainAsync(PostgresStoreTransaction.ScanCancelsSql.Replace("@job_id", "'job_long'", StringComparison.Ordinal).Replace("@after", "0", StringComparison.Ordinal), _ => { });
 
         Assert.Contains(lines, line => line.Contains("ix_events_job_cancels", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains("Seq Scan", StringComparison.Ordinal));
@@ -150,34 +140,43 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
             "INSERT INTO jobs (job_id, principal, workflow, state, inputs, created_at, updated_at) SELECT 'job_' || g, 'local:test', 'wf', 'queued', '{}', now(), now() FROM generate_series(1, 1500) g; " +
             "INSERT INTO job_queue_entries (job_id, queue, priority, enqueued_at) SELECT 'job_' || g, 'q', 0, now() + g * interval '1 ms' FROM generate_series(1, 1500) g; ANALYZE jobs; ANALYZE job_queue_entries;");
 
-        var lines = new List<string>();
-        await using (var connection = new NpgsqlConnection(connectionString))
+        var lines = await ExplainAsync(PostgresStoreTransaction.ClaimNextSql, parameters =>
         {
-            await connection.OpenAsync();
-            await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresStoreTransaction.ClaimNextSql, connection);
-            explain.Parameters.AddWithValue("queue", "q");
-            explain.Parameters.AddWithValue("slot_free", true);
-            explain.Parameters.AddWithValue("now", T0);
-            explain.Parameters.AddWithValue("since", T0);
-            explain.Parameters.Add(new NpgsqlParameter("principal", NpgsqlTypes.NpgsqlDbType.Text) { Value = DBNull.Value });
-            explain.Parameters.AddWithValue("any_workflow", true);
-            explain.Parameters.Add(new NpgsqlParameter("workflows", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = Array.Empty<string>() });
-            explain.Parameters.AddWithValue("by", "worker");
-            explain.Parameters.AddWithValue("lease_session_id", "sess_1");
-            explain.Parameters.AddWithValue("lease_host", "host");
-            explain.Parameters.AddWithValue("lease_process_id", 1);
-            explain.Parameters.AddWithValue("lease_process_started", T0);
-            explain.Parameters.AddWithValue("lease_expires_at", T0);
-            await using var reader = await explain.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                lines.Add(reader.GetString(0));
-            }
-        }
+            parameters.AddWithValue("queue", "q");
+            parameters.AddWithValue("slot_free", true);
+            parameters.AddWithValue("now", T0);
+            parameters.AddWithValue("since", T0);
+            parameters.Add(new NpgsqlParameter("principal", NpgsqlTypes.NpgsqlDbType.Text) { Value = DBNull.Value });
+            parameters.AddWithValue("any_workflow", true);
+            parameters.Add(new NpgsqlParameter("workflows", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { Value = Array.Empty<string>() });
+            parameters.AddWithValue("by", "worker");
+            parameters.AddWithValue("lease_session_id", "sess_1");
+            parameters.AddWithValue("lease_host", "host");
+            parameters.AddWithValue("lease_process_id", 1);
+            parameters.AddWithValue("lease_process_started", T0);
+            parameters.AddWithValue("lease_expires_at", T0);
+        });
 
         Assert.Contains(lines, line => line.Contains("Index Scan using ix_job_queue_entries_unclaimed", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains("Sort", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains("Seq Scan on job_queue_entries", StringComparison.Ordinal));
+    }
+
+    /// <summary>The plan PostgreSQL chooses for <paramref name="sql"/> with the parameters <paramref name="bind"/> adds, one line per node.</summary>
+    private async Task<List<string>> ExplainAsync(string sql, Action<NpgsqlParameterCollection> bind)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var explain = new NpgsqlCommand("EXPLAIN " + sql, connection);
+        bind(explain.Parameters);
+        await using var reader = await explain.ExecuteReaderAsync();
+        var lines = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        return lines;
     }
 
     protected override async Task CreateFirstSchemaAsync()
