@@ -46,12 +46,32 @@ public sealed partial class JobService
     /// <remarks>
     /// Plain reads, outside a transaction: a job's principal never changes and its definition is written once, so
     /// the job's row lock (and on SQLite the store's write lock) that a transaction takes bought nothing, and a
-    /// worker reads this for every job it claims.
+    /// worker reads this for every job it claims. The definition is read first: the store reads one only when its
+    /// principal is its job's, so one of <paramref name="principal"/>'s shows that the job exists and is theirs, and the
+    /// job's row is read only to tell a job without a definition from a job that is not visible.
     /// </remarks>
     public async Task<JobDefinitionRecord?> GetRecordedDefinitionAsync(string principal, string jobId, CancellationToken cancellationToken)
     {
-        EnsureVisible(await Store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId, principal);
         var definition = await Store.GetJobDefinitionAsync(jobId, cancellationToken).ConfigureAwait(false);
+        if (definition is not null && definition.Principal == principal)
+        {
+            return definition;
+        }
+
+        EnsureVisible(await Store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false), jobId, principal);
+        return null;
+    }
+
+    /// <summary>
+    /// <see cref="GetRecordedDefinitionAsync(string, string, CancellationToken)"/> of a job its caller has read already
+    /// (a worker's claim returns the job): a job's principal never changes, so the row read says whose it is, and the
+    /// definition is the one read left.
+    /// </summary>
+    public async Task<JobDefinitionRecord?> GetRecordedDefinitionAsync(string principal, JobRecord job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        EnsureVisible(job, job.JobId, principal);
+        var definition = await Store.GetJobDefinitionAsync(job.JobId, cancellationToken).ConfigureAwait(false);
         return definition is not null && definition.Principal == principal ? definition : null;
     }
 }

@@ -22,8 +22,9 @@ public interface IArcpStore : IAsyncDisposable
     Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Where the job's definition came from, or null. A plain read: a definition is written once, with its job
-    /// or just after it, and only deleted with it, so a reader needs no transaction's lock.
+    /// Where the job's definition came from, or null; only a definition recorded under the job's own principal, so one
+    /// that is read shows that the job exists and is that principal's. A plain read: a definition is written once, with
+    /// its job or just after it, and only deleted with it, so a reader needs no transaction's lock.
     /// </summary>
     Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken);
 

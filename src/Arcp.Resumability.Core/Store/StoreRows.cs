@@ -19,6 +19,14 @@ internal static class StoreRows
 
     public const string DefinitionColumns = "job_id, principal, kind, reference, content_hash, version, script, recorded_at";
 
+    /// <summary>
+    /// A job's definition as its job holds it: a row whose principal is not the job's (planted by another writer of a
+    /// shared store) is left out, so a definition read shows that the job exists and whose it is.
+    /// </summary>
+    public const string DefinitionOfItsJob =
+        "SELECT d.job_id, d.principal, d.kind, d.reference, d.content_hash, d.version, d.script, d.recorded_at " +
+        "FROM job_definitions d JOIN jobs j ON j.job_id = d.job_id AND j.principal = d.principal WHERE d.job_id = ";
+
     public const string EventColumns = "e.sequence, e.message_id, e.type, e.direction, e.session_id, e.job_id, e.correlation_id, e.created_at, e.envelope, e.output_at, c.output";
 
     /// <summary>Events with the output of the checkpoint a <c>job.checkpoint</c> event was cut from (see <see cref="CheckpointOutputs"/>).</summary>

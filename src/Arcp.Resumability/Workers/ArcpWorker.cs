@@ -317,7 +317,7 @@ internal sealed class ArcpWorker(WorkerSettings settings, PipelineDispatcher dis
         try
         {
             // The worker runs the local principal's jobs, so their recorded definitions (file, inline) are its to use; never -Force.
-            recorded = dispatcher.Run(ct => jobs!.GetRecordedDefinitionAsync(RuntimeOptions.LocalPrincipal, job.JobId, ct), stop);
+            recorded = dispatcher.Run(ct => jobs!.GetRecordedDefinitionAsync(RuntimeOptions.LocalPrincipal, job, ct), stop);
             DefinitionResolver.ForRecordedJob(job.JobId, job.Workflow, recorded, force: false, workflows);
             return true;
         }

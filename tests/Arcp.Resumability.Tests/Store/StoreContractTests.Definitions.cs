@@ -22,6 +22,8 @@ public abstract partial class StoreContractTests
         Assert.NotNull(read);
         Assert.Equal(file with { RecordedAt = read.RecordedAt }, read);
         AssertClose(file.RecordedAt, read.RecordedAt);
+        // A caller that read the job already (a worker's claim) gets the same record.
+        Assert.Equal(read, await jobs.GetRecordedDefinitionAsync("local:test", (await store.GetJobAsync("job_def", default))!, default));
     }
 
     [Fact]
@@ -77,6 +79,12 @@ public abstract partial class StoreContractTests
         // A row another principal's writer planted in the store is not handed to this job's principal.
         await InTransactionAsync(store, tx => tx.TryInsertJobDefinitionAsync(foreign, default));
         Assert.Null(await jobs.GetRecordedDefinitionAsync("local:test", "job_owned", default));
+        // Nor does it make the job visible to the principal it names.
+        Assert.Equal(ErrorCodes.NotFound, (await Assert.ThrowsAsync<ArcpException>(() => jobs.GetRecordedDefinitionAsync("remote:mallory", "job_owned", default))).Code);
+        Assert.Null(await store.GetJobDefinitionAsync("job_owned", default));
+        var job = (await store.GetJobAsync("job_owned", default))!;
+        Assert.Null(await jobs.GetRecordedDefinitionAsync("local:test", job, default));
+        Assert.Equal(ErrorCodes.NotFound, (await Assert.ThrowsAsync<ArcpException>(() => jobs.GetRecordedDefinitionAsync("remote:mallory", job, default))).Code);
     }
 
     [Fact]

@@ -154,7 +154,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
         QueryAsync($"SELECT {JobReadColumns} FROM jobs WHERE job_id = @job_id;", c => Text(c, "job_id", jobId), ReadJob, cancellationToken);
 
     public Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = @job_id;", c => Text(c, "job_id", jobId), r => StoreRows.ReadDefinition(r, ReadTime), cancellationToken);
+        QueryAsync(StoreRows.DefinitionOfItsJob + "@job_id;", c => Text(c, "job_id", jobId), r => StoreRows.ReadDefinition(r, ReadTime), cancellationToken);
 
     public async Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken) =>
         await QueryAllAsync($"SELECT {JobReadColumns} FROM jobs WHERE principal = @principal ORDER BY created_at, job_id;", c => Text(c, "principal", principal), ReadJob, cancellationToken).ConfigureAwait(false);

@@ -163,7 +163,7 @@ public sealed class SqliteArcpStore : IArcpStore
         ReadAsync(() => SqliteStoreTransaction.QueryJob(statements, null, jobId), cancellationToken);
 
     public async Task<JobDefinitionRecord?> GetJobDefinitionAsync(string jobId, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {StoreRows.DefinitionColumns} FROM job_definitions WHERE job_id = $job_id;", c => Add(c, "$job_id", jobId), r => StoreRows.ReadDefinition(r, (reader, i) => ParseTime(reader.GetString(i))), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        (await QueryAsync(StoreRows.DefinitionOfItsJob + "$job_id;", c => Add(c, "$job_id", jobId), r => StoreRows.ReadDefinition(r, (reader, i) => ParseTime(reader.GetString(i))), cancellationToken).ConfigureAwait(false)).FirstOrDefault();
 
     public async Task<IReadOnlyList<JobRecord>> ListJobsAsync(string principal, CancellationToken cancellationToken) =>
         await QueryAsync($"SELECT {JobReadColumns} FROM jobs WHERE principal = $principal ORDER BY created_at, job_id;", c => Add(c, "$principal", principal), ReadJob, cancellationToken).ConfigureAwait(false);
