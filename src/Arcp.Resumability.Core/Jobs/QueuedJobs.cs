@@ -104,39 +104,66 @@ public sealed class QueuedJobs(JobService jobs)
     /// Claims the next queued job <paramref name="filter"/> allows, in queue-name order, honouring each queue's
     /// fleet-wide limit; null when there is none. Atomic: two claimers never take one job.
     /// </summary>
+    /// <remarks>
+    /// Each queue's claim commits with its request, so a claimed job costs one round trip on PostgreSQL. A queue its
+    /// store counts as full is looked at again in a transaction of its own (<see cref="TryClaimInFullQueueAsync"/>).
+    /// </remarks>
     public async Task<JobRecord?> ClaimNextAsync(string workerId, WorkFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
+        IStoreTransaction? transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        try
         {
             var queues = filter.Queues ?? await transaction.ListQueuesWithWorkAsync(cancellationToken).ConfigureAwait(false);
             foreach (var queue in queues)
             {
+                transaction ??= await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
                 var now = Jobs.Now;
                 var process = ProcessIdentity.Current;
                 var claim = new QueueClaim(queue, filter.Principal, filter.Workflows, workerId, new JobLease(workerId, process.Host, process.ProcessId, process.StartedAt, now + Jobs.Options.LeaseDuration), now, now - ClaimGrace);
-                var outcome = await transaction.TryClaimNextAsync(claim, cancellationToken).ConfigureAwait(false);
-                if (outcome is { Full: true, Limit: { } limit })
+                var outcome = await transaction.TryClaimNextAndCommitAsync(claim, cancellationToken).ConfigureAwait(false);
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                transaction = null;
+                if ((outcome.Claimed ?? (outcome.Full ? await TryClaimInFullQueueAsync(claim, cancellationToken).ConfigureAwait(false) : null)) is { } claimed)
                 {
-                    // The store counts a lease until it expires; whether its process is gone only the active jobs tell.
-                    if (!await HasFreeSlotAmongActiveAsync(transaction, queue, limit, now, null, cancellationToken).ConfigureAwait(false))
-                    {
-                        continue;
-                    }
-
-                    outcome = await transaction.TryClaimNextAsync(claim with { SlotFree = true }, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (outcome.Claimed is { } claimed)
-                {
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     return claimed;
                 }
             }
-        }
 
-        return null;
+            return null;
+        }
+        finally
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The claim of a queue whose store count fills its limit: the store counts a lease until it expires, and whether
+    /// its process is gone only the active jobs tell. Under the queue's lock, taken again.
+    /// </summary>
+    private async Task<JobRecord?> TryClaimInFullQueueAsync(QueueClaim claim, CancellationToken cancellationToken)
+    {
+        var transaction = await Jobs.Store.BeginAsync(CommitDurability.Durable, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            if (await transaction.LockQueueAsync(claim.Queue, cancellationToken).ConfigureAwait(false) is { } limit
+                && !await HasFreeSlotAmongActiveAsync(transaction, claim.Queue, limit, claim.Now, null, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            if ((await transaction.TryClaimNextAsync(claim with { SlotFree = true }, cancellationToken).ConfigureAwait(false)).Claimed is not { } claimed)
+            {
+                return null;
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return claimed;
+        }
     }
 
     /// <summary>

@@ -50,6 +50,13 @@ public interface IQueueTransaction
     /// </summary>
     Task<QueueClaimOutcome> TryClaimNextAsync(QueueClaim claim, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <see cref="TryClaimNextAsync"/>, then the commit, together (one round trip on PostgreSQL): the transaction has
+    /// ended when it returns, whatever the outcome. A full queue's lock ends with it, so a caller that still wants to
+    /// look at the queue's active jobs locks it again in a new transaction.
+    /// </summary>
+    Task<QueueClaimOutcome> TryClaimNextAndCommitAsync(QueueClaim claim, CancellationToken cancellationToken);
+
     Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken);
 
     /// <summary>Forgets <paramref name="claimedBy"/>'s claim on the job's entry (the job stays as it is); false when it held none.</summary>

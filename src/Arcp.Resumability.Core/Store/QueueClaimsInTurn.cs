@@ -30,4 +30,11 @@ internal static class QueueClaimsInTurn
         await transaction.MarkClaimedAsync(job.JobId, claim.ClaimedBy, claim.Now, cancellationToken).ConfigureAwait(false);
         return new QueueClaimOutcome(limit, Full: false, claimed);
     }
+
+    public static async Task<QueueClaimOutcome> TryClaimNextAndCommitAsync(IStoreTransaction transaction, QueueClaim claim, CancellationToken cancellationToken)
+    {
+        var outcome = await TryClaimNextAsync(transaction, claim, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return outcome;
+    }
 }

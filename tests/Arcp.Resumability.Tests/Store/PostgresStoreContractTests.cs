@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Arcp.Resumability.Protocol;
 using Arcp.Resumability.Store;
 using Arcp.Resumability.Store.Postgres;
 using Npgsql;
@@ -79,39 +80,74 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
         var frame = withOutput ? StepCheckpointFrame : StepCheckpointFrame[..StepCheckpointFrame.IndexOf(",\"output\":", StringComparison.Ordinal)] + "}}}";
 
         await using var tx = await store.BeginAsync(CommitDurability.Durable, default);
-        var requests = new List<string>();
-        using var step = new Activity("one step").Start();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Npgsql",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = request =>
-            {
-                if (request.TraceId == step.TraceId)
-                {
-                    lock (requests)
-                    {
-                        requests.Add(request.GetTagItem("db.statement") as string ?? request.DisplayName);
-                    }
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
-
-        Assert.NotNull(await tx.TryRecordOwnerEventsAndCommitAsync(
+        var requests = await RequestsOfAsync(async () => Assert.NotNull(await tx.TryRecordOwnerEventsAndCommitAsync(
             [
                 new EventDraft("msg_sp", "job.progress", EventDirection.Inbound, "sess_1", "job_sc", null, T0, "{\"progress\":1}"),
                 new EventDraft("msg_sc", "job.checkpoint", EventDirection.Inbound, "sess_1", "job_sc", null, T0, frame),
             ],
             new OwnerJobWrite("job_sc", "local:test", lease, T0.AddSeconds(5)) { LastMessageId = "msg_sc", Checkpoint = new CheckpointRecord("chk_sc", "job_sc", 0, "one", "msg_sc", "key-sc", T0, "null") },
             0,
-            default));
-        step.Stop();
+            default)));
 
         // The events, the job row with the checkpoint, the cancel scan and the COMMIT: one batch, one round trip.
         Assert.Single(requests);
         Assert.Equal("chk_sc", (await store.GetJobAsync("job_sc", default))!.LastCheckpointId);
         Assert.Equal(withOutput ? StepOutput : "null", Assert.Single(await store.ListCheckpointsAsync("job_sc", default)).Output);
+    }
+
+    [Fact]
+    public async Task A_claim_commits_in_the_request_that_claims()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_q") with { State = JobStates.Queued }, default);
+            await tx.InsertQueueEntryAsync(new QueueEntry("job_q", "q", 0, T0), default);
+        });
+        var lease = new JobLease("wrk_1", "host-a", 7, T0, T0.AddMinutes(1));
+        var claim = new QueueClaim("q", null, null, "wrk_1", lease, T0.AddSeconds(1), T0);
+
+        var transaction = await store.BeginAsync(CommitDurability.Durable, default);
+        var outcome = default(QueueClaimOutcome);
+        var requests = await RequestsOfAsync(async () => outcome = await transaction.TryClaimNextAndCommitAsync(claim, default));
+        await transaction.DisposeAsync();
+
+        // The queue's lock, the claim and the COMMIT: one batch, one round trip; committed, as another reader sees.
+        Assert.Single(requests);
+        Assert.Equal("job_q", outcome!.Claimed?.JobId);
+        Assert.Equal(JobStates.Running, (await store.GetJobAsync("job_q", default))!.State);
+        Assert.Equal("wrk_1", await ExecuteSqlAsync("SELECT claimed_by FROM job_queue_entries WHERE job_id = 'job_q';"));
+
+        // An empty queue's claim ends its transaction the same way, with nothing written.
+        await using var empty = await store.BeginAsync(CommitDurability.Durable, default);
+        Assert.Equal(new QueueClaimOutcome(null, Full: false, null), await empty.TryClaimNextAndCommitAsync(claim, default));
+    }
+
+    [Fact]
+    public async Task A_claim_that_cannot_move_its_job_commits_nothing()
+    {
+        await using var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_q") with { State = JobStates.Queued }, default);
+            await tx.InsertQueueEntryAsync(new QueueEntry("job_q", "q", 0, T0), default);
+        });
+        // The job's move to running silently writes nothing, while the entry's mark does: half a claim.
+        await ExecuteSqlAsync(
+            "CREATE FUNCTION skip_job_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; " +
+            "CREATE TRIGGER skip_job_update BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION skip_job_update();");
+        var claim = new QueueClaim("q", null, null, "wrk_1", new JobLease("wrk_1", "host-a", 7, T0, T0.AddMinutes(1)), T0.AddSeconds(1), T0);
+
+        await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
+        {
+            Assert.Equal(StoreErrorKind.Corrupt, (await Assert.ThrowsAsync<StoreException>(() => tx.TryClaimNextAndCommitAsync(claim, default))).Kind);
+        }
+
+        // The COMMIT in the claim's batch did not run: the entry is still unclaimed, and a claim after the fix takes it.
+        Assert.Equal(DBNull.Value, await ExecuteSqlAsync("SELECT claimed_at FROM job_queue_entries WHERE job_id = 'job_q';"));
+        await ExecuteSqlAsync("DROP TRIGGER skip_job_update ON jobs;");
+        await using var again = await store.BeginAsync(CommitDurability.Durable, default);
+        Assert.Equal("job_q", (await again.TryClaimNextAndCommitAsync(claim, default)).Claimed?.JobId);
     }
 
     [Fact]
@@ -160,6 +196,32 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
         Assert.Contains(lines, line => line.Contains("Index Scan using ix_job_queue_entries_unclaimed", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains("Sort", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains("Seq Scan on job_queue_entries", StringComparison.Ordinal));
+    }
+
+    /// <summary>The statements Npgsql sent as requests (one per round trip) while <paramref name="work"/> ran.</summary>
+    private static async Task<List<string>> RequestsOfAsync(Func<Task> work)
+    {
+        var requests = new List<string>();
+        using var scope = new Activity("requests of interest").Start();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = request =>
+            {
+                if (request.TraceId == scope.TraceId)
+                {
+                    lock (requests)
+                    {
+                        requests.Add(request.GetTagItem("db.statement") as string ?? request.DisplayName);
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await work();
+        scope.Stop();
+        return requests;
     }
 
     /// <summary>The plan PostgreSQL chooses for <paramref name="sql"/> with the parameters <paramref name="bind"/> adds, one line per node.</summary>

@@ -124,40 +124,62 @@ internal sealed partial class PostgresStoreTransaction
         "marked AS (UPDATE job_queue_entries SET claimed_at = @now, claimed_by = @by FROM picked WHERE job_queue_entries.job_id = picked.job_id AND job_queue_entries.claimed_at IS NULL RETURNING job_queue_entries.job_id), " +
         "moved AS (UPDATE jobs SET state = 'running', updated_at = @now, lease_session_id = @lease_session_id, lease_host = @lease_host, lease_process_id = @lease_process_id, " +
         "lease_process_started = @lease_process_started, lease_expires_at = @lease_expires_at FROM marked WHERE jobs.job_id = marked.job_id RETURNING jobs.job_id) " +
-        $"SELECT {PickedColumns}, (SELECT concurrency FROM lim), (SELECT ok FROM free), (SELECT COUNT(*) FROM marked), (SELECT COUNT(*) FROM moved) FROM (SELECT 1) AS one LEFT JOIN picked ON true";
+        $"SELECT {PickedColumns}, (SELECT concurrency FROM lim), (SELECT ok FROM free), " +
+        // A pick whose entry was not marked or whose job was not moved fails the statement (division by zero), so a
+        // COMMIT sent in the same batch never commits half a claim.
+        "1 / (CASE WHEN (SELECT COUNT(*) FROM picked) = (SELECT COUNT(*) FROM marked) AND (SELECT COUNT(*) FROM marked) = (SELECT COUNT(*) FROM moved) THEN 1 ELSE 0 END) " +
+        "FROM (SELECT 1) AS one LEFT JOIN picked ON true";
+
+    private const string DivisionByZero = "22012";
 
     public Task<QueueClaimOutcome> TryClaimNextAsync(QueueClaim claim, CancellationToken cancellationToken) =>
+        RunAsync(() => ClaimNextAsync(claim, commit: false, cancellationToken), cancellationToken);
+
+    public Task<QueueClaimOutcome> TryClaimNextAndCommitAsync(QueueClaim claim, CancellationToken cancellationToken) =>
         RunAsync(async () =>
         {
-            ArgumentNullException.ThrowIfNull(claim);
+            var outcome = await ClaimNextAsync(claim, commit: true, cancellationToken).ConfigureAwait(false);
+            await FinishAsync().ConfigureAwait(false);
+            return outcome;
+        }, cancellationToken);
 
-            // One round trip: the lock, then the claim.
-            await using var batch = new NpgsqlBatch(connection, transaction);
-            var lockLimit = new NpgsqlBatchCommand(LockLimitSql);
-            Text(lockLimit.Parameters, "queue", claim.Queue);
-            batch.BatchCommands.Add(lockLimit);
-            var claimNext = new NpgsqlBatchCommand(ClaimNextSql);
-            var parameters = claimNext.Parameters;
-            Text(parameters, "queue", claim.Queue);
-            parameters.Add(new NpgsqlParameter("slot_free", NpgsqlDbType.Boolean) { Value = claim.SlotFree });
-            Time(parameters, "now", claim.Now);
-            Time(parameters, "since", claim.ClaimedSince);
-            Text(parameters, "principal", claim.Principal);
-            parameters.Add(new NpgsqlParameter("any_workflow", NpgsqlDbType.Boolean) { Value = claim.Workflows is null });
-            parameters.Add(new NpgsqlParameter("workflows", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (claim.Workflows ?? []).ToArray() });
-            Text(parameters, "by", claim.ClaimedBy);
-            Text(parameters, "lease_session_id", claim.Lease.SessionId);
-            Text(parameters, "lease_host", claim.Lease.Host);
-            Integer(parameters, "lease_process_id", claim.Lease.ProcessId);
-            Time(parameters, "lease_process_started", claim.Lease.ProcessStartedAt);
-            Time(parameters, "lease_expires_at", claim.Lease.ExpiresAt);
-            batch.BatchCommands.Add(claimNext);
-            if (localCommitPending)
-            {
-                localCommitPending = false;
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(LocalCommitSql));
-            }
+    /// <summary>One round trip: the lock, the claim and, with <paramref name="commit"/>, the <c>COMMIT</c>.</summary>
+    private async Task<QueueClaimOutcome> ClaimNextAsync(QueueClaim claim, bool commit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (localCommitPending)
+        {
+            localCommitPending = false;
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(LocalCommitSql));
+        }
 
+        var lockLimit = new NpgsqlBatchCommand(LockLimitSql);
+        Text(lockLimit.Parameters, "queue", claim.Queue);
+        batch.BatchCommands.Add(lockLimit);
+        var claimNext = new NpgsqlBatchCommand(ClaimNextSql);
+        var parameters = claimNext.Parameters;
+        Text(parameters, "queue", claim.Queue);
+        parameters.Add(new NpgsqlParameter("slot_free", NpgsqlDbType.Boolean) { Value = claim.SlotFree });
+        Time(parameters, "now", claim.Now);
+        Time(parameters, "since", claim.ClaimedSince);
+        Text(parameters, "principal", claim.Principal);
+        parameters.Add(new NpgsqlParameter("any_workflow", NpgsqlDbType.Boolean) { Value = claim.Workflows is null });
+        parameters.Add(new NpgsqlParameter("workflows", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (claim.Workflows ?? []).ToArray() });
+        Text(parameters, "by", claim.ClaimedBy);
+        Text(parameters, "lease_session_id", claim.Lease.SessionId);
+        Text(parameters, "lease_host", claim.Lease.Host);
+        Integer(parameters, "lease_process_id", claim.Lease.ProcessId);
+        Time(parameters, "lease_process_started", claim.Lease.ProcessStartedAt);
+        Time(parameters, "lease_expires_at", claim.Lease.ExpiresAt);
+        batch.BatchCommands.Add(claimNext);
+        if (commit)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(CommitSql));
+        }
+
+        try
+        {
             var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
@@ -172,25 +194,25 @@ internal sealed partial class PostgresStoreTransaction
                 }
 
                 int? limit = reader.IsDBNull(ClaimFigures) ? null : reader.GetInt32(ClaimFigures);
-                if (!reader.GetBoolean(ClaimFigures + 1))
+                var outcome = !reader.GetBoolean(ClaimFigures + 1)
+                    ? new QueueClaimOutcome(limit, Full: true, null)
+                    : reader.IsDBNull(0)
+                        ? new QueueClaimOutcome(limit, Full: false, null)
+                        : new QueueClaimOutcome(limit, Full: false, ReadJob(reader) with { State = JobStates.Running, Lease = claim.Lease, UpdatedAt = claim.Now });
+
+                // Every result is read, so a failing COMMIT surfaces here.
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    return new QueueClaimOutcome(limit, Full: true, null);
                 }
 
-                if (reader.IsDBNull(0))
-                {
-                    return new QueueClaimOutcome(limit, Full: false, null);
-                }
-
-                if (reader.GetInt64(ClaimFigures + 2) != 1 || reader.GetInt64(ClaimFigures + 3) != 1)
-                {
-                    throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{reader.GetString(0)}' vanished or was claimed twice.");
-                }
-
-                var picked = ReadJob(reader);
-                return new QueueClaimOutcome(limit, Full: false, picked with { State = JobStates.Running, Lease = claim.Lease, UpdatedAt = claim.Now });
+                return outcome;
             }
-        }, cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == DivisionByZero && ReferenceEquals(ex.BatchCommand, claimNext))
+        {
+            throw new StoreException(StoreErrorKind.Corrupt, $"A queue entry of '{claim.Queue}' vanished or was claimed twice during a claim.", ex);
+        }
+    }
 
     public Task MarkClaimedAsync(string jobId, string claimedBy, DateTimeOffset claimedAt, CancellationToken cancellationToken) =>
         RunAsync(async () =>

@@ -107,6 +107,9 @@ internal sealed partial class SqliteStoreTransaction
     public Task<QueueClaimOutcome> TryClaimNextAsync(QueueClaim claim, CancellationToken cancellationToken) =>
         QueueClaimsInTurn.TryClaimNextAsync(this, claim, cancellationToken);
 
+    public Task<QueueClaimOutcome> TryClaimNextAndCommitAsync(QueueClaim claim, CancellationToken cancellationToken) =>
+        QueueClaimsInTurn.TryClaimNextAndCommitAsync(this, claim, cancellationToken);
+
     public Task<bool> ClearClaimAsync(string jobId, string claimedBy, CancellationToken cancellationToken)
     {
         var command = Command("UPDATE job_queue_entries SET claimed_at = NULL, claimed_by = NULL WHERE job_id = $job_id AND claimed_by = $by;");
