@@ -259,7 +259,7 @@ public sealed partial class PostgresArcpStore : IArcpStore
             string? anchorCheckpoint = null;
             long afterSequence = 0;
             var replay = new List<StoredEvent>();
-            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await batch.Positional().ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -79,7 +79,7 @@ internal sealed partial class PostgresStoreTransaction
 
         try
         {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await batch.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (writes.Find(w => ReferenceEquals(w.Command, ex.BatchCommand))?.Failed?.Invoke(ex) is { } meaning)
         {

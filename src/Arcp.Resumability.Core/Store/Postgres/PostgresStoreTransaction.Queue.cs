@@ -23,7 +23,7 @@ internal sealed partial class PostgresStoreTransaction
             Text(command, "queue", entry.Queue);
             Integer(command, "priority", entry.Priority);
             Time(command, "enqueued_at", entry.EnqueuedAt);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<IReadOnlyList<string>> ListQueuesWithWorkAsync(CancellationToken cancellationToken) =>
@@ -41,7 +41,7 @@ internal sealed partial class PostgresStoreTransaction
             await using (var read = Command("SELECT concurrency FROM queues WHERE name = @name;"))
             {
                 Text(read, "name", queue);
-                if (await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not int)
+                if (await read.Positional().ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not int)
                 {
                     return null;
                 }
@@ -49,7 +49,7 @@ internal sealed partial class PostgresStoreTransaction
 
             await using var command = Command("SELECT concurrency FROM queues WHERE name = @name FOR UPDATE;");
             Text(command, "name", queue);
-            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int limit ? (int?)limit : null;
+            return await command.Positional().ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int limit ? (int?)limit : null;
         }, cancellationToken);
 
     public Task SetQueueConcurrencyAsync(string queue, int? concurrency, CancellationToken cancellationToken) =>
@@ -58,7 +58,7 @@ internal sealed partial class PostgresStoreTransaction
             await using var command = Command("INSERT INTO queues (name, concurrency) VALUES (@name, @concurrency) ON CONFLICT (name) DO UPDATE SET concurrency = excluded.concurrency;");
             Text(command, "name", queue);
             Integer(command, "concurrency", concurrency);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<int> CountActiveAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken) =>
@@ -71,7 +71,7 @@ internal sealed partial class PostgresStoreTransaction
             Text(command, "queue", queue);
             Time(command, "now", now);
             Time(command, "since", claimedSince);
-            return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return (int)(await command.Positional().ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }, cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListActiveJobsAsync(string queue, DateTimeOffset now, DateTimeOffset claimedSince, CancellationToken cancellationToken) =>
@@ -180,7 +180,7 @@ internal sealed partial class PostgresStoreTransaction
 
         try
         {
-            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await batch.Positional().ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 // The lock's row (if any) comes first; the claim's one row second.
@@ -221,7 +221,7 @@ internal sealed partial class PostgresStoreTransaction
             Text(command, "job_id", jobId);
             Text(command, "by", claimedBy);
             Time(command, "at", claimedAt);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
                 ? true
                 : throw new StoreException(StoreErrorKind.Corrupt, $"Queue entry of job '{jobId}' vanished or was claimed twice.");
         }, cancellationToken);
@@ -232,7 +232,7 @@ internal sealed partial class PostgresStoreTransaction
             await using var command = Command("UPDATE job_queue_entries SET claimed_at = NULL, claimed_by = NULL WHERE job_id = @job_id AND claimed_by = @by;");
             Text(command, "job_id", jobId);
             Text(command, "by", claimedBy);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
 
     public Task<QueueEntry?> GetQueueEntryAsync(string jobId, CancellationToken cancellationToken) =>
@@ -270,7 +270,7 @@ internal sealed partial class PostgresStoreTransaction
             Text(command, "script", schedule.Steps?.Script);
             Text(command, "script_hash", schedule.Steps?.ContentHash);
             Text(command, "script_version", schedule.Steps?.Version);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
 
     public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(string principal, CancellationToken cancellationToken) =>
@@ -298,7 +298,7 @@ internal sealed partial class PostgresStoreTransaction
             Text(command, "name", name);
             Time(command, "next", nextFireAt);
             Time(command, "last", lastFireAt);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<bool> DeleteScheduleAsync(string principal, string name, CancellationToken cancellationToken) =>
@@ -307,7 +307,7 @@ internal sealed partial class PostgresStoreTransaction
             await using var command = Command("DELETE FROM schedules WHERE principal = @principal AND name = @name;");
             Text(command, "principal", principal);
             Text(command, "name", name);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
 
     private static QueueEntry ReadQueueEntry(NpgsqlDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt32(2), ReadTime(r, 3))

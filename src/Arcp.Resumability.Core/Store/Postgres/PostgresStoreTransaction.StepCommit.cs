@@ -65,7 +65,7 @@ internal sealed partial class PostgresStoreTransaction
             long cancels = 0;
             try
             {
-                var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                var reader = await batch.Positional().ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
                     // The inserts return no rows: the first result is the job write's, the next the scan's. Every result

@@ -39,7 +39,7 @@ internal sealed partial class PostgresStoreTransaction
             // ON CONFLICT instead of catching the violation: an error would abort the whole transaction.
             await using var command = Command(InsertEventSql);
             BindEvent(command.Parameters, draft, cut);
-            var appended = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            var appended = await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
             if (appended && cut is { } taken)
             {
                 RestoreUnrecordedOutput();
@@ -106,7 +106,7 @@ internal sealed partial class PostgresStoreTransaction
             JobRecord? job = null;
             var last = cancelsAfterSequence ?? 0;
             long cancels = 0;
-            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await batch.Positional().ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 // The inserts return no rows: the first result is the job's, the second the scan's.
@@ -146,7 +146,7 @@ internal sealed partial class PostgresStoreTransaction
             // CONFLICT rather than a violation, which would abort the whole transaction.
             await using var command = Command(InsertCheckpointSql + ";");
             BindCheckpoint(command.Parameters, stored);
-            var inserted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            var inserted = await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
             if (inserted)
             {
                 await OutputRecordedAsync(stored, cutLater, cancellationToken).ConfigureAwait(false);
@@ -255,7 +255,7 @@ internal sealed partial class PostgresStoreTransaction
 
         await using var read = Command("SELECT envelope FROM events WHERE message_id = @message_id AND type = 'job.checkpoint' AND output_at IS NULL;");
         Text(read, "message_id", checkpoint.MessageId);
-        return await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string envelope && CheckpointOutputs.Cut(envelope) is { } cut
+        return await read.Positional().ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string envelope && CheckpointOutputs.Cut(envelope) is { } cut
             ? (checkpoint with { Output = cut.Output }, cut)
             : (checkpoint, null);
     }
@@ -273,7 +273,7 @@ internal sealed partial class PostgresStoreTransaction
             Text(update, "envelope", cut.Remainder);
             Integer(update, "output_at", cut.At);
             Text(update, "message_id", stored.MessageId);
-            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await update.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

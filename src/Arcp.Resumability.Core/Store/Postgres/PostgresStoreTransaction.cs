@@ -48,7 +48,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
                 "@last_checkpoint_id, @last_message_id, @created_at, @updated_at, @lease_session_id, @lease_host, @lease_process_id, @lease_process_started, @lease_expires_at, @retry_of);");
             BindJob(command, job);
             Text(command, "retry_of", job.RetryOf);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task UpdateJobAsync(JobRecord job, CancellationToken cancellationToken)
@@ -72,7 +72,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             {
                 Text(lockKey, "principal", principal);
                 Text(lockKey, "key", idempotencyKey);
-                await lockKey.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await lockKey.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             await using var command = Command(
@@ -101,7 +101,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Text(command, "outcome", entry.Outcome);
             Time(command, "created_at", entry.CreatedAt);
             Time(command, "expires_at", entry.ExpiresAt);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
@@ -115,7 +115,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Text(command, "host", session.Host);
             Integer(command, "pid", session.ProcessId);
             Time(command, "opened", session.OpenedAt);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task CloseSessionAsync(string sessionId, DateTimeOffset closedAt, CancellationToken cancellationToken) =>
@@ -124,7 +124,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             await using var command = Command("UPDATE sessions SET closed_at = @closed WHERE session_id = @id;");
             Text(command, "id", sessionId);
             Time(command, "closed", closedAt);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<bool> ReopenSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
@@ -138,7 +138,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Text(command, "kind", session.ClientKind);
             Text(command, "host", session.Host);
             Integer(command, "pid", session.ProcessId);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListJobsLeasedByAsync(string sessionId, CancellationToken cancellationToken) =>
@@ -159,12 +159,12 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
                 "UPDATE jobs SET purged_through_sequence = GREATEST(jobs.purged_through_sequence, locked.through) FROM locked WHERE jobs.job_id = locked.job_id;"))
             {
                 Time(watermark, "cutoff", cutoff);
-                await watermark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await watermark.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             await using var purge = Command("DELETE FROM events WHERE created_at < @cutoff;");
             Time(purge, "cutoff", cutoff);
-            return await purge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await purge.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<IReadOnlyList<string>> ListFinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken) =>
@@ -193,7 +193,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
         {
             await using var command = Command("DELETE FROM idempotency_ledger WHERE expires_at IS NOT NULL AND expires_at < @now;");
             Time(command, "now", now);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<bool> TryInsertJobDefinitionAsync(JobDefinitionRecord definition, CancellationToken cancellationToken) =>
@@ -210,7 +210,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
             Text(command, "version", definition.Version);
             Text(command, "script", definition.Script);
             Time(command, "recorded_at", definition.RecordedAt);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
 
     public Task<int> DeleteSessionsEndedBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
@@ -220,7 +220,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
                 "DELETE FROM sessions WHERE closed_at < @cutoff " +
                 "OR (closed_at IS NULL AND opened_at < @cutoff AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.lease_session_id = sessions.session_id));");
             Time(command, "cutoff", cutoff);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public Task<IReadOnlyList<JobRecord>> ListUnfinishedJobsAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken) =>
@@ -252,7 +252,7 @@ internal sealed partial class PostgresStoreTransaction(NpgsqlConnection connecti
     {
         await using var command = Command(sql);
         Text(command, "job_id", jobId);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await command.Positional().ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private NpgsqlCommand Command(string sql)
