@@ -99,14 +99,8 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
     [Fact]
     public async Task A_claim_commits_in_the_request_that_claims()
     {
-        await using var store = await OpenAsync();
-        await InTransactionAsync(store, async tx =>
-        {
-            await tx.InsertJobAsync(NewJob("job_q") with { State = JobStates.Queued }, default);
-            await tx.InsertQueueEntryAsync(new QueueEntry("job_q", "q", 0, T0), default);
-        });
-        var lease = new JobLease("wrk_1", "host-a", 7, T0, T0.AddMinutes(1));
-        var claim = new QueueClaim("q", null, null, "wrk_1", lease, T0.AddSeconds(1), T0);
+        await using var store = await OpenWithOneQueuedJobAsync();
+        var claim = ClaimOfQueueQ;
 
         var transaction = await store.BeginAsync(CommitDurability.Durable, default);
         var outcome = default(QueueClaimOutcome);
@@ -129,17 +123,12 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
     [Fact]
     public async Task A_claim_that_cannot_move_its_job_commits_nothing()
     {
-        await using var store = await OpenAsync();
-        await InTransactionAsync(store, async tx =>
-        {
-            await tx.InsertJobAsync(NewJob("job_q") with { State = JobStates.Queued }, default);
-            await tx.InsertQueueEntryAsync(new QueueEntry("job_q", "q", 0, T0), default);
-        });
+        await using var store = await OpenWithOneQueuedJobAsync();
         // The job's move to running silently writes nothing, while the entry's mark does: half a claim.
         await ExecuteSqlAsync(
             "CREATE FUNCTION skip_job_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; " +
             "CREATE TRIGGER skip_job_update BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION skip_job_update();");
-        var claim = new QueueClaim("q", null, null, "wrk_1", new JobLease("wrk_1", "host-a", 7, T0, T0.AddMinutes(1)), T0.AddSeconds(1), T0);
+        var claim = ClaimOfQueueQ;
 
         await using (var tx = await store.BeginAsync(CommitDurability.Durable, default))
         {
@@ -199,6 +188,20 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
         Assert.Contains(lines, line => line.Contains("Index Scan using ix_job_queue_entries_unclaimed", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains("Sort", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains("Seq Scan on job_queue_entries", StringComparison.Ordinal));
+    }
+
+    private static QueueClaim ClaimOfQueueQ => new("q", null, null, "wrk_1", new JobLease("wrk_1", "host-a", 7, T0, T0.AddMinutes(1)), T0.AddSeconds(1), T0);
+
+    /// <summary>A store holding job <c>job_q</c>, queued on queue <c>q</c>.</summary>
+    private async Task<IArcpStore> OpenWithOneQueuedJobAsync()
+    {
+        var store = await OpenAsync();
+        await InTransactionAsync(store, async tx =>
+        {
+            await tx.InsertJobAsync(NewJob("job_q") with { State = JobStates.Queued }, default);
+            await tx.InsertQueueEntryAsync(new QueueEntry("job_q", "q", 0, T0), default);
+        });
+        return store;
     }
 
     /// <summary>The statements Npgsql sent as requests (one per round trip) while <paramref name="work"/> ran.</summary>
