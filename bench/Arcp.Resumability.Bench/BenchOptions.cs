@@ -126,7 +126,7 @@ internal sealed record BenchOptions
                 "--resume-rounds" => options with { ResumeRounds = Count(name, value, minimum: 0) },
                 "--cmdlet-resume-rounds" => options with { CmdletResumeRounds = Count(name, value, minimum: 0) },
                 "--dir" => options with { WorkFolder = Path.GetFullPath(value) },
-                "--postgres" => options with { PostgresConnection = value },
+                "--postgres" => options with { PostgresConnection = ConnectionString(name, value) },
                 "--fleet-rounds" => options with { FleetRounds = Count(name, value, minimum: 0) },
                 "--fleet-jobs" => options with { FleetJobs = Count(name, value, minimum: 1) },
                 "--memory-steps" => options with { MemorySteps = StepCounts(name, value) },
@@ -154,6 +154,19 @@ internal sealed record BenchOptions
         return options.CmdletFleetRounds > 0 && options.CmdletFleetJobCount < CmdletFleetBenchmark.MinimumJobs
             ? throw new ArgumentException($"The fleet through the cmdlets needs at least {CmdletFleetBenchmark.MinimumJobs} jobs per round, not {options.CmdletFleetJobCount}: pass --cmdlet-fleet-jobs, or --cmdlet-fleet-rounds 0.")
             : options;
+    }
+
+    private static string ConnectionString(string name, string value)
+    {
+        try
+        {
+            return new Npgsql.NpgsqlConnectionStringBuilder(value).ConnectionString.Length > 0 ? value : throw new ArgumentException("it is empty");
+        }
+        catch (ArgumentException ex)
+        {
+            // The value is not echoed: it may hold a password.
+            throw new ArgumentException($"Option '{name}' needs an Npgsql connection string (Host=...;Username=...): {ex.Message}", ex);
+        }
     }
 
     private static List<int> StepCounts(string name, string value)
