@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace Arcp.Resumability.Bench;
@@ -8,7 +7,7 @@ namespace Arcp.Resumability.Bench;
 /// envelope text of one step into a one-table database, with the store's settings (WAL, BEGIN IMMEDIATE,
 /// no pooling) and a prepared insert.
 /// </summary>
-internal sealed class BareSqliteBenchmark : IDisposable
+internal sealed class BareSqliteBenchmark : BareTransactionBenchmark
 {
     private readonly SqliteConnection connection;
     private readonly SqliteCommand insert;
@@ -51,30 +50,15 @@ internal sealed class BareSqliteBenchmark : IDisposable
         }
     }
 
-    public List<double> Samples { get; } = [];
-
-    public void Warmup(int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            transaction();
-        }
-    }
-
-    public void MeasureOne()
-    {
-        var started = Stopwatch.GetTimestamp();
-        transaction();
-        Samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-    }
-
-    public void Dispose()
+    public override void Dispose()
     {
         insert.Dispose();
         full.Dispose();
         normal.Dispose();
         connection.Dispose();
     }
+
+    protected override void RunTransaction() => transaction();
 
     private void Commit(params string[] rows)
     {

@@ -238,13 +238,15 @@ static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string fo
 
     var memory = StepBenchmark.CaptureMemory();
 
-    // Then the comparison: each step is followed by one transaction of each bare kind, so all three see the same
+    // Then the comparison: each step is followed by one transaction of each bare kind, so all four see the same
     // moment of the machine. The disk's fsync latency here swings between well under 1 ms and several ms within
     // seconds (other tenants), which would otherwise decide the ratio by itself.
     using var bareFull = new BareSqliteBenchmark(Path.Combine(folder, "bare-full.db"), bytes.ProgressEnvelope, bytes.CheckpointEnvelope, splitCommits: false);
     using var bareSplit = new BareSqliteBenchmark(Path.Combine(folder, "bare-normal-full.db"), bytes.ProgressEnvelope, bytes.CheckpointEnvelope, splitCommits: true);
+    using var storeSchema = await StoreSchemaCommitBenchmark.OpenAsync(Path.Combine(folder, "bare-store-schema.db"), bytes, CancellationToken.None);
     bareFull.Warmup(options.WarmupSteps);
     bareSplit.Warmup(options.WarmupSteps);
+    storeSchema.Warmup(options.WarmupSteps);
     var paired = new List<double>();
     var pairedJobs = new List<JobRun>();
     while (paired.Count < options.Steps)
@@ -254,6 +256,7 @@ static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string fo
             {
                 bareFull.MeasureOne();
                 bareSplit.MeasureOne();
+                storeSchema.MeasureOne();
             },
             CancellationToken.None);
         paired.AddRange(job.StepIntervals);
@@ -268,6 +271,7 @@ static async Task<StepFigures> MeasureStepsAsync(BenchOptions options, string fo
         Summary.Of(jobs.Select(j => j.Milliseconds).ToList()),
         Summary.Of(bareFull.Samples),
         Summary.Of(bareSplit.Samples),
+        Summary.Of(storeSchema.Samples),
         bytes,
         jobs.Sum(j => j.ProcessorMilliseconds) / measuredSteps,
         jobs.Sum(j => (double)j.AllocatedBytes) / measuredSteps,

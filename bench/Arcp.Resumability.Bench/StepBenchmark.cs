@@ -10,10 +10,16 @@ using Microsoft.Data.Sqlite;
 
 namespace Arcp.Resumability.Bench;
 
-/// <summary>The envelopes one step of a measured job persisted, read back from the store's <c>events</c> table.</summary>
-internal sealed record StepBytes(string ProgressEnvelope, string CheckpointEnvelope, long AckBytes, long OutputBytes)
+/// <summary>
+/// What one step of a measured job persisted, read back from the store: the two envelopes as the <c>events</c> table
+/// holds them (the checkpoint's without its output, which <paramref name="OutputAt"/> marks), the acks logged for them,
+/// and the <c>checkpoints</c> row's output.
+/// </summary>
+internal sealed record StepBytes(string ProgressEnvelope, string CheckpointEnvelope, long OutputAt, long AckBytes, string Output)
 {
     public int EnvelopeBytes => Utf8(ProgressEnvelope) + Utf8(CheckpointEnvelope);
+
+    public int OutputBytes => Utf8(Output);
 
     public static int Utf8(string text) => System.Text.Encoding.UTF8.GetByteCount(text);
 }
@@ -151,15 +157,15 @@ internal sealed class StepBenchmark : IAsyncDisposable
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT e.type, e.envelope, (SELECT SUM(LENGTH(CAST(a.envelope AS BLOB))) FROM events a WHERE a.correlation_id = e.message_id AND a.direction = 'out') " +
+            "SELECT e.type, e.envelope, e.output_at, (SELECT SUM(LENGTH(CAST(a.envelope AS BLOB))) FROM events a WHERE a.correlation_id = e.message_id AND a.direction = 'out') " +
             "FROM events e WHERE e.job_id = $job AND e.direction = 'in' AND e.type IN ('job.progress', 'job.checkpoint') ORDER BY e.sequence;";
         command.Parameters.AddWithValue("$job", jobId);
-        var rows = new List<(string Type, string Envelope, long AckBytes)>();
+        var rows = new List<(string Type, string Envelope, long OutputAt, long AckBytes)>();
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                rows.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? 0 : reader.GetInt64(2)));
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? 0 : reader.GetInt64(2), reader.IsDBNull(3) ? 0 : reader.GetInt64(3)));
             }
         }
 
@@ -170,14 +176,14 @@ internal sealed class StepBenchmark : IAsyncDisposable
         }
 
         using var output = connection.CreateCommand();
-        output.CommandText = "SELECT LENGTH(CAST(output AS BLOB)) FROM checkpoints WHERE job_id = $job AND step_index = $index;";
+        output.CommandText = "SELECT output FROM checkpoints WHERE job_id = $job AND step_index = $index;";
         output.Parameters.AddWithValue("$job", jobId);
         output.Parameters.AddWithValue("$index", stepIndex);
-        var outputBytes = Convert.ToInt64(output.ExecuteScalar(), CultureInfo.InvariantCulture);
+        var outputText = (string?)output.ExecuteScalar() ?? throw new InvalidOperationException($"Job {jobId} has no checkpoint for step {stepIndex}.");
 
         var progress = rows[2 * stepIndex];
         var checkpoint = rows[(2 * stepIndex) + 1];
-        return new StepBytes(progress.Envelope, checkpoint.Envelope, progress.AckBytes + checkpoint.AckBytes, outputBytes);
+        return new StepBytes(progress.Envelope, checkpoint.Envelope, checkpoint.OutputAt, progress.AckBytes + checkpoint.AckBytes, outputText);
     }
 
     public static MemoryFigures CaptureMemory()
